@@ -1,0 +1,42 @@
+# crosscheck: `make demo` and `make test` are all a fresh machine needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SAMPLE_PEOPLE ?= 20000
+SAMPLE_SEED ?= 7
+SAMPLE_AS_OF ?= 2026-11-01
+DELIVERIES := sample_data/deliveries
+DELIVERY := $(DELIVERIES)/$(SAMPLE_AS_OF)
+
+# No telemetry, nothing downloaded at run time.
+export GX_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+
+.PHONY: setup sample demo test browser clean
+
+setup: $(BIN)/crosscheck
+
+$(BIN)/crosscheck: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "crosscheck needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+sample: setup
+	rm -rf $(DELIVERY)
+	$(BIN)/crosscheck sample --out $(DELIVERY) --people $(SAMPLE_PEOPLE) --seed $(SAMPLE_SEED) --as-of $(SAMPLE_AS_OF)
+
+demo: sample
+	$(BIN)/python -m flows.nightly --deliveries $(DELIVERIES) --out reports/demo
+
+# The browser test needs Debian's chromium; without it that one test skips and says why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } || \
+	  echo "chromium not installed: the browser test will be skipped"
+
+test: setup browser
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) reports $(DELIVERIES) .prefect .pytest_cache

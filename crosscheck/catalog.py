@@ -1,0 +1,152 @@
+"""The canonical schema, read from the connector YAML files.
+
+Each connector YAML declares the tables one source system delivers and maps
+their Chinese headers onto canonical snake_case columns with a type. The union
+of those tables is the canonical catalog that rules are written and linted
+against. Adding a file-based source means adding a YAML file, not Python.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from crosscheck.yamlio import ConfigError, Problem, load_yaml, validate
+
+ColumnType = Literal["text", "identity", "name", "date", "datetime", "month", "amount", "integer", "number"]
+
+#: DuckDB type of each canonical column type. `month` is the first day of the month.
+DUCKDB_TYPES: dict[str, str] = {
+    "text": "VARCHAR",
+    "identity": "VARCHAR",
+    "name": "VARCHAR",
+    "date": "DATE",
+    "datetime": "TIMESTAMP",
+    "month": "DATE",
+    "amount": "DECIMAL(18,2)",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+}
+
+#: Columns every canonical table carries so a finding can point at its records.
+PROVENANCE_COLUMNS: dict[str, str] = {"source_file": "VARCHAR", "source_line": "BIGINT"}
+
+DEFAULT_NULL_MARKERS = ["", "NULL", "\\N", "-"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Bilingual(Strict):
+    zh: str
+    en: str
+
+
+class ColumnSpec(Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    header: str
+    type: ColumnType = "text"
+    nullable: bool = False
+    aliases: list[str] = Field(default_factory=list, description="other headers seen for this column")
+    description: str = ""
+
+    @property
+    def headers(self) -> list[str]:
+        return [self.header, *self.aliases]
+
+
+class TableSpec(Strict):
+    title: Bilingual
+    files: list[str] = Field(min_length=1)
+    key: list[str] = Field(default_factory=list)
+    columns: list[ColumnSpec] = Field(min_length=1)
+    expectations: list[dict[str, dict[str, Any]]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _names_unique_and_key_known(self) -> "TableSpec":
+        names = [c.name for c in self.columns]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise ValueError(f"duplicate column names: {', '.join(duplicated)}")
+        unknown = [k for k in self.key if k not in names]
+        if unknown:
+            raise ValueError(f"key names unknown columns: {', '.join(unknown)}")
+        return self
+
+    def column(self, name: str) -> ColumnSpec:
+        return next(c for c in self.columns if c.name == name)
+
+
+class ConnectorSpec(Strict):
+    source: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: Bilingual
+    folder: str
+    encoding: Literal["auto", "utf-8", "gb18030"] = "auto"
+    null_markers: list[str] = Field(default_factory=lambda: list(DEFAULT_NULL_MARKERS))
+    tables: dict[str, TableSpec] = Field(min_length=1)
+
+    @field_validator("tables")
+    @classmethod
+    def _table_names(cls, tables: dict[str, TableSpec]) -> dict[str, TableSpec]:
+        import re
+
+        bad = [t for t in tables if not re.fullmatch(r"[a-z][a-z0-9_]*", t)]
+        if bad:
+            raise ValueError(f"table names must be snake_case: {', '.join(bad)}")
+        return tables
+
+
+class Catalog(BaseModel):
+    """All canonical tables, by table name, with the connector that loads each."""
+
+    model_config = ConfigDict(frozen=True)
+
+    connectors: dict[str, ConnectorSpec]
+    files: dict[str, str] = Field(default_factory=dict, description="source -> YAML path")
+
+    @property
+    def tables(self) -> dict[str, TableSpec]:
+        return {name: t for c in self.connectors.values() for name, t in c.tables.items()}
+
+    def source_of(self, table: str) -> str:
+        return next(c.source for c in self.connectors.values() if table in c.tables)
+
+    def columns(self, table: str) -> dict[str, str]:
+        """Canonical column name -> DuckDB type, provenance columns included."""
+        spec = self.tables[table]
+        cols = {c.name: DUCKDB_TYPES[c.type] for c in spec.columns}
+        for c in spec.columns:
+            if c.type == "name":
+                cols[f"{c.name}_raw"] = "VARCHAR"
+        cols.update(PROVENANCE_COLUMNS)
+        return cols
+
+
+def load_catalog(connectors_dir: Path) -> Catalog:
+    """Read every connector YAML; collect all problems before raising."""
+    problems: list[Problem] = []
+    connectors: dict[str, ConnectorSpec] = {}
+    files: dict[str, str] = {}
+    seen_tables: dict[str, str] = {}
+    for path in sorted(Path(connectors_dir).glob("*.yaml")):
+        try:
+            data, locator = load_yaml(path)
+            spec = validate(ConnectorSpec, data, locator)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            continue
+        if spec.source != path.stem:
+            problems.append(locator.problem(("source",), f"source '{spec.source}' must equal the file name '{path.stem}'"))
+        for table in spec.tables:
+            if table in seen_tables:
+                problems.append(locator.problem(("tables", table), f"table '{table}' is already declared in {seen_tables[table]}"))
+            seen_tables[table] = str(path)
+        connectors[spec.source] = spec
+        files[spec.source] = str(path)
+    if problems:
+        raise ConfigError(problems)
+    if not connectors:
+        raise ConfigError([Problem(str(connectors_dir), None, "", "no connector YAML files found")])
+    return Catalog(connectors=connectors, files=files)

@@ -1,0 +1,135 @@
+"""What a run produces, passed from the engine to the report writers.
+
+Reports read these objects and the findings table only, never raw extracts.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+import pyarrow as pa
+
+#: Columns of the findings table every rule produces (full values; reports mask).
+FINDINGS_SCHEMA = pa.schema(
+    [
+        ("rule_id", pa.string()),
+        ("subject", pa.string()),         # person id, or another subject key (e.g. fund|township)
+        ("person_id", pa.string()),       # canonical 18-character identity number, null if no person
+        ("name", pa.string()),
+        ("district", pa.string()),
+        ("severity", pa.string()),        # high / medium / low
+        ("amount_at_risk", pa.decimal128(18, 2)),
+        ("evidence", pa.string()),        # one readable line, Chinese
+        ("evidence_json", pa.string()),   # the same evidence as a JSON object
+        ("discriminator", pa.string()),   # with rule_id and subject, makes the finding key
+        ("sources", pa.string()),         # "file:line; file:line" of the records it rests on
+    ]
+)
+
+#: Columns of the quarantine table (every rejected input row).
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("table", pa.string()),
+        ("file", pa.string()),
+        ("line", pa.int64()),
+        ("reason", pa.string()),
+        ("raw_values", pa.string()),      # JSON object: delivered header -> delivered value
+    ]
+)
+
+
+@dataclass
+class FileAccount:
+    """Per input file: rows read = rows loaded + rows quarantined + duplicates dropped."""
+
+    source: str
+    table: str
+    file: str                      # path relative to the extracts root, forward slashes
+    sha256: str
+    encoding: str = ""
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    duplicates_dropped: int = 0
+    status: Literal["loaded", "failed"] = "loaded"
+    error: str = ""
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_read == self.rows_loaded + self.rows_quarantined + self.duplicates_dropped
+
+
+@dataclass
+class ExpectationResult:
+    table: str
+    expectation: str               # GX expectation type
+    column: str
+    success: bool
+    element_count: int = 0
+    unexpected_count: int = 0
+    detail: str = ""               # exception text where GX could not evaluate it
+
+
+@dataclass
+class TableLoad:
+    source: str
+    table: str
+    status: Literal["loaded", "failed", "missing"]
+    reason: str = ""               # why failed or missing, naming file and problem
+    rows: int = 0
+    files: list[FileAccount] = field(default_factory=list)
+    expectations: list[ExpectationResult] = field(default_factory=list)
+
+
+@dataclass
+class RuleOutcome:
+    rule_id: str
+    title_zh: str
+    title_en: str
+    severity: str
+    status: Literal["ok", "skipped", "errored"]
+    reason: str = ""               # why skipped or errored
+    findings: int = 0
+    amount_at_risk: float = 0.0
+    version: str = ""              # SHA-256 of the rule file
+    sql: str = ""                  # compiled SQL as run
+    parameters: dict = field(default_factory=dict)
+    description: str = ""
+    domain: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    as_of: date
+    extracts_root: str
+    out_dir: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    masked: bool = True
+    started_by: str = ""
+    loads: list[TableLoad] = field(default_factory=list)
+    rules: list[RuleOutcome] = field(default_factory=list)
+    findings: pa.Table = field(default_factory=lambda: FINDINGS_SCHEMA.empty_table())
+    quarantine: pa.Table = field(default_factory=lambda: QUARANTINE_SCHEMA.empty_table())
+
+    @property
+    def files(self) -> list[FileAccount]:
+        return [f for load in self.loads for f in load.files]
+
+    def to_dict(self) -> dict:
+        """The JSON-able part (summary.json is built from this)."""
+        return {
+            "run_id": self.run_id,
+            "as_of": self.as_of.isoformat(),
+            "extracts_root": self.extracts_root,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "masked": self.masked,
+            "started_by": self.started_by,
+            "loads": [asdict(t) for t in self.loads],
+            "rules": [asdict(r) for r in self.rules],
+        }

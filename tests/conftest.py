@@ -1,0 +1,38 @@
+"""Shared fixtures: one small synthetic city per test session."""
+from __future__ import annotations
+
+import csv
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_AS_OF = date(2026, 11, 1)
+
+
+@pytest.fixture(scope="session")
+def sample_city(tmp_path_factory) -> Path:
+    """A 4,000-person city written by `crosscheck sample`'s generator."""
+    from crosscheck.sample import generate_city
+
+    out = tmp_path_factory.mktemp("city") / "2026-11-01"
+    generate_city(out, people=4000, seed=11, as_of=SAMPLE_AS_OF)
+    return out
+
+
+@pytest.fixture(scope="session")
+def crosscheck_cmd() -> list[str]:
+    """The installed console script, as a user runs it."""
+    script = Path(sys.executable).parent / "crosscheck"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "crosscheck.cli"]
+
+
+def read_csv_rows(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
