@@ -12,7 +12,7 @@ DELIVERY := $(DELIVERIES)/$(SAMPLE_AS_OF)
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup sample demo test browser clean
+.PHONY: setup sample demo test browser serve clean
 
 setup: $(BIN)/crosscheck
 
@@ -32,7 +32,7 @@ demo: sample
 # The browser test needs Debian's chromium; without it that one test skips and says why.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null) ; } || \
 	  echo "chromium not installed: the browser test will be skipped"
 
 test: setup browser
@@ -40,3 +40,7 @@ test: setup browser
 
 clean:
 	rm -rf $(VENV) reports $(DELIVERIES) .prefect .pytest_cache
+
+# Schedule the nightly run (cron from crosscheck.toml) and serve it; starts a local Prefect server if PREFECT_API_URL is unset.
+serve: setup
+	$(BIN)/python -m flows.serve

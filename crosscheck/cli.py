@@ -43,11 +43,15 @@ def run(
     rules: Optional[str] = typer.Option(None, "--rules", help="Comma-separated rule ids. Default: every enabled rule."),
     param: list[str] = typer.Option([], "--param", help="Override a rule parameter for this run: RULE_ID.NAME=VALUE (repeatable)."),
     no_mask: bool = typer.Option(False, "--no-mask", help="Write identity numbers and names in full."),
+    districts: Optional[str] = typer.Option(None, "--districts", help="Comma-separated districts to report. Default: all."),
+    store: Optional[Path] = typer.Option(None, "--store", help="Findings store (DuckDB file). Default: from crosscheck.toml."),
+    no_record: bool = typer.Option(False, "--no-record", help="Do not compare with or record in the findings store."),
     project: Optional[Path] = typer.Option(None, "--project", help="Project folder (connectors/, rules/, crosscheck.toml)."),
 ) -> None:
     """Load a delivery, run the rules, write findings and reports."""
     from crosscheck.config import ProjectConfig
     from crosscheck.run import RunError, RunRequest, execute_run, parse_overrides
+    from crosscheck.store import StoreError
 
     as_of_date = parse_date(as_of, "--as-of")
     try:
@@ -56,11 +60,14 @@ def run(
             as_of=as_of_date,
             out=out,
             rules=_split_ids(rules),
+            districts=_split_ids(districts),
             mask=not no_mask,
             overrides=parse_overrides(param),
+            store=store,
+            record=not no_record,
         )
         result = execute_run(request, ProjectConfig.load(project))
-    except (RunError, ValueError) as exc:
+    except (RunError, StoreError, ValueError) as exc:
         _fail(str(exc))
     typer.echo(render_run_summary(result))
 
@@ -98,11 +105,12 @@ def sample(
 
 
 def _mount_subcommands() -> None:
-    try:
-        from crosscheck.rules.cli import rules_app
-    except ImportError:  # rule engine not installed in this checkout
-        return
+    from crosscheck.rules.cli import rules_app
+    from crosscheck.store.cli import review_app, runs_app
+
     app.add_typer(rules_app, name="rules", help="List, lint, show and test rules.")
+    app.add_typer(review_app, name="review", help="Record reviewers' dispositions and outcomes.")
+    app.add_typer(runs_app, name="runs", help="Runs recorded in the findings store, with provenance.")
 
 
 _mount_subcommands()

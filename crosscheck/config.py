@@ -29,6 +29,8 @@ class ProjectConfig:
     rules_dir: Path
     reports_dir: Path
     deliveries_dir: Path          # one folder per delivery; the nightly run takes the newest
+    store: Path                   # the findings history (DuckDB file)
+    store_lock_timeout: int = 600 # seconds a run waits for another run to release the store
     duckdb_memory_limit: str = "4GB"
     duckdb_threads: int = 0       # 0: DuckDB's default (all cores)
     nightly_cron: str = "0 2 * * *"
@@ -51,12 +53,13 @@ class ProjectConfig:
         def folder(key: str, default: str) -> Path:
             return (root / raw.get(key, default)).resolve()
 
-        scalars = {k: v for k, v in raw.items() if not k.endswith("_dir")}
+        scalars = {k: v for k, v in raw.items() if not k.endswith("_dir") and k != "store"}
         return cls(
             project_dir=root,
             connectors_dir=folder("connectors_dir", "connectors"),
             rules_dir=folder("rules_dir", "rules"),
             reports_dir=folder("reports_dir", "reports"),
             deliveries_dir=folder("deliveries_dir", "sample_data/deliveries"),
+            store=Path(os.environ["CROSSCHECK_STORE"]).resolve() if os.environ.get("CROSSCHECK_STORE") else folder("store", "crosscheck.duckdb"),
             **scalars,
         )

@@ -115,6 +115,10 @@ class RunResult:
     rules: list[RuleOutcome] = field(default_factory=list)
     findings: pa.Table = field(default_factory=lambda: FINDINGS_SCHEMA.empty_table())
     quarantine: pa.Table = field(default_factory=lambda: QUARANTINE_SCHEMA.empty_table())
+    # Comparison with earlier runs, from the findings store (empty when not recorded):
+    # counts: rule_id -> {findings, new, recurring, resolved, suppressed}; precision: rule_id -> {...}
+    history: dict = field(default_factory=dict)
+    resolved: pa.Table | None = None
 
     @property
     def files(self) -> list[FileAccount]:
@@ -132,4 +136,5 @@ class RunResult:
             "started_by": self.started_by,
             "loads": [asdict(t) for t in self.loads],
             "rules": [asdict(r) for r in self.rules],
+            "history": self.history,
         }

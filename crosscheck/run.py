@@ -32,8 +32,11 @@ class RunRequest:
     as_of: date
     out: Path | None = None
     rules: list[str] | None = None            # None: every enabled rule
+    districts: list[str] | None = None        # None: findings in every district
     mask: bool = True
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    store: Path | None = None                 # None: the project's store
+    record: bool = True                       # False: compare with nothing, record nothing
 
 
 def parse_overrides(items: list[str]) -> dict[str, dict[str, str]]:
@@ -62,7 +65,9 @@ def connect(config: ProjectConfig, spill_dir: Path) -> duckdb.DuckDBPyConnection
     }
     if config.duckdb_threads:
         settings["threads"] = config.duckdb_threads
-    return duckdb.connect(":memory:", config=settings)
+    con = duckdb.connect(":memory:", config=settings)
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 class RunSession:
@@ -105,9 +110,18 @@ class RunSession:
         return list(self.catalog.connectors.values())
 
     def load_source(self, source: str) -> list[TableLoad]:
+        """Load one source system. Raises OSError when its folder exists but cannot
+        be listed (a transient fault worth retrying); a missing folder is not an error."""
         from crosscheck.connectors import load_source
 
-        loads = load_source(self.con, Path(self.request.extracts), self.catalog.connectors[source])
+        connector = self.catalog.connectors[source]
+        folder = Path(self.request.extracts) / connector.folder
+        if folder.exists() or folder.is_symlink():
+            if not folder.is_dir():
+                raise NotADirectoryError(f"{folder}: source folder is not a readable directory")
+            next(folder.iterdir(), None)  # raises OSError if the folder cannot be listed
+        self.result.loads = [load for load in self.result.loads if load.source != source]  # a retry replaces
+        loads = load_source(self.con, Path(self.request.extracts), connector)
         self.result.loads.extend(loads)
         return loads
 
@@ -144,20 +158,51 @@ class RunSession:
         return outcome
 
     def finish(self) -> RunResult:
-        """Collect findings and quarantine, write every report file, close."""
+        """Record the run in the findings store and write every report file, as
+        one step: if writing the reports fails, the store keeps nothing of it."""
         from crosscheck.reports import write_reports
+        from crosscheck.store import Store
 
         result = self.result
         result.findings = pa.concat_tables(self._findings) if self._findings else FINDINGS_SCHEMA.empty_table()
         tables = {row[0] for row in self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         if "quarantine" in tables:
-            result.quarantine = self.con.execute("SELECT * FROM quarantine ORDER BY source, \"table\", file, line").to_arrow_table().cast(QUARANTINE_SCHEMA)
+            result.quarantine = self.con.sql(
+                'SELECT * FROM quarantine ORDER BY source, "table", file, line'
+            ).to_arrow_table().cast(QUARANTINE_SCHEMA)
+        self.close()
         result.finished_at = datetime.now(timezone.utc)
         out = Path(result.out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        write_reports(result, out, mask=result.masked)
-        self.close()
+
+        def write(recorded) -> None:
+            result.findings = self._for_reviewers(recorded.findings)
+            result.resolved = recorded.resolved
+            result.history = {"counts": recorded.counts, "precision": recorded.precision}
+            write_reports(result, out, mask=result.masked)
+
+        if self.request.record:
+            with Store.open(self.store_path, lock_timeout=self.config.store_lock_timeout) as store:
+                store.record_run(result, suppression_days=self.ruleset.suppression_days, before_commit=write)
+        else:
+            result.findings = self._for_reviewers(result.findings)
+            write_reports(result, out, mask=result.masked)
         return result
+
+    def _for_reviewers(self, findings: pa.Table) -> pa.Table:
+        """What reviewers are shown: not suppressed, in the requested districts."""
+        import pyarrow.compute as pc
+
+        keep = pa.array([True] * findings.num_rows)
+        if "suppressed" in findings.column_names:
+            keep = pc.invert(findings["suppressed"])
+        if self.request.districts:
+            keep = pc.and_(keep, pc.is_in(findings["district"], pa.array(self.request.districts)))
+        return findings.filter(keep)
+
+    @property
+    def store_path(self) -> Path:
+        return Path(self.request.store) if self.request.store else self.config.store
 
     def close(self) -> None:
         self.con.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import os
 import sys
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pytest
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# Runs made by tests record their history in a private store, never the project's.
+os.environ["CROSSCHECK_STORE"] = os.path.join(tempfile.mkdtemp(prefix="crosscheck-test-store-"), "store.duckdb")
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_AS_OF = date(2026, 11, 1)

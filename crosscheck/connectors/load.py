@@ -1,0 +1,230 @@
+"""Load one connector's tables into DuckDB: read, map, parse, quarantine, dedupe, account.
+
+Per table:
+  1. each matching file is hashed, decoded and staged as all-VARCHAR text;
+  2. headers are matched (NFKC, trimmed, BOM-free; aliases allowed; extra
+     columns ignored). A missing header of a non-nullable column fails the
+     file; a missing header of a nullable column gives NULLs and a warning in
+     TableLoad.reason;
+  3. values are parsed in SQL into `__cc_parsed_<table>`; rows with errors
+     go to `quarantine` with every reason;
+  4. names are normalised over their DISTINCT values (`normalize_names`);
+  5. exact duplicates (all canonical columns equal after parsing, `_raw` and
+     provenance excluded) are dropped, keeping the first by file order then
+     line; each extra copy is counted on the file where it sits.
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from crosscheck.catalog import Catalog, ConnectorSpec, TableSpec, DUCKDB_TYPES, PROVENANCE_COLUMNS
+from crosscheck.connectors.files import FileProblem, discover, scan, transcode
+from crosscheck.connectors.parse import install_macros, lit, parse_select
+from crosscheck.connectors.readers import Staged, normalize_header, read_csv, read_parquet, read_xlsx
+from crosscheck.normalize import normalize_names
+from crosscheck.results import QUARANTINE_SCHEMA, FileAccount, TableLoad
+
+log = logging.getLogger(__name__)
+
+STAGING = "__cc_stg"
+_DUCK_OF_ARROW = {pa.string(): "VARCHAR", pa.int64(): "BIGINT"}
+
+
+def ensure_quarantine(con: duckdb.DuckDBPyConnection) -> None:
+    cols = ", ".join(f'"{f.name}" {_DUCK_OF_ARROW[f.type]}' for f in QUARANTINE_SCHEMA)
+    con.execute(f"CREATE TABLE IF NOT EXISTS quarantine ({cols})")
+
+
+def canonical_columns(spec: TableSpec) -> dict[str, str]:
+    """Column -> DuckDB type, as Catalog.columns (kept local so a lone connector can load)."""
+    cols = {c.name: DUCKDB_TYPES[c.type] for c in spec.columns}
+    for c in spec.columns:
+        if c.type == "name":
+            cols[f"{c.name}_raw"] = "VARCHAR"
+    cols.update(PROVENANCE_COLUMNS)
+    return cols
+
+
+def load_delivery(con, extracts_root: Path, catalog: Catalog, *, validate: bool = True) -> list[TableLoad]:
+    loads: list[TableLoad] = []
+    for connector in catalog.connectors.values():
+        loads.extend(load_source(con, extracts_root, connector, validate=validate))
+    return loads
+
+
+def load_source(con, extracts_root: Path, connector: ConnectorSpec, *, validate: bool = True) -> list[TableLoad]:
+    extracts_root = Path(extracts_root)
+    folder = extracts_root / connector.folder
+    install_macros(con)
+    ensure_quarantine(con)
+    loads: list[TableLoad] = []
+    for table, spec in connector.tables.items():
+        if not folder.is_dir():
+            load = TableLoad(connector.source, table, "missing", f"source folder {connector.folder}/ is not in the delivery")
+        else:
+            paths = discover(folder, spec.files)
+            if not paths:
+                load = TableLoad(connector.source, table, "missing",
+                                 f"no file matching {', '.join(spec.files)} in {connector.folder}/")
+            else:
+                load = _load_table(con, extracts_root, connector, table, spec, paths)
+        if load.status != "loaded":
+            con.execute(f'DROP TABLE IF EXISTS "{table}"')
+        elif validate:
+            from crosscheck.validation import validate_table
+
+            load.expectations = validate_table(con, table, spec)
+        loads.append(load)
+    return loads
+
+
+def _match_headers(spec: TableSpec, headers: list[str]) -> tuple[dict[str, int | None], list[str], list[str]]:
+    """canonical column -> delivered position; plus missing required and missing optional headers."""
+    seen: dict[str, int] = {}
+    for i, h in enumerate(headers):
+        seen.setdefault(normalize_header(h), i)
+    positions: dict[str, int | None] = {}
+    missing, absent = [], []
+    for col in spec.columns:
+        pos = next((seen[normalize_header(h)] for h in col.headers if normalize_header(h) in seen), None)
+        positions[col.name] = pos
+        if pos is None:
+            (absent if col.nullable else missing).append(f"{col.header} ({col.name})")
+    return positions, missing, absent
+
+
+def _stage(con, path: Path, account: FileAccount, workdir: Path) -> Staged:
+    suffix = path.suffix.lower()
+    if path.stat().st_size == 0:
+        raise FileProblem("empty file (0 bytes)")
+    if suffix == ".parquet":
+        account.sha256 = scan(path, text=False).sha256
+        account.encoding = "parquet"
+        return read_parquet(con, path, STAGING)
+    if suffix == ".xlsx":
+        account.sha256 = scan(path, text=False).sha256
+        account.encoding = "xlsx"
+        return read_xlsx(con, path, STAGING)
+    info = scan(path, text=True)
+    account.sha256, account.encoding = info.sha256, info.encoding
+    source, lines = path, info.lines
+    if info.encoding != "utf-8":
+        source = workdir / f"{path.stem}.utf8.csv"
+        lines = transcode(path, info.encoding, source)
+    try:
+        return read_csv(con, source, lines, STAGING)
+    finally:
+        if source != path:
+            source.unlink(missing_ok=True)
+
+
+def _load_table(con, root: Path, connector: ConnectorSpec, table: str, spec: TableSpec, paths: list[Path]) -> TableLoad:
+    parsed = f"__cc_parsed_{table}"
+    columns = canonical_columns(spec)
+    extra = {"__file_idx": "INTEGER", "__reason": "VARCHAR", "__raw": "VARCHAR"}
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {parsed} ("
+                + ", ".join(f'"{c}" {t}' for c, t in {**columns, **extra}.items()) + ")")
+    load = TableLoad(connector.source, table, "loaded")
+    warnings: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="crosscheck-") as tmp:
+        for index, path in enumerate(paths):
+            rel = path.relative_to(root).as_posix()
+            account = FileAccount(connector.source, table, rel, sha256="")
+            load.files.append(account)
+            try:
+                _load_file(con, connector, table, spec, parsed, index, path, rel, account, Path(tmp), warnings)
+            except FileProblem as exc:
+                account.status, account.error = "failed", f"{rel}: {exc}"
+            except duckdb.Error as exc:
+                account.status, account.error = "failed", f"{rel}: cannot load: {exc}"
+            finally:
+                con.execute(f"DROP TABLE IF EXISTS {STAGING}")
+            if account.status == "failed":
+                account.rows_read = account.rows_loaded = account.rows_quarantined = account.duplicates_dropped = 0
+                con.execute(f"DELETE FROM {parsed} WHERE __file_idx = {index}")
+                log.warning(account.error)
+    if all(f.status == "failed" for f in load.files):
+        load.status = "failed"
+        load.reason = "; ".join(f.error for f in load.files)
+        con.execute(f"DROP TABLE IF EXISTS {parsed}")
+        return load
+    _normalise_names(con, parsed, spec)
+    _quarantine_and_dedupe(con, connector, table, parsed, columns, spec, load)
+    failed = [f.error for f in load.files if f.status == "failed"]
+    load.reason = "; ".join(failed + warnings)
+    return load
+
+
+def _load_file(con, connector, table, spec, parsed, index, path, rel, account, workdir, warnings) -> None:
+    staged = _stage(con, path, account, workdir)
+    positions, missing, absent = _match_headers(spec, staged.headers)
+    if missing:
+        raise FileProblem(f"line 1: missing required column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+    if absent:
+        warnings.append(f"{rel}: optional column{'s' if len(absent) > 1 else ''} {', '.join(absent)} absent, loaded as empty")
+    select = parse_select(spec.columns, positions, staged.headers, connector.null_markers, STAGING, rel, index)
+    con.execute(f"INSERT INTO {parsed} BY NAME {select}")
+    if staged.rejects:
+        con.executemany(
+            "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?)",
+            [(connector.source, table, rel, r.line, r.reason, r.raw_values) for r in staged.rejects],
+        )
+    account.rows_read = staged.rows + len(staged.rejects)
+    account.rows_quarantined = len(staged.rejects)
+
+
+def _normalise_names(con, parsed: str, spec: TableSpec) -> None:
+    for col in (c.name for c in spec.columns if c.type == "name"):
+        distinct = con.sql(
+            f'SELECT DISTINCT "{col}" AS raw FROM {parsed} WHERE "{col}" IS NOT NULL AND __reason IS NULL'
+        ).to_arrow_table()
+        if distinct.num_rows == 0:
+            continue
+        mapping = pa.table({"raw": distinct["raw"], "norm": normalize_names(distinct["raw"])})
+        con.register("__cc_name_map", mapping)
+        try:
+            con.execute(f'UPDATE {parsed} SET "{col}" = m.norm FROM __cc_name_map m WHERE {parsed}."{col}" = m.raw')
+        finally:
+            con.unregister("__cc_name_map")
+
+
+def _quarantine_and_dedupe(con, connector, table, parsed, columns, spec, load: TableLoad) -> None:
+    con.execute(
+        f"INSERT INTO quarantine SELECT {lit(connector.source)}, {lit(table)}, source_file, source_line, __reason, __raw "
+        f"FROM {parsed} WHERE __reason IS NOT NULL ORDER BY __file_idx, source_line"
+    )
+    keys = ", ".join(f'"{c.name}"' for c in spec.columns)
+    ranked = f"__cc_ranked_{table}"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {ranked} AS SELECT * EXCLUDE (__reason, __raw), "
+        f"row_number() OVER (PARTITION BY {keys} ORDER BY __file_idx, source_line) AS __rn "
+        f"FROM {parsed} WHERE __reason IS NULL"
+    )
+    counts = {
+        idx: (loaded, dups)
+        for idx, loaded, dups in con.execute(
+            f"SELECT __file_idx, count(*) FILTER (WHERE __rn = 1), count(*) FILTER (WHERE __rn > 1) FROM {ranked} GROUP BY 1"
+        ).fetchall()
+    }
+    quarantined = dict(
+        con.execute(f"SELECT __file_idx, count(*) FROM {parsed} WHERE __reason IS NOT NULL GROUP BY 1").fetchall()
+    )
+    cols = ", ".join(f'"{c}"' for c in columns)
+    con.execute(
+        f'CREATE OR REPLACE TABLE "{table}" AS SELECT {cols} FROM {ranked} WHERE __rn = 1 ORDER BY __file_idx, source_line'
+    )
+    con.execute(f"DROP TABLE IF EXISTS {ranked}")
+    con.execute(f"DROP TABLE IF EXISTS {parsed}")
+    for index, account in enumerate(load.files):
+        if account.status == "failed":
+            continue
+        account.rows_loaded, account.duplicates_dropped = counts.get(index, (0, 0))
+        account.rows_quarantined += quarantined.get(index, 0)
+        if not account.balanced:  # an invariant, checked even under python -O
+            raise AssertionError(f"{account.file}: rows read != loaded + quarantined + duplicates: {account}")
+    load.rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]

@@ -1,0 +1,149 @@
+"""Mapping and parsing in DuckDB SQL: staging (all VARCHAR) -> typed canonical rows.
+
+Each canonical column becomes a parsed value and an error text; a row whose
+errors are not all NULL is quarantined with every error joined by '; '.
+Macros are TEMP so nothing is persisted in a database file.
+"""
+from __future__ import annotations
+
+from crosscheck.catalog import DUCKDB_TYPES, ColumnSpec
+from crosscheck.normalize import MIN_BIRTH, TRIM_CHARS, identity_sql_macros
+
+_TIME = r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?)?"
+_DATE_SEP = rf"[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}{_TIME}|[0-9]{{4}}/[0-9]{{1,2}}/[0-9]{{1,2}}{_TIME}"
+_AMOUNT = r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]{1,2}0*)?"
+
+PARSE_MACROS = [
+    f"""CREATE OR REPLACE TEMP MACRO cc_parse_ts(v) AS CASE
+        WHEN regexp_full_match(v, '[0-9]{{8}}') THEN try_strptime(v, '%Y%m%d')
+        WHEN regexp_full_match(v, '[0-9]{{14}}') THEN try_strptime(v, '%Y%m%d%H%M%S')
+        WHEN regexp_full_match(v, '{_DATE_SEP}') THEN try_strptime(replace(replace(v, '/', '-'), 'T', ' '),
+            ['%Y-%m-%d', '%Y-%m-%d %H:%M', '%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M:%S.%f'])
+        END""",
+    "CREATE OR REPLACE TEMP MACRO cc_parse_date(v) AS CAST(cc_parse_ts(v) AS DATE)",
+    """CREATE OR REPLACE TEMP MACRO cc_parse_month(v) AS CASE
+        WHEN regexp_full_match(v, '[0-9]{6}') THEN CAST(try_strptime(v, '%Y%m') AS DATE)
+        WHEN regexp_full_match(v, '[0-9]{4}[-/][0-9]{1,2}') THEN CAST(try_strptime(replace(v, '/', '-'), '%Y-%m') AS DATE)
+        WHEN day(cc_parse_ts(v)) = 1 AND cc_parse_ts(v) = date_trunc('day', cc_parse_ts(v)) THEN CAST(cc_parse_ts(v) AS DATE)
+        END""",
+    f"""CREATE OR REPLACE TEMP MACRO cc_parse_amount(v) AS CASE
+        WHEN regexp_full_match(v, '{_AMOUNT}') THEN TRY_CAST(replace(v, ',', '') AS DECIMAL(18,2)) END""",
+    r"""CREATE OR REPLACE TEMP MACRO cc_parse_integer(v) AS CASE
+        WHEN regexp_full_match(v, '[+-]?[0-9]+(?:\.0+)?') THEN TRY_CAST(regexp_replace(v, '\.0+$', '') AS BIGINT) END""",
+    "CREATE OR REPLACE TEMP MACRO cc_parse_number(v) AS TRY_CAST(replace(v, ',', '') AS DOUBLE)",
+]
+
+PARSERS = {
+    "date": "cc_parse_date",
+    "datetime": "cc_parse_ts",
+    "month": "cc_parse_month",
+    "amount": "cc_parse_amount",
+    "integer": "cc_parse_integer",
+    "number": "cc_parse_number",
+}
+
+#: Identity number shown by Excel in scientific notation: digits already lost.
+_EXCEL_NUMBER = r"[0-9](?:\.[0-9]+)?E\+[0-9]+"
+
+
+#: Trim only values that start or end with a trimmed character (a regex test is
+#: about twice as cheap as trim() with a custom character set).
+_EDGE = "[\\s\\x{0b}\\x{3000}\\x{a0}\\x{feff}]"
+TRIM_MACRO = (
+    f"CREATE OR REPLACE TEMP MACRO cc_trim(x) AS CASE WHEN regexp_matches(x, '^{_EDGE}|{_EDGE}$') "
+    f"THEN trim(x, {'%s'}) ELSE x END"
+)
+
+
+def install_macros(con) -> None:
+    con.execute(TRIM_MACRO % lit(TRIM_CHARS))
+    for sql in identity_sql_macros() + PARSE_MACROS:
+        con.execute(sql)
+
+
+def lit(text: str) -> str:
+    """SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def cleaned(raw: str, null_markers: list[str]) -> str:
+    """Trimmed value, NULL for an empty marker."""
+    trimmed = f"cc_trim({raw})"
+    markers = ", ".join(lit(m.strip(TRIM_CHARS)) for m in null_markers) or "NULL"
+    return f"CASE WHEN {trimmed} IN ({markers}) THEN NULL ELSE {trimmed} END"
+
+
+def _quoted(v: str) -> str:
+    return f"'''' || {v} || ''''"
+
+
+def identity_lookup(col: ColumnSpec, name: str) -> str:
+    """CTE body checking each DISTINCT identity value once (numbers repeat across rows)."""
+    header = col.header
+    error = (
+        f"CASE WHEN regexp_full_match(v, '{_EXCEL_NUMBER}') THEN "
+        f"{lit(f'invalid identity number in {header}: stored as an Excel number, digits lost: ')} || {_quoted('v')} "
+        f"WHEN cc_id_reason(v) IS NOT NULL THEN "
+        f"{lit(f'invalid identity number in {header}: ')} || cc_id_reason(v) || ': ' || {_quoted('v')} END"
+    )
+    return f"SELECT v, cc_id_value(v) AS x, {error} AS e FROM (SELECT DISTINCT v_{col.name} AS v FROM v WHERE v_{col.name} IS NOT NULL)"
+
+
+def value_and_error(col: ColumnSpec, v: str) -> tuple[str, str | None]:
+    """(SQL for the parsed value, SQL for its error text or None) from cleaned value `v`."""
+    header = col.header
+    if col.type in ("text", "name"):
+        return v, None
+    if col.type == "identity":
+        return f"id_{col.name}.x", f"id_{col.name}.e"
+    parsed = f"{PARSERS[col.type]}({v})"
+    label = "amount" if col.type == "amount" else col.type
+    error = f"CASE WHEN {v} IS NOT NULL AND {parsed} IS NULL THEN {lit(f'unparseable {label} in {header}: ')} || {_quoted(v)}"
+    if col.type == "amount":
+        error += f" WHEN {parsed} < 0 THEN {lit(f'negative amount in {header}: ')} || {_quoted(v)}"
+    if col.name == "birth_date":
+        error += (
+            f" WHEN {parsed} > current_date OR {parsed} < DATE '{MIN_BIRTH.isoformat()}' THEN "
+            f"{lit(f'impossible birth date in {header}: ')} || {_quoted(v)}"
+        )
+    return parsed, error + " END"
+
+
+def parse_select(
+    columns: list[ColumnSpec],
+    positions: dict[str, int | None],
+    headers: list[str],
+    null_markers: list[str],
+    staging: str,
+    source_file: str,
+    file_index: int,
+) -> str:
+    """SELECT producing canonical columns, `<name>_raw`, provenance, __file_idx, __reason, __raw."""
+    cleaned_cols, outputs, errors, lookups, joins = [], [], [], [], []
+    for col in columns:
+        pos = positions.get(col.name)
+        raw = f"c{pos}" if pos is not None else "CAST(NULL AS VARCHAR)"
+        cleaned_cols.append(f"{cleaned(raw, null_markers)} AS v_{col.name}")
+        if col.type == "name":
+            cleaned_cols.append(f"CASE WHEN {cleaned(raw, null_markers)} IS NULL THEN NULL ELSE {raw} END AS r_{col.name}")
+        if col.type == "identity":
+            lookups.append(f"id_{col.name} AS ({identity_lookup(col, col.name)})")
+            joins.append(f"LEFT JOIN id_{col.name} ON v.v_{col.name} = id_{col.name}.v")
+        value, error = value_and_error(col, f"v.v_{col.name}")
+        outputs.append(f"CAST({value} AS {DUCKDB_TYPES[col.type]}) AS {col.name}")
+        if col.type == "name":
+            outputs.append(f"v.r_{col.name} AS {col.name}_raw")
+        if not col.nullable:
+            errors.append(f"CASE WHEN v.v_{col.name} IS NULL THEN {lit(f'missing value in {col.header}')} END")
+        if error:
+            errors.append(error)
+    raw_json = "json_object(" + ", ".join(f"{lit(h)}, c{i}" for i, h in enumerate(headers)) + ")"
+    reason = f"NULLIF(concat_ws('; ', {', '.join(errors)}), '')" if errors else "CAST(NULL AS VARCHAR)"
+    ctes = ",\n        ".join([f"v AS (SELECT *, {', '.join(cleaned_cols)} FROM {staging})", *lookups])
+    return f"""
+        WITH {ctes},
+        p AS (SELECT {', '.join(outputs)}, v.__line, {reason} AS __reason, {raw_json} AS __json
+              FROM v {' '.join(joins)})
+        SELECT * EXCLUDE (__line, __json), {lit(source_file)} AS source_file, __line AS source_line,
+               {file_index} AS __file_idx, CASE WHEN __reason IS NOT NULL THEN CAST(__json AS VARCHAR) END AS __raw
+        FROM p"""

@@ -1,0 +1,118 @@
+"""`crosscheck rules ...`: list, lint, show, test. Mounted by the main CLI as `rules_app`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from crosscheck.yamlio import ConfigError
+
+rules_app = typer.Typer(help="Inspect, lint and test the rule files.", no_args_is_help=True)
+
+RulesDir = typer.Option(Path("rules"), "--rules-dir", help="folder of rule YAML files")
+ConnectorsDir = typer.Option(Path("connectors"), "--connectors-dir", help="folder of connector YAML files (the catalog)")
+
+
+def _catalog(connectors_dir: Path):
+    from crosscheck.catalog import load_catalog
+
+    try:
+        return load_catalog(connectors_dir)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2)
+
+
+def _load(rules_dir: Path, connectors_dir: Path):
+    from crosscheck.rules import load_ruleset
+
+    catalog = _catalog(connectors_dir)
+    try:
+        return load_ruleset(rules_dir, catalog)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        typer.echo(f"{len(exc.problems)} problem(s); run `crosscheck rules lint` for all checks", err=True)
+        raise typer.Exit(1)
+
+
+@rules_app.command("list")
+def list_rules(rules_dir: Path = RulesDir, connectors_dir: Path = ConnectorsDir) -> None:
+    """One line per rule: id, status, severity, tables, title."""
+    ruleset = _load(rules_dir, connectors_dir)
+    for r in sorted(ruleset, key=lambda r: (r.domain, r.id)):
+        tables = ",".join(sorted(r.compile().tables))
+        typer.echo(f"{r.id:<36} {r.spec.status:<12} {r.spec.severity:<6} {r.domain:<10} {r.spec.title.zh}  [{tables}]")
+    if ruleset.views:
+        typer.echo("views: " + ", ".join(sorted(ruleset.views)))
+
+
+@rules_app.command("lint")
+def lint(rules_dir: Path = RulesDir, connectors_dir: Path = ConnectorsDir) -> None:
+    """Schema, unique ids, file name = id, SQL and column references, tests present, Spark-portable."""
+    from crosscheck.rules import collect_ruleset
+
+    catalog = _catalog(connectors_dir)
+    ruleset, problems = collect_ruleset(rules_dir, catalog, lint=True)
+    for p in problems:
+        typer.echo(str(p), err=True)
+    if problems:
+        typer.echo(f"{len(problems)} problem(s) in {rules_dir}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"ok: {len(ruleset.rules)} rules, {len(ruleset.views)} views")
+
+
+@rules_app.command("show")
+def show(
+    rule_id: str = typer.Argument(..., help="rule id"),
+    sql: bool = typer.Option(False, "--sql", help="print the compiled SQL"),
+    engine: str = typer.Option("duckdb", "--engine", help="SQL dialect for --sql: duckdb or spark"),
+    rules_dir: Path = RulesDir,
+    connectors_dir: Path = ConnectorsDir,
+) -> None:
+    """A rule's metadata, parameters and (with --sql) the compiled SQL."""
+    ruleset = _load(rules_dir, connectors_dir)
+    if rule_id not in ruleset:
+        typer.echo(f"unknown rule id '{rule_id}' (known: {', '.join(sorted(ruleset.ids))})", err=True)
+        raise typer.Exit(1)
+    r = ruleset[rule_id]
+    s = r.spec
+    compiled = r.compile()
+    typer.echo(f"{s.id}  {s.title.zh} / {s.title.en}")
+    typer.echo(f"file: {r.path}  sha256: {r.version}")
+    typer.echo(f"status: {s.status}  severity: {s.severity}  owner: {s.owner}  tags: {', '.join(s.tags)}")
+    typer.echo(f"tables: {', '.join(sorted(compiled.tables))}" + (f"  (optional: {', '.join(sorted(compiled.optional))})" if compiled.optional else ""))
+    if compiled.views:
+        typer.echo(f"views: {', '.join(compiled.views)}")
+    if s.description:
+        typer.echo(s.description.strip())
+    for name, p in s.parameters.items():
+        typer.echo(f"  ${name} ({p.type}) = {p.default!r}  {p.description}")
+    typer.echo(f"evidence: {s.evidence.template}")
+    typer.echo(f"tests: {len(s.tests)}")
+    if sql:
+        typer.echo("")
+        typer.echo(compiled.sql(engine))
+
+
+@rules_app.command("test")
+def test(
+    rule_ids: Optional[list[str]] = typer.Argument(None, help="rule ids (default: all)"),
+    rules_dir: Path = RulesDir,
+    connectors_dir: Path = ConnectorsDir,
+) -> None:
+    """Run the rules' embedded tests; exit 1 if any fails."""
+    from crosscheck.rules.testing import run_tests
+
+    ruleset = _load(rules_dir, connectors_dir)
+    unknown = [i for i in rule_ids or [] if i not in ruleset]
+    if unknown:
+        typer.echo(f"unknown rule id(s): {', '.join(unknown)}", err=True)
+        raise typer.Exit(1)
+    results = run_tests(ruleset, rule_ids or None)
+    for res in results:
+        typer.echo(str(res) if res.passed else f"{res}\n    at {res.file}:{res.line}")
+    failed = [r for r in results if not r.passed]
+    typer.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        raise typer.Exit(1)

@@ -1,0 +1,181 @@
+"""Read every rule and view file under a rules directory, collecting all problems.
+
+Layout::
+
+    rules/<domain>/<rule id>.yaml      one rule per file, file name = id
+    rules/_views/<view id>.yaml        shared derived views (any folder starting with '_')
+
+`load_ruleset` raises `ConfigError` listing every problem (file:line: field:
+message), pySigma-style, after reading all files. `collect_ruleset` returns the
+rule set and the problems for `rules lint`, which also runs the lint-only
+checks (test coverage, Spark portability).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+from crosscheck.rules.compiler import Compiled, compile_logic
+from crosscheck.rules.model import Rule, View
+from crosscheck.yamlio import ConfigError, Locator, Problem, load_yaml, validate
+
+if TYPE_CHECKING:
+    from crosscheck.catalog import Catalog
+
+
+@dataclass
+class LoadedView:
+    spec: View
+    path: Path
+    locator: Locator
+    version: str
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+
+@dataclass
+class LoadedRule:
+    spec: Rule
+    path: Path
+    locator: Locator
+    version: str                      # SHA-256 of the rule file
+    domain: str                       # first folder under the rules directory
+    ruleset: "RuleSet" = field(repr=False)
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def catalog(self) -> "Catalog":
+        return self.ruleset.catalog
+
+    def compile(self, unavailable: set[str] | frozenset[str] = frozenset()) -> Compiled:
+        return compile_logic(self.spec, self.ruleset.view_specs, self.ruleset.catalog, unavailable)
+
+    def problem(self, loc: tuple, message: str) -> Problem:
+        return self.locator.problem(loc, message)
+
+
+@dataclass
+class RuleSet:
+    catalog: "Catalog"
+    rules_dir: Path
+    rules: dict[str, LoadedRule] = field(default_factory=dict)
+    views: dict[str, LoadedView] = field(default_factory=dict)
+
+    @property
+    def view_specs(self) -> dict[str, View]:
+        return {k: v.spec for k, v in self.views.items()}
+
+    def __iter__(self) -> Iterator[LoadedRule]:
+        return iter(self.rules.values())
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def __getitem__(self, rule_id: str) -> LoadedRule:
+        return self.rules[rule_id]
+
+    def __contains__(self, rule_id: object) -> bool:
+        return rule_id in self.rules
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self.rules)
+
+    @property
+    def suppression_days(self) -> dict[str, int]:
+        """Rule id -> days a reviewed finding stays suppressed, for rules that set it (others: store default)."""
+        return {r: rule.spec.suppression_days for r, rule in self.rules.items() if rule.spec.suppression_days is not None}
+
+    def select(self, only: list[str] | None = None, overrides: dict[str, dict[str, Any]] | None = None) -> list[str]:
+        """Rule ids to run: `only` (in that order), else every rule not deprecated.
+
+        Raises ValueError, before anything runs, for an unknown rule id (in `only`
+        or `overrides`), an unknown parameter or a value of the wrong type.
+        """
+        from crosscheck.rules.runner import effective_parameters
+
+        if only:
+            unknown = [r for r in only if r not in self.rules]
+            if unknown:
+                raise ValueError(f"unknown rule id(s): {', '.join(unknown)} (known: {', '.join(sorted(self.rules))})")
+            ids = list(dict.fromkeys(only))
+        else:
+            ids = [r for r, rule in self.rules.items() if rule.spec.status != "deprecated"]
+        overrides = overrides or {}
+        unknown = [r for r in overrides if r not in self.rules]
+        if unknown:
+            raise ValueError(f"parameter overrides for unknown rule id(s): {', '.join(unknown)}")
+        for r, values in overrides.items():
+            effective_parameters(self.rules[r], values)
+        return ids
+
+
+def _is_view_path(rel: Path) -> bool:
+    return any(part.startswith("_") for part in rel.parts[:-1])
+
+
+def _read(path: Path, model: type, problems: list[Problem]) -> tuple[Any, Locator | None]:
+    try:
+        data, locator = load_yaml(path)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        return None, None
+    if not isinstance(data, dict):
+        problems.append(Problem(str(path), 1, "", "a rule file must be a YAML mapping"))
+        return None, locator
+    try:
+        return validate(model, data, locator), locator
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        return None, locator
+
+
+def collect_ruleset(rules_dir: Path, catalog: "Catalog", *, lint: bool = False) -> tuple[RuleSet, list[Problem]]:
+    """Read all files; return what loaded and every problem found (lint adds the lint-only checks)."""
+    from crosscheck.rules import validators
+
+    rules_dir = Path(rules_dir)
+    ruleset = RuleSet(catalog=catalog, rules_dir=rules_dir)
+    problems: list[Problem] = []
+    if not rules_dir.is_dir():
+        return ruleset, [Problem(str(rules_dir), None, "", "rules directory not found")]
+    files = sorted(p for p in rules_dir.rglob("*") if p.suffix in {".yaml", ".yml"} and p.is_file())
+    first_seen: dict[str, Path] = {}
+    for path in files:
+        rel = path.relative_to(rules_dir)
+        is_view = _is_view_path(rel)
+        spec, locator = _read(path, View if is_view else Rule, problems)
+        if spec is None:
+            continue
+        version = hashlib.sha256(path.read_bytes()).hexdigest()
+        if spec.id != path.stem:
+            problems.append(locator.problem(("id",), f"id '{spec.id}' must equal the file name '{path.stem}'"))
+        if spec.id in first_seen:
+            problems.append(locator.problem(("id",), f"id '{spec.id}' is already used by {first_seen[spec.id]}"))
+            continue
+        if spec.id in catalog.tables:
+            problems.append(locator.problem(("id",), f"id '{spec.id}' is the name of a canonical table"))
+            continue
+        first_seen[spec.id] = path
+        if is_view:
+            ruleset.views[spec.id] = LoadedView(spec, path, locator, version)
+        else:
+            domain = rel.parts[0] if len(rel.parts) > 1 else ""
+            ruleset.rules[spec.id] = LoadedRule(spec, path, locator, version, domain, ruleset)
+    problems.extend(validators.run_checks(ruleset, lint=lint))
+    return ruleset, problems
+
+
+def load_ruleset(rules_dir: Path, catalog: "Catalog") -> RuleSet:
+    """Load and check every rule and view; raise ConfigError listing all problems."""
+    ruleset, problems = collect_ruleset(rules_dir, catalog, lint=False)
+    if problems:
+        raise ConfigError(problems)
+    return ruleset

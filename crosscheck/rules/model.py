@@ -1,0 +1,258 @@
+"""The rule file schema (closed: unknown keys are errors with file and line).
+
+A rule is one YAML file, `rules/<domain>/<id>.yaml`. Its logic is an ordered
+list of named `steps`, each compiled to one CTE: either a plain `sql:` SELECT
+or a declarative step (`from`, `join`, `where`, `group_by`, `select`,
+`having`). Steps may read canonical tables, shared views (`rules/_views/`)
+and earlier steps. The last step returns one row per finding; `output`,
+`amount_at_risk` and `evidence` are SQL expressions over that last step.
+Parameters are referenced as `$name` and bound, never formatted in; `$as_of`
+is always available.
+"""
+from __future__ import annotations
+
+import re
+import string
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+IDENT = r"^[a-z][a-z0-9_]*$"
+RESERVED_PARAMETERS = {"as_of"}
+
+ParamType = Literal["integer", "number", "date", "text", "boolean"]
+#: DuckDB type each parameter type is cast to where it is referenced.
+PARAM_SQL_TYPES: dict[str, str] = {
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "date": "DATE",
+    "text": "VARCHAR",
+    "boolean": "BOOLEAN",
+}
+EvidenceFormat = Literal["text", "date", "month", "datetime", "amount", "integer", "number", "list"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Bilingual(Strict):
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+def coerce_param(ptype: str, value: Any) -> Any:
+    """Check and convert a parameter value to its declared type; ValueError if it does not fit."""
+    if value is None:
+        raise ValueError("value is missing")
+    if ptype == "integer":
+        if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()))):
+            raise ValueError(f"expected an integer, got {value!r}")
+        return int(value)
+    if ptype == "number":
+        if isinstance(value, bool):
+            raise ValueError(f"expected a number, got {value!r}")
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"expected a number, got {value!r}") from None
+    if ptype == "date":
+        if isinstance(value, date):
+            return value if type(value) is date else value.date() if hasattr(value, "date") else value
+        try:
+            return date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}") from None
+    if ptype == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in {"true", "false", "yes", "no", "1", "0"}:
+            return value.strip().lower() in {"true", "yes", "1"}
+        raise ValueError(f"expected true or false, got {value!r}")
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise ValueError(f"expected text, got {value!r}")
+    return str(value)
+
+
+class Parameter(Strict):
+    type: ParamType
+    default: Any
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _default_fits(self) -> "Parameter":
+        coerce_param(self.type, self.default)
+        return self
+
+
+class Join(Strict):
+    table: str = Field(description="table, view or step, optionally with an alias: 'pension_payments p'")
+    on: str | None = None
+    using: list[str] | None = None
+    how: Literal["inner", "left", "semi", "anti"] = "inner"
+
+    @model_validator(mode="after")
+    def _on_or_using(self) -> "Join":
+        if (self.on is None) == (self.using is None):
+            raise ValueError("a join needs exactly one of 'on' or 'using'")
+        return self
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+class Step(Strict):
+    name: str = Field(pattern=IDENT)
+    description: str = ""
+    sql: str | None = None
+    from_: str | None = Field(default=None, alias="from")
+    join: list[Join] = Field(default_factory=list)
+    where: list[str] = Field(default_factory=list)
+    group_by: list[str] = Field(default_factory=list)
+    select: list[str] = Field(default_factory=list)
+    having: list[str] = Field(default_factory=list)
+
+    _lists = field_validator("where", "group_by", "select", "having", mode="before")(_as_list)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "Step":
+        declarative = self.from_ is not None or self.join or self.where or self.group_by or self.select or self.having
+        if self.sql is not None and declarative:
+            raise ValueError("a step is either 'sql' or declarative ('from', 'join', 'where', 'group_by', 'select', 'having'), not both")
+        if self.sql is None and (self.from_ is None or not self.select):
+            raise ValueError("a step needs 'sql', or 'from' and 'select'")
+        return self
+
+    def to_sql(self) -> str:
+        """The step's SELECT text (declarative steps are assembled here, then parsed like any SQL)."""
+        if self.sql is not None:
+            return self.sql
+        parts = [f"SELECT {', '.join(self.select)}", f"FROM {self.from_}"]
+        for j in self.join:
+            kind = {"inner": "JOIN", "left": "LEFT JOIN", "semi": "SEMI JOIN", "anti": "ANTI JOIN"}[j.how]
+            cond = f"ON {j.on}" if j.on is not None else f"USING ({', '.join(j.using or [])})"
+            parts.append(f"{kind} {j.table} {cond}")
+        if self.where:
+            parts.append("WHERE " + " AND ".join(f"({w})" for w in self.where))
+        if self.group_by:
+            parts.append("GROUP BY " + ", ".join(self.group_by))
+        if self.having:
+            parts.append("HAVING " + " AND ".join(f"({h})" for h in self.having))
+        return "\n".join(parts)
+
+
+class EvidenceField(Strict):
+    expr: str | None = Field(default=None, description="SQL over the last step; default: the column of the field's name")
+    format: EvidenceFormat = "text"
+    item: EvidenceFormat = Field(default="text", description="format of each element when format is list")
+    description: str = ""
+
+
+class Evidence(Strict):
+    fields: dict[str, EvidenceField] = Field(min_length=1)
+    template: str = Field(min_length=1, description="Chinese one-liner; {field} or {parameter} placeholders")
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        # `death_date: date` is short for `death_date: {format: date}`
+        if isinstance(value, dict):
+            return {k: ({"format": v} if isinstance(v, str) else ({} if v is None else v)) for k, v in value.items()}
+        return value
+
+    @field_validator("fields")
+    @classmethod
+    def _names(cls, value: dict[str, EvidenceField]) -> dict[str, EvidenceField]:
+        bad = [k for k in value if not re.fullmatch(IDENT, k)]
+        if bad:
+            raise ValueError(f"evidence field names must be snake_case: {', '.join(bad)}")
+        return value
+
+    def placeholders(self) -> list[str]:
+        try:
+            return [f for _, f, _, _ in string.Formatter().parse(self.template) if f is not None]
+        except ValueError as exc:
+            raise ValueError(f"template: {exc}") from None
+
+
+class Output(Strict):
+    """How the last step's columns become the findings' columns (SQL expressions)."""
+
+    subject: str = "person_id"
+    person_id: str | None = "person_id"
+    name: str | None = None
+    district: str | None = None
+    severity: str | None = Field(default=None, description="per-finding severity expression; default: the rule's severity")
+    discriminator: str | None = None
+    sources: str | None = Field(default=None, description="list or text of 'file:line' of the records the finding rests on")
+
+
+class RuleTest(Strict):
+    name: str = Field(min_length=1)
+    description: str = ""
+    as_of: date
+    params: dict[str, Any] = Field(default_factory=dict)
+    given: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+    unavailable: dict[str, str] = Field(default_factory=dict, description="tables to treat as not delivered, with the reason")
+    expect: list[dict[str, Any]] = Field(default_factory=list, description="findings, fields to compare; [] = no finding")
+    expect_status: Literal["ok", "skipped", "errored"] = "ok"
+
+
+class Logic(Strict):
+    """What rules and views share: tables that may be missing, and the steps."""
+
+    optional: list[str] = Field(default_factory=list, description="tables treated as empty when not delivered")
+    steps: list[Step] = Field(min_length=1)
+
+    @field_validator("steps")
+    @classmethod
+    def _unique_steps(cls, steps: list[Step]) -> list[Step]:
+        names = [s.name for s in steps]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"duplicate step names: {', '.join(dup)}")
+        return steps
+
+
+class View(Logic):
+    """A shared derived relation (e.g. person_death), used by rules like a table."""
+
+    id: str = Field(pattern=IDENT)
+    title: Bilingual | None = None
+    description: str = ""
+    owner: str = ""
+
+
+class Rule(Logic):
+    id: str = Field(pattern=IDENT)
+    title: Bilingual
+    description: str = ""
+    severity: Literal["high", "medium", "low"]
+    status: Literal["experimental", "stable", "deprecated"] = "experimental"
+    owner: str = ""
+    tags: list[str] = Field(default_factory=list)
+    references: list[str] = Field(default_factory=list)
+    parameters: dict[str, Parameter] = Field(default_factory=dict)
+    output: Output = Field(default_factory=Output)
+    amount_at_risk: str | None = Field(default=None, description="SQL over the last step; null = the rule defines none")
+    evidence: Evidence
+    tests: list[RuleTest] = Field(default_factory=list)
+    suppression_days: int | None = Field(
+        default=None, ge=0, description="days a reviewed finding of this rule stays suppressed; default: the store's"
+    )
+
+    @field_validator("parameters")
+    @classmethod
+    def _param_names(cls, params: dict[str, Parameter]) -> dict[str, Parameter]:
+        bad = [k for k in params if not re.fullmatch(IDENT, k)]
+        if bad:
+            raise ValueError(f"parameter names must be snake_case: {', '.join(bad)}")
+        reserved = [k for k in params if k in RESERVED_PARAMETERS]
+        if reserved:
+            raise ValueError(f"'{', '.join(reserved)}' is reserved (always bound by the runner)")
+        return params
+
+    def defaults(self) -> dict[str, Any]:
+        return {k: coerce_param(p.type, p.default) for k, p in self.parameters.items()}

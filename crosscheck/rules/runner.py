@@ -1,0 +1,269 @@
+"""Run compiled rules on a DuckDB connection; produce RuleOutcomes and findings.
+
+One query per rule, so one bad rule never breaks the others (it is "errored",
+visibly). A rule reading a table that was not delivered is "skipped" with the
+table and the reason, unless the table is declared `optional` by the rule or
+a view it uses, in which case an empty stand-in is used and the outcome says so.
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+from sqlglot import exp
+
+from crosscheck import dialect
+
+from crosscheck.results import FINDINGS_SCHEMA, RuleOutcome
+from crosscheck.rules.compiler import EVIDENCE_PREFIX, CompileError
+from crosscheck.rules.model import coerce_param
+
+if TYPE_CHECKING:
+    from crosscheck.rules.loader import LoadedRule, RuleSet
+
+#: At most this many "file:line" entries in a finding's `sources`; the rest are counted.
+MAX_SOURCES = 20
+#: At most this many elements of a list evidence field in the text (JSON keeps them all).
+MAX_LIST_ITEMS = 12
+NULL_TEXT = "无"
+CENT = Decimal("0.01")
+
+
+# ------------------------------------------------------------------ parameters
+
+
+def effective_parameters(rule: "LoadedRule", overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """Defaults with overrides applied; ValueError for unknown names or values of the wrong type."""
+    spec = rule.spec
+    values = spec.defaults()
+    for name, value in (overrides or {}).items():
+        p = spec.parameters.get(name)
+        if p is None:
+            known = ", ".join(spec.parameters) or "none"
+            raise ValueError(f"rule {rule.id}: unknown parameter '{name}' (known: {known})")
+        try:
+            values[name] = coerce_param(p.type, value)
+        except ValueError as exc:
+            raise ValueError(f"rule {rule.id}: parameter '{name}': {exc}") from None
+    return values
+
+
+# ------------------------------------------------------------------ formatting
+
+
+def _to_decimal(v: Any) -> Decimal:
+    return (v if isinstance(v, Decimal) else Decimal(str(v))).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def format_value(value: Any, fmt: str, item: str = "text") -> str:
+    """One evidence value as text: dates YYYY-MM-DD, months YYYY-MM, amounts with two decimals."""
+    if value is None:
+        return NULL_TEXT
+    if fmt == "list" or isinstance(value, (list, tuple)):
+        items = [v for v in (value if isinstance(value, (list, tuple)) else [value]) if v is not None]
+        if not items:
+            return NULL_TEXT
+        shown = [format_value(v, item if fmt == "list" else fmt) for v in items[:MAX_LIST_ITEMS]]
+        more = f" 等{len(items)}项" if len(items) > MAX_LIST_ITEMS else ""
+        return "、".join(shown) + more
+    if fmt == "date":
+        return value.strftime("%Y-%m-%d") if isinstance(value, (date, datetime)) else str(value)[:10]
+    if fmt == "month":
+        return value.strftime("%Y-%m") if isinstance(value, (date, datetime)) else str(value)[:7]
+    if fmt == "datetime":
+        return value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else str(value)
+    if fmt == "amount":
+        return f"{_to_decimal(value):,.2f}".replace(",", "") if not isinstance(value, str) else value
+    if fmt == "integer":
+        return str(int(value)) if not isinstance(value, str) else value
+    if fmt == "number":
+        return f"{float(value):.2f}" if not isinstance(value, str) else value
+    return str(value)
+
+
+def json_value(value: Any, fmt: str, item: str = "text") -> Any:
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return [json_value(v, item if fmt == "list" else fmt) for v in value]
+    if fmt in {"date", "month", "datetime", "amount"}:
+        return format_value(value, fmt)
+    if fmt == "integer":
+        return int(value)
+    if fmt == "number":
+        return round(float(value), 4)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
+
+
+def _line_key(s: str) -> tuple:
+    m = re.match(r"^(.*):(\d+)$", s)
+    return (m.group(1), int(m.group(2))) if m else (s, 0)
+
+
+def format_sources(value: Any) -> str:
+    """Distinct 'file:line' entries, sorted, capped at MAX_SOURCES (the rest counted)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        items = [s.strip() for s in value.split(";")]
+    else:
+        items = []
+        for v in value:
+            if isinstance(v, (list, tuple)):
+                items.extend(str(x) for x in v if x is not None)
+            elif v is not None:
+                items.append(str(v))
+    items = sorted({s for s in items if s}, key=_line_key)
+    if len(items) > MAX_SOURCES:
+        return "; ".join(items[:MAX_SOURCES]) + f"; …（另 {len(items) - MAX_SOURCES} 条）"
+    return "; ".join(items)
+
+
+def render_findings(rule: "LoadedRule", columns: list[str], rows: list[tuple], params: dict[str, Any], as_of: date) -> pa.Table:
+    """Query rows -> FINDINGS_SCHEMA table (evidence text and JSON rendered here)."""
+    spec = rule.spec
+    fields = spec.evidence.fields
+    idx = {c: i for i, c in enumerate(columns)}
+    param_text = {k: format_value(v, "date" if isinstance(v, date) else "text") for k, v in params.items()}
+    param_text["as_of"] = as_of.isoformat()
+    out: dict[str, list] = {f.name: [] for f in FINDINGS_SCHEMA}
+    seen: dict[tuple, int] = {}
+    for row in rows:
+        subject = row[idx["subject"]]
+        disc = row[idx["discriminator"]] or ""
+        key = (subject, disc)
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] == 2:
+            raise RuntimeError(f"more than one finding for subject {subject!r}{' / ' + disc if disc else ''}: the last step must return one row per finding")
+        texts, js = dict(param_text), {}
+        for name, f in fields.items():
+            v = row[idx[EVIDENCE_PREFIX + name]]
+            texts[name] = format_value(v, f.format, f.item)
+            js[name] = json_value(v, f.format, f.item)
+        amount = row[idx["amount_at_risk"]]
+        out["rule_id"].append(spec.id)
+        out["subject"].append(None if subject is None else str(subject))
+        out["person_id"].append(row[idx["person_id"]])
+        out["name"].append(row[idx["name"]])
+        out["district"].append(row[idx["district"]])
+        out["severity"].append(row[idx["severity"]])
+        out["amount_at_risk"].append(None if amount is None else _to_decimal(amount))
+        out["evidence"].append(spec.evidence.template.format_map(texts))
+        out["evidence_json"].append(json.dumps(js, ensure_ascii=False, sort_keys=False))
+        out["discriminator"].append(disc)
+        out["sources"].append(format_sources(row[idx["sources"]]))
+    bad = sorted({s for s in out["severity"] if s not in {"high", "medium", "low"}}, key=str)
+    if bad:
+        raise RuntimeError(f"severity must be high, medium or low, got {bad}")
+    if any(s is None or s == "" for s in out["subject"]):
+        raise RuntimeError("a finding has no subject")
+    return pa.table(out, schema=FINDINGS_SCHEMA)
+
+
+# ------------------------------------------------------------------ running
+
+
+def _outcome(rule: "LoadedRule", status: str, **kw: Any) -> RuleOutcome:
+    s = rule.spec
+    return RuleOutcome(
+        rule_id=s.id, title_zh=s.title.zh, title_en=s.title.en, severity=s.severity, status=status,  # type: ignore[arg-type]
+        version=rule.version, description=s.description.strip(), domain=rule.domain, **kw,
+    )
+
+
+def _unavailable(available: dict[str, str | None], tables: set[str]) -> dict[str, str]:
+    out = {}
+    for t in sorted(tables):
+        if t not in available:
+            out[t] = "not loaded"
+        elif available[t] is not None:
+            out[t] = available[t] or "not available"
+    return out
+
+
+def run_rule(
+    con,
+    rule: "LoadedRule",
+    *,
+    available: dict[str, str | None],
+    as_of: date,
+    overrides: dict[str, Any] | None = None,
+) -> tuple[RuleOutcome, pa.Table]:
+    """Run one rule. Never raises for a rule problem (the outcome says skipped/errored),
+    except ValueError for an unknown parameter or a value of the wrong type."""
+    params = effective_parameters(rule, overrides)
+    started = time.perf_counter()
+    empty = FINDINGS_SCHEMA.empty_table()
+    try:
+        full = rule.compile()
+    except CompileError as exc:
+        return _outcome(rule, "errored", reason=f"rule does not compile: {exc}", parameters=params), empty
+    missing = _unavailable(available, full.tables)
+    required = {t: r for t, r in missing.items() if t not in full.optional}
+    if required:
+        reason = "; ".join(f"needs {t}: {r}" for t, r in required.items())
+        return _outcome(rule, "skipped", reason=reason, parameters=params, sql=full.sql()), empty
+    notes = ""
+    compiled = full
+    if missing:
+        compiled = rule.compile(set(missing))
+        notes = "; ".join(f"ran without optional {t} ({r})" for t, r in missing.items())
+    sql = compiled.sql()
+    binds: dict[str, Any] = {"as_of": as_of, **params}
+    bound = {p: binds[p] for p in compiled.parameters}
+    try:
+        if any(n.name.lower() in dialect.UDFS for n in compiled.tree.find_all(exp.Anonymous)):
+            from crosscheck import similarity
+
+            similarity.register(con)
+        cur = con.execute(sql, bound)
+        columns = [d[0] for d in cur.description]
+        rows = cur.fetchall()
+        table = render_findings(rule, columns, rows, params, as_of)
+    except Exception as exc:  # one bad rule never stops the others
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return _outcome(rule, "errored", reason=f"{type(exc).__name__}: {msg}", parameters=params, sql=sql,
+                        seconds=round(time.perf_counter() - started, 3)), empty
+    amounts = [a for a in table.column("amount_at_risk").to_pylist() if a is not None]
+    return (
+        _outcome(
+            rule, "ok", reason=notes, findings=table.num_rows, amount_at_risk=float(sum(amounts, Decimal(0))),
+            parameters=params, sql=sql, seconds=round(time.perf_counter() - started, 3),
+        ),
+        table,
+    )
+
+
+def run_rules(
+    con,
+    ruleset: "RuleSet",
+    *,
+    available: dict[str, str | None],
+    as_of: date,
+    only: list[str] | None = None,
+    overrides: dict[str, dict[str, Any]] | None = None,
+) -> tuple[list[RuleOutcome], pa.Table]:
+    """Run the selected rules (default: all but deprecated ones; see RuleSet.select).
+
+    Unknown rule ids (in `only` or `overrides`), unknown parameters and values of
+    the wrong type raise ValueError before anything runs.
+    """
+    selected = [ruleset[r] for r in ruleset.select(only, overrides)]
+    overrides = overrides or {}
+    outcomes: list[RuleOutcome] = []
+    tables: list[pa.Table] = []
+    for r in selected:
+        outcome, table = run_rule(con, r, available=available, as_of=as_of, overrides=overrides.get(r.id))
+        outcomes.append(outcome)
+        tables.append(table)
+    findings = pa.concat_tables(tables) if tables else FINDINGS_SCHEMA.empty_table()
+    return outcomes, findings

@@ -1,0 +1,231 @@
+"""Checks over loaded rules and views: small named functions, switched by id.
+
+Each check takes the rule set and one rule (or view) and yields `Problem`s with
+file, line and field. Checks marked ``lint_only`` run in `crosscheck rules
+lint` (and the lint tests) but do not stop a run from loading the rules.
+Add a check by writing a function and decorating it with `@check(...)`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterable
+
+from crosscheck.rules.compiler import CompileError, column_problems, compile_view
+from crosscheck.rules.model import coerce_param
+from crosscheck.yamlio import Problem
+
+if TYPE_CHECKING:
+    from crosscheck.rules.loader import LoadedRule, LoadedView, RuleSet
+
+#: Fields an embedded test's `expect` rows may compare (plus the rule's evidence fields).
+FINDING_FIELDS = {"rule_id", "subject", "person_id", "name", "district", "severity", "amount_at_risk", "evidence", "discriminator", "sources"}
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    target: str                      # "rule" or "view"
+    lint_only: bool
+    fn: Callable
+
+
+CHECKS: list[Check] = []
+
+
+def check(check_id: str, *, target: str = "rule", lint_only: bool = False):
+    def deco(fn):
+        CHECKS.append(Check(check_id, target, lint_only, fn))
+        return fn
+
+    return deco
+
+
+def run_checks(ruleset: "RuleSet", *, lint: bool = False, disabled: Iterable[str] = ()) -> list[Problem]:
+    off = set(disabled)
+    problems: list[Problem] = []
+    for c in CHECKS:
+        if c.id in off or (c.lint_only and not lint):
+            continue
+        targets = ruleset.views.values() if c.target == "view" else ruleset.rules.values()
+        for t in targets:
+            problems.extend(c.fn(ruleset, t))
+    return problems
+
+
+def _compile_problems(owner, exc: CompileError, skip_views: bool = False) -> list[Problem]:
+    out = []
+    for loc, msg in exc.problems:
+        if loc and loc[0] == "view":
+            if skip_views:
+                continue
+            loc = ("steps", loc[3]) if len(loc) > 3 else ("steps",)
+        out.append(owner.locator.problem(loc, msg))
+    return out
+
+
+# ------------------------------------------------------------------ views
+
+
+@check("view_compiles", target="view")
+def view_compiles(ruleset: "RuleSet", view: "LoadedView") -> Iterable[Problem]:
+    try:
+        compiled = compile_view(view.id, ruleset.view_specs, ruleset.catalog)
+    except CompileError as exc:
+        own = [(loc, m) for loc, m in exc.problems if len(loc) < 2 or loc[1] == view.id]
+        yield from _compile_problems(view, CompileError(own or exc.problems))
+        return
+    for o in view.spec.optional:
+        if o not in ruleset.catalog.tables:
+            yield view.locator.problem(("optional",), f"'{o}' is not a canonical table")
+    params = [p for p in compiled.parameters if p != "as_of"]
+    if params:
+        yield view.locator.problem(("steps",), f"views take no parameters except $as_of, found: {', '.join('$' + p for p in params)}")
+    for loc, msg in column_problems(compiled, ruleset.catalog):
+        if loc and loc[0] == "view":
+            loc = ("steps",)
+        yield view.locator.problem(loc if loc[0] != "evidence" else ("steps",), msg)
+
+
+# ------------------------------------------------------------------ rules
+
+
+def _compiled(ruleset: "RuleSet", rule: "LoadedRule"):
+    try:
+        return rule.compile(), None
+    except CompileError as exc:
+        return None, exc
+
+
+@check("sql_compiles")
+def sql_compiles(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]:
+    """Every step is one SELECT (allow-listed AST), tables known, steps in order."""
+    _, exc = _compiled(ruleset, rule)
+    if exc is not None:
+        yield from _compile_problems(rule, exc, skip_views=True)
+
+
+@check("columns_resolve")
+def columns_resolve(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]:
+    compiled, exc = _compiled(ruleset, rule)
+    if compiled is None:
+        return
+    for loc, msg in column_problems(compiled, ruleset.catalog):
+        yield rule.locator.problem(loc, msg)
+
+
+@check("parameters_declared")
+def parameters_declared(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]:
+    compiled, _ = _compiled(ruleset, rule)
+    if compiled is None:
+        return
+    declared = set(rule.spec.parameters)
+    for p in compiled.parameters:
+        if p != "as_of" and p not in declared:
+            yield rule.locator.problem(("steps",), f"${p} is used but not declared under 'parameters'")
+
+
+@check("parameters_used", lint_only=True)
+def parameters_used(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]:
+    compiled, _ = _compiled(ruleset, rule)
+    if compiled is None:
+        return
+    in_template = set(rule.spec.evidence.placeholders()) if _template_ok(rule) else set()
+    for p in rule.spec.parameters:
+        if p not in compiled.parameters and p not in in_template:
+            yield rule.locator.problem(("parameters", p), f"parameter '{p}' is declared but never used")
+
+
+def _template_ok(rule: "LoadedRule") -> bool:
+    try:
+        rule.spec.evidence.placeholders()
+        return True
+    except ValueError:
+        return False
+
+
+@check("evidence_template")
+def evidence_template(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]:
+    ev = rule.spec.evidence
+    try:
+        names = ev.placeholders()
+    except ValueError as exc:
+        yield rule.locator.problem(("evidence", "template"), str(exc))
+        return
+    known = set(ev.fields) | set(rule.spec.parameters) | {"as_of"}
+    for n in names:
+        if n not in known:
+            yield rule.locator.problem(("evidence", "template"), f"{{{n}}} is not an evidence field or parameter")
+
+
+@check("tests_well_formed")
+def tests_well_formed(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]:
+    catalog = ruleset.catalog
+    expectable = FINDING_FIELDS | set(rule.spec.evidence.fields)
+    for i, t in enumerate(rule.spec.tests):
+        for table, rows in t.given.items():
+            if table not in catalog.tables:
+                yield rule.locator.problem(("tests", i, "given", table), f"'{table}' is not a canonical table")
+                continue
+            cols = catalog.columns(table)
+            for r, row in enumerate(rows):
+                if not isinstance(row, dict):
+                    yield rule.locator.problem(("tests", i, "given", table, r), "a row must be a mapping column: value")
+                    continue
+                for col in row:
+                    if col not in cols:
+                        yield rule.locator.problem(("tests", i, "given", table, r, col), f"'{col}' is not a column of {table}")
+        for table in t.unavailable:
+            if table not in catalog.tables:
+                yield rule.locator.problem(("tests", i, "unavailable", table), f"'{table}' is not a canonical table")
+        for name, value in t.params.items():
+            p = rule.spec.parameters.get(name)
+            if p is None:
+                yield rule.locator.problem(("tests", i, "params", name), f"unknown parameter '{name}'")
+                continue
+            try:
+                coerce_param(p.type, value)
+            except ValueError as exc:
+                yield rule.locator.problem(("tests", i, "params", name), str(exc))
+        for r, row in enumerate(t.expect):
+            if not isinstance(row, dict) or not row:
+                yield rule.locator.problem(("tests", i, "expect", r), "an expected finding is a mapping of fields to compare")
+                continue
+            for key in row:
+                if key not in expectable:
+                    yield rule.locator.problem(("tests", i, "expect", r, key), f"'{key}' is neither a findings column nor an evidence field")
+    names = [t.name for t in rule.spec.tests]
+    for i, n in enumerate(names):
+        if n in names[:i]:
+            yield rule.locator.problem(("tests", i, "name"), f"duplicate test name '{n}'")
+
+
+@check("test_coverage", lint_only=True)
+def test_coverage(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]:
+    """A stable rule has at least one positive and one (near-miss) negative test."""
+    if rule.spec.status != "stable":
+        return
+    ok = [t for t in rule.spec.tests if t.expect_status == "ok"]
+    if not any(t.expect for t in ok):
+        yield rule.locator.problem(("tests",), "a stable rule needs at least one positive test (expect: one or more findings)")
+    if not any(not t.expect for t in ok):
+        yield rule.locator.problem(("tests",), "a stable rule needs at least one negative test (expect: [])")
+
+
+@check("spark_portable", lint_only=True)
+def spark_portable(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]:
+    compiled, _ = _compiled(ruleset, rule)
+    if compiled is None:
+        return
+    try:
+        compiled.sql("spark")
+    except Exception as exc:  # sqlglot UnsupportedError or missing function
+        yield rule.locator.problem(("steps",), f"does not transpile to Spark SQL: {exc}")
+
+
+@check("metadata", lint_only=True)
+def metadata(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]:
+    if rule.spec.status == "stable":
+        if not rule.spec.description.strip():
+            yield rule.locator.problem(("description",), "a stable rule needs a description")
+        if not rule.spec.owner.strip():
+            yield rule.locator.problem(("owner",), "a stable rule needs an owner")

@@ -1,0 +1,20 @@
+"""Findings history store: runs, findings, reviews and outcomes (DuckDB).
+
+See `crosscheck.store.store` for the API and `crosscheck.store.schema` for the tables.
+"""
+from crosscheck.store.keys import finding_key
+from crosscheck.store.lock import StoreBusy
+from crosscheck.store.reviews import DISPOSITIONS, ImportResult, material_change
+from crosscheck.store.store import DEFAULT_STORE_NAME, RecordedRun, Store, StoreError
+
+__all__ = [
+    "DEFAULT_STORE_NAME",
+    "DISPOSITIONS",
+    "ImportResult",
+    "RecordedRun",
+    "Store",
+    "StoreBusy",
+    "StoreError",
+    "finding_key",
+    "material_change",
+]

@@ -1,0 +1,101 @@
+"""The Prefect flows on a real (temporary) Prefect API: same findings as the CLI,
+failing sources retried and reported, deployments with their cron schedule."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import SAMPLE_AS_OF, read_csv_rows
+
+prefect = pytest.importorskip("prefect")
+from prefect.testing.utilities import prefect_test_harness  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prefect_api():
+    with prefect_test_harness(server_startup_timeout=90):
+        yield
+
+
+def _pairs(folder):
+    return {(r["rule_id"], r["person_id"], r["amount_at_risk"]) for r in read_csv_rows(folder / "findings.csv")}
+
+
+def test_nightly_flow_matches_cli(sample_city, crosscheck_cmd, tmp_path):
+    from flows.nightly import nightly
+
+    deliveries = tmp_path / "deliveries"
+    deliveries.mkdir()
+    (deliveries / sample_city.name).symlink_to(sample_city, target_is_directory=True)
+    (deliveries / "2020-01-01").mkdir()  # an older delivery, never picked
+    flow_out = tmp_path / "flow"
+    report = nightly(deliveries=str(deliveries), out=str(flow_out), mask=False)
+    assert report == str(flow_out / "report.html")
+
+    cli_out = tmp_path / "cli"
+    proc = subprocess.run(
+        [*crosscheck_cmd, "run", "--extracts", str(sample_city), "--as-of", SAMPLE_AS_OF.isoformat(), "--out", str(cli_out), "--no-mask"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert _pairs(flow_out) == _pairs(cli_out)
+    assert _pairs(flow_out)
+
+
+def test_failing_source_is_retried_then_reported(sample_city, tmp_path):
+    """A source whose folder cannot be read fails after retries; the other rules complete."""
+    import json
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from flows.adhoc import adhoc
+
+    delivery = tmp_path / "2026-11-01"
+    shutil.copytree(sample_city, delivery, ignore=shutil.ignore_patterns("hospital"))
+    (delivery / "hospital").write_text("not a folder")  # listing it raises every time
+    out = tmp_path / "out"
+    state = adhoc(extracts=str(delivery), as_of=SAMPLE_AS_OF.isoformat(), out=str(out), return_state=True)
+    assert state.is_completed()
+
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    hospital = [t for t in summary["loads"] if t["source"] == "hospital"]
+    assert hospital and all(t["status"] == "failed" for t in hospital)
+    assert all("after retries" in t["reason"] for t in hospital)
+    rules = {r["rule_id"]: r for r in summary["rules"]}
+    assert rules["medical_visit_after_death"]["status"] == "skipped"
+    assert "hospital" in rules["medical_visit_after_death"]["reason"]
+    assert rules["pension_duplicate_schemes"]["status"] == "ok"
+
+    with get_client(sync_client=True) as client:
+        task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])))
+    hospital_loads = [t for t in task_runs if t.name.startswith("load-source") and t.state.is_failed()]
+    assert len(hospital_loads) == 1
+    assert hospital_loads[0].run_count == 3  # first try + 2 retries
+
+
+def test_adhoc_rejects_bad_parameters(sample_city):
+    from flows.adhoc import ParameterError, adhoc
+
+    with pytest.raises(ParameterError, match="as_of '2026-13-01'"):
+        adhoc(extracts=str(sample_city), as_of="2026-13-01")
+    with pytest.raises(ValueError, match="no_such_rule"):
+        adhoc(extracts=str(sample_city), as_of="2026-11-01", rules=["no_such_rule"])
+
+
+def test_serve_registers_nightly_cron():
+    from prefect.client.orchestration import get_client
+
+    from flows.serve import build_deployments
+
+    for deployment in build_deployments():
+        deployment.apply()
+    with get_client(sync_client=True) as client:
+        nightly = client.read_deployment_by_name("crosscheck-nightly/nightly")
+        adhoc = client.read_deployment_by_name("crosscheck-adhoc/adhoc")
+    crons = [s.schedule.cron for s in nightly.schedules]
+    assert crons == ["0 2 * * *"]
+    assert nightly.schedules[0].schedule.timezone == "Asia/Shanghai"
+    assert adhoc.schedules == []

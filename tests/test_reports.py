@@ -1,0 +1,325 @@
+"""The report writers: files, encodings, masking, escaping, formula neutralising, xlsx layout."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sys
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from conftest_reports import (  # noqa: E402
+    ALL_IDS,
+    FORMULA_NAME,
+    ID_AIERKEN,
+    ID_QUARANTINE,
+    ID_REGISTRY,
+    ID_ZHANG,
+    SCRIPT_NAME,
+    make_run,
+)
+
+from crosscheck.reports import write_reports  # noqa: E402
+from crosscheck.reports.common import FINDINGS_COLUMNS, QUARANTINE_COLUMNS  # noqa: E402
+from crosscheck.reports.masking import mask_evidence, mask_id, mask_name, neutralise_formula  # noqa: E402
+
+FILES = ("findings.csv", "quarantine.csv", "summary.json", "findings.xlsx", "report.html")
+
+
+@pytest.fixture(scope="module")
+def masked(tmp_path_factory):
+    out = tmp_path_factory.mktemp("masked")
+    return out, write_reports(make_run(), out)
+
+
+@pytest.fixture(scope="module")
+def unmasked(tmp_path_factory):
+    out = tmp_path_factory.mktemp("unmasked")
+    return out, write_reports(make_run(), out, mask=False)
+
+
+def _csv(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _xlsx_text(path: Path) -> str:
+    """Every cell value of every sheet, plus the raw xml of the package."""
+    wb = load_workbook(path)
+    cells = [str(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None]
+    with zipfile.ZipFile(path) as z:
+        xml = "".join(z.read(n).decode("utf-8", "replace") for n in z.namelist() if n.endswith(".xml"))
+    return "\n".join(cells) + xml
+
+
+# --- masking functions --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, want", [
+    ("张三", "张*"), ("张小明", "张*明"), ("欧阳小华", "欧**华"), ("司马相如之", "司***之"),
+    ("艾尔肯·买买提", "艾*肯·买*提"), ("阿依古丽•吐尔逊", "阿**丽•吐*逊"), ("John Smith", "J*** S****"),
+    ("张", "*"), ("张 三", "张*"), ("Mary-Jane O'Neil", "M***-J*** O*****"), ("", ""), (None, None),
+])
+def test_mask_name(name, want):
+    assert mask_name(name) == want
+
+
+def test_mask_id_and_evidence():
+    assert mask_id("42020219500101123X") == "420202********123X"
+    ev = mask_evidence(f"身份证 {ID_ZHANG}，户籍姓名 王大锤，养老姓名 张小明", ["张小明"], json.dumps({"registry_name": "王大锤"}))
+    assert ID_ZHANG not in ev and "420202********1234" in ev
+    assert "张*明" in ev and "王*锤" in ev and "张小明" not in ev and "王大锤" not in ev
+    assert neutralise_formula("=1+1") == "'=1+1" and neutralise_formula("-x") == "'-x" and neutralise_formula(-5) == -5
+    assert neutralise_formula("\tx") == "'\tx" and neutralise_formula("@SUM(A1)") == "'@SUM(A1)" and neutralise_formula("ok") == "ok"
+
+
+# --- files -------------------------------------------------------------------------------------
+
+def test_every_file_written_and_no_temp_left(masked):
+    out, paths = masked
+    assert set(paths) == set(FILES)
+    for name in FILES:
+        assert paths[name] == out / name and (out / name).is_file() and (out / name).stat().st_size > 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(FILES)  # no .tmp left behind
+
+
+def test_csvs_have_bom_and_columns(masked):
+    out, _ = masked
+    for name, cols in (("findings.csv", FINDINGS_COLUMNS), ("quarantine.csv", QUARANTINE_COLUMNS)):
+        raw = (out / name).read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbf"), name
+        assert next(csv.reader(io.StringIO(raw.decode("utf-8-sig")))) == cols
+    rows = _csv(out / "findings.csv")
+    assert len(rows) == 6
+    assert [r["rule_id"] for r in rows] == sorted(r["rule_id"] for r in rows)
+    after_death = [r for r in rows if r["rule_id"] == "pension_paid_after_death"]
+    amounts = [Decimal(r["amount_at_risk"]) for r in after_death]
+    assert amounts == sorted(amounts, reverse=True) and after_death[0]["amount_at_risk"] == "12000.50"
+    mismatch = [r for r in rows if r["rule_id"] == "pension_identity_mismatch"]
+    assert [r["severity"] for r in mismatch] == ["high", "low"] and all(r["amount_at_risk"] == "" for r in mismatch)
+    q = _csv(out / "quarantine.csv")
+    assert len(q) == 2 and q[0]["line"] == "12" and q[0]["reason"] == "公民身份号码校验位错误"
+
+
+def test_masked_by_default_everywhere(masked):
+    out, _ = masked
+    blobs = {name: (out / name).read_bytes().decode("utf-8-sig") for name in FILES if name != "findings.xlsx"}
+    blobs["findings.xlsx"] = _xlsx_text(out / "findings.xlsx")
+    for name, text in blobs.items():
+        for full in ALL_IDS:
+            assert full not in text, f"{full} in {name}"
+        assert not re.search(r"(?<!\d)\d{17}[\dXx](?!\d)", text), name
+        assert "张小明" not in text and "欧阳小华" not in text and "买买提明" not in text, name
+    rows = _csv(out / "findings.csv")
+    zhang = next(r for r in rows if r["name"] == "张*明")
+    assert zhang["person_id"] == "420202********1234" == zhang["subject"]
+    assert "420202********1234" in zhang["evidence"]
+    assert {r["name"] for r in rows} >= {"张*明", "欧**华", "艾*肯·买*提", "张*"}
+    assert "420202********0033" in next(r["evidence"] for r in rows if r["person_id"].startswith("650102"))
+    q = json.loads(_csv(out / "quarantine.csv")[0]["raw_values"])
+    assert q["公民身份号码"] == "420202********004X" and q["姓名"] == "李*"
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["masked"] is True
+
+
+def test_no_mask_shows_identities(unmasked):
+    out, _ = unmasked
+    rows = _csv(out / "findings.csv")
+    assert {r["person_id"] for r in rows} >= {ID_ZHANG, ID_AIERKEN}
+    assert "张小明" in {r["name"] for r in rows}
+    assert ID_REGISTRY in (out / "findings.csv").read_text(encoding="utf-8-sig")
+    assert ID_QUARANTINE in (out / "quarantine.csv").read_text(encoding="utf-8-sig")
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert ID_ZHANG in html and "张小明" in html
+    assert ID_ZHANG in _xlsx_text(out / "findings.xlsx")
+    summary = (out / "summary.json").read_text(encoding="utf-8")
+    assert json.loads(summary)["masked"] is False
+    for full in ALL_IDS:  # summary.json never carries identity numbers, even unmasked
+        assert full not in summary
+
+
+# --- escaping and formulas ---------------------------------------------------------------------
+
+def _strip_own_scripts(html: str) -> tuple[str, list[str]]:
+    scripts = re.findall(r"<script\b[^>]*>.*?</script>", html, flags=re.S)
+    return re.sub(r"<script\b[^>]*>.*?</script>", "", html, flags=re.S), scripts
+
+
+def test_html_escapes_extract_values(unmasked):
+    out, _ = unmasked
+    html = (out / "report.html").read_text(encoding="utf-8")
+    rest, scripts = _strip_own_scripts(html)
+    assert "<script>alert" not in rest and "alert(1)" not in rest.replace("alert(1)</", "")
+    # exactly our scripts: one program plus one JSON blob per rule with findings
+    kinds = [re.match(r"<script\b([^>]*)>", s).group(1).strip() for s in scripts]
+    assert kinds.count("") == 1 and all(k == "" or k.startswith('type="application/json"') for k in kinds)
+    for s in scripts:
+        body = s[s.index(">") + 1: -len("</script>")]
+        assert "</" not in body and "<script" not in body.lower() and "<!--" not in body
+    blobs = [json.loads(s[s.index(">") + 1: -len("</script>")]) for s, k in zip(scripts, kinds) if k]
+    names = [row[1] for b in blobs for row in b["rows"]]
+    assert SCRIPT_NAME in names and FORMULA_NAME in names  # decoded back to the text itself
+    assert "&lt;b&gt;bold" not in rest  # evidence is in the JSON blob, not double-escaped HTML
+    assert "<b>bold" not in rest
+    assert "SELECT 1 -- &lt;not a tag&gt;" in rest  # SQL autoescaped
+
+
+def test_masked_script_name_is_still_harmless(masked):
+    out, _ = masked
+    rest, _ = _strip_own_scripts((out / "report.html").read_text(encoding="utf-8"))
+    assert "<script>" not in rest and "<b>bold" not in rest and "alert(" not in rest
+
+
+def test_formula_prefix_neutralised_in_csv_and_xlsx(unmasked, masked):
+    for out, _ in (unmasked, masked):
+        rows = _csv(out / "findings.csv")
+        names = [r["name"] for r in rows]
+        assert not any(n.startswith(("=", "+", "-", "@")) for n in names)
+        assert any(n.startswith("'=") for n in names)
+        assert any(r["evidence"].startswith("'-") for r in rows)
+        neg = next(r for r in rows if r["rule_id"] == "pension_duplicate_schemes")
+        assert neg["amount_at_risk"] == "-150.25"  # a negative amount stays a number
+        q = json.loads(_csv(out / "quarantine.csv")[0]["raw_values"])
+        assert q["险种类型"].startswith("=")  # inside the JSON text: the cell itself starts with "{"
+        wb = load_workbook(out / "findings.xlsx")
+        cells = [c for ws in wb.worksheets[1:] for row in ws.iter_rows(min_row=2) for c in row]
+        assert not any(c.data_type == "f" for c in cells)
+        assert any(isinstance(c.value, str) and c.value.startswith("'=") for c in cells)
+    ws = load_workbook(unmasked[0] / "findings.xlsx")["重复领取养老金"]
+    assert ws["F2"].value == -150.25 and ws["F2"].data_type == "n"
+
+
+# --- xlsx ----------------------------------------------------------------------------------------
+
+def test_xlsx_layout(masked):
+    out, _ = masked
+    wb = load_workbook(out / "findings.xlsx")
+    run = make_run()
+    with_findings = [r for r in run.rules if r.rule_id in set(run.findings.column("rule_id").to_pylist())]
+    assert wb.sheetnames[0] == "汇总"
+    assert len(wb.sheetnames) == 1 + len(with_findings)
+    assert wb.sheetnames[1:] == [r.title_zh[:31] for r in with_findings]
+    summary_text = "\n".join(str(c.value) for row in wb["汇总"].iter_rows() for c in row if c.value is not None)
+    assert "已跳过" in summary_text and "运行出错" in summary_text and "Binder Error" in summary_text
+    for ws in wb.worksheets[1:]:
+        assert len(ws.title) <= 31
+        assert ws.freeze_panes == "A2"
+        assert [c.value for c in ws[1]][:8] == ["规则", "身份证号", "姓名", "区县", "风险等级", "涉及金额（元）", "证据", "来源记录"]
+        assert ws.column_dimensions["G"].width >= 40
+    ws = wb["死亡后仍发放养老金"]
+    amounts = [ws.cell(row=r, column=6) for r in range(2, ws.max_row + 1)]
+    assert [c.value for c in amounts] == [12000.5, 3360.0, 880.0]
+    assert all(c.data_type == "n" and c.number_format == "0.00" for c in amounts)
+    assert ws["E2"].value == "高" and ws["B2"].value == "420204********5678"
+
+
+# --- summary.json and html content ----------------------------------------------------------------
+
+def test_summary_json(masked):
+    out, _ = masked
+    text = (out / "summary.json").read_text(encoding="utf-8")
+    assert "死亡后仍发放养老金" in text  # ensure_ascii=False
+    s = json.loads(text)
+    assert s["run_id"] == "20261101-083000-ab12" and s["as_of"] == "2026-11-01"
+    assert s["started_at"].startswith("2026-11-01T08:30") and s["extracts_root"] == "/data/extracts/2026-11-01"
+    rules = {r["rule_id"]: r for r in s["rules"]}
+    assert rules["pension_paid_after_death"]["findings"] == 3
+    assert rules["pension_paid_after_death"]["amount_at_risk"] == pytest.approx(16240.50)
+    assert len(rules["pension_paid_after_death"]["version"]) == 64
+    assert rules["pension_identity_mismatch"]["parameters"] == {"unlike_below": 0.5}
+    assert rules["pension_no_sign_of_life"]["findings"] == 0 and rules["pension_no_sign_of_life"]["status"] == "ok"
+    skipped = rules["medical_visit_after_death"]
+    assert skipped["status"] == "skipped" and skipped["findings"] is None and "hospital" in skipped["reason"]
+    errored = rules["transit_card_used_after_death"]
+    assert errored["status"] == "errored" and errored["findings"] is None and "Binder Error" in errored["reason"]
+    assert "420202********1234" in errored["reason"]
+    assert {r["rule_id"] for r in s["skipped_rules"]} == {"medical_visit_after_death", "transit_card_used_after_death"}
+    files = {f["file"]: f for f in s["files"]}
+    assert len(files) == 3 and all(len(f["sha256"]) == 64 for f in files.values())
+    assert files["social_security/pensioners.csv"] | {} == files["social_security/pensioners.csv"]
+    f = files["social_security/pensioners.csv"]
+    assert (f["rows_read"], f["rows_loaded"], f["rows_quarantined"], f["duplicates_dropped"], f["balanced"]) == (120, 118, 1, 1, True)
+    assert {f["file"] for load in s["loads"] for f in load["files"]} == set(files)
+    loads = {(t["source"], t["table"]): t for t in s["loads"]}
+    assert loads[("hospital", "outpatient_visits")]["status"] == "missing"
+    assert [e["success"] for e in loads[("social_security", "pensioners")]["expectations"]] == [True, False]
+    t = s["totals"]
+    assert (t["rules_ok"], t["rules_skipped"], t["rules_errored"], t["findings"]) == (4, 1, 1, 6)
+    assert t["amount_at_risk"] == pytest.approx(16090.25)
+    assert t["rows_quarantined"] == 2 and t["quarantine_rows"] == 2 and t["expectations_failed"] == 1
+
+
+def test_html_sections_and_not_run_rules(masked):
+    out, _ = masked
+    html = (out / "report.html").read_text(encoding="utf-8")
+    for text in ("运行概览", "数据质量", "2026-11-01", "20261101-083000-ab12", "/data/extracts/2026-11-01",
+                 "死亡后仍发放养老金", "Pension paid after death", "西塞山区", "12,000.50", "16,090.25",
+                 "e4ab4e3b1493", "gb18030", "隔离记录", "公民身份号码校验位错误", "未通过"):
+        assert text in html, text
+    # skipped and errored rules say so, with the reason, and never read as zero findings
+    for rid, reason in (("medical_visit_after_death", "缺少数据源 hospital"), ("transit_card_used_after_death", "Binder Error")):
+        section = re.search(rf'<section id="rule-\d+" class="card rule rule-(\w+)" data-rule-id="{rid}">(.*?)</section>', html, re.S)
+        assert section and section.group(1) in ("skipped", "errored")
+        body = section.group(2)
+        assert reason in body and ("本规则已跳过" in body or "本规则运行出错" in body)
+        assert "未发现疑点" not in body and 'class="findings"' not in body
+    assert "本规则已运行，未发现疑点" in html  # the rule that ran and found nothing
+    assert html.count("<svg") >= 3
+
+
+def test_html_is_self_contained(masked):
+    out, _ = masked
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "http://" not in html and "https://" not in html
+    assert not re.search(r"""(?:src|href|action|poster|data)\s*=\s*["']?\s*(?:https?:)?//""", html, re.I)
+    assert not re.search(r"@import|url\(\s*['\"]?(?:https?:)?//", html, re.I)
+    assert "<link" not in html and "<iframe" not in html and "<img" not in html
+    assert "Microsoft YaHei" in html and "default-src 'none'" in html
+    hrefs = re.findall(r'href="([^"]*)"', html)
+    assert hrefs and all(h.startswith("#") for h in hrefs)
+
+
+def test_overwrite_is_atomic_and_keeps_old_file_on_failure(tmp_path, monkeypatch):
+    write_reports(make_run(), tmp_path)
+    before = (tmp_path / "report.html").read_bytes()
+    import crosscheck.reports.html as html_mod
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(html_mod, "render_html", boom)
+    with pytest.raises(RuntimeError):
+        write_reports(make_run(), tmp_path)
+    assert (tmp_path / "report.html").read_bytes() == before
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_empty_run(tmp_path):
+    from crosscheck.results import RunResult
+    from datetime import date, datetime
+
+    run = RunResult(run_id="r0", as_of=date(2026, 1, 1), extracts_root="/x", out_dir=str(tmp_path),
+                    started_at=datetime(2026, 1, 1))
+    paths = write_reports(run, tmp_path)
+    assert _csv(paths["findings.csv"]) == []
+    assert load_workbook(paths["findings.xlsx"]).sheetnames == ["汇总"]
+    assert json.loads(paths["summary.json"].read_text(encoding="utf-8"))["totals"]["findings"] == 0
+
+
+def test_ten_thousand_findings_stay_small():
+    """report.html embeds findings as JSON (no pre-rendered rows): 10,000 findings stay well under 5 MB.
+    (Only the html is rendered here, to keep the test fast; write_reports does the same.)"""
+    from crosscheck.reports.common import finding_rows, rule_views
+    from crosscheck.reports.html import render_html
+
+    run = make_run(extra_findings=10_000)
+    rows = finding_rows(run, True)
+    html = render_html(run, rule_views(run, rows), rows, [], [], True)
+    size = len(html.encode("utf-8"))
+    print(f"\nreport.html with {len(rows):,} findings: {size / 1e6:.2f} MB")
+    assert size < 5_000_000, size
+    assert html.count("<tr") < 100  # findings are not pre-rendered rows

@@ -1,0 +1,186 @@
+"""The synthetic city generator: determinism, contract headers, encodings and ground truth."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from datetime import date
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from openpyxl import load_workbook
+
+from crosscheck.sample import generate_city
+from crosscheck.sample.ids import is_valid, normalise
+
+AS_OF = date(2026, 11, 1)
+CORE_RULES = [
+    "pension_paid_after_death", "pension_paid_after_hospital_death", "transit_card_used_after_death",
+    "medical_visit_after_death", "pension_no_sign_of_life", "pension_duplicate_schemes", "pension_identity_mismatch",
+]
+HEADERS = {
+    ("social_security", "pensioners"): ["个人编号", "公民身份号码", "姓名", "性别", "出生日期", "险种类型", "待遇享受开始年月", "待遇状态", "所属区县", "街道乡镇"],
+    ("social_security", "pension_payments"): ["个人编号", "公民身份号码", "姓名", "险种类型", "发放年月", "发放金额", "发放日期"],
+    ("household_registry", "residents"): ["公民身份号码", "姓名", "性别", "出生日期", "民族", "户号", "与户主关系", "户籍地址", "所属区县", "人口状态", "注销日期", "注销原因", "死亡日期"],
+    ("hospital", "inpatient"): ["病案号", "医疗机构代码", "医疗机构名称", "公民身份号码", "姓名", "性别", "出生日期", "入院日期", "出院日期", "离院方式", "主要诊断编码", "医保结算金额"],
+    ("hospital", "outpatient"): ["就诊流水号", "医疗机构名称", "公民身份号码", "姓名", "就诊日期", "科室", "结算金额", "结算类型"],
+    ("transit_card", "cards"): ["卡号", "卡类型", "持卡人身份证号", "持卡人姓名", "办卡日期", "卡状态"],
+    ("transit_card", "annual_reviews"): ["卡号", "持卡人身份证号", "年审日期", "年审方式", "年审结果"],
+    ("transit_card", "taps"): ["卡号", "交易时间", "线路编号", "车辆编号", "交易金额"],
+}
+ALLOWED_EXTRA = {"备注"}
+ID_COLUMN = {"cards": "持卡人身份证号", "annual_reviews": "持卡人身份证号"}
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("city") / "extracts"
+    generate_city(out, people=3000, seed=5, as_of=AS_OF)
+    return out
+
+
+def _digest(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _truth(city: Path, name: str) -> list[dict[str, str]]:
+    with open(city / "_truth" / name, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _decode(raw: bytes) -> str:
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("undecodable file")
+
+
+def _rows(path: Path) -> tuple[list[str], list[list]]:
+    if path.suffix == ".csv":
+        rows = list(csv.reader(io.StringIO(_decode(path.read_bytes()), newline="")))
+        return rows[0], rows[1:]
+    if path.suffix == ".xlsx":
+        ws = load_workbook(path, read_only=True).worksheets[0]
+        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        return rows[0], rows[1:]
+    table = pq.read_table(path)
+    return table.column_names, table.to_pylist()
+
+
+def test_same_seed_is_byte_identical_and_other_seed_differs(city, tmp_path):
+    again = tmp_path / "again"
+    generate_city(again, people=3000, seed=5, as_of=AS_OF)
+    assert _digest(city) == _digest(again)
+    other = tmp_path / "other"
+    generate_city(other, people=3000, seed=6, as_of=AS_OF)
+    assert _digest(other) != _digest(city)
+
+
+def test_layout_and_exact_headers(city):
+    assert {p.name for p in city.iterdir()} == {"social_security", "household_registry", "hospital", "transit_card", "_truth"}
+    files = _truth(city, "files.csv")
+    tables = {(f["source"], f["table"]) for f in files}
+    assert tables == set(HEADERS)
+    for f in files:
+        header, _ = _rows(city / f["file"])
+        expected = HEADERS[(f["source"], f["table"])]
+        assert header[: len(expected)] == expected, f["file"]
+        assert set(header[len(expected):]) <= ALLOWED_EXTRA, f["file"]
+    assert any(f["file"].endswith(".xlsx") for f in files)
+    assert any(f["file"].endswith(".parquet") for f in files)
+    assert sum(f["table"] == "pension_payments" for f in files) >= 2
+
+
+def test_row_counts_match_files(city):
+    for f in _truth(city, "files.csv"):
+        _, rows = _rows(city / f["file"])
+        assert len(rows) == int(f["rows"]), f["file"]
+        if f["file"].endswith(".csv"):
+            tuples = [tuple(r) for r in rows]
+            assert len(tuples) - len(set(tuples)) == int(f["duplicate_rows"]), f["file"]
+    assert any(int(f["duplicate_rows"]) > 0 for f in _truth(city, "files.csv") if f["table"] == "pension_payments")
+
+
+def test_encodings_vary(city):
+    raws = {p: p.read_bytes() for p in city.rglob("*.csv") if "_truth" not in p.parts}
+    assert any(r.startswith(b"\xef\xbb\xbf") for r in raws.values()), "no UTF-8 file with BOM"
+    gbk = []
+    for p, r in raws.items():
+        try:
+            r.decode("utf-8")
+        except UnicodeDecodeError:
+            r.decode("gb18030")
+            gbk.append(p)
+    assert gbk, "no GBK file"
+    assert any(not r.startswith(b"\xef\xbb\xbf") and p not in gbk for p, r in raws.items()), "no plain UTF-8 file"
+
+
+def test_messy_values_are_present(city):
+    texts = [_decode(p.read_bytes()) for p in city.rglob("*.csv") if "_truth" not in p.parts]
+    joined = "\n".join(texts)
+    for token in (",NULL,", ",\\N,", ",-,", '"'):
+        assert token in joined, token
+    assert "\uff14\uff12\uff10\uff12" in joined                    # full-width digits in an identity number
+    assert re.search(r',"\d{1,3}(,\d{3})+\.\d{2}"', joined)             # quoted amounts like "3,215.40"
+    assert re.search(r",\d{15},", joined)                              # a legacy 15-digit identity number
+    assert re.search(r",\d{4}/\d{2}/\d{2},", joined) and re.search(r",\d{8},", joined)
+    assert re.search(r",\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?,", joined)
+    assert "陳" in joined or "張" in joined or "劉" in joined          # traditional characters in some name
+
+
+def test_quarantine_lines_hold_invalid_numbers(city):
+    quarantined = _truth(city, "quarantine.csv")
+    assert {q["reason"] for q in quarantined} == {"invalid_id_length", "invalid_id_check", "invalid_id_birthdate"}
+    by_file: dict[str, set[int]] = {}
+    for q in quarantined:
+        by_file.setdefault(q["file"], set()).add(int(q["line"]))
+    for f in _truth(city, "files.csv"):
+        if not f["file"].endswith(".csv") or f["table"] == "taps":
+            continue
+        header, rows = _rows(city / f["file"])
+        col = header.index(ID_COLUMN.get(f["table"], "公民身份号码"))
+        invalid = {i + 2 for i, r in enumerate(rows) if normalise(r[col]) is None}
+        assert invalid == by_file.get(f["file"], set()), f["file"]
+        assert len(invalid) == int(f["invalid_rows"])
+
+
+def test_truth_has_every_rule_and_canonical_ids(city):
+    findings = _truth(city, "findings.csv")
+    assert {f["rule_id"] for f in findings} == set(CORE_RULES)
+    for f in findings:
+        assert is_valid(f["person_id"]), f
+        assert f["severity"] in {"high", "medium", "low"}
+        if f["rule_id"] in {"pension_paid_after_death", "pension_paid_after_hospital_death", "pension_duplicate_schemes"}:
+            assert float(f["amount_at_risk"]) > 0 and f["amount_at_risk"].count(".") == 1
+        else:
+            assert f["amount_at_risk"] == ""
+    mismatch = {f["severity"] for f in findings if f["rule_id"] == "pension_identity_mismatch"}
+    assert mismatch == {"high", "low"}
+    meta = json.loads((city / "_truth" / "sample.json").read_text(encoding="utf-8"))
+    assert meta["people"] == 3000 and meta["seed"] == 5 and meta["as_of"] == "2026-11-01"
+    assert all(sum(meta["decoys"][r].values()) > 0 for r in CORE_RULES)
+
+
+def test_planted_people_are_in_the_registry(city):
+    registry = set()
+    for p in (city / "household_registry").glob("residents*.csv"):
+        header, rows = _rows(p)
+        registry |= {normalise(r[0]) for r in rows}
+    assert {f["person_id"] for f in _truth(city, "findings.csv")} <= registry
+
+
+def test_names_are_traditional_to_simplified_safe():
+    import opencc
+
+    from crosscheck.sample import vocab as V
+    t2s = opencc.OpenCC("t2s")
+    for simplified, traditional in V.TRADITIONAL.items():
+        assert t2s.convert(traditional) == simplified
+    for ch in V.SURNAMES + V.GIVEN_MALE + V.GIVEN_FEMALE:
+        assert t2s.convert(ch) == ch
+        ch.encode("gbk")

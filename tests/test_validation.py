@@ -1,0 +1,83 @@
+"""GX expectations on loaded tables: good data passes, bad data fails with counts."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from crosscheck.catalog import load_catalog
+from crosscheck.connectors import load_source
+
+REPO = Path(__file__).resolve().parents[1]
+CATALOG = load_catalog(REPO / "connectors")
+ID1 = "11010519491231002X"
+HEAD = "就诊流水号,医疗机构名称,公民身份号码,姓名,就诊日期,科室,结算金额,结算类型"
+
+
+@pytest.fixture
+def con():
+    c = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    yield c
+    c.close()
+
+
+def outpatient(tmp_path: Path, types: list[str]) -> Path:
+    path = tmp_path / "hospital" / "outpatient.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [f"V{i},市一院,{ID1},陈大文,2023-01-05,内科,10.00,{t}" for i, t in enumerate(types)]
+    path.write_text(HEAD + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    return tmp_path
+
+
+def results(con, root):
+    loads = load_source(con, root, CATALOG.connectors["hospital"])
+    return next(t for t in loads if t.table == "outpatient").expectations
+
+
+def test_known_good_table_passes(con, tmp_path):
+    (result,) = results(con, outpatient(tmp_path, ["医保", "自费", "医保"]))
+    assert result.expectation == "expect_column_values_to_be_in_set" and result.column == "settlement_type"
+    assert (result.success, result.element_count, result.unexpected_count, result.detail) == (True, 3, 0, "")
+
+
+def test_known_bad_table_fails_with_unexpected_count(con, tmp_path):
+    (result,) = results(con, outpatient(tmp_path, ["医保", "现金", "自费", "其他", "医保"]))
+    assert (result.success, result.element_count, result.unexpected_count, result.detail) == (False, 5, 2, "")
+
+
+def test_pair_expectation_and_gx_exception_reported_with_detail(con, tmp_path):
+    from crosscheck.validation import validate_frame
+
+    frame = con.sql(
+        "SELECT * FROM (VALUES (TIMESTAMP '2023-01-01', TIMESTAMP '2023-01-03'), (TIMESTAMP '2023-01-05', TIMESTAMP '2023-01-04'),"
+        " (TIMESTAMP '2023-01-05', NULL)) t(admitted_at, discharged_at)"
+    ).df()
+    expectations = [
+        {"expect_column_pair_values_a_to_be_greater_than_b": {"column_A": "discharged_at", "column_B": "admitted_at",
+                                                               "or_equal": True, "ignore_row_if": "either_value_is_missing"}},
+        {"expect_column_values_to_be_in_set": {"column": "no_such_column", "value_set": ["x"]}},
+        {"expect_no_such_thing": {"column": "admitted_at"}},
+    ]
+    pair, missing_column, unknown = validate_frame(frame, "inpatient", expectations)
+    assert (pair.success, pair.unexpected_count) == (False, 1)
+    assert not missing_column.success and "no_such_column" in missing_column.detail
+    assert not unknown.success and "unknown GX expectation type" in unknown.detail
+
+
+def test_large_tables_are_sampled_deterministically(con, monkeypatch):
+    import crosscheck.validation as validation
+
+    monkeypatch.setattr(validation, "SAMPLE_ROWS", 1000)
+    con.execute("CREATE TABLE big AS SELECT range AS x FROM range(5000)")
+    first = validation.fetch_frame(con, "big", ["x"])
+    second = validation.fetch_frame(con, "big", ["x"])
+    assert len(first) == 1000 and first["x"].tolist() == second["x"].tolist()
+
+
+def test_connectors_do_not_import_great_expectations():
+    code = "import crosscheck.connectors, crosscheck.validation, sys; print('great_expectations' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.strip() == "False"
