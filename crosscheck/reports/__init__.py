@@ -1,0 +1,48 @@
+"""Report writers: findings.csv, quarantine.csv, summary.json, findings.xlsx, report.html.
+
+They read a :class:`~crosscheck.results.RunResult` only (never the extracts)::
+
+    from crosscheck.reports import write_reports
+    paths = write_reports(run, out_dir, mask=True)   # {"findings.csv": Path, ...}
+
+Masking (default on) applies to every file; summary.json never carries
+identity numbers at all. Each file is written under a temporary name in
+``out_dir`` and moved into place with ``os.replace``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from crosscheck.reports.common import extra_columns, mask_run_texts, finding_rows, quarantine_rows, rule_views
+from crosscheck.reports.masking import mask_id, mask_ids_in_text, mask_name
+from crosscheck.results import RunResult
+
+__all__ = ["write_reports", "mask_id", "mask_name", "mask_ids_in_text", "REPORT_FILES"]
+
+#: What write_reports writes, in the order it writes them (report.html last).
+REPORT_FILES = ("findings.csv", "quarantine.csv", "summary.json", "findings.xlsx", "report.html")
+
+
+def write_reports(run: RunResult, out_dir: Path, *, mask: bool = True) -> dict[str, Path]:
+    """Write every report file of ``run`` into ``out_dir``; return file name -> path written."""
+    from crosscheck.reports.csv_out import write_findings_csv, write_quarantine_csv
+    from crosscheck.reports.html import write_html
+    from crosscheck.reports.summary import build_summary, write_summary_json
+    from crosscheck.reports.xlsx import write_xlsx
+
+    if mask:
+        run = mask_run_texts(run)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = finding_rows(run, mask)
+    quarantine = quarantine_rows(run, mask)
+    extra = extra_columns(run)
+    views = rule_views(run, rows)
+
+    written: dict[str, Path] = {}
+    written["findings.csv"] = write_findings_csv(out / "findings.csv", rows, extra)
+    written["quarantine.csv"] = write_quarantine_csv(out / "quarantine.csv", quarantine)
+    written["summary.json"] = write_summary_json(out / "summary.json", build_summary(run, views, rows, quarantine, mask))
+    written["findings.xlsx"] = write_xlsx(out / "findings.xlsx", run, views, rows, extra, mask)
+    written["report.html"] = write_html(out / "report.html", run, views, rows, quarantine, extra, mask)
+    return written

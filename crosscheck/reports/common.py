@@ -1,0 +1,206 @@
+"""Shared preparation for the report writers: sorted, masked rows and totals."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from collections import defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterator
+
+from crosscheck.reports.masking import mask_evidence, mask_id, mask_ids_in_text, mask_name, mask_raw_values
+from crosscheck.results import FINDINGS_SCHEMA, RuleOutcome, RunResult
+
+SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
+SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
+SEVERITY_EN = {"high": "High", "medium": "Medium", "low": "Low"}
+STATUS_ZH = {"ok": "已运行", "skipped": "已跳过", "errored": "运行出错"}
+STATUS_EN = {"ok": "Ran", "skipped": "Skipped", "errored": "Errored"}
+
+#: findings.csv columns, in this order; EXTRA_COLUMNS follow when the findings table has them.
+FINDINGS_COLUMNS = ["rule_id", "subject", "person_id", "name", "severity", "amount_at_risk", "evidence", "district", "sources"]
+EXTRA_COLUMNS = ["finding_key", "status"]
+QUARANTINE_COLUMNS = ["source", "table", "file", "line", "reason", "raw_values"]
+
+UNKNOWN_DISTRICT = "（未知）"
+
+
+@dataclass
+class RuleView:
+    """One rule as the reports show it: the outcome plus what the findings table says."""
+
+    outcome: RuleOutcome
+    findings: list[dict] = field(default_factory=list)
+    amount: Decimal = Decimal("0")
+    sheet: str = ""                 # its findings.xlsx sheet, if it has one
+
+    @property
+    def rule_id(self) -> str:
+        return self.outcome.rule_id
+
+    @property
+    def ran(self) -> bool:
+        return self.outcome.status == "ok"
+
+
+def extra_columns(run: RunResult) -> list[str]:
+    names = set(run.findings.column_names)
+    return [c for c in EXTRA_COLUMNS if c in names]
+
+
+def _sort_key(row: dict) -> tuple:
+    amount = row.get("amount_at_risk")
+    return (
+        row.get("rule_id") or "",
+        SEVERITY_RANK.get(row.get("severity") or "", 9),
+        amount is None,
+        -(amount if amount is not None else Decimal(0)),
+        row.get("person_id") or "",
+        row.get("subject") or "",
+    )
+
+
+def finding_rows(run: RunResult, mask: bool) -> list[dict]:
+    """Every finding, sorted by rule, severity, amount (desc), person; masked if asked.
+
+    Sorting uses the full values, so masked and unmasked reports list findings in
+    the same order. Values are plain Python (amount_at_risk a Decimal or None).
+    """
+    wanted = [c for c in (*FINDINGS_SCHEMA.names, *EXTRA_COLUMNS) if c in run.findings.column_names]
+    rows = run.findings.select(wanted).to_pylist()
+    for row in rows:
+        amt = row.get("amount_at_risk")
+        if amt is not None and not isinstance(amt, Decimal):
+            row["amount_at_risk"] = Decimal(str(amt))
+    rows.sort(key=_sort_key)
+    if mask:
+        for row in rows:
+            name, pid = row.get("name"), row.get("person_id")
+            row["evidence"] = mask_evidence(row.get("evidence"), [name], row.get("evidence_json"))
+            row["person_id"] = mask_id(pid)
+            row["name"] = mask_name(name)
+            subject = row.get("subject")
+            if subject and pid and subject.strip() == pid.strip():
+                row["subject"] = row["person_id"]
+            else:
+                row["subject"] = mask_ids_in_text(subject)
+            row["sources"] = mask_ids_in_text(row.get("sources"))
+            row["evidence_json"] = None  # never shown; would carry full values
+    return rows
+
+
+def quarantine_rows(run: RunResult, mask: bool) -> list[dict]:
+    rows = run.quarantine.select([c for c in QUARANTINE_COLUMNS if c in run.quarantine.column_names]).to_pylist()
+    if mask:
+        for row in rows:
+            row["raw_values"] = mask_raw_values(row.get("raw_values"))
+            row["reason"] = mask_ids_in_text(row.get("reason"))
+            row["file"] = mask_ids_in_text(row.get("file"))
+    return rows
+
+
+def mask_run_texts(run: RunResult) -> RunResult:
+    """A copy of ``run`` whose free texts (reasons, errors, details, descriptions) have
+    identity numbers masked. Findings and quarantine are masked separately."""
+    rules = [dataclasses.replace(r, reason=mask_ids_in_text(r.reason), description=mask_ids_in_text(r.description))
+             for r in run.rules]
+    loads = [
+        dataclasses.replace(
+            t,
+            reason=mask_ids_in_text(t.reason),
+            files=[dataclasses.replace(f, error=mask_ids_in_text(f.error), file=mask_ids_in_text(f.file)) for f in t.files],
+            expectations=[dataclasses.replace(e, detail=mask_ids_in_text(e.detail)) for e in t.expectations],
+        )
+        for t in run.loads
+    ]
+    return dataclasses.replace(run, rules=rules, loads=loads, extracts_root=mask_ids_in_text(run.extracts_root))
+
+
+def rule_views(run: RunResult, rows: list[dict]) -> list[RuleView]:
+    """Rules in run order (plus any rule id only the findings table knows), with their findings."""
+    by_rule: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_rule[row.get("rule_id") or ""].append(row)
+    views = [RuleView(outcome=r) for r in run.rules]
+    known = {r.rule_id for r in run.rules}
+    for rid in by_rule:
+        if rid not in known:
+            views.append(RuleView(outcome=RuleOutcome(rule_id=rid, title_zh=rid, title_en=rid, severity="", status="ok")))
+    for v in views:
+        v.findings = by_rule.get(v.rule_id, [])
+        v.amount = sum((f["amount_at_risk"] for f in v.findings if f.get("amount_at_risk") is not None), Decimal("0"))
+    return views
+
+
+def district_totals(rows: list[dict]) -> list[dict]:
+    acc: dict[str, dict] = {}
+    for row in rows:
+        d = row.get("district") or UNKNOWN_DISTRICT
+        t = acc.setdefault(d, {"district": d, "findings": 0, "amount": Decimal("0"), "high": 0, "medium": 0, "low": 0})
+        t["findings"] += 1
+        if row.get("amount_at_risk") is not None:
+            t["amount"] += row["amount_at_risk"]
+        if row.get("severity") in SEVERITY_RANK:
+            t[row["severity"]] += 1
+    return sorted(acc.values(), key=lambda t: (-t["findings"], -t["amount"], t["district"]))
+
+
+def fmt_amount(value: Decimal | float | None) -> str:
+    """Two decimals, no separators (CSV)."""
+    if value is None:
+        return ""
+    return f"{Decimal(str(value)).quantize(Decimal('0.01')):f}"
+
+
+def fmt_money(value: Decimal | float | None) -> str:
+    """Two decimals with thousands separators (HTML)."""
+    if value is None:
+        return ""
+    return f"{Decimal(str(value)).quantize(Decimal('0.01')):,.2f}"
+
+
+@contextmanager
+def atomic_path(final: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``final``; on success move it into place with os.replace.
+
+    A crash leaves at most a hidden ``.<name>.*.tmp`` file, never a half-written
+    file under the final name.
+    """
+    final = Path(final)
+    tmp_path = final.parent / f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    tmp_path.touch(exist_ok=False)  # honours the umask, unlike mkstemp's 0600
+    try:
+        yield tmp_path
+        with open(tmp_path, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp_path, final)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(final: Path, text: str, *, bom: bool = False) -> Path:
+    with atomic_path(final) as tmp:
+        with open(tmp, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as fh:
+            fh.write(text)
+    return Path(final)
+
+
+def as_float(value: Any) -> float | None:
+    if value is None:
+        return None
+    return float(Decimal(str(value)).quantize(Decimal("0.01")))
+
+
+def fmt_dt(value) -> str:
+    """A timestamp for people: local time; aware values say their offset."""
+    if value is None:
+        return ""
+    if getattr(value, "tzinfo", None) is not None:
+        local = value.astimezone()
+        off = local.strftime("%z")
+        return local.strftime("%Y-%m-%d %H:%M:%S") + (f" (UTC{off[:3]}:{off[3:]})" if off else "")
+    return value.isoformat(sep=" ", timespec="seconds")

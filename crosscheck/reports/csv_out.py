@@ -1,0 +1,46 @@
+"""findings.csv and quarantine.csv: UTF-8 with BOM so Excel shows Chinese."""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from crosscheck.reports.common import FINDINGS_COLUMNS, QUARANTINE_COLUMNS, fmt_amount, write_text_atomic
+from crosscheck.reports.masking import neutralise_formula
+
+
+def _render(columns: list[str], rows: list[list]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(columns)
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def write_findings_csv(path: Path, rows: list[dict], extra: list[str]) -> Path:
+    columns = FINDINGS_COLUMNS + extra
+    out = []
+    for r in rows:
+        line = []
+        for c in columns:
+            v = r.get(c)
+            if c == "amount_at_risk":
+                line.append(fmt_amount(v))  # a number, even when negative: never prefixed
+            else:
+                line.append(neutralise_formula("" if v is None else str(v)))
+        out.append(line)
+    return write_text_atomic(path, _render(columns, out), bom=True)
+
+
+def write_quarantine_csv(path: Path, rows: list[dict]) -> Path:
+    out = []
+    for r in rows:
+        line = []
+        for c in QUARANTINE_COLUMNS:
+            v = r.get(c)
+            if c == "line":
+                line.append("" if v is None else int(v))
+            else:
+                line.append(neutralise_formula("" if v is None else str(v)))
+        out.append(line)
+    return write_text_atomic(path, _render(QUARANTINE_COLUMNS, out), bom=True)

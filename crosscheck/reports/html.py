@@ -1,0 +1,199 @@
+"""report.html: one self-contained file a reviewer opens offline.
+
+Every script, style and chart is inline; nothing is fetched (a Content-Security-
+Policy forbids it). Findings are embedded as one JSON blob per rule and shown by
+a small vanilla-JS table (sort, filter, pages) that writes data with
+``textContent`` only. Every extract value is escaped by Jinja's autoescape or,
+inside the JSON blobs, by escaping ``<``, ``>`` and ``&``.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from crosscheck.reports.charts import Bar, bar_chart
+from crosscheck.reports.common import (
+    SEVERITY_EN,
+    SEVERITY_RANK,
+    SEVERITY_ZH,
+    STATUS_EN,
+    STATUS_ZH,
+    UNKNOWN_DISTRICT,
+    RuleView,
+    as_float,
+    district_totals,
+    fmt_dt,
+    fmt_money,
+    write_text_atomic,
+)
+from crosscheck.results import RunResult
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+#: Quarantined rows shown in the report (all of them are in quarantine.csv).
+QUARANTINE_SAMPLE = 200
+#: Districts drawn in the chart; the rest are summed as "other".
+CHART_DISTRICTS = 15
+
+# Column keys of the JSON blobs; the script labels them.
+BLOB_COLUMNS = ["id", "name", "district", "severity", "amount", "evidence", "sources"]
+
+
+def json_for_script(obj: Any) -> Markup:
+    """JSON safe inside ``<script type="application/json">``: no ``</``, no ``<!--``."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
+    text = (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    return Markup(text)
+
+
+def _asset(name: str) -> str:
+    return (TEMPLATES / name).read_text(encoding="utf-8")
+
+
+def _env() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters["money"] = fmt_money
+    env.filters["int"] = lambda n: "" if n is None else f"{int(n):,}"
+    return env
+
+
+def _param_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _rule_context(v: RuleView, extra: list[str], index: int) -> dict:
+    o = v.outcome
+    has_amount = any(f.get("amount_at_risk") is not None for f in v.findings)
+    cols = [c for c in BLOB_COLUMNS if c != "amount" or has_amount] + extra
+    rows = []
+    for f in v.findings:
+        row = [
+            f.get("person_id") or f.get("subject") or "",
+            f.get("name") or "",
+            f.get("district") or "",
+            f.get("severity") or "",
+            as_float(f.get("amount_at_risk")),
+            f.get("evidence") or "",
+            "\n".join(s.strip() for s in (f.get("sources") or "").split(";") if s.strip()),
+            *[f.get(c) or "" for c in extra],
+        ]
+        if not has_amount:
+            del row[4]
+        rows.append(row)
+    sev_counts = Counter(f.get("severity") or "" for f in v.findings)
+    return {
+        "index": index,
+        "anchor": f"rule-{index}",
+        "id": o.rule_id,
+        "title_zh": o.title_zh or o.rule_id,
+        "title_en": o.title_en or o.rule_id,
+        "severity": o.severity,
+        "status": o.status,
+        "reason": o.reason,
+        "description": o.description,
+        "domain": o.domain,
+        "version": o.version,
+        "seconds": o.seconds,
+        "sql": o.sql,
+        "parameters": [(k, _param_text(val)) for k, val in (o.parameters or {}).items()],
+        "count": len(v.findings),
+        "amount": v.amount,
+        "has_amount": has_amount,
+        "sev_counts": [(s, sev_counts.get(s, 0)) for s in ("high", "medium", "low") if sev_counts.get(s)],
+        "blob": json_for_script({"cols": cols, "rows": rows}) if rows else None,
+    }
+
+
+def _charts(views: list[RuleView], districts: list[dict]) -> dict[str, Markup]:
+    def not_run(v: RuleView) -> tuple[str, str]:
+        return ("未运行（" + STATUS_ZH.get(v.outcome.status, v.outcome.status) + "）",
+                "not run (" + STATUS_EN.get(v.outcome.status, v.outcome.status).lower() + ")")
+
+    count_bars, amount_bars = [], []
+    for v in views:
+        zh, en = v.outcome.title_zh or v.rule_id, v.outcome.title_en or v.rule_id
+        if v.ran:
+            count_bars.append(Bar(zh, en, len(v.findings), f"{len(v.findings):,}"))
+            has_amount = any(f.get("amount_at_risk") is not None for f in v.findings)
+            amount_bars.append(Bar(zh, en, float(v.amount), fmt_money(v.amount) if has_amount else "—"))
+        else:
+            nz, ne = not_run(v)
+            count_bars.append(Bar(zh, en, None, note_zh=nz, note_en=ne))
+            amount_bars.append(Bar(zh, en, None, note_zh=nz, note_en=ne))
+    shown = districts[:CHART_DISTRICTS]
+    rest = districts[CHART_DISTRICTS:]
+    district_bars = [
+        Bar(d["district"], "(unknown)" if d["district"] == UNKNOWN_DISTRICT else d["district"], d["findings"], f"{d['findings']:,}")
+        for d in shown
+    ]
+    if rest:
+        n = sum(d["findings"] for d in rest)
+        district_bars.append(Bar(f"其他 {len(rest)} 个区县", f"{len(rest)} other districts", n, f"{n:,}"))
+    return {
+        "findings_per_rule": bar_chart(count_bars),
+        "amount_per_rule": bar_chart(amount_bars, value_width=120),
+        "findings_per_district": bar_chart(district_bars),
+    }
+
+
+def render_html(run: RunResult, views: list[RuleView], rows: list[dict], quarantine: list[dict],
+                extra: list[str], mask: bool) -> str:
+    districts = district_totals(rows)
+    rules = [_rule_context(v, extra, i) for i, v in enumerate(views, 1)]
+    loads = sorted(run.loads, key=lambda t: (t.source, t.table))
+    expectations = [e for t in loads for e in t.expectations]
+    q_reasons = Counter((q.get("source") or "", q.get("table") or "", q.get("reason") or "") for q in quarantine)
+    files = run.files
+    ctx = {
+        "run": run,
+        "mask": mask,
+        "generated_at": fmt_dt(datetime.now().astimezone()),
+        "started": fmt_dt(run.started_at),
+        "finished": fmt_dt(run.finished_at),
+        "rules": rules,
+        "n_ok": sum(r["status"] == "ok" for r in rules),
+        "n_skipped": sum(r["status"] == "skipped" for r in rules),
+        "n_errored": sum(r["status"] == "errored" for r in rules),
+        "total_findings": len(rows),
+        "total_amount": sum((v.amount for v in views if v.ran), Decimal("0")),
+        "sev_total": Counter(r.get("severity") or "" for r in rows),
+        "districts": districts,
+        "charts": _charts(views, districts),
+        "loads": loads,
+        "files": files,
+        "file_totals": {
+            "rows_read": sum(f.rows_read for f in files),
+            "rows_loaded": sum(f.rows_loaded for f in files),
+            "rows_quarantined": sum(f.rows_quarantined for f in files),
+            "duplicates_dropped": sum(f.duplicates_dropped for f in files),
+        },
+        "expectations": sorted(expectations, key=lambda e: (e.success, e.table, e.column)),
+        "expectations_failed": sum(not e.success for e in expectations),
+        "not_run": [r for r in rules if r["status"] != "ok"],
+        "quarantine_total": len(quarantine),
+        "quarantine_reasons": sorted(q_reasons.items(), key=lambda kv: (-kv[1], kv[0])),
+        "quarantine_sample": quarantine[:QUARANTINE_SAMPLE],
+        "sev_zh": SEVERITY_ZH,
+        "sev_en": SEVERITY_EN,
+        "sev_rank": SEVERITY_RANK,
+        "status_zh": STATUS_ZH,
+        "status_en": STATUS_EN,
+        "css": Markup(_asset("report.css")),
+        "js": Markup(_asset("report.js")),
+    }
+    return _env().get_template("report.html.j2").render(**ctx)
+
+
+def write_html(path: Path, run: RunResult, views: list[RuleView], rows: list[dict], quarantine: list[dict],
+               extra: list[str], mask: bool) -> Path:
+    return write_text_atomic(path, render_html(run, views, rows, quarantine, extra, mask))

@@ -1,0 +1,232 @@
+/* report.html script: language toggle and the findings tables.
+   Data from the extracts is only ever written with textContent. No network. */
+(function () {
+  'use strict';
+
+  var L = {
+    zh: {
+      toggle: 'English', search: '搜索身份证号、姓名、证据…', allDistricts: '全部区县', allSev: '全部等级',
+      count: '显示 {a}–{b} 条，共 {n} 条', filtered: '（筛选自 {t} 条）', none: '没有符合筛选条件的疑点',
+      prev: '上一页', next: '下一页', page: '第 {p} / {q} 页', perPage: '每页', all: '全部',
+      unknown: '（未知）', sev: { high: '高', medium: '中', low: '低' },
+      cols: { id: '身份证号', name: '姓名', district: '区县', severity: '风险等级', amount: '涉及金额（元）',
+              evidence: '证据', sources: '来源记录', finding_key: '发现编号', status: '处理状态' }
+    },
+    en: {
+      toggle: '中文', search: 'Search id, name, evidence…', allDistricts: 'All districts', allSev: 'All severities',
+      count: 'Showing {a}–{b} of {n}', filtered: ' (filtered from {t})', none: 'No findings match the filter',
+      prev: 'Previous', next: 'Next', page: 'Page {p} of {q}', perPage: 'Per page', all: 'All',
+      unknown: '(unknown)', sev: { high: 'High', medium: 'Medium', low: 'Low' },
+      cols: { id: 'Identity no.', name: 'Name', district: 'District', severity: 'Severity', amount: 'Amount (CNY)',
+              evidence: 'Evidence', sources: 'Source records', finding_key: 'Finding key', status: 'Status' }
+    }
+  };
+  var SEV_RANK = { high: 0, medium: 1, low: 2 };
+  var lang = 'zh';
+  var widgets = [];
+  var collator = (window.Intl && Intl.Collator) ? new Intl.Collator('zh-CN', { numeric: true }) : null;
+
+  function fmt(s, o) { return s.replace(/\{(\w+)\}/g, function (_, k) { return String(o[k]); }); }
+  function money(v) {
+    if (v === null || v === undefined || v === '') return '';
+    var neg = v < 0, s = Math.abs(v).toFixed(2), p = s.split('.');
+    p[0] = p[0].replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+    return (neg ? '-' : '') + p[0] + '.' + p[1];
+  }
+  function intf(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ','); }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = text;
+    return e;
+  }
+  function cmpText(a, b) { return collator ? collator.compare(a, b) : (a < b ? -1 : a > b ? 1 : 0); }
+
+  function Widget(host) {
+    var blob = document.getElementById(host.getAttribute('data-blob'));
+    var data = JSON.parse(blob.textContent);
+    this.host = host;
+    this.cols = data.cols;
+    this.rows = data.rows;
+    this.idx = {};
+    for (var i = 0; i < this.cols.length; i++) this.idx[this.cols[i]] = i;
+    var me = this;
+    this.hay = this.rows.map(function (r) { return r.join('\u0001').toLowerCase(); });
+    this.order = this.rows.map(function (_, i) { return i; });
+    this.view = this.order.slice();
+    this.sortCol = null; this.sortDir = 1; this.page = 0; this.pageSize = 100;
+    this.text = ''; this.district = ''; this.sev = '';
+    var districts = {}, sevs = {};
+    this.rows.forEach(function (r) { districts[r[me.idx.district]] = 1; sevs[r[me.idx.severity]] = 1; });
+    this.districts = Object.keys(districts).sort(cmpText);
+    this.sevs = Object.keys(sevs).sort(function (a, b) { return (SEV_RANK[a] === undefined ? 9 : SEV_RANK[a]) - (SEV_RANK[b] === undefined ? 9 : SEV_RANK[b]); });
+    this.build();
+  }
+
+  Widget.prototype.build = function () {
+    var me = this, host = this.host;
+    host.textContent = '';
+    var ctl = el('div', 'ft-controls');
+    this.input = el('input'); this.input.type = 'search'; this.input.className = 'ft-search';
+    this.input.addEventListener('input', function () { me.text = me.input.value.trim().toLowerCase(); me.page = 0; me.apply(); });
+    this.dsel = el('select', 'ft-district');
+    this.dsel.addEventListener('change', function () { me.district = me.dsel.value; me.page = 0; me.apply(); });
+    this.ssel = el('select', 'ft-sev');
+    this.ssel.addEventListener('change', function () { me.sev = me.ssel.value; me.page = 0; me.apply(); });
+    this.countEl = el('span', 'ft-count');
+    ctl.appendChild(this.input); ctl.appendChild(this.dsel);
+    if (this.sevs.length > 1) ctl.appendChild(this.ssel);
+    ctl.appendChild(this.countEl);
+    var wrap = el('div', 'ft-wrap');
+    this.table = el('table', 'ft');
+    this.thead = el('thead'); this.tbody = el('tbody');
+    this.table.appendChild(this.thead); this.table.appendChild(this.tbody);
+    wrap.appendChild(this.table);
+    var pager = el('div', 'ft-pager');
+    this.prev = el('button', 'ft-prev'); this.prev.type = 'button';
+    this.next = el('button', 'ft-next'); this.next.type = 'button';
+    this.pageEl = el('span', 'ft-page');
+    this.prev.addEventListener('click', function () { if (me.page > 0) { me.page--; me.render(); } });
+    this.next.addEventListener('click', function () { if (me.page < me.pages() - 1) { me.page++; me.render(); } });
+    pager.appendChild(this.prev); pager.appendChild(this.pageEl); pager.appendChild(this.next);
+    this.pager = pager;
+    host.appendChild(ctl); host.appendChild(wrap); host.appendChild(pager);
+    this.labels();
+    this.apply();
+  };
+
+  Widget.prototype.labels = function () {
+    var me = this, T = L[lang];
+    this.input.placeholder = T.search;
+    this.input.setAttribute('aria-label', T.search);
+    this.dsel.textContent = '';
+    var o = el('option', null, T.allDistricts); o.value = ''; this.dsel.appendChild(o);
+    this.districts.forEach(function (d) { var op = el('option', null, d || T.unknown); op.value = d; me.dsel.appendChild(op); });
+    this.dsel.value = this.district;
+    this.ssel.textContent = '';
+    o = el('option', null, T.allSev); o.value = ''; this.ssel.appendChild(o);
+    this.sevs.forEach(function (s) { var op = el('option', null, T.sev[s] || s); op.value = s; me.ssel.appendChild(op); });
+    this.ssel.value = this.sev;
+    this.prev.textContent = T.prev; this.next.textContent = T.next;
+    this.thead.textContent = '';
+    var tr = el('tr');
+    this.cols.forEach(function (c, i) {
+      var th = el('th', c === 'amount' ? 'num' : null, T.cols[c] || c);
+      th.setAttribute('data-col', c);
+      th.setAttribute('scope', 'col');
+      th.tabIndex = 0;
+      var arrow = el('span', 'arrow', me.sortCol === i ? (me.sortDir > 0 ? '▲' : '▼') : '↕');
+      th.appendChild(arrow);
+      th.setAttribute('aria-sort', me.sortCol === i ? (me.sortDir > 0 ? 'ascending' : 'descending') : 'none');
+      th.addEventListener('click', function () { me.sortBy(i); });
+      th.addEventListener('keydown', function (ev) { if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); me.sortBy(i); } });
+      tr.appendChild(th);
+    });
+    this.thead.appendChild(tr);
+  };
+
+  Widget.prototype.sortBy = function (i) {
+    if (this.sortCol === i) this.sortDir = -this.sortDir;
+    else { this.sortCol = i; this.sortDir = this.cols[i] === 'amount' ? -1 : 1; }
+    var rows = this.rows, col = this.cols[i], dir = this.sortDir;
+    var key;
+    if (col === 'amount') key = function (r) { return r[i] === null ? null : r[i]; };
+    else if (col === 'severity') key = function (r) { return SEV_RANK[r[i]] === undefined ? 9 : SEV_RANK[r[i]]; };
+    else key = null;
+    this.order = this.rows.map(function (_, k) { return k; });
+    this.order.sort(function (a, b) {
+      var x, y, c;
+      if (key) {
+        x = key(rows[a]); y = key(rows[b]);
+        if (x === null && y === null) c = 0;
+        else if (x === null) return 1;          /* empty amounts last either way */
+        else if (y === null) return -1;
+        else c = x - y;
+      } else {
+        c = cmpText(String(rows[a][i]), String(rows[b][i]));
+      }
+      return c !== 0 ? c * dir : a - b;
+    });
+    this.page = 0;
+    this.labels();
+    this.apply();
+  };
+
+  Widget.prototype.apply = function () {
+    var me = this, di = this.idx.district, si = this.idx.severity;
+    this.view = this.order.filter(function (k) {
+      var r = me.rows[k];
+      if (me.district !== '' && r[di] !== me.district) return false;
+      if (me.sev !== '' && r[si] !== me.sev) return false;
+      if (me.text !== '' && me.hay[k].indexOf(me.text) < 0) return false;
+      return true;
+    });
+    this.render();
+  };
+
+  Widget.prototype.pages = function () { return Math.max(1, Math.ceil(this.view.length / this.pageSize)); };
+
+  Widget.prototype.render = function () {
+    var T = L[lang], me = this;
+    var start = this.page * this.pageSize, end = Math.min(this.view.length, start + this.pageSize);
+    var frag = document.createDocumentFragment();
+    for (var k = start; k < end; k++) {
+      var r = this.rows[this.view[k]];
+      var tr = el('tr');
+      for (var i = 0; i < this.cols.length; i++) {
+        var c = this.cols[i], v = r[i], td;
+        if (c === 'amount') td = el('td', 'num c-amount', money(v));
+        else if (c === 'severity') {
+          td = el('td', 'c-severity');
+          td.appendChild(el('span', 'badge sev-' + (SEV_RANK[v] === undefined ? 'x' : v), T.sev[v] || v));
+        } else if (c === 'district') td = el('td', 'c-district', v || T.unknown);
+        else td = el('td', 'c-' + c, v);
+        tr.appendChild(td);
+      }
+      frag.appendChild(tr);
+    }
+    if (!this.view.length) {
+      var tr0 = el('tr'), td0 = el('td', 'empty', T.none);
+      td0.colSpan = this.cols.length; tr0.appendChild(td0); frag.appendChild(tr0);
+    }
+    this.tbody.textContent = '';
+    this.tbody.appendChild(frag);
+    var msg = fmt(T.count, { a: this.view.length ? intf(start + 1) : 0, b: intf(end), n: intf(this.view.length) });
+    if (this.view.length !== this.rows.length) msg += fmt(T.filtered, { t: intf(this.rows.length) });
+    this.countEl.textContent = msg;
+    this.countEl.setAttribute('data-shown', String(end - start));
+    this.countEl.setAttribute('data-matched', String(this.view.length));
+    this.pager.style.display = this.view.length > this.pageSize ? '' : 'none';
+    this.pageEl.textContent = fmt(T.page, { p: this.page + 1, q: this.pages() });
+    this.prev.disabled = this.page === 0;
+    this.next.disabled = this.page >= this.pages() - 1;
+  };
+
+  function setLang(l) {
+    lang = l === 'en' ? 'en' : 'zh';
+    document.documentElement.lang = lang === 'en' ? 'en' : 'zh-CN';
+    document.body.className = document.body.className.replace(/\blang-\w+\b/, '') + ' lang-' + lang;
+    document.body.className = document.body.className.trim();
+    var b = document.getElementById('lang-toggle');
+    if (b) b.textContent = L[lang].toggle;
+    widgets.forEach(function (w) { w.labels(); w.render(); });
+    try { window.localStorage.setItem('crosscheck-lang', lang); } catch (e) { /* file:// may forbid it */ }
+  }
+
+  function init() {
+    var hosts = document.querySelectorAll('.findings[data-blob]');
+    for (var i = 0; i < hosts.length; i++) {
+      try { widgets.push(new Widget(hosts[i])); }
+      catch (e) { hosts[i].textContent = 'Error: ' + e.message; }
+    }
+    window.crosscheckWidgets = widgets;
+    var saved = null;
+    try { saved = window.localStorage.getItem('crosscheck-lang'); } catch (e) { saved = null; }
+    setLang(saved || 'zh');
+    var b = document.getElementById('lang-toggle');
+    if (b) b.addEventListener('click', function () { setLang(lang === 'zh' ? 'en' : 'zh'); });
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
+  else init();
+})();

@@ -1,0 +1,174 @@
+"""findings.xlsx: a summary sheet (汇总) and one sheet per rule with findings."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+
+from crosscheck.reports.common import (
+    SEVERITY_ZH,
+    STATUS_ZH,
+    RuleView,
+    UNKNOWN_DISTRICT,
+    atomic_path,
+    district_totals,
+    fmt_dt,
+)
+from crosscheck.reports.masking import neutralise_formula
+from crosscheck.results import RunResult
+
+MONEY = "#,##0.00"
+HEADER_FILL = PatternFill("solid", fgColor="1F3A5F")
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+TITLE_FONT = Font(bold=True, size=14)
+THIN = Side(style="thin", color="C8CED6")
+SEV_FILL = {"high": PatternFill("solid", fgColor="FBE3E1"), "medium": PatternFill("solid", fgColor="FDF0D8"),
+            "low": PatternFill("solid", fgColor="E6EEF7")}
+STATUS_FILL = {"skipped": PatternFill("solid", fgColor="FDF0D8"), "errored": PatternFill("solid", fgColor="FBE3E1")}
+
+FINDING_HEADERS = ["规则", "身份证号", "姓名", "区县", "风险等级", "涉及金额（元）", "证据", "来源记录"]
+FINDING_WIDTHS = [30, 22, 12, 12, 10, 16, 80, 40]
+EXTRA_HEADERS = {"finding_key": ("发现编号", 24), "status": ("处理状态", 12)}
+#: Excel's row limit less the header row; beyond it findings.csv has them all.
+MAX_ROWS = 1_048_575
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+
+
+def _text(value) -> str | None:
+    """A text cell: control characters removed, formula prefixes neutralised."""
+    if value is None:
+        return None
+    return neutralise_formula(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
+
+
+def _sheet_name(view: RuleView, used: set[str]) -> str:
+    base = _BAD_SHEET_CHARS.sub("_", view.outcome.title_zh or view.rule_id).strip("'") or view.rule_id
+    base = base[:31]
+    name, i = base, 2
+    while name.lower() in used or name == "汇总":
+        suffix = f"({i})"
+        name = base[: 31 - len(suffix)] + suffix
+        i += 1
+    used.add(name.lower())
+    return name
+
+
+def _header(ws, row: int, headers: list[str], widths: list[int] | None = None) -> None:
+    for col, h in enumerate(headers, 1):
+        c = ws.cell(row=row, column=col, value=h)
+        c.fill, c.font = HEADER_FILL, HEADER_FONT
+        c.alignment = Alignment(vertical="center", wrap_text=True)
+        if widths:
+            ws.column_dimensions[get_column_letter(col)].width = widths[col - 1]
+
+
+def _summary_sheet(ws, run: RunResult, views: list[RuleView], rows: list[dict], mask: bool) -> None:
+    ws.title = "汇总"
+    ws["A1"] = "数据比对疑点核查报告"
+    ws["A1"].font = TITLE_FONT
+    info = [
+        ("运行编号", run.run_id),
+        ("数据截止日期", run.as_of.isoformat()),
+        ("数据目录", run.extracts_root),
+        ("开始时间", fmt_dt(run.started_at)),
+        ("结束时间", fmt_dt(run.finished_at)),
+        ("身份信息脱敏", "是" if mask else "否（完整显示）"),
+        ("疑点总数", len(rows)),
+        ("涉及金额合计（元）", float(sum(v.amount for v in views if v.ran))),
+    ]
+    r = 3
+    for label, value in info:
+        ws.cell(row=r, column=1, value=label).font = Font(bold=True)
+        c = ws.cell(row=r, column=2, value=_text(value) if isinstance(value, str) else value)
+        if label.startswith("涉及金额"):
+            c.number_format = MONEY
+        c.alignment = Alignment(horizontal="left")
+        r += 1
+
+    r += 1
+    ws.cell(row=r, column=1, value="规则执行情况").font = Font(bold=True, size=12)
+    r += 1
+    headers = ["规则编号", "规则名称", "风险等级", "状态", "疑点数", "涉及金额（元）", "说明（跳过或出错原因）", "工作表"]
+    _header(ws, r, headers)
+    for v in views:
+        r += 1
+        o = v.outcome
+        vals = [o.rule_id, o.title_zh, SEVERITY_ZH.get(o.severity, o.severity), STATUS_ZH.get(o.status, o.status),
+                len(v.findings) if v.ran else None, float(v.amount) if v.ran else None,
+                o.reason if not v.ran else (f"工作表仅含前 {MAX_ROWS:,} 条，完整明细见 findings.csv" if len(v.findings) > MAX_ROWS else ""),
+                v.sheet]
+        for col, val in enumerate(vals, 1):
+            c = ws.cell(row=r, column=col, value=_text(val) if isinstance(val, str) else val)
+            c.border = Border(bottom=THIN)
+            if col == 6:
+                c.number_format = MONEY
+            if col == 7:
+                c.alignment = Alignment(wrap_text=True, vertical="top")
+        if not v.ran:
+            for col in (4, 7):
+                ws.cell(row=r, column=col).fill = STATUS_FILL.get(o.status, PatternFill())
+            ws.cell(row=r, column=5, value="未运行")
+
+    r += 2
+    ws.cell(row=r, column=1, value="分区县统计").font = Font(bold=True, size=12)
+    r += 1
+    _header(ws, r, ["区县", "疑点数", "涉及金额（元）", "高", "中", "低"])
+    for d in district_totals(rows):
+        r += 1
+        for col, val in enumerate([_text(d["district"] or UNKNOWN_DISTRICT), d["findings"], float(d["amount"]),
+                                   d["high"], d["medium"], d["low"]], 1):
+            c = ws.cell(row=r, column=col, value=val)
+            if col == 3:
+                c.number_format = MONEY
+    for col, w in enumerate([26, 36, 10, 12, 10, 18, 60, 30], 1):
+        ws.column_dimensions[get_column_letter(col)].width = w
+
+
+def _rule_sheet(ws, view: RuleView, extra: list[str]) -> None:
+    headers = FINDING_HEADERS + [EXTRA_HEADERS[c][0] for c in extra]
+    widths = FINDING_WIDTHS + [EXTRA_HEADERS[c][1] for c in extra]
+    _header(ws, 1, headers, widths)
+    ws.row_dimensions[1].height = 22
+    for i, f in enumerate(view.findings[:MAX_ROWS], 2):
+        amount = f.get("amount_at_risk")
+        vals = [
+            _text(f.get("rule_id")),
+            _text(f.get("person_id") or f.get("subject")),
+            _text(f.get("name")),
+            _text(f.get("district")),
+            SEVERITY_ZH.get(f.get("severity") or "", _text(f.get("severity"))),
+            float(amount) if amount is not None else None,
+            _text(f.get("evidence")),
+            _text(f.get("sources")),
+        ] + [_text(f.get(c)) for c in extra]
+        for col, val in enumerate(vals, 1):
+            c = ws.cell(row=i, column=col, value=val)
+            if col == 6:
+                c.number_format = "0.00"
+            elif col == 5:
+                c.fill = SEV_FILL.get(f.get("severity") or "", PatternFill())
+                c.alignment = Alignment(horizontal="center")
+            elif col in (7, 8):
+                c.alignment = Alignment(wrap_text=False, vertical="top")
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{max(1, min(len(view.findings), MAX_ROWS) + 1)}"
+
+
+def write_xlsx(path: Path, run: RunResult, views: list[RuleView], rows: list[dict], extra: list[str], mask: bool) -> Path:
+    wb = Workbook()
+    used: set[str] = {"汇总"}
+    sheets = []
+    for v in views:
+        if v.findings:
+            v.sheet = _sheet_name(v, used)
+            sheets.append(v)
+    _summary_sheet(wb.active, run, views, rows, mask)
+    for v in sheets:
+        _rule_sheet(wb.create_sheet(v.sheet), v, extra)
+    with atomic_path(path) as tmp:
+        wb.save(tmp)
+    return Path(path)
