@@ -12,14 +12,14 @@ DELIVERY := $(DELIVERIES)/$(SAMPLE_AS_OF)
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup sample demo test browser serve clean
+.PHONY: setup sample demo test browser serve clean bench
 
 setup: $(BIN)/crosscheck
 
 $(BIN)/crosscheck: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "crosscheck needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,spark]'
 	@touch $@
 
 sample: setup
@@ -29,11 +29,15 @@ sample: setup
 demo: sample
 	$(BIN)/python -m flows.nightly --deliveries $(DELIVERIES) --out reports/demo
 
-# The browser test needs Debian's chromium; without it that one test skips and says why.
+# The browser test needs Debian's chromium, the xlsx-to-PDF test LibreOffice (and poppler-utils);
+# without them those tests skip and say why.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null) ; } || \
 	  echo "chromium not installed: the browser test will be skipped"
+	@command -v libreoffice >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-calc poppler-utils >/dev/null) ; } || \
+	  echo "libreoffice not installed: the findings.xlsx-to-PDF test will be skipped"
 
 test: setup browser
 	$(BIN)/python -m pytest -q
@@ -44,3 +48,9 @@ clean:
 # Schedule the nightly run (cron from crosscheck.toml) and serve it; starts a local Prefect server if PREFECT_API_URL is unset.
 serve: setup
 	$(BIN)/python -m flows.serve
+
+# City-scale benchmark (1M and 10M residents, generated once under BENCH_DIR): appends to BENCHMARKS.md.
+BENCH_DIR ?= /tmp/crosscheck-bench
+BENCH_PEOPLE ?= 1000000,10000000
+bench: $(BIN)/python
+	BENCH_DIR=$(BENCH_DIR) $(BIN)/python bench/run_bench.py --people $(BENCH_PEOPLE)

@@ -16,7 +16,9 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="crosscheck: 
 
 
 def _fail(message: str, code: int = 2) -> None:
-    typer.echo(f"crosscheck: {message}", err=True)
+    from crosscheck.reports.masking import mask_ids_in_text
+
+    typer.echo(f"crosscheck: {mask_ids_in_text(message)}", err=True)
     raise typer.Exit(code)
 
 
@@ -47,11 +49,13 @@ def run(
     store: Optional[Path] = typer.Option(None, "--store", help="Findings store (DuckDB file). Default: from crosscheck.toml."),
     no_record: bool = typer.Option(False, "--no-record", help="Do not compare with or record in the findings store."),
     project: Optional[Path] = typer.Option(None, "--project", help="Project folder (connectors/, rules/, crosscheck.toml)."),
+    alert: list[str] = typer.Option([], "--alert", help="Also alert this Apprise URL (mailtos://, dingtalk://, wecombot://, feishu://, json:// ...) (repeatable)."),
+    engine: Optional[str] = typer.Option(None, "--engine", help="Where rules run: duckdb or spark. Default: crosscheck.toml's engine (duckdb)."),
 ) -> None:
-    """Load a delivery, run the rules, write findings and reports."""
+    """Load a delivery, run the rules, write findings and reports, send the alerts."""
     from crosscheck.config import ProjectConfig
     from crosscheck.run import RunError, RunRequest, execute_run, parse_overrides
-    from crosscheck.store import StoreError
+    from crosscheck.store import StoreBusy, StoreError
 
     as_of_date = parse_date(as_of, "--as-of")
     try:
@@ -65,8 +69,12 @@ def run(
             overrides=parse_overrides(param),
             store=store,
             record=not no_record,
+            alerts=list(alert),
+            engine=engine,
         )
         result = execute_run(request, ProjectConfig.load(project))
+    except StoreBusy as exc:  # another run held the findings store past the lock timeout
+        _fail(f"{exc}; nothing was recorded for this run", code=3)
     except (RunError, StoreError, ValueError) as exc:
         _fail(str(exc))
     typer.echo(render_run_summary(result))
@@ -84,8 +92,14 @@ def render_run_summary(result) -> str:
     lines.append(f"  rows loaded {sum(f.rows_loaded for f in result.files):,}, quarantined {quarantined:,}")
     if failed:
         lines.append("  failed tables: " + "; ".join(failed))
+    if getattr(result, "alerts", None):
+        from crosscheck.alerts import alert_lines
+
+        lines += ["  alert " + line for line in alert_lines(result.alerts)]
     lines.append(f"report: {Path(result.out_dir) / 'report.html'}")
-    return "\n".join(lines)
+    from crosscheck.reports.masking import mask_ids_in_text
+
+    return mask_ids_in_text("\n".join(lines))  # a reason may quote an identity number; the terminal never shows one
 
 
 @app.command()
@@ -94,14 +108,46 @@ def sample(
     people: int = typer.Option(20_000, "--people", min=100, help="Residents in the synthetic city."),
     seed: int = typer.Option(7, "--seed", help="Random seed; same seed, same files."),
     as_of: str = typer.Option("2026-11-01", "--as-of", help="The delivery's as-of date (YYYY-MM-DD)."),
+    scale: Optional[bool] = typer.Option(None, "--scale/--no-scale", help="City-scale generator (DuckDB SQL, UTF-8 CSV + parquet taps); default: on above 2,000,000 people."),
+    domains: bool = typer.Option(True, "--domains/--core-only", help="Also the domain sources of extracts-domains.md (civil_affairs, finance, ...) with their planted cases."),
 ) -> None:
     """Write a deterministic synthetic city as raw extracts, with its ground truth in _truth/."""
     from crosscheck.sample import generate_city
+    from crosscheck.sample.scale import AUTO_SCALE_ABOVE, generate_scale_city
 
-    summary = generate_city(out, people=people, seed=seed, as_of=parse_date(as_of, "--as-of"))
+    if scale or (scale is None and people > AUTO_SCALE_ABOVE):
+        summary = generate_scale_city(out, people=people, seed=seed, as_of=parse_date(as_of, "--as-of"))
+    else:
+        summary = generate_city(out, people=people, seed=seed, as_of=parse_date(as_of, "--as-of"), domains=domains)
     typer.echo(f"sample city of {people:,} people written to {out}")
     if isinstance(summary, dict) and summary.get("planted"):
         typer.echo("planted: " + ", ".join(f"{k} {v}" for k, v in summary["planted"].items()))
+
+
+@app.command("eval-linkage")
+def eval_linkage(
+    dataset: str = typer.Option("febrl4", "--dataset", help="febrl4 (link 4a to 4b) or febrl3 (deduplicate 3)."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="FEBRL CSV folder. Default: ../shared/data/febrl or $CROSSCHECK_FEBRL_DIR."),
+    param: list[str] = typer.Option([], "--param", help="Override a parameter of the linkage rule: NAME=VALUE (repeatable)."),
+    limit_entities: Optional[int] = typer.Option(None, "--limit-entities", min=1, help="Only persons numbered below N (a quick subset)."),
+) -> None:
+    """Precision, recall, F1 and pairs/s of the fuzzy_join linkage rule on a FEBRL benchmark dataset."""
+    from crosscheck.linkage import DATASETS, evaluate, render
+
+    if dataset not in DATASETS:
+        _fail(f"--dataset '{dataset}': expected one of {', '.join(DATASETS)}")
+    overrides = {}
+    for p in param:
+        name, sep, value = p.partition("=")
+        if not sep or not name.strip():
+            _fail(f"--param '{p}': expected NAME=VALUE")
+        overrides[name.strip()] = value.strip()
+    try:
+        result = evaluate(dataset, data_dir, overrides=overrides, limit_entities=limit_entities)
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+        _fail(str(exc))
+    for line in render(result):
+        typer.echo(line)
 
 
 def _mount_subcommands() -> None:

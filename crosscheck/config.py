@@ -11,6 +11,82 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 CONFIG_FILE = "crosscheck.toml"
+SEVERITIES = ("high", "medium", "low")  # most severe first
+
+
+@dataclass(frozen=True)
+class AlertChannel:
+    """One place alerts go: an Apprise URL, with the findings routed to it."""
+
+    url: str                              # Apprise URL (may carry a secret; never printed in full)
+    name: str = ""                        # label shown in summaries instead of the URL
+    domains: tuple[str, ...] = ()         # rule domains (folders under rules/); empty: every domain
+    rules: tuple[str, ...] = ()           # rule ids; empty: every rule (of those domains)
+    min_severity: str | None = None       # None: the [alerts] min_severity
+    reminders: bool = True                # also send the overdue reminder digest
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    """The `[alerts]` table of crosscheck.toml (see docs/alerts.md)."""
+
+    min_severity: str = "high"            # new findings at or above this severity are alerted
+    overdue_days: int = 14                # days without a reviewer disposition before a reminder
+    retries: int = 2                      # extra tries per channel after a failed send
+    retry_wait: float = 2.0               # seconds before the first retry; doubles each time
+    examples: int = 3                     # masked example findings per rule in a digest (0: none)
+    channels: tuple[AlertChannel, ...] = ()
+
+    @classmethod
+    def from_toml(cls, raw: dict, where: str = CONFIG_FILE) -> "AlertsConfig":
+        if not isinstance(raw, dict):
+            raise ValueError(f"{where}: [alerts] must be a table")
+        scalars = {f.name for f in fields(cls)} - {"channels"}
+        unknown = sorted(set(raw) - scalars - {"channels"})
+        if unknown:
+            raise ValueError(f"{where}: unknown [alerts] setting(s): {', '.join(unknown)}")
+        values = {k: raw[k] for k in scalars if k in raw}
+        channels = []
+        for i, ch in enumerate(raw.get("channels", []) or [], 1):
+            at = f"{where}: [[alerts.channels]] #{i}"
+            if not isinstance(ch, dict):
+                raise ValueError(f"{at}: must be a table")
+            allowed = {f.name for f in fields(AlertChannel)} | {"url_env"}
+            bad = sorted(set(ch) - allowed)
+            if bad:
+                raise ValueError(f"{at}: unknown setting(s): {', '.join(bad)}")
+            url = ch.get("url") or ""
+            if ch.get("url_env"):  # keep the secret out of the file
+                url = os.environ.get(str(ch["url_env"]), "")
+                if not url:
+                    raise ValueError(f"{at}: environment variable {ch['url_env']} (url_env) is not set")
+            if not isinstance(url, str) or not url.strip():
+                raise ValueError(f"{at}: url (or url_env) is required")
+            for key in ("domains", "rules"):
+                if not isinstance(ch.get(key, []), list):
+                    raise ValueError(f"{at}: {key} must be a list")
+            channels.append(AlertChannel(
+                url=url.strip(), name=str(ch.get("name", "")),
+                domains=tuple(str(d) for d in ch.get("domains", [])),
+                rules=tuple(str(r) for r in ch.get("rules", [])),
+                min_severity=ch.get("min_severity"), reminders=bool(ch.get("reminders", True)),
+            ))
+        out = cls(**values, channels=tuple(channels))
+        out.check(where)
+        return out
+
+    def check(self, where: str = CONFIG_FILE) -> None:
+        for sev in [self.min_severity, *(c.min_severity for c in self.channels if c.min_severity is not None)]:
+            if sev not in SEVERITIES:
+                raise ValueError(f"{where}: [alerts] min_severity '{sev}': expected one of {', '.join(SEVERITIES)}")
+        if not isinstance(self.overdue_days, int) or self.overdue_days < 1:
+            raise ValueError(f"{where}: [alerts] overdue_days '{self.overdue_days}': expected a whole number of days ≥ 1")
+        if not isinstance(self.retries, int) or self.retries < 0:
+            raise ValueError(f"{where}: [alerts] retries '{self.retries}': expected a whole number ≥ 0")
+        if not isinstance(self.retry_wait, (int, float)) or self.retry_wait < 0:
+            raise ValueError(f"{where}: [alerts] retry_wait '{self.retry_wait}': expected seconds ≥ 0")
+        if not isinstance(self.examples, int) or self.examples < 0:
+            raise ValueError(f"{where}: [alerts] examples '{self.examples}': expected a whole number ≥ 0")
 
 
 def default_project_dir() -> Path:
@@ -33,19 +109,30 @@ class ProjectConfig:
     store_lock_timeout: int = 600 # seconds a run waits for another run to release the store
     duckdb_memory_limit: str = "4GB"
     duckdb_threads: int = 0       # 0: DuckDB's default (all cores)
+    cache_dir: Path | None = None # canonical cache: loaded deliveries by file hashes (crosscheck.canonical_cache)
+    canonical_cache: bool = True  # false: always parse the raw files
     nightly_cron: str = "0 2 * * *"
     timezone: str = "Asia/Shanghai"
+    engine: str = "duckdb"        # where rules run: duckdb (one machine) or spark (see README "Running on Spark")
+    spark_master: str = "local[*]"  # spark.master: local[*], spark://host:7077, yarn, k8s://...
+    spark_remote: str = ""        # Spark Connect URL (sc://host:15002); set: used instead of spark_master
+    spark_work_dir: Path | None = None  # Parquet hand-over folder; on a cluster, shared storage at the same path everywhere
+    spark_conf: dict = field(default_factory=dict)  # extra Spark settings ([crosscheck.spark_conf] table)
     extra: dict = field(default_factory=dict)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)  # the [alerts] table
 
     @classmethod
     def load(cls, project_dir: Path | None = None) -> "ProjectConfig":
         root = Path(project_dir or os.environ.get("CROSSCHECK_PROJECT") or default_project_dir()).resolve()
         raw: dict = {}
+        alerts_raw: dict = {}
         path = root / CONFIG_FILE
         if path.is_file():
             with path.open("rb") as fh:
-                raw = tomllib.load(fh).get("crosscheck", {})
-        known = {f.name for f in fields(cls)}
+                data = tomllib.load(fh)
+            raw = data.get("crosscheck", {})
+            alerts_raw = data.get("alerts", {})
+        known = {f.name for f in fields(cls)} - {"alerts"}
         unknown = sorted(set(raw) - known)
         if unknown:
             raise ValueError(f"{path}: unknown setting(s): {', '.join(unknown)}")
@@ -60,6 +147,9 @@ class ProjectConfig:
             rules_dir=folder("rules_dir", "rules"),
             reports_dir=folder("reports_dir", "reports"),
             deliveries_dir=folder("deliveries_dir", "sample_data/deliveries"),
+            cache_dir=Path(os.environ["CROSSCHECK_CACHE_DIR"]).resolve() if os.environ.get("CROSSCHECK_CACHE_DIR") else folder("cache_dir", ".crosscheck-cache"),
             store=Path(os.environ["CROSSCHECK_STORE"]).resolve() if os.environ.get("CROSSCHECK_STORE") else folder("store", "crosscheck.duckdb"),
+            spark_work_dir=folder("spark_work_dir", "") if raw.get("spark_work_dir") else None,
+            alerts=AlertsConfig.from_toml(alerts_raw, str(path)),
             **scalars,
         )

@@ -119,6 +119,9 @@ class RunResult:
     # counts: rule_id -> {findings, new, recurring, resolved, suppressed}; precision: rule_id -> {...}
     history: dict = field(default_factory=dict)
     resolved: pa.Table | None = None
+    # Alerts sent after the run was recorded (crosscheck.alerts): one dict per channel and
+    # digest: {channel (masked), kind (new|overdue), status (sent|failed|skipped), findings, tries, error}
+    alerts: list[dict] = field(default_factory=list)
 
     @property
     def files(self) -> list[FileAccount]:
@@ -137,4 +140,5 @@ class RunResult:
             "loads": [asdict(t) for t in self.loads],
             "rules": [asdict(r) for r in self.rules],
             "history": self.history,
+            "alerts": self.alerts,
         }

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import secrets
 import tempfile
 from dataclasses import dataclass, field
@@ -20,6 +21,10 @@ import pyarrow as pa
 from crosscheck.catalog import Catalog, ConnectorSpec, load_catalog
 from crosscheck.config import ProjectConfig
 from crosscheck.results import FINDINGS_SCHEMA, QUARANTINE_SCHEMA, RuleOutcome, RunResult, TableLoad
+from crosscheck.testhooks import pause
+
+
+ENGINES = ("duckdb", "spark")
 
 
 class RunError(Exception):
@@ -37,6 +42,8 @@ class RunRequest:
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     store: Path | None = None                 # None: the project's store
     record: bool = True                       # False: compare with nothing, record nothing
+    alerts: list[str] = field(default_factory=list)  # Apprise URLs alerted besides crosscheck.toml's [alerts]
+    engine: str | None = None                 # where rules run: duckdb or spark; None: crosscheck.toml's engine
 
 
 def parse_overrides(items: list[str]) -> dict[str, dict[str, str]]:
@@ -70,6 +77,24 @@ def connect(config: ProjectConfig, spill_dir: Path) -> duckdb.DuckDBPyConnection
     return con
 
 
+def lock_down(con: duckdb.DuckDBPyConnection) -> None:
+    """No external access (files, databases, extensions) and the configuration locked."""
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+def private_dirs(folder: Path) -> None:
+    """Create ``folder`` and its missing parents owner-only (0700); existing folders are left alone."""
+    missing: list[Path] = []
+    p = Path(folder)
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        d.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(d, 0o700)
+
+
 class RunSession:
     """The steps of one run, in order: load each source, run each rule, finish."""
 
@@ -88,6 +113,16 @@ class RunSession:
         except ConfigError as exc:
             raise RunError(str(exc)) from exc
         self.selected = self.ruleset.select(request.rules, request.overrides)  # raises ValueError on unknown ids
+        self.engine = request.engine or self.config.engine
+        if self.engine not in ENGINES:
+            raise RunError(f"engine '{self.engine}': expected one of {', '.join(ENGINES)}")
+        if self.engine == "spark":
+            from crosscheck.spark_engine import unavailable_reason
+
+            reason = unavailable_reason(self.config)
+            if reason:
+                raise RunError(f"--engine spark: {reason}")
+        self._spark = None  # crosscheck.spark_engine.SparkEngine, started before the first rule
         started = datetime.now(timezone.utc)
         run_id = new_run_id(started)
         out = Path(request.out) if request.out else self.config.reports_dir / run_id
@@ -103,6 +138,7 @@ class RunSession:
         self._spill = tempfile.TemporaryDirectory(prefix="crosscheck-spill-")
         self.con = connect(self.config, Path(self._spill.name))
         self._findings: list[pa.Table] = []
+        self._shared_views: dict = {}   # views computed once per run (rules.runner.materialize_views)
 
     # -- steps ---------------------------------------------------------------
     @property
@@ -121,9 +157,48 @@ class RunSession:
                 raise NotADirectoryError(f"{folder}: source folder is not a readable directory")
             next(folder.iterdir(), None)  # raises OSError if the folder cannot be listed
         self.result.loads = [load for load in self.result.loads if load.source != source]  # a retry replaces
-        loads = load_source(self.con, Path(self.request.extracts), connector)
+        self._shared_views.clear()  # tables change: views are computed afresh
+        if self._spark is not None:  # reloaded after rules ran on Spark: publish again
+            for table in self.catalog.connectors[source].tables:
+                self._spark.published.pop(table, None)
+        cache = self.canonical_cache()
+        if cache is not None and cache.complete:
+            loads = cache.attach(self.con, [source])  # loaded and validated before: no re-parsing
+            self._cache_used = True
+        else:
+            loads = load_source(self.con, Path(self.request.extracts), connector)
         self.result.loads.extend(loads)
+        pause("load")
         return loads
+
+    def canonical_cache(self):
+        """The canonical cache entry of this delivery (crosscheck.canonical_cache), None when disabled."""
+        if not hasattr(self, "_cache"):
+            self._cache = None
+            if self.config.canonical_cache and self.config.cache_dir is not None and self.engine == "duckdb":
+                from crosscheck.canonical_cache import CanonicalCache, delivery_key
+
+                key = delivery_key(Path(self.request.extracts), self.catalog, self.config.cache_dir)
+                self._cache = CanonicalCache(self.config.cache_dir, key)
+        return self._cache
+
+    def save_canonical_cache(self) -> None:
+        """Keep what was loaded (before the connection is locked); once, and only for a
+        delivery fully loaded from its files in this run with no failed table."""
+        if getattr(self, "_cache_done", False):
+            return
+        self._cache_done = True
+        cache = self.canonical_cache()
+        loaded = {load.source for load in self.result.loads}
+        if (cache is None or cache.complete or getattr(self, "_cache_used", False)
+                or loaded != set(self.catalog.connectors) or any(t.status == "failed" for t in self.result.loads)):
+            return
+        try:
+            cache.save(self.con, self.result.loads)
+        except (OSError, duckdb.Error) as exc:  # a cache is an optimisation: never fail the run for it
+            import logging
+
+            logging.getLogger(__name__).warning("canonical cache not written: %s", exc)
 
     def source_failed(self, source: str, message: str) -> list[TableLoad]:
         """Record a source that could not be loaded at all (e.g. after retries)."""
@@ -142,19 +217,34 @@ class RunSession:
             status[load.table] = None if load.status == "loaded" else (load.reason or load.status)
         return status
 
+    def lock_down(self) -> None:
+        """Lock the run's DuckDB before any rule runs: no file access (read_csv, COPY,
+        ATTACH, INSTALL/LOAD, EXPORT all fail) and no setting can be changed back.
+        Spilling to the run's temp_directory keeps working. Idempotent; run_rule calls
+        it, so anything that needs files (loading, exporting the canonical tables)
+        must happen before the first rule."""
+        if not getattr(self, "_locked", False):
+            self.save_canonical_cache()
+            lock_down(self.con)
+            self._locked = True
+
     def run_rule(self, rule_id: str) -> RuleOutcome:
         from crosscheck.rules import run_rule
 
+        con = self.rule_engine()
+        self.lock_down()
         outcome, findings = run_rule(
-            self.con,
+            con,
             self.ruleset[rule_id],
             available=self.available,
             as_of=self.request.as_of,
             overrides=self.request.overrides.get(rule_id),
+            shared_views=self._shared_views if con is self.con else None,
         )
         self.result.rules.append(outcome)
         if findings.num_rows:
             self._findings.append(findings.cast(FINDINGS_SCHEMA))
+        pause("rules")
         return outcome
 
     def finish(self) -> RunResult:
@@ -173,12 +263,14 @@ class RunSession:
         self.close()
         result.finished_at = datetime.now(timezone.utc)
         out = Path(result.out_dir)
-        out.mkdir(parents=True, exist_ok=True)
+        private_dirs(out)
 
         def write(recorded) -> None:
             result.findings = self._for_reviewers(recorded.findings)
             result.resolved = recorded.resolved
             result.history = {"counts": recorded.counts, "precision": recorded.precision}
+            result.history["overdue"] = self._overdue(store, recorded)
+            result.history["overdue_days"] = self.config.alerts.overdue_days
             write_reports(result, out, mask=result.masked)
 
         if self.request.record:
@@ -188,6 +280,36 @@ class RunSession:
             result.findings = self._for_reviewers(result.findings)
             write_reports(result, out, mask=result.masked)
         return result
+
+    def _overdue(self, store, recorded) -> list[dict]:
+        """Findings of this run unreviewed for [alerts] overdue_days or more (masked; see crosscheck.alerts)."""
+        from crosscheck.alerts import overdue_entries
+
+        rows = store.overdue(recorded.run_id, self.request.as_of, self.config.alerts.overdue_days)
+        return overdue_entries(rows, self.request.districts)
+
+    def send_alerts(self) -> list[dict]:
+        """After finish(): send the digests (crosscheck.alerts), record the outcomes in
+        result.alerts and rewrite summary.json and report.html with them. Never raises:
+        an alert that cannot be sent is recorded as failed and the run stands."""
+        from crosscheck.alerts import send_alerts
+
+        result = self.result
+        try:
+            result.alerts = send_alerts(result, self.config.alerts, self.request.alerts)
+        except Exception as exc:  # noqa: BLE001 - sending never breaks a run
+            result.alerts = [{"channel": "—", "name": "", "kind": "new", "status": "failed", "findings": 0,
+                              "tries": 0, "error": f"alerts: {type(exc).__name__}: {exc}"[:300], "reason": ""}]
+        if result.alerts:
+            try:
+                from crosscheck.reports import rewrite_reports
+
+                rewrite_reports(result, Path(result.out_dir), mask=result.masked)
+            except Exception as exc:  # noqa: BLE001
+                import sys
+
+                print(f"crosscheck: alerts: could not add the alert outcomes to the report: {exc}", file=sys.stderr)
+        return result.alerts
 
     def _for_reviewers(self, findings: pa.Table) -> pa.Table:
         """What reviewers are shown: not suppressed, in the requested districts."""
@@ -204,7 +326,27 @@ class RunSession:
     def store_path(self) -> Path:
         return Path(self.request.store) if self.request.store else self.config.store
 
+    def rule_engine(self):
+        """What rules run on: the run's DuckDB, or (engine spark) a Spark session that the
+        loaded canonical tables are published to as Parquet (before the DuckDB is locked)."""
+        if self.engine == "duckdb":
+            return self.con
+        from crosscheck.spark_engine import SparkEngine, SparkUnavailable
+
+        if self._spark is None:
+            try:
+                self._spark = SparkEngine.start(self.config, self.result.run_id)
+            except SparkUnavailable as exc:
+                raise RunError(f"--engine spark: {exc}") from exc
+        for table, reason in self.available.items():
+            if reason is None and table not in self._spark.published:
+                self._spark.publish(self.con, table)
+        return self._spark
+
     def close(self) -> None:
+        if self._spark is not None:
+            self._spark.close()
+            self._spark = None
         self.con.close()
         self._spill.cleanup()
 
@@ -214,10 +356,12 @@ class RunSession:
                 self.load_source(source.source)
             for rule_id in self.selected:
                 self.run_rule(rule_id)
-            return self.finish()
+            result = self.finish()
         except BaseException:
             self.close()
             raise
+        self.send_alerts()  # after the store commit and the reports; never raises
+        return result
 
 
 def execute_run(request: RunRequest, config: ProjectConfig | None = None) -> RunResult:

@@ -38,9 +38,13 @@ def adhoc(
     params: dict[str, dict[str, str]] | None = None,
     mask: bool = True,
     out: str | None = None,
+    alerts: list[str] | None = None,
+    engine: str | None = None,
 ) -> str:
     """Run chosen rules on one delivery. `params` overrides rule parameters:
-    {"pension_no_sign_of_life": {"min_age": "85"}}."""
+    {"pension_no_sign_of_life": {"min_age": "85"}}. `alerts`: Apprise URLs alerted
+    besides crosscheck.toml's [alerts] channels. `engine`: duckdb or spark (default:
+    crosscheck.toml's engine)."""
     extracts_path = Path(extracts)
     if not extracts_path.is_dir():
         raise ParameterError(f"extracts '{extracts}': folder not found")
@@ -51,6 +55,8 @@ def adhoc(
         rules=rules or None,
         districts=districts or None,
         mask=mask,
+        alerts=list(alerts or []),
+        engine=engine,
         overrides={k: {p: str(v) for p, v in ps.items()} for k, ps in (params or {}).items()},
     )
     session = RunSession(request, ProjectConfig.load())  # unknown rule or parameter: ValueError here

@@ -13,6 +13,7 @@ import pytest
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 # Runs made by tests record their history in a private store, never the project's.
+os.environ.setdefault("CROSSCHECK_CACHE_DIR", tempfile.mkdtemp(prefix="crosscheck-test-cache-"))
 os.environ["CROSSCHECK_STORE"] = os.path.join(tempfile.mkdtemp(prefix="crosscheck-test-store-"), "store.duckdb")
 
 REPO = Path(__file__).resolve().parents[1]

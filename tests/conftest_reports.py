@@ -6,6 +6,7 @@ import json
 import random
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -126,3 +127,47 @@ def make_run(extra_findings: int = 0, seed: int = 7) -> RunResult:
         out_dir="", started_at=datetime(2026, 11, 1, 8, 30, 0), finished_at=datetime(2026, 11, 1, 8, 31, 12),
         loads=loads, rules=rules, findings=findings, quarantine=quarantine,
     )
+
+
+def record_two_runs(base: Path) -> tuple[Path, dict[str, str]]:
+    """make_run() recorded twice in a real store, as `crosscheck run` does: between the runs one
+    finding is reviewed false positive (suppressed next run), two are confirmed, one disappears
+    (resolved) and one is new."""
+    import dataclasses
+    from datetime import date
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from crosscheck.reports import write_reports
+    from crosscheck.store import Store, finding_key
+
+    store = base / "store.duckdb"
+    run1 = dataclasses.replace(make_run(), run_id="run-1")
+    run2 = dataclasses.replace(make_run(), run_id="run-2", as_of=date(2026, 12, 1))
+    f = run2.findings
+    keep = pc.invert(pc.and_(pc.equal(f["person_id"], ID_OUYANG), pc.equal(f["rule_id"], "pension_paid_after_death")))
+    new = f.filter(pc.and_(pc.equal(f["person_id"], ID_SCRIPT), pc.equal(f["rule_id"], "pension_paid_after_death"))).to_pylist()[0]
+    new["rule_id"] = "pension_duplicate_schemes"
+    run2.findings = pa.concat_tables([f.filter(keep), pa.Table.from_pylist([new], schema=f.schema)])
+    keys = {
+        "fp": finding_key("pension_identity_mismatch", ID_AIERKEN, ""),
+        "ok1": finding_key("pension_identity_mismatch", ID_FORMULA, ""),
+        "ok2": finding_key("pension_paid_after_death", ID_ZHANG, ""),
+        "gone": finding_key("pension_paid_after_death", ID_OUYANG, ""),
+        "new": finding_key("pension_duplicate_schemes", ID_SCRIPT, ""),
+    }
+    with Store.open(store) as st:
+        st.record_run(run1)
+        st.mark(keys["fp"], "false_positive", note="同名不同人", reviewer="李娜", on=date(2026, 11, 5))
+        st.mark(keys["ok1"], "confirmed", reviewer="李娜", on=date(2026, 11, 5))
+        st.mark(keys["ok2"], "confirmed", reviewer="王强", on=date(2026, 11, 5))
+
+        def write(rec):  # what crosscheck.run.RunSession.finish does
+            run2.findings = rec.findings.filter(pc.invert(rec.findings["suppressed"]))
+            run2.resolved = rec.resolved
+            run2.history = {"counts": rec.counts, "precision": rec.precision}
+            write_reports(run2, base / "out")
+
+        st.record_run(run2, before_commit=write)
+    return base / "out", keys

@@ -31,7 +31,7 @@ def test_nightly_flow_matches_cli(sample_city, crosscheck_cmd, tmp_path):
     (deliveries / sample_city.name).symlink_to(sample_city, target_is_directory=True)
     (deliveries / "2020-01-01").mkdir()  # an older delivery, never picked
     flow_out = tmp_path / "flow"
-    report = nightly(deliveries=str(deliveries), out=str(flow_out), mask=False)
+    report = nightly(deliveries=str(deliveries), out=str(flow_out), mask=False, force=True)
     assert report == str(flow_out / "report.html")
 
     cli_out = tmp_path / "cli"
@@ -99,3 +99,30 @@ def test_serve_registers_nightly_cron():
     assert crons == ["0 2 * * *"]
     assert nightly.schedules[0].schedule.timezone == "Asia/Shanghai"
     assert adhoc.schedules == []
+
+
+def test_processed_delivery_is_skipped_unless_forced(sample_city, tmp_path, monkeypatch):
+    from crosscheck.store import Store
+    from flows.nightly import nightly
+
+    store = tmp_path / "store.duckdb"
+    monkeypatch.setenv("CROSSCHECK_STORE", str(store))
+    deliveries = tmp_path / "deliveries"
+    deliveries.mkdir()
+    shutil.copytree(sample_city, deliveries / sample_city.name)
+    first = nightly(deliveries=str(deliveries), out=str(tmp_path / "first"))
+    again = nightly(deliveries=str(deliveries), out=str(tmp_path / "again"))
+    assert again == first
+    assert not (tmp_path / "again").exists()
+    with Store.open(store, read_only=True) as s:
+        assert len(s.runs()) == 1
+
+    # A changed file makes it a different delivery.
+    payments = sorted((deliveries / sample_city.name / "social_security").glob("pension_payments*.csv"))[-1]
+    payments.write_bytes(payments.read_bytes() + b"\n")
+    changed = nightly(deliveries=str(deliveries), out=str(tmp_path / "changed"))
+    forced = nightly(deliveries=str(deliveries), out=str(tmp_path / "forced"), force=True)
+    assert changed == str(tmp_path / "changed" / "report.html")
+    assert forced == str(tmp_path / "forced" / "report.html")
+    with Store.open(store, read_only=True) as s:
+        assert len(s.runs()) == 3

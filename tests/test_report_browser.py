@@ -200,3 +200,26 @@ def test_no_network_request_and_screenshot(page, tmp_path):
     path2.write_bytes(base64.b64decode(cdp.send("Page.captureScreenshot", {"format": "png"}, timeout=20)["data"]))
     print(f"\nscreenshots: {path} {path2}")
     assert shot[:8] == b"\x89PNG\r\n\x1a\n" and len(shot) > 10_000
+
+
+def test_status_badges_and_filter_of_a_recorded_run(page, tmp_path):
+    """Last in this file: it navigates the page to a report of a run recorded in a store."""
+    from conftest_reports import record_two_runs
+
+    cdp, _, _ = page
+    out, _ = record_two_runs(tmp_path)
+    cdp.send("Page.navigate", {"url": (out / "report.html").as_uri()})
+    cdp.wait_event("Page.loadEventFired", timeout=15)
+    W = "document.querySelector('section[data-rule-id=pension_duplicate_schemes] .findings')"
+    assert cdp.js(f"{W}.querySelector('thead th').getAttribute('data-col')") == "status"
+    badges = cdp.js(f"Array.from({W}.querySelectorAll('tbody td.c-status .badge')).map(b => b.className + '|' + b.textContent)")
+    assert sorted(badges) == ["badge fs-new|新增", "badge fs-recurring|持续"]
+    assert cdp.js(f"Array.from({W}.querySelectorAll('tbody td.c-first_seen')).map(td => td.textContent).sort()") == ["2026-11-01", "2026-12-01"]
+    cdp.js(f"(() => {{ const s = {W}.querySelector('select.ft-status'); s.value = 'new'; s.dispatchEvent(new Event('change')); }})()")
+    assert cdp.js(f"Number({W}.querySelector('.ft-count').dataset.matched)") == 1
+    assert cdp.js(f"{W}.querySelector('tbody td.c-status').textContent") == "新增"
+    cdp.js("document.getElementById('lang-toggle').click()")
+    assert cdp.js(f"{W}.querySelector('tbody td.c-status').textContent") == "New"
+    assert cdp.js("document.getElementById('precision-table').innerText").count("50.0%") == 1
+    cdp.js("document.getElementById('lang-toggle').click()")
+    assert cdp.js("window.__alerts") == 0

@@ -18,11 +18,15 @@ from conftest_reports import (  # noqa: E402
     ALL_IDS,
     FORMULA_NAME,
     ID_AIERKEN,
+    ID_FORMULA,
+    ID_OUYANG,
     ID_QUARANTINE,
     ID_REGISTRY,
+    ID_SCRIPT,
     ID_ZHANG,
     SCRIPT_NAME,
     make_run,
+    record_two_runs,
 )
 
 from crosscheck.reports import write_reports  # noqa: E402
@@ -323,3 +327,102 @@ def test_ten_thousand_findings_stay_small():
     print(f"\nreport.html with {len(rows):,} findings: {size / 1e6:.2f} MB")
     assert size < 5_000_000, size
     assert html.count("<tr") < 100  # findings are not pre-rendered rows
+
+
+# --- history from the findings store: status, review columns, change since last run, precision ----
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    return record_two_runs(tmp_path_factory.mktemp("recorded"))
+
+
+def test_findings_csv_has_status_and_empty_review_columns(recorded):
+    from crosscheck.reports.common import EXTRA_COLUMNS, REVIEW_COLUMNS
+    from crosscheck.store.reviews import header_field
+
+    out, keys = recorded
+    header = next(csv.reader(io.StringIO((out / "findings.csv").read_text(encoding="utf-8-sig"))))
+    assert header == FINDINGS_COLUMNS + EXTRA_COLUMNS + REVIEW_COLUMNS
+    assert [header_field(h) for h in REVIEW_COLUMNS] == ["disposition", "note", "reviewer"]
+    rows = {r["finding_key"]: r for r in _csv(out / "findings.csv")}
+    assert keys["fp"] not in rows and keys["gone"] not in rows          # suppressed, resolved
+    assert len(rows) == 5
+    assert rows[keys["new"]]["status"] == "new" and rows[keys["new"]]["first_seen"] == "2026-12-01"
+    assert rows[keys["ok2"]]["status"] == "recurring" and rows[keys["ok2"]]["first_seen"] == "2026-11-01"
+    assert all(r[c] == "" for r in rows.values() for c in REVIEW_COLUMNS)
+
+
+def test_findings_xlsx_review_round_trip_and_history(recorded):
+    from crosscheck.reports.common import REVIEW_COLUMNS
+    from crosscheck.store.reviews import SheetProblem, SheetRow, read_review_file
+
+    out, keys = recorded
+    wb = load_workbook(out / "findings.xlsx")
+    for ws in wb.worksheets[1:]:
+        header = [c.value for c in ws[1]]
+        assert header[-3:] == REVIEW_COLUMNS and "发现编号 / finding_key" in header
+        kcol = header.index("发现编号 / finding_key") + 1
+        for r in range(2, ws.max_row + 1):
+            cell = ws.cell(row=r, column=kcol)
+            assert cell.data_type == "s" and cell.number_format == "@" and re.fullmatch(r"[0-9a-f]{16}", cell.value)
+            assert all(ws.cell(row=r, column=c).value is None for c in range(len(header) - 2, len(header) + 1))
+        assert ws.data_validations.dataValidation, ws.title  # the 处置 drop-down
+    ws = wb["重复领取养老金"]
+    header = [c.value for c in ws[1]]
+    scol, fcol = header.index("状态") + 1, header.index("首次发现日期") + 1
+    assert sorted((ws.cell(row=r, column=scol).value, ws.cell(row=r, column=fcol).value) for r in (2, 3)) == [
+        ("持续", "2026-11-01"), ("新增", "2026-12-01")]
+    items = list(read_review_file(out / "findings.xlsx"))
+    assert not [i for i in items if isinstance(i, SheetProblem)]   # the summary sheet is not mistaken for findings
+    assert {str(i.values["finding_key"]) for i in items if isinstance(i, SheetRow)} == {
+        r["finding_key"] for r in _csv(out / "findings.csv")}
+    summary = "\n".join(str(c.value) for row in wb["汇总"].iter_rows() for c in row if c.value is not None)
+    assert "与上次运行相比" in summary and "规则准确率" in summary and "已抑制（未列出）" in summary
+    ws = wb["汇总"]
+    start = next(r for r in range(1, ws.max_row + 1) if str(ws.cell(row=r, column=1).value or "").startswith("规则准确率"))
+    assert [c.value for c in ws[start + 1]][:8] == ["规则编号", "规则名称", "已复核", "确认", "误报", "已解释", "准确率", "已追回金额（元）"]
+    prec = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=7) for r in range(start + 2, start + 4)}
+    assert prec["pension_identity_mismatch"].value == 0.5 and prec["pension_identity_mismatch"].number_format == "0.0%"
+
+
+def test_summary_json_carries_history(recorded):
+    out, keys = recorded
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    h = s["history"]
+    assert h["counts"]["pension_identity_mismatch"] == {"findings": 2, "new": 0, "recurring": 2, "resolved": 0, "suppressed": 1}
+    assert h["counts"]["pension_paid_after_death"]["resolved"] == 1
+    assert h["counts"]["pension_duplicate_schemes"]["new"] == 1
+    assert h["totals"] == {"findings": 6, "new": 1, "recurring": 5, "resolved": 1, "suppressed": 1}
+    assert s["totals"]["suppressed"] == 1 and s["totals"]["findings"] == 5
+    p = h["precision"]["pension_identity_mismatch"]
+    assert (p["reviewed"], p["confirmed"], p["false_positive"], p["precision"]) == (2, 1, 1, 0.5)
+    assert h["precision"]["pension_paid_after_death"]["precision"] == 1.0
+    assert [r["finding_key"] for r in h["resolved"]] == [keys["gone"]]
+
+
+def test_html_shows_change_precision_suppressed_and_resolved(recorded):
+    out, keys = recorded
+    html = (out / "report.html").read_text(encoding="utf-8")
+    for text in ("与上次运行相比", "Change since the previous run", "规则准确率", "已消除的疑点", "已抑制"):
+        assert text in html, text
+    assert re.search(r'id="kpi-suppressed">1<', html)
+    assert re.search(r'id="suppressed-note">.*?<b>1</b>', html, re.S)
+    row = re.search(r'<tr data-rule-id="pension_identity_mismatch">(.*?)</tr>', html, re.S).group(1)
+    assert re.search(r'class="num c-suppressed">1<', row)
+    prow = re.search(r'<tr data-rule-id="pension_identity_mismatch"[^>]*>((?:(?!</tr>).)*50\.0%.*?)</tr>', html, re.S)
+    assert prow, "precision 50.0% for pension_identity_mismatch"
+    resolved = re.search(r'<table class="grid compact" id="resolved-table">(.*?)</table>', html, re.S).group(1)
+    assert keys["gone"] in resolved and "420204********5678" in resolved and ID_OUYANG not in html
+    blobs = [json.loads(b) for b in re.findall(r'<script type="application/json" id="blob-\d+">(.*?)</script>', html, re.S)]
+    assert all(b["cols"][0] == "status" and "first_seen" in b["cols"] and "finding_key" in b["cols"] for b in blobs)
+    statuses = {row[0] for b in blobs for row in b["rows"]}
+    assert statuses == {"new", "recurring"}
+    for full in ALL_IDS:
+        assert full not in html
+
+
+def test_recorded_reports_stay_masked(recorded):
+    out, _ = recorded
+    for name in FILES:
+        text = _xlsx_text(out / name) if name.endswith(".xlsx") else (out / name).read_bytes().decode("utf-8-sig")
+        assert not re.search(r"(?<!\d)\d{17}[\dXx](?!\d)", text), name

@@ -14,6 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from crosscheck.sample import generate_city
+from crosscheck.sample.domains import DOMAIN_RULES, DOMAIN_SOURCES
 from crosscheck.sample.ids import is_valid, normalise
 
 AS_OF = date(2026, 11, 1)
@@ -31,8 +32,27 @@ HEADERS = {
     ("transit_card", "annual_reviews"): ["卡号", "持卡人身份证号", "年审日期", "年审方式", "年审结果"],
     ("transit_card", "taps"): ["卡号", "交易时间", "线路编号", "车辆编号", "交易金额"],
 }
+CORE_HEADERS = dict(HEADERS)
+HEADERS.update({  # extracts-domains.md
+    ("civil_affairs", "dibao_members"): ["保障户编号", "户主身份证号", "公民身份号码", "姓名", "与户主关系", "保障类别", "所属区县", "街道乡镇", "村社区", "村干部近亲属备案"],
+    ("civil_affairs", "dibao_payments"): ["保障户编号", "户主身份证号", "户主姓名", "发放年月", "发放金额"],
+    ("finance", "public_payroll"): ["公民身份号码", "姓名", "单位名称", "人员类别", "发放年月", "应发工资"],
+    ("finance", "fund_allocations"): ["资金文号", "项目名称", "下达日期", "接收乡镇", "下达金额"],
+    ("finance", "fund_disbursements"): ["资金文号", "支出乡镇", "支出日期", "收款方", "支出金额"],
+    ("vehicle_registry", "vehicles"): ["号牌号码", "车辆类型", "所有人身份证号", "所有人姓名", "初次登记日期", "机动车状态", "注销日期"],
+    ("market_regulation", "enterprises"): ["统一社会信用代码", "企业名称", "法定代表人身份证号", "法定代表人姓名", "注册资本", "成立日期", "登记状态", "注销日期"],
+    ("village_cadres", "cadres"): ["公民身份号码", "姓名", "职务", "所属乡镇", "所属村", "任职开始日期", "任职结束日期"],
+    ("agriculture", "land_contracts"): ["承包合同编号", "承包方身份证号", "承包方姓名", "承包面积", "所属乡镇", "所属村"],
+    ("agriculture", "subsidy_payments"): ["资金文号", "公民身份号码", "姓名", "补贴年度", "补贴面积", "补贴金额", "发放日期", "所属乡镇", "所属村"],
+    ("hospital", "exams"): ["检查流水号", "医疗机构名称", "公民身份号码", "姓名", "检查日期", "检查项目编码", "检查项目名称", "费用"],
+})
 ALLOWED_EXTRA = {"备注"}
-ID_COLUMN = {"cards": "持卡人身份证号", "annual_reviews": "持卡人身份证号"}
+ID_COLUMN = {"cards": "持卡人身份证号", "annual_reviews": "持卡人身份证号", "dibao_payments": "户主身份证号",
+             "vehicles": "所有人身份证号", "enterprises": "法定代表人身份证号", "land_contracts": "承包方身份证号",
+             "fund_allocations": None, "fund_disbursements": None}
+FUND_RULES = {"fund_retained", "fund_not_delivered"}
+AMOUNT_RULES = {"pension_paid_after_death", "pension_paid_after_hospital_death", "pension_duplicate_schemes",
+                *(set(DOMAIN_RULES) - {"dibao_cadre_household_unfiled", "medical_overlapping_stays"})}
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +102,7 @@ def test_same_seed_is_byte_identical_and_other_seed_differs(city, tmp_path):
 
 
 def test_layout_and_exact_headers(city):
-    assert {p.name for p in city.iterdir()} == {"social_security", "household_registry", "hospital", "transit_card", "_truth"}
+    assert {p.name for p in city.iterdir()} == {"social_security", "household_registry", "hospital", "transit_card", "_truth", *DOMAIN_SOURCES}
     files = _truth(city, "files.csv")
     tables = {(f["source"], f["table"]) for f in files}
     assert tables == set(HEADERS)
@@ -140,7 +160,8 @@ def test_quarantine_lines_hold_invalid_numbers(city):
     for q in quarantined:
         by_file.setdefault(q["file"], set()).add(int(q["line"]))
     for f in _truth(city, "files.csv"):
-        if not f["file"].endswith(".csv") or f["table"] == "taps":
+        if not f["file"].endswith(".csv") or f["table"] == "taps" or ID_COLUMN.get(f["table"], "") is None:
+            assert int(f["invalid_rows"]) == 0
             continue
         header, rows = _rows(city / f["file"])
         col = header.index(ID_COLUMN.get(f["table"], "公民身份号码"))
@@ -151,11 +172,14 @@ def test_quarantine_lines_hold_invalid_numbers(city):
 
 def test_truth_has_every_rule_and_canonical_ids(city):
     findings = _truth(city, "findings.csv")
-    assert {f["rule_id"] for f in findings} == set(CORE_RULES)
+    assert {f["rule_id"] for f in findings} == set(CORE_RULES) | set(DOMAIN_RULES)
     for f in findings:
-        assert is_valid(f["person_id"]), f
+        if f["rule_id"] in FUND_RULES:  # subject <资金文号>|<乡镇>, no person
+            assert f["person_id"] == "" and re.fullmatch(r"[^|]+\|[^|]+", f["subject"]), f
+        else:
+            assert is_valid(f["person_id"]) and f["subject"] == f["person_id"], f
         assert f["severity"] in {"high", "medium", "low"}
-        if f["rule_id"] in {"pension_paid_after_death", "pension_paid_after_hospital_death", "pension_duplicate_schemes"}:
+        if f["rule_id"] in AMOUNT_RULES:
             assert float(f["amount_at_risk"]) > 0 and f["amount_at_risk"].count(".") == 1
         else:
             assert f["amount_at_risk"] == ""
@@ -163,7 +187,7 @@ def test_truth_has_every_rule_and_canonical_ids(city):
     assert mismatch == {"high", "low"}
     meta = json.loads((city / "_truth" / "sample.json").read_text(encoding="utf-8"))
     assert meta["people"] == 3000 and meta["seed"] == 5 and meta["as_of"] == "2026-11-01"
-    assert all(sum(meta["decoys"][r].values()) > 0 for r in CORE_RULES)
+    assert all(sum(meta["decoys"][r].values()) > 0 for r in CORE_RULES + DOMAIN_RULES)
 
 
 def test_planted_people_are_in_the_registry(city):
@@ -171,7 +195,7 @@ def test_planted_people_are_in_the_registry(city):
     for p in (city / "household_registry").glob("residents*.csv"):
         header, rows = _rows(p)
         registry |= {normalise(r[0]) for r in rows}
-    assert {f["person_id"] for f in _truth(city, "findings.csv")} <= registry
+    assert {f["person_id"] for f in _truth(city, "findings.csv") if f["person_id"]} <= registry
 
 
 def test_names_are_traditional_to_simplified_safe():
@@ -184,3 +208,11 @@ def test_names_are_traditional_to_simplified_safe():
     for ch in V.SURNAMES + V.GIVEN_MALE + V.GIVEN_FEMALE:
         assert t2s.convert(ch) == ch
         ch.encode("gbk")
+
+
+def test_core_only_city_has_only_the_core_sources(tmp_path):
+    core = tmp_path / "core"
+    generate_city(core, people=1500, seed=2, as_of=AS_OF, domains=False)
+    assert {p.name for p in core.iterdir()} == {"social_security", "household_registry", "hospital", "transit_card", "_truth"}
+    assert {(f["source"], f["table"]) for f in _truth(core, "files.csv")} == set(CORE_HEADERS)
+    assert {f["rule_id"] for f in _truth(core, "findings.csv")} == set(CORE_RULES)

@@ -31,6 +31,10 @@ class Scan:
     size: int
     encoding: str          # utf-8, utf-8-sig, utf-16 or gb18030 (binary formats: "")
     lines: int             # physical lines (a last line without newline counts)
+    #: A UTF-8 file (its header line has non-ASCII text and decodes as UTF-8) whose
+    #: later bytes do not: (line, byte offset, bytes). The file mixes encodings or is
+    #: cut inside a character; it is failed, never decoded wholesale as GB18030.
+    utf8_break: tuple[int, int, bytes] | None = None
 
 
 def discover(folder: Path, patterns: list[str]) -> list[Path]:
@@ -55,30 +59,41 @@ def scan(path: Path, text: bool) -> Scan:
     last = b""
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     utf8 = True
+    broken: tuple[int, int, bytes] | None = None
+    first_line = b""
+
+    def failed(exc: UnicodeDecodeError, lines_before: int, end: int) -> tuple[int, int, bytes]:
+        data = exc.object
+        return (lines_before + data[: exc.start].count(b"\n") + 1, end - len(data) + exc.start,
+                bytes(data[exc.start:exc.start + 4]))
+
     with open(path, "rb") as fh:
         head = fh.read(4)
         fh.seek(0)
         while chunk := fh.read(CHUNK):
+            if not size:
+                first_line = chunk.split(b"\n", 1)[0]
             digest.update(chunk)
             size += len(chunk)
             last = chunk[-1:]
             if text:
-                newlines += chunk.count(b"\n")
                 if utf8:
                     try:
                         decoder.decode(chunk)
-                    except UnicodeDecodeError:
-                        utf8 = False
+                    except UnicodeDecodeError as exc:
+                        utf8, broken = False, failed(exc, newlines, size)
+                newlines += chunk.count(b"\n")
     if text and utf8:
         try:
             decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            utf8 = False
+        except UnicodeDecodeError as exc:
+            utf8, broken = False, failed(exc, newlines - exc.object.count(b"\n"), size)
     encoding = ""
     if text:
         encoding = next((name for bom, name in BOMS if head.startswith(bom)), None) or ("utf-8" if utf8 else "gb18030")
     lines = newlines + (1 if size and last != b"\n" else 0)
-    return Scan(digest.hexdigest(), size, encoding, lines)
+    mixed = broken if (broken and broken[0] > 1 and encoding == "gb18030" and not first_line.isascii()) else None
+    return Scan(digest.hexdigest(), size, encoding, lines, mixed)
 
 
 def transcode(path: Path, encoding: str, dest: Path) -> int:
@@ -109,3 +124,23 @@ def transcode(path: Path, encoding: str, dest: Path) -> int:
                 break
             offset += len(chunk)
     return newlines + (1 if last and last != "\n" else 0)
+
+
+def delivery_files(extracts_root: Path, catalog) -> list[tuple[str, Path]]:
+    """Every file of a delivery that some connector reads: (path relative to the root, path)."""
+    root = Path(extracts_root)
+    found: dict[str, Path] = {}
+    for connector in catalog.connectors.values():
+        folder = root / connector.folder
+        for spec in connector.tables.values():
+            for path in discover(folder, spec.files):
+                found[path.relative_to(root).as_posix()] = path
+    return sorted(found.items())
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -11,12 +11,17 @@ Per table:
   4. names are normalised over their DISTINCT values (`normalize_names`);
   5. exact duplicates (all canonical columns equal after parsing, `_raw` and
      provenance excluded) are dropped, keeping the first by file order then
-     line; each extra copy is counted on the file where it sits.
+     line; each extra copy is counted on the file where it sits. Only rows
+     whose hash of the canonical columns collides are ranked; the canonical
+     table is the parsed rows minus quarantined rows and extra copies, in
+     the order they were parsed (no sort of the whole table).
 """
 from __future__ import annotations
 
 import logging
 import tempfile
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -25,7 +30,7 @@ import pyarrow as pa
 from crosscheck.catalog import Catalog, ConnectorSpec, TableSpec, DUCKDB_TYPES, PROVENANCE_COLUMNS
 from crosscheck.connectors.files import FileProblem, discover, scan, transcode
 from crosscheck.connectors.parse import install_macros, lit, parse_select
-from crosscheck.connectors.readers import Staged, normalize_header, read_csv, read_parquet, read_xlsx
+from crosscheck.connectors.readers import Staged, drop_staged, normalize_header, read_csv, read_parquet, read_xlsx
 from crosscheck.normalize import normalize_names
 from crosscheck.results import QUARANTINE_SCHEMA, FileAccount, TableLoad
 
@@ -33,6 +38,19 @@ log = logging.getLogger(__name__)
 
 STAGING = "__cc_stg"
 _DUCK_OF_ARROW = {pa.string(): "VARCHAR", pa.int64(): "BIGINT"}
+
+#: Wall seconds per (table, phase) of the loads in this process (profiling aid; cheap).
+PHASE_SECONDS: dict[tuple[str, str], float] = {}
+
+
+@contextmanager
+def _phase(table: str, name: str):
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        key = (table, name)
+        PHASE_SECONDS[key] = PHASE_SECONDS.get(key, 0.0) + time.perf_counter() - start
 
 
 def ensure_quarantine(con: duckdb.DuckDBPyConnection) -> None:
@@ -78,7 +96,8 @@ def load_source(con, extracts_root: Path, connector: ConnectorSpec, *, validate:
         elif validate:
             from crosscheck.validation import validate_table
 
-            load.expectations = validate_table(con, table, spec)
+            with _phase(table, "validate"):
+                load.expectations = validate_table(con, table, spec)
         loads.append(load)
     return loads
 
@@ -110,8 +129,15 @@ def _stage(con, path: Path, account: FileAccount, workdir: Path) -> Staged:
         account.sha256 = scan(path, text=False).sha256
         account.encoding = "xlsx"
         return read_xlsx(con, path, STAGING)
-    info = scan(path, text=True)
+    with _phase("*", "scan (hash, encoding, lines)"):
+        info = scan(path, text=True)
     account.sha256, account.encoding = info.sha256, info.encoding
+    if info.utf8_break:
+        line, offset, raw = info.utf8_break
+        raise FileProblem(
+            f"line {line}: bytes at offset {offset} are not UTF-8 like the lines before them ({raw!r}): "
+            "the file mixes encodings or is cut inside a character; re-export it in one encoding"
+        )
     source, lines = path, info.lines
     if info.encoding != "utf-8":
         source = workdir / f"{path.stem}.utf8.csv"
@@ -142,33 +168,41 @@ def _load_table(con, root: Path, connector: ConnectorSpec, table: str, spec: Tab
                 account.status, account.error = "failed", f"{rel}: {exc}"
             except duckdb.Error as exc:
                 account.status, account.error = "failed", f"{rel}: cannot load: {exc}"
+            except OSError as exc:  # e.g. the file vanished or became unreadable after it was listed
+                account.status, account.error = "failed", f"{rel}: cannot read: {exc.strerror or exc}"
             finally:
-                con.execute(f"DROP TABLE IF EXISTS {STAGING}")
+                drop_staged(con, STAGING)
             if account.status == "failed":
                 account.rows_read = account.rows_loaded = account.rows_quarantined = account.duplicates_dropped = 0
                 con.execute(f"DELETE FROM {parsed} WHERE __file_idx = {index}")
-                log.warning(account.error)
+                from crosscheck.reports.masking import mask_ids_in_text  # logs never carry a full identity number
+
+                log.warning(mask_ids_in_text(account.error))
     if all(f.status == "failed" for f in load.files):
         load.status = "failed"
         load.reason = "; ".join(f.error for f in load.files)
         con.execute(f"DROP TABLE IF EXISTS {parsed}")
         return load
-    _normalise_names(con, parsed, spec)
-    _quarantine_and_dedupe(con, connector, table, parsed, columns, spec, load)
+    with _phase(table, "names"):
+        _normalise_names(con, parsed, spec)
+    with _phase(table, "quarantine+dedupe"):
+        _quarantine_and_dedupe(con, connector, table, parsed, columns, spec, load)
     failed = [f.error for f in load.files if f.status == "failed"]
     load.reason = "; ".join(failed + warnings)
     return load
 
 
 def _load_file(con, connector, table, spec, parsed, index, path, rel, account, workdir, warnings) -> None:
-    staged = _stage(con, path, account, workdir)
+    with _phase(table, "stage"):
+        staged = _stage(con, path, account, workdir)
     positions, missing, absent = _match_headers(spec, staged.headers)
     if missing:
         raise FileProblem(f"line 1: missing required column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
     if absent:
         warnings.append(f"{rel}: optional column{'s' if len(absent) > 1 else ''} {', '.join(absent)} absent, loaded as empty")
     select = parse_select(spec.columns, positions, staged.headers, connector.null_markers, STAGING, rel, index)
-    con.execute(f"INSERT INTO {parsed} BY NAME {select}")
+    with _phase(table, "parse"):
+        con.execute(f"INSERT INTO {parsed} BY NAME {select}")
     if staged.rejects:
         con.executemany(
             "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?)",
@@ -199,26 +233,32 @@ def _quarantine_and_dedupe(con, connector, table, parsed, columns, spec, load: T
         f"FROM {parsed} WHERE __reason IS NOT NULL ORDER BY __file_idx, source_line"
     )
     keys = ", ".join(f'"{c.name}"' for c in spec.columns)
-    ranked = f"__cc_ranked_{table}"
+    dups = f"__cc_dups_{table}"
+    # Only rows whose hash of all canonical columns collides can be duplicates: group the
+    # hashes (one UBIGINT per row), rank just the colliding rows on the real values.
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {ranked} AS SELECT * EXCLUDE (__reason, __raw), "
-        f"row_number() OVER (PARTITION BY {keys} ORDER BY __file_idx, source_line) AS __rn "
-        f"FROM {parsed} WHERE __reason IS NULL"
+        f"CREATE OR REPLACE TEMP TABLE {dups} AS "
+        f"WITH c AS (SELECT __h FROM (SELECT hash({keys}) AS __h FROM {parsed} WHERE __reason IS NULL) "
+        f"           GROUP BY __h HAVING count(*) > 1), "
+        f"r AS (SELECT rowid AS __rid, __file_idx, row_number() OVER (PARTITION BY {keys} ORDER BY __file_idx, source_line) AS __rn "
+        f"      FROM {parsed} WHERE __reason IS NULL AND hash({keys}) IN (SELECT __h FROM c)) "
+        f"SELECT __rid, __file_idx FROM r WHERE __rn > 1"
     )
     counts = {
-        idx: (loaded, dups)
-        for idx, loaded, dups in con.execute(
-            f"SELECT __file_idx, count(*) FILTER (WHERE __rn = 1), count(*) FILTER (WHERE __rn > 1) FROM {ranked} GROUP BY 1"
+        idx: (valid, bad)
+        for idx, valid, bad in con.execute(
+            f"SELECT __file_idx, count(*) FILTER (WHERE __reason IS NULL), count(*) FILTER (WHERE __reason IS NOT NULL) "
+            f"FROM {parsed} GROUP BY 1"
         ).fetchall()
     }
-    quarantined = dict(
-        con.execute(f"SELECT __file_idx, count(*) FROM {parsed} WHERE __reason IS NOT NULL GROUP BY 1").fetchall()
-    )
+    dropped = dict(con.execute(f"SELECT __file_idx, count(*) FROM {dups} GROUP BY 1").fetchall())
+    if dropped:
+        con.execute(f"DELETE FROM {parsed} WHERE rowid IN (SELECT __rid FROM {dups})")
+    con.execute(f"DROP TABLE IF EXISTS {dups}")
+    quarantined = {idx: bad for idx, (_, bad) in counts.items()}
+    counts = {idx: (valid - dropped.get(idx, 0), dropped.get(idx, 0)) for idx, (valid, _) in counts.items()}
     cols = ", ".join(f'"{c}"' for c in columns)
-    con.execute(
-        f'CREATE OR REPLACE TABLE "{table}" AS SELECT {cols} FROM {ranked} WHERE __rn = 1 ORDER BY __file_idx, source_line'
-    )
-    con.execute(f"DROP TABLE IF EXISTS {ranked}")
+    con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT {cols} FROM {parsed} WHERE __reason IS NULL')
     con.execute(f"DROP TABLE IF EXISTS {parsed}")
     for index, account in enumerate(load.files):
         if account.status == "failed":

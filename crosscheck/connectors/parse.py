@@ -14,13 +14,21 @@ _DATE_SEP = rf"[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}{_TIME}|[0-9]{{4}}/[0-9]{{1,2
 _AMOUNT = r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]{1,2}0*)?"
 
 PARSE_MACROS = [
-    f"""CREATE OR REPLACE TEMP MACRO cc_parse_ts(v) AS CASE
+    f"""CREATE OR REPLACE TEMP MACRO cc_parse_ts_full(v) AS CASE
         WHEN regexp_full_match(v, '[0-9]{{8}}') THEN try_strptime(v, '%Y%m%d')
         WHEN regexp_full_match(v, '[0-9]{{14}}') THEN try_strptime(v, '%Y%m%d%H%M%S')
         WHEN regexp_full_match(v, '{_DATE_SEP}') THEN try_strptime(replace(replace(v, '/', '-'), 'T', ' '),
             ['%Y-%m-%d', '%Y-%m-%d %H:%M', '%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M:%S.%f'])
         END""",
-    "CREATE OR REPLACE TEMP MACRO cc_parse_date(v) AS CAST(cc_parse_ts(v) AS DATE)",
+    # Fast paths: a value that is exactly DuckDB's own text of the cast result
+    # ('YYYY-MM-DD', 'YYYY-MM-DD HH:MM:SS', the usual delivered forms) is matched by
+    # the full parser too and gives the same value there; anything else takes the full parser.
+    """CREATE OR REPLACE TEMP MACRO cc_parse_ts(v) AS CASE
+        WHEN length(v) = 19 AND CAST(TRY_CAST(v AS TIMESTAMP) AS VARCHAR) = v THEN TRY_CAST(v AS TIMESTAMP)
+        ELSE cc_parse_ts_full(v) END""",
+    """CREATE OR REPLACE TEMP MACRO cc_parse_date(v) AS CASE
+        WHEN length(v) = 10 AND CAST(TRY_CAST(v AS DATE) AS VARCHAR) = v THEN TRY_CAST(v AS DATE)
+        ELSE CAST(cc_parse_ts_full(v) AS DATE) END""",
     """CREATE OR REPLACE TEMP MACRO cc_parse_month(v) AS CASE
         WHEN regexp_full_match(v, '[0-9]{6}') THEN CAST(try_strptime(v, '%Y%m') AS DATE)
         WHEN regexp_full_match(v, '[0-9]{4}[-/][0-9]{1,2}') THEN CAST(try_strptime(replace(v, '/', '-'), '%Y-%m') AS DATE)
@@ -69,6 +77,11 @@ def lit(text: str) -> str:
 def cleaned(raw: str, null_markers: list[str]) -> str:
     """Trimmed value, NULL for an empty marker."""
     trimmed = f"cc_trim({raw})"
+    return null_marked(trimmed, null_markers)
+
+
+def null_marked(trimmed: str, null_markers: list[str]) -> str:
+    """NULL for an empty marker, else the (already trimmed) value."""
     markers = ", ".join(lit(m.strip(TRIM_CHARS)) for m in null_markers) or "NULL"
     return f"CASE WHEN {trimmed} IN ({markers}) THEN NULL ELSE {trimmed} END"
 
@@ -77,7 +90,7 @@ def _quoted(v: str) -> str:
     return f"'''' || {v} || ''''"
 
 
-def identity_lookup(col: ColumnSpec, name: str) -> str:
+def identity_lookup(col: ColumnSpec, source: str, staging: str) -> str:
     """CTE body checking each DISTINCT identity value once (numbers repeat across rows)."""
     header = col.header
     error = (
@@ -86,17 +99,20 @@ def identity_lookup(col: ColumnSpec, name: str) -> str:
         f"WHEN cc_id_reason(v) IS NOT NULL THEN "
         f"{lit(f'invalid identity number in {header}: ')} || cc_id_reason(v) || ': ' || {_quoted('v')} END"
     )
-    return f"SELECT v, cc_id_value(v) AS x, {error} AS e FROM (SELECT DISTINCT v_{col.name} AS v FROM v WHERE v_{col.name} IS NOT NULL)"
+    return f"SELECT v, cc_id_value(v) AS x, {error} AS e FROM (SELECT DISTINCT {source} AS v FROM {staging}) WHERE v IS NOT NULL"
 
 
-def value_and_error(col: ColumnSpec, v: str) -> tuple[str, str | None]:
-    """(SQL for the parsed value, SQL for its error text or None) from cleaned value `v`."""
+def value_and_error(col: ColumnSpec, v: str, parsed: str | None = None) -> tuple[str, str | None]:
+    """(SQL for the parsed value, SQL for its error text or None) from cleaned value `v`.
+
+    `parsed`, when given, names a column already holding the parser's result for `v`
+    (so the parser runs once per value, not once per reference)."""
     header = col.header
     if col.type in ("text", "name"):
         return v, None
     if col.type == "identity":
         return f"id_{col.name}.x", f"id_{col.name}.e"
-    parsed = f"{PARSERS[col.type]}({v})"
+    parsed = parsed or f"{PARSERS[col.type]}({v})"
     label = "amount" if col.type == "amount" else col.type
     error = f"CASE WHEN {v} IS NOT NULL AND {parsed} IS NULL THEN {lit(f'unparseable {label} in {header}: ')} || {_quoted(v)}"
     if col.type == "amount":
@@ -118,32 +134,54 @@ def parse_select(
     source_file: str,
     file_index: int,
 ) -> str:
-    """SELECT producing canonical columns, `<name>_raw`, provenance, __file_idx, __reason, __raw."""
-    cleaned_cols, outputs, errors, lookups, joins = [], [], [], [], []
+    """SELECT producing canonical columns, `<name>_raw`, provenance, __file_idx, __reason, __raw.
+
+    Layered so that every per-value function runs once per value: `t` trims each
+    delivered column used, `v` applies the null markers, `x` parses (identity
+    numbers through a lookup over their DISTINCT values), the outer SELECT casts
+    and gathers the error texts."""
+    used = sorted({pos for pos in positions.values() if pos is not None})
+    trims = [f"cc_trim(c{pos}) AS t{pos}" for pos in used]
+    cleaned_cols, parsed_cols, outputs, errors, lookups, joins = [], [], [], [], [], []
     for col in columns:
         pos = positions.get(col.name)
-        raw = f"c{pos}" if pos is not None else "CAST(NULL AS VARCHAR)"
-        cleaned_cols.append(f"{cleaned(raw, null_markers)} AS v_{col.name}")
+        trimmed = f"t{pos}" if pos is not None else "CAST(NULL AS VARCHAR)"
+        cleaned_cols.append(f"{null_marked(trimmed, null_markers)} AS v_{col.name}")
         if col.type == "name":
-            cleaned_cols.append(f"CASE WHEN {cleaned(raw, null_markers)} IS NULL THEN NULL ELSE {raw} END AS r_{col.name}")
+            raw = f"c{pos}" if pos is not None else "CAST(NULL AS VARCHAR)"
+            cleaned_cols.append(f"CASE WHEN v_{col.name} IS NULL THEN NULL ELSE {raw} END AS r_{col.name}")
+        parsed = None
         if col.type == "identity":
-            lookups.append(f"id_{col.name} AS ({identity_lookup(col, col.name)})")
+            source = cleaned(f"c{pos}" if pos is not None else "CAST(NULL AS VARCHAR)", null_markers)
+            lookups.append(f"id_{col.name} AS NOT MATERIALIZED ({identity_lookup(col, source, staging)})")
             joins.append(f"LEFT JOIN id_{col.name} ON v.v_{col.name} = id_{col.name}.v")
-        value, error = value_and_error(col, f"v.v_{col.name}")
+        elif col.type in PARSERS:
+            parsed_cols.append(f"{PARSERS[col.type]}(v.v_{col.name}) AS x_{col.name}")
+            parsed = f"x_{col.name}"
+        value, error = value_and_error(col, f"v_{col.name}", parsed)
+        if col.type == "identity":
+            parsed_cols.append(f"{value} AS x_{col.name}, {error} AS e_{col.name}")
+            value, error = f"x_{col.name}", f"e_{col.name}"
         outputs.append(f"CAST({value} AS {DUCKDB_TYPES[col.type]}) AS {col.name}")
         if col.type == "name":
-            outputs.append(f"v.r_{col.name} AS {col.name}_raw")
+            outputs.append(f"r_{col.name} AS {col.name}_raw")
         if not col.nullable:
-            errors.append(f"CASE WHEN v.v_{col.name} IS NULL THEN {lit(f'missing value in {col.header}')} END")
+            errors.append(f"CASE WHEN v_{col.name} IS NULL THEN {lit(f'missing value in {col.header}')} END")
         if error:
             errors.append(error)
+    # the raw values' JSON is built only for quarantined rows (CASE evaluates it for those rows alone)
     raw_json = "json_object(" + ", ".join(f"{lit(h)}, c{i}" for i, h in enumerate(headers)) + ")"
     reason = f"NULLIF(concat_ws('; ', {', '.join(errors)}), '')" if errors else "CAST(NULL AS VARCHAR)"
-    ctes = ",\n        ".join([f"v AS (SELECT *, {', '.join(cleaned_cols)} FROM {staging})", *lookups])
+    raw_cols = ", ".join(f"c{i}" for i in range(len(headers)))
+    ctes = [
+        f"t AS NOT MATERIALIZED (SELECT {raw_cols}, __line{''.join(', ' + t for t in trims)} FROM {staging})",
+        f"v AS NOT MATERIALIZED (SELECT *, {', '.join(cleaned_cols)} FROM t)",
+        *lookups,
+        f"x AS NOT MATERIALIZED (SELECT v.*{''.join(', ' + p for p in parsed_cols)} FROM v {' '.join(joins)})",
+        f"p AS NOT MATERIALIZED (SELECT {', '.join(outputs)}, __line, {reason} AS __reason, {raw_cols} FROM x)",
+    ]
     return f"""
-        WITH {ctes},
-        p AS (SELECT {', '.join(outputs)}, v.__line, {reason} AS __reason, {raw_json} AS __json
-              FROM v {' '.join(joins)})
-        SELECT * EXCLUDE (__line, __json), {lit(source_file)} AS source_file, __line AS source_line,
-               {file_index} AS __file_idx, CASE WHEN __reason IS NOT NULL THEN CAST(__json AS VARCHAR) END AS __raw
+        WITH {(',' + chr(10) + '        ').join(ctes)}
+        SELECT * EXCLUDE (__line, {raw_cols}), {lit(source_file)} AS source_file, __line AS source_line,
+               {file_index} AS __file_idx, CASE WHEN __reason IS NOT NULL THEN CAST({raw_json} AS VARCHAR) END AS __raw
         FROM p"""

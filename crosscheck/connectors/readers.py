@@ -1,6 +1,6 @@
 """Readers: one delivered file -> an all-VARCHAR DuckDB staging table.
 
-Every reader creates the table `name` with columns c0..c{n-1} (the delivered
+Every reader creates the table (CSV: view) `name` with columns c0..c{n-1} (the delivered
 columns in order, as text) and `__line` (1-based physical line, header = 1;
 xlsx: sheet row; parquet: row index + 2) and returns a `Staged` describing it.
 Records that cannot be split into the header's columns (wrong field count,
@@ -107,10 +107,20 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, lines: int, name: str) 
             f"FROM (SELECT *, rowid + 2 AS __p FROM {name}_raw) r ASOF LEFT JOIN {name}_keys k ON r.__p >= k.k ORDER BY r.__p"
         )
         con.unregister(f"{name}_keys")
-    else:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT *, rowid + 2 AS __line FROM {name}_raw")
-    con.execute(f"DROP TABLE IF EXISTS {name}_raw")
+        con.execute(f"DROP TABLE IF EXISTS {name}_raw")
+    else:  # a view: the rows are not copied (drop with `drop_staged`)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT *, rowid + 2 AS __line FROM {name}_raw")
     return Staged(name, header, rows, rejects)
+
+
+def drop_staged(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop a staging table or view made by a reader, and what it reads from."""
+    for kind in ("VIEW", "TABLE"):
+        try:
+            con.execute(f"DROP {kind} IF EXISTS {name}")
+        except duckdb.CatalogException:  # it is the other kind
+            pass
+    con.execute(f"DROP TABLE IF EXISTS {name}_raw")
 
 
 def _split(text: str) -> list[str]:
@@ -168,15 +178,22 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
+OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+
+
 def read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> Staged:
     """First sheet, header in row 1; fully empty rows are skipped (not records)."""
     from python_calamine import CalamineWorkbook
 
+    with open(path, "rb") as fh:
+        if fh.read(8) == OLE2_MAGIC:  # Office wraps a password-protected .xlsx in an OLE2 container
+            raise FileProblem("workbook is password-protected (encrypted), or is a legacy .xls named .xlsx: "
+                              "ask for an unprotected .xlsx")
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
     except Exception as exc:  # calamine raises its own error types
-        raise FileProblem(f"cannot read Excel workbook: {exc}") from exc
+        raise FileProblem(f"cannot read Excel workbook (corrupt or truncated?): {exc}") from exc
     if not rows or not any(_cell_text(v) for v in rows[0]):
         raise FileProblem("row 1: no header row")
     header = [_cell_text(v) or "" for v in rows[0]]
@@ -206,5 +223,6 @@ def read_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> Stage
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {select}, file_row_number + 2 AS __line FROM {src}")
         rows = con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
     except duckdb.Error as exc:
-        raise FileProblem(f"cannot read Parquet file: {exc}") from exc
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise FileProblem(f"cannot read Parquet file (corrupt or truncated?): {first}") from exc
     return Staged(name, header, rows)

@@ -46,3 +46,25 @@ def write_reports(run: RunResult, out_dir: Path, *, mask: bool = True) -> dict[s
     written["findings.xlsx"] = write_xlsx(out / "findings.xlsx", run, views, rows, extra, mask)
     written["report.html"] = write_html(out / "report.html", run, views, rows, quarantine, extra, mask)
     return written
+
+
+def rewrite_reports(run: RunResult, out_dir: Path, *, mask: bool = True,
+                    names: tuple[str, ...] = ("summary.json", "report.html")) -> dict[str, Path]:
+    """Rewrite some report files of a run already written (e.g. with the alert outcomes
+    added after the store commit); each is replaced atomically, the others are untouched."""
+    from crosscheck.reports.html import write_html
+    from crosscheck.reports.summary import build_summary, write_summary_json
+
+    if mask:
+        run = mask_run_texts(run)
+    out = Path(out_dir)
+    rows = finding_rows(run, mask)
+    quarantine = quarantine_rows(run, mask)
+    extra = extra_columns(run)
+    views = rule_views(run, rows)
+    written: dict[str, Path] = {}
+    if "summary.json" in names:
+        written["summary.json"] = write_summary_json(out / "summary.json", build_summary(run, views, rows, quarantine, mask))
+    if "report.html" in names:
+        written["report.html"] = write_html(out / "report.html", run, views, rows, quarantine, extra, mask)
+    return written

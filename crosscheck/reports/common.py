@@ -22,7 +22,13 @@ STATUS_EN = {"ok": "Ran", "skipped": "Skipped", "errored": "Errored"}
 
 #: findings.csv columns, in this order; EXTRA_COLUMNS follow when the findings table has them.
 FINDINGS_COLUMNS = ["rule_id", "subject", "person_id", "name", "severity", "amount_at_risk", "evidence", "district", "sources"]
-EXTRA_COLUMNS = ["finding_key", "status"]
+EXTRA_COLUMNS = ["finding_key", "status", "first_seen"]
+#: Empty columns for the reviewer's round trip (`crosscheck review import` reads them back,
+#: see crosscheck.store.reviews.header_field); written only when findings carry a finding_key.
+REVIEW_COLUMNS = ["处置 / disposition", "备注 / note", "复核人 / reviewer"]
+#: Finding status (from the findings store) for people.
+FINDING_STATUS_ZH = {"new": "新增", "recurring": "持续"}
+FINDING_STATUS_EN = {"new": "New", "recurring": "Recurring"}
 QUARANTINE_COLUMNS = ["source", "table", "file", "line", "reason", "raw_values"]
 
 UNKNOWN_DISTRICT = "（未知）"
@@ -49,6 +55,80 @@ class RuleView:
 def extra_columns(run: RunResult) -> list[str]:
     names = set(run.findings.column_names)
     return [c for c in EXTRA_COLUMNS if c in names]
+
+
+def review_columns(extra: list[str]) -> list[str]:
+    """The empty review columns, when the findings can be reviewed (they have a finding_key)."""
+    return list(REVIEW_COLUMNS) if "finding_key" in extra else []
+
+
+def history_rows(run: RunResult, views: list["RuleView"]) -> list[dict]:
+    """Per rule, the change since the previous run (run.history["counts"]), in view order.
+
+    ``listed`` is what the reports list for the rule (suppressed findings are not listed);
+    empty when the run was not recorded in the findings store.
+    """
+    counts = (run.history or {}).get("counts") or {}
+    if not counts:
+        return []
+    out = []
+    titles = {v.rule_id: v for v in views}
+    for rid in [v.rule_id for v in views] + sorted(set(counts) - set(titles)):
+        c = counts.get(rid)
+        if c is None:
+            continue
+        v = titles.get(rid)
+        out.append({
+            "rule_id": rid,
+            "title_zh": (v.outcome.title_zh if v else "") or rid,
+            "title_en": (v.outcome.title_en if v else "") or rid,
+            "ran": v.ran if v else True,
+            "listed": len(v.findings) if v else 0,
+            **{k: int(c.get(k, 0) or 0) for k in ("findings", "new", "recurring", "resolved", "suppressed")},
+        })
+    return out
+
+
+def precision_rows(run: RunResult, views: list["RuleView"]) -> list[dict]:
+    """Per rule with reviews, precision = confirmed / reviewed (run.history["precision"])."""
+    prec = (run.history or {}).get("precision") or {}
+    titles = {v.rule_id: v for v in views}
+    out = []
+    for rid in [v.rule_id for v in views if v.rule_id in prec] + sorted(set(prec) - set(titles)):
+        p = prec[rid]
+        v = titles.get(rid)
+        reviewed = int(p.get("reviewed", 0) or 0)
+        value = p.get("precision")
+        out.append({
+            "rule_id": rid,
+            "title_zh": (v.outcome.title_zh if v else "") or rid,
+            "title_en": (v.outcome.title_en if v else "") or rid,
+            "reviewed": reviewed,
+            "confirmed": int(p.get("confirmed", 0) or 0),
+            "false_positive": int(p.get("false_positive", 0) or 0),
+            "explained": int(p.get("explained", 0) or 0),
+            "precision": float(value) if value is not None else None,
+            "recovered": Decimal(str(p.get("recovered") or 0)),
+        })
+    return out
+
+
+def resolved_rows(run: RunResult, mask: bool) -> list[dict]:
+    """Findings of the previous run that are gone now, masked if asked."""
+    table = run.resolved
+    if table is None or not table.num_rows:
+        return []
+    rows = table.to_pylist()
+    rows.sort(key=lambda r: (r.get("rule_id") or "", r.get("person_id") or "", r.get("finding_key") or ""))
+    if mask:
+        for r in rows:
+            pid, subject = r.get("person_id"), r.get("subject")
+            r["person_id"] = mask_id(pid)
+            if subject and pid and subject.strip() == pid.strip():
+                r["subject"] = r["person_id"]
+            else:
+                r["subject"] = mask_ids_in_text(subject)
+    return rows
 
 
 def _sort_key(row: dict) -> tuple:
@@ -167,15 +247,21 @@ def atomic_path(final: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``final``; on success move it into place with os.replace.
 
     A crash leaves at most a hidden ``.<name>.*.tmp`` file, never a half-written
-    file under the final name.
+    file under the final name. Report files hold personal data: they are created
+    owner-only (0600) whatever the umask.
     """
+    from crosscheck.testhooks import pause
+
     final = Path(final)
     tmp_path = final.parent / f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    tmp_path.touch(exist_ok=False)  # honours the umask, unlike mkstemp's 0600
+    tmp_path.touch(mode=0o600, exist_ok=False)
+    os.chmod(tmp_path, 0o600)
     try:
         yield tmp_path
         with open(tmp_path, "rb") as fh:
             os.fsync(fh.fileno())
+        if final.name == "report.html":
+            pause("reports")  # fault tests only: killed here, report.html never appears
         os.replace(tmp_path, final)
     except BaseException:
         tmp_path.unlink(missing_ok=True)

@@ -5,7 +5,7 @@ import csv
 import io
 from pathlib import Path
 
-from crosscheck.reports.common import FINDINGS_COLUMNS, QUARANTINE_COLUMNS, fmt_amount, write_text_atomic
+from crosscheck.reports.common import FINDINGS_COLUMNS, QUARANTINE_COLUMNS, fmt_amount, review_columns, write_text_atomic
 from crosscheck.reports.masking import neutralise_formula
 
 
@@ -18,7 +18,10 @@ def _render(columns: list[str], rows: list[list]) -> str:
 
 
 def write_findings_csv(path: Path, rows: list[dict], extra: list[str]) -> Path:
+    """One row per finding; with a finding_key, also the empty review columns a reviewer
+    fills in (处置 / disposition, 备注 / note, 复核人 / reviewer) for `crosscheck review import`."""
     columns = FINDINGS_COLUMNS + extra
+    review = review_columns(extra)
     out = []
     for r in rows:
         line = []
@@ -28,8 +31,8 @@ def write_findings_csv(path: Path, rows: list[dict], extra: list[str]) -> Path:
                 line.append(fmt_amount(v))  # a number, even when negative: never prefixed
             else:
                 line.append(neutralise_formula("" if v is None else str(v)))
-        out.append(line)
-    return write_text_atomic(path, _render(columns, out), bom=True)
+        out.append(line + [""] * len(review))
+    return write_text_atomic(path, _render(columns + review, out), bom=True)
 
 
 def write_quarantine_csv(path: Path, rows: list[dict]) -> Path:

@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from crosscheck.reports.charts import Bar, bar_chart
+from crosscheck.reports.funds import fund_rows
 from crosscheck.reports.common import (
     SEVERITY_EN,
     SEVERITY_RANK,
@@ -26,11 +27,16 @@ from crosscheck.reports.common import (
     STATUS_EN,
     STATUS_ZH,
     UNKNOWN_DISTRICT,
+    FINDING_STATUS_EN,
+    FINDING_STATUS_ZH,
     RuleView,
     as_float,
     district_totals,
     fmt_dt,
     fmt_money,
+    history_rows,
+    precision_rows,
+    resolved_rows,
     write_text_atomic,
 )
 from crosscheck.results import RunResult
@@ -43,6 +49,13 @@ CHART_DISTRICTS = 15
 
 # Column keys of the JSON blobs; the script labels them.
 BLOB_COLUMNS = ["id", "name", "district", "severity", "amount", "evidence", "sources"]
+#: Where the findings store's columns go in the table (status first: a reviewer looks for 新增).
+_BLOB_ORDER = ["status", "id", "name", "district", "severity", "amount", "evidence", "first_seen", "finding_key", "sources"]
+#: Resolved findings listed in the report (the count is always complete).
+RESOLVED_SHOWN = 500
+#: Below this precision, with at least PRECISION_MIN_REVIEWED reviews, a rule is flagged as wasting reviewers' time.
+PRECISION_WARN = 0.5
+PRECISION_MIN_REVIEWED = 5
 
 
 def json_for_script(obj: Any) -> Markup:
@@ -62,6 +75,7 @@ def _env() -> Environment:
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["money"] = fmt_money
     env.filters["int"] = lambda n: "" if n is None else f"{int(n):,}"
+    env.filters["pct"] = lambda x: "—" if x is None else f"{x * 100:.1f}%"
     return env
 
 
@@ -74,22 +88,21 @@ def _param_text(value: Any) -> str:
 def _rule_context(v: RuleView, extra: list[str], index: int) -> dict:
     o = v.outcome
     has_amount = any(f.get("amount_at_risk") is not None for f in v.findings)
-    cols = [c for c in BLOB_COLUMNS if c != "amount" or has_amount] + extra
-    rows = []
-    for f in v.findings:
-        row = [
-            f.get("person_id") or f.get("subject") or "",
-            f.get("name") or "",
-            f.get("district") or "",
-            f.get("severity") or "",
-            as_float(f.get("amount_at_risk")),
-            f.get("evidence") or "",
-            "\n".join(s.strip() for s in (f.get("sources") or "").split(";") if s.strip()),
-            *[f.get(c) or "" for c in extra],
-        ]
-        if not has_amount:
-            del row[4]
-        rows.append(row)
+    getters = {
+        "id": lambda f: f.get("person_id") or f.get("subject") or "",
+        "name": lambda f: f.get("name") or "",
+        "district": lambda f: f.get("district") or "",
+        "severity": lambda f: f.get("severity") or "",
+        "amount": lambda f: as_float(f.get("amount_at_risk")),
+        "evidence": lambda f: f.get("evidence") or "",
+        "sources": lambda f: "\n".join(s.strip() for s in (f.get("sources") or "").split(";") if s.strip()),
+    }
+    for c in extra:
+        getters[c] = (lambda c: lambda f: "" if f.get(c) is None else str(f.get(c)))(c)
+    cols = [c for c in _BLOB_ORDER if c in getters and (c != "amount" or has_amount)]
+    cols += [c for c in getters if c not in cols and (c != "amount" or has_amount)]
+    rows = [[getters[c](f) for c in cols] for f in v.findings]
+    status_counts = Counter(f.get("status") for f in v.findings if f.get("status"))
     sev_counts = Counter(f.get("severity") or "" for f in v.findings)
     return {
         "index": index,
@@ -110,6 +123,7 @@ def _rule_context(v: RuleView, extra: list[str], index: int) -> dict:
         "amount": v.amount,
         "has_amount": has_amount,
         "sev_counts": [(s, sev_counts.get(s, 0)) for s in ("high", "medium", "low") if sev_counts.get(s)],
+        "status_counts": [(s, status_counts.get(s, 0)) for s in ("new", "recurring") if status_counts.get(s)],
         "blob": json_for_script({"cols": cols, "rows": rows}) if rows else None,
     }
 
@@ -149,11 +163,30 @@ def _charts(views: list[RuleView], districts: list[dict]) -> dict[str, Markup]:
 def render_html(run: RunResult, views: list[RuleView], rows: list[dict], quarantine: list[dict],
                 extra: list[str], mask: bool) -> str:
     districts = district_totals(rows)
+    first = {}  # rules grouped by domain, domains in order of first appearance, run order within
+    for v in views:
+        first.setdefault(v.outcome.domain or "", len(first))
+    views = sorted(views, key=lambda v: first[v.outcome.domain or ""])
     rules = [_rule_context(v, extra, i) for i, v in enumerate(views, 1)]
+    funds = fund_rows(run.findings)
+    for r in rules:
+        r["funds"] = funds.get(r["id"], [])
+    counts = (run.history or {}).get("counts") or {}
+    for r in rules:
+        r["suppressed"] = int((counts.get(r["id"]) or {}).get("suppressed", 0) or 0)
     loads = sorted(run.loads, key=lambda t: (t.source, t.table))
     expectations = [e for t in loads for e in t.expectations]
     q_reasons = Counter((q.get("source") or "", q.get("table") or "", q.get("reason") or "") for q in quarantine)
     files = run.files
+    changes = history_rows(run, views)
+    precision = precision_rows(run, views)
+    for p in precision:
+        p["low"] = (p["precision"] is not None and p["precision"] < PRECISION_WARN
+                    and p["reviewed"] >= PRECISION_MIN_REVIEWED)
+    resolved = resolved_rows(run, mask)
+    titles = {v.rule_id: (v.outcome.title_zh or v.rule_id, v.outcome.title_en or v.rule_id) for v in views}
+    for r in resolved:
+        r["title_zh"], r["title_en"] = titles.get(r.get("rule_id"), (r.get("rule_id"), r.get("rule_id")))
     ctx = {
         "run": run,
         "mask": mask,
@@ -165,6 +198,16 @@ def render_html(run: RunResult, views: list[RuleView], rows: list[dict], quarant
         "n_skipped": sum(r["status"] == "skipped" for r in rules),
         "n_errored": sum(r["status"] == "errored" for r in rules),
         "total_findings": len(rows),
+        "recorded": bool(run.history),
+        "changes": changes,
+        "change_totals": {k: sum(h[k] for h in changes) for k in ("listed", "new", "recurring", "resolved", "suppressed")},
+        "precision": precision,
+        "precision_warn": PRECISION_WARN,
+        "precision_min_reviewed": PRECISION_MIN_REVIEWED,
+        "resolved_total": len(resolved),
+        "resolved": resolved[:RESOLVED_SHOWN],
+        "fstatus_zh": FINDING_STATUS_ZH,
+        "fstatus_en": FINDING_STATUS_EN,
         "total_amount": sum((v.amount for v in views if v.ran), Decimal("0")),
         "sev_total": Counter(r.get("severity") or "" for r in rows),
         "districts": districts,

@@ -6,7 +6,15 @@ from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
-from crosscheck.reports.common import RuleView, as_float, district_totals, write_text_atomic
+from crosscheck.reports.common import (
+    RuleView,
+    as_float,
+    district_totals,
+    history_rows,
+    precision_rows,
+    resolved_rows,
+    write_text_atomic,
+)
 from crosscheck.reports.masking import mask_deep
 from crosscheck.results import RunResult
 
@@ -54,6 +62,8 @@ def build_summary(run: RunResult, views: list[RuleView], rows: list[dict], quara
         "rules_skipped": sum(v.outcome.status == "skipped" for v in views),
         "rules_errored": sum(v.outcome.status == "errored" for v in views),
         "findings": len(rows),
+        # reviewed as false positive / explained: counted here, not listed in the findings files
+        "suppressed": sum(int(c.get("suppressed", 0) or 0) for c in ((run.history or {}).get("counts") or {}).values()),
         "amount_at_risk": as_float(total_amount),
         "findings_by_severity": dict(Counter(r.get("severity") or "" for r in rows)),
         "tables": len(run.loads),
@@ -73,8 +83,32 @@ def build_summary(run: RunResult, views: list[RuleView], rows: list[dict], quara
          "high": d["high"], "medium": d["medium"], "low": d["low"]}
         for d in district_totals(rows)
     ]
+    data["history"] = _history(run, views)
     # identity numbers never appear here, --no-mask or not (a reason or detail may quote one)
     return mask_deep(data)
+
+
+def _history(run: RunResult, views: list[RuleView]) -> dict:
+    """The comparison with earlier runs (empty dict when the run was not recorded):
+    per-rule counts {findings, new, recurring, resolved, suppressed} (findings include
+    the suppressed ones, which the other files do not list), their totals, per-rule
+    precision from reviewers' dispositions, and the resolved findings' keys."""
+    if not run.history:
+        return {}
+    counts = {r["rule_id"]: {k: r[k] for k in ("findings", "new", "recurring", "resolved", "suppressed")}
+              for r in history_rows(run, views)}
+    precision = {
+        p["rule_id"]: {"reviewed": p["reviewed"], "confirmed": p["confirmed"], "false_positive": p["false_positive"],
+                       "explained": p["explained"], "precision": p["precision"], "recovered": as_float(p["recovered"])}
+        for p in precision_rows(run, views)
+    }
+    totals = {k: sum(c[k] for c in counts.values()) for k in ("findings", "new", "recurring", "resolved", "suppressed")}
+    resolved = [{"finding_key": r.get("finding_key"), "rule_id": r.get("rule_id"),
+                 "last_seen": r.get("last_seen"), "last_run_id": r.get("last_run_id")}
+                for r in resolved_rows(run, True)]
+    out = dict(run.history)  # other keys (e.g. overdue) pass through as they are
+    out.update({"counts": counts, "totals": totals, "precision": precision, "resolved": resolved})
+    return out
 
 
 def write_summary_json(path: Path, summary: dict) -> Path:

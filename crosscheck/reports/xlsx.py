@@ -8,8 +8,10 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 
 from crosscheck.reports.common import (
+    FINDING_STATUS_ZH,
     SEVERITY_ZH,
     STATUS_ZH,
     RuleView,
@@ -17,6 +19,9 @@ from crosscheck.reports.common import (
     atomic_path,
     district_totals,
     fmt_dt,
+    history_rows,
+    precision_rows,
+    review_columns,
 )
 from crosscheck.reports.masking import neutralise_formula
 from crosscheck.results import RunResult
@@ -32,7 +37,14 @@ STATUS_FILL = {"skipped": PatternFill("solid", fgColor="FDF0D8"), "errored": Pat
 
 FINDING_HEADERS = ["规则", "身份证号", "姓名", "区县", "风险等级", "涉及金额（元）", "证据", "来源记录"]
 FINDING_WIDTHS = [30, 22, 12, 12, 10, 16, 80, 40]
-EXTRA_HEADERS = {"finding_key": ("发现编号", 24), "status": ("处理状态", 12)}
+EXTRA_HEADERS = {"finding_key": ("发现编号 / finding_key", 22), "status": ("状态", 8), "first_seen": ("首次发现日期", 14)}
+#: Widths of the empty review columns (headers: common.REVIEW_COLUMNS).
+REVIEW_WIDTHS = [18, 40, 14]
+#: What the disposition column's drop-down offers (the importer also takes the English values).
+DISPOSITION_CHOICES = "确认,误报,已解释"
+REVIEW_FILL = PatternFill("solid", fgColor="FFF8E1")
+REVIEW_HEADER_FILL = PatternFill("solid", fgColor="8A5A00")
+TEXT = "@"
 #: Excel's row limit less the header row; beyond it findings.csv has them all.
 MAX_ROWS = 1_048_575
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
@@ -78,6 +90,7 @@ def _summary_sheet(ws, run: RunResult, views: list[RuleView], rows: list[dict], 
         ("结束时间", fmt_dt(run.finished_at)),
         ("身份信息脱敏", "是" if mask else "否（完整显示）"),
         ("疑点总数", len(rows)),
+        ("已抑制（未列出）", _total(run, "suppressed") if run.history else "未记录历史"),
         ("涉及金额合计（元）", float(sum(v.amount for v in views if v.ran))),
     ]
     r = 3
@@ -113,6 +126,8 @@ def _summary_sheet(ws, run: RunResult, views: list[RuleView], rows: list[dict], 
                 ws.cell(row=r, column=col).fill = STATUS_FILL.get(o.status, PatternFill())
             ws.cell(row=r, column=5, value="未运行")
 
+    r = _history_section(ws, r, run, views)
+
     r += 2
     ws.cell(row=r, column=1, value="分区县统计").font = Font(bold=True, size=12)
     r += 1
@@ -124,14 +139,71 @@ def _summary_sheet(ws, run: RunResult, views: list[RuleView], rows: list[dict], 
             c = ws.cell(row=r, column=col, value=val)
             if col == 3:
                 c.number_format = MONEY
-    for col, w in enumerate([26, 36, 10, 12, 10, 18, 60, 30], 1):
+    for col, w in enumerate([34, 36, 10, 12, 10, 18, 60, 30], 1):
         ws.column_dimensions[get_column_letter(col)].width = w
+    # printed / exported to PDF: landscape, every column on one page width
+    ws.page_setup.orientation = "landscape"
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+
+
+def _total(run: RunResult, key: str) -> int:
+    return sum(int(c.get(key, 0) or 0) for c in ((run.history or {}).get("counts") or {}).values())
+
+
+def _history_section(ws, r: int, run: RunResult, views: list[RuleView]) -> int:
+    """与上次运行相比 (counts per rule) and 规则准确率 (precision per rule); returns the last row used."""
+    changes = history_rows(run, views)
+    r += 2
+    ws.cell(row=r, column=1, value="与上次运行相比").font = Font(bold=True, size=12)
+    if not changes:
+        r += 1
+        ws.cell(row=r, column=1, value="本次运行未记录到疑点历史库，无对比。")
+        return r
+    r += 1
+    _header(ws, r, ["规则编号", "规则名称", "本次列出", "新增", "持续", "已消除", "已抑制（未列出）"])
+    for h in changes:
+        r += 1
+        for col, val in enumerate([h["rule_id"], h["title_zh"], h["listed"], h["new"], h["recurring"],
+                                   h["resolved"], h["suppressed"]], 1):
+            ws.cell(row=r, column=col, value=_text(val) if isinstance(val, str) else val).border = Border(bottom=THIN)
+    r += 1
+    ws.cell(row=r, column=1, value="合计").font = Font(bold=True)
+    for col, key in ((4, "new"), (5, "recurring"), (6, "resolved"), (7, "suppressed")):
+        ws.cell(row=r, column=col, value=sum(h[key] for h in changes)).font = Font(bold=True)
+    ws.cell(row=r, column=3, value=sum(h["listed"] for h in changes)).font = Font(bold=True)
+
+    r += 2
+    ws.cell(row=r, column=1, value="规则准确率（复核结果：确认 ÷ 已复核）").font = Font(bold=True, size=12)
+    prec = precision_rows(run, views)
+    if not prec:
+        r += 1
+        ws.cell(row=r, column=1, value="尚无复核结果。")
+        return r
+    r += 1
+    _header(ws, r, ["规则编号", "规则名称", "已复核", "确认", "误报", "已解释", "准确率", "已追回金额（元）"])
+    for p in prec:
+        r += 1
+        vals = [p["rule_id"], p["title_zh"], p["reviewed"], p["confirmed"], p["false_positive"], p["explained"],
+                p["precision"], float(p["recovered"])]
+        for col, val in enumerate(vals, 1):
+            c = ws.cell(row=r, column=col, value=_text(val) if isinstance(val, str) else val)
+            c.border = Border(bottom=THIN)
+            if col == 7:
+                c.number_format = "0.0%"
+            elif col == 8:
+                c.number_format = MONEY
+    return r
 
 
 def _rule_sheet(ws, view: RuleView, extra: list[str]) -> None:
-    headers = FINDING_HEADERS + [EXTRA_HEADERS[c][0] for c in extra]
-    widths = FINDING_WIDTHS + [EXTRA_HEADERS[c][1] for c in extra]
+    review = review_columns(extra)
+    headers = FINDING_HEADERS + [EXTRA_HEADERS[c][0] for c in extra] + review
+    widths = FINDING_WIDTHS + [EXTRA_HEADERS[c][1] for c in extra] + REVIEW_WIDTHS[: len(review)]
     _header(ws, 1, headers, widths)
+    first_review = len(headers) - len(review) + 1
+    for col in range(first_review, len(headers) + 1):
+        ws.cell(row=1, column=col).fill = REVIEW_HEADER_FILL
     ws.row_dimensions[1].height = 22
     for i, f in enumerate(view.findings[:MAX_ROWS], 2):
         amount = f.get("amount_at_risk")
@@ -144,18 +216,32 @@ def _rule_sheet(ws, view: RuleView, extra: list[str]) -> None:
             float(amount) if amount is not None else None,
             _text(f.get("evidence")),
             _text(f.get("sources")),
-        ] + [_text(f.get(c)) for c in extra]
+        ] + [_text(FINDING_STATUS_ZH.get(f.get(c), f.get(c)) if c == "status" else f.get(c)) for c in extra]
         for col, val in enumerate(vals, 1):
             c = ws.cell(row=i, column=col, value=val)
-            if col == 6:
+            if col > len(FINDING_HEADERS) and extra[col - len(FINDING_HEADERS) - 1] == "finding_key":
+                c.number_format = TEXT  # a text cell: a key of digits never becomes a number
+            elif col == 6:
                 c.number_format = "0.00"
             elif col == 5:
                 c.fill = SEV_FILL.get(f.get("severity") or "", PatternFill())
                 c.alignment = Alignment(horizontal="center")
             elif col in (7, 8):
                 c.alignment = Alignment(wrap_text=False, vertical="top")
+        for col in range(first_review, len(headers) + 1):
+            c = ws.cell(row=i, column=col)
+            c.number_format, c.fill = TEXT, REVIEW_FILL
+    last = max(1, min(len(view.findings), MAX_ROWS) + 1)
+    if review and last > 1:
+        letter = get_column_letter(first_review)
+        dv = DataValidation(type="list", formula1=f'"{DISPOSITION_CHOICES}"', allow_blank=True, showErrorMessage=False,
+                            promptTitle="处置", prompt="确认 / 误报 / 已解释（留空：未复核）")
+        dv.add(f"{letter}2:{letter}{last}")
+        ws.add_data_validation(dv)
+    ws.page_setup.orientation = "landscape"
+    ws.print_title_rows = "1:1"
     ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{max(1, min(len(view.findings), MAX_ROWS) + 1)}"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{last}"
 
 
 def write_xlsx(path: Path, run: RunResult, views: list[RuleView], rows: list[dict], extra: list[str], mask: bool) -> Path:

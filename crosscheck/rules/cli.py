@@ -48,12 +48,19 @@ def list_rules(rules_dir: Path = RulesDir, connectors_dir: Path = ConnectorsDir)
 
 
 @rules_app.command("lint")
-def lint(rules_dir: Path = RulesDir, connectors_dir: Path = ConnectorsDir) -> None:
+def lint(
+    rules_dir: Path = RulesDir,
+    connectors_dir: Path = ConnectorsDir,
+    engine: Optional[str] = typer.Option(None, "--engine", help="check for this engine only: duckdb or spark (default: both)"),
+) -> None:
     """Schema, unique ids, file name = id, SQL and column references, tests present, Spark-portable."""
     from crosscheck.rules import collect_ruleset
 
+    if engine is not None and engine not in {"duckdb", "spark"}:
+        typer.echo(f"--engine '{engine}': expected duckdb or spark", err=True)
+        raise typer.Exit(2)
     catalog = _catalog(connectors_dir)
-    ruleset, problems = collect_ruleset(rules_dir, catalog, lint=True)
+    ruleset, problems = collect_ruleset(rules_dir, catalog, lint=True, engine=engine)
     for p in problems:
         typer.echo(str(p), err=True)
     if problems:
@@ -116,3 +123,34 @@ def test(
     typer.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     if failed:
         raise typer.Exit(1)
+
+
+@rules_app.command("catalog")
+def catalog(
+    markdown: bool = typer.Option(True, "--markdown/--no-markdown", help="print the catalog as Markdown"),
+    write: Optional[Path] = typer.Option(None, "--write", help="replace the catalog section of this file (e.g. README.md)"),
+    check: bool = typer.Option(False, "--check", help="with --write: exit 1 if the file is not up to date, change nothing"),
+    rules_dir: Path = RulesDir,
+    connectors_dir: Path = ConnectorsDir,
+) -> None:
+    """The rule catalog by domain, one line per rule, generated from the rule files."""
+    from crosscheck.rules.catalog import catalog_markdown, replace_section, write_catalog
+
+    ruleset = _load(rules_dir, connectors_dir)
+    if write is None:
+        if markdown:
+            typer.echo(catalog_markdown(ruleset), nl=False)
+        return
+    try:
+        if check:
+            text = write.read_text(encoding="utf-8")
+            if replace_section(text, catalog_markdown(ruleset)) != text:
+                typer.echo(f"{write}: rule catalog is out of date; run `crosscheck rules catalog --write {write}`", err=True)
+                raise typer.Exit(1)
+            typer.echo(f"{write}: rule catalog up to date")
+            return
+        changed = write_catalog(write, ruleset)
+    except ValueError as exc:
+        typer.echo(f"{write}: {exc}", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"{write}: rule catalog {'updated' if changed else 'already up to date'}")

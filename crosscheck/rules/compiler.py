@@ -58,6 +58,7 @@ class Compiled:
     tables: set[str]                           # canonical tables read, through views too
     views: list[str]                           # views used, dependencies first
     optional: set[str] = field(default_factory=set)  # tables the rule or its views may do without
+    fuzzy_guards: list = field(default_factory=list)  # crosscheck.rules.fuzzy.Guard per fuzzy_join step
 
     def sql(self, engine: str = "duckdb", pretty: bool = True) -> str:
         return dialect.transpile(self.tree, engine, pretty=pretty)
@@ -297,7 +298,15 @@ def compile_logic(
     types = {"as_of": "DATE", **{k: PARAM_SQL_TYPES[p.type] for k, p in rule.parameters.items()}}
     params = dialect.parameter_names(tree)
     _cast_parameters(tree, types)
-    return Compiled(tree=tree, ctes=ctes, parameters=params, tables=read_tables, views=view_order, optional=optional)
+    guards = []
+    if any(st.fuzzy_join is not None for st in rule.steps):
+        from crosscheck.rules.fuzzy import guard_queries
+
+        guards = guard_queries(rule.steps, ctes)
+        for g in guards:
+            for _, q in g.passes:
+                _cast_parameters(q, types)
+    return Compiled(tree=tree, ctes=ctes, parameters=params, tables=read_tables, views=view_order, optional=optional, fuzzy_guards=guards)
 
 
 # ---------------------------------------------------------------- column checks

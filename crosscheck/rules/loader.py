@@ -137,8 +137,9 @@ def _read(path: Path, model: type, problems: list[Problem]) -> tuple[Any, Locato
         return None, locator
 
 
-def collect_ruleset(rules_dir: Path, catalog: "Catalog", *, lint: bool = False) -> tuple[RuleSet, list[Problem]]:
-    """Read all files; return what loaded and every problem found (lint adds the lint-only checks)."""
+def collect_ruleset(rules_dir: Path, catalog: "Catalog", *, lint: bool = False, engine: str | None = None) -> tuple[RuleSet, list[Problem]]:
+    """Read all files; return what loaded and every problem found (lint adds the lint-only checks;
+    `engine` limits engine-specific ones, such as Spark portability, to that engine; None: every engine)."""
     from crosscheck.rules import validators
 
     rules_dir = Path(rules_dir)
@@ -169,7 +170,7 @@ def collect_ruleset(rules_dir: Path, catalog: "Catalog", *, lint: bool = False) 
         else:
             domain = rel.parts[0] if len(rel.parts) > 1 else ""
             ruleset.rules[spec.id] = LoadedRule(spec, path, locator, version, domain, ruleset)
-    problems.extend(validators.run_checks(ruleset, lint=lint))
+    problems.extend(validators.run_checks(ruleset, lint=lint, engine=engine))
     return ruleset, problems
 
 

@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from crosscheck.rules.concepts import HeldInMonth, Pairs, Reconcile
+
 IDENT = r"^[a-z][a-z0-9_]*$"
 RESERVED_PARAMETERS = {"as_of"}
 
@@ -91,16 +93,111 @@ class Join(Strict):
     on: str | None = None
     using: list[str] | None = None
     how: Literal["inner", "left", "semi", "anti"] = "inner"
+    held: HeldInMonth | None = Field(default=None, description="month-held interval condition added to 'on' (see concepts)")
 
     @model_validator(mode="after")
     def _on_or_using(self) -> "Join":
         if (self.on is None) == (self.using is None):
             raise ValueError("a join needs exactly one of 'on' or 'using'")
+        if self.held is not None and self.on is None:
+            raise ValueError("'held' goes with 'on', not 'using'")
         return self
 
 
 def _as_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
+
+
+class Sides(Strict):
+    """A column or SQL expression that differs between the two sides of a fuzzy join."""
+
+    left: str = Field(min_length=1)
+    right: str = Field(min_length=1)
+
+
+#: A value read on both sides: one expression for both, or {left: ..., right: ...}.
+SideExpr = str | Sides
+
+FuzzyScorer = Literal["name", "jaro_winkler", "levenshtein", "ratio", "token_set", "token_sort", "date", "exact"]
+#: Candidate pairs a fuzzy_join's blocking may produce unless the step says otherwise.
+DEFAULT_MAX_CANDIDATE_PAIRS = 5_000_000
+
+
+class Compare(Strict):
+    """One compared field of a fuzzy join: a score in [0, 1] per candidate pair."""
+
+    name: str | None = Field(default=None, pattern=IDENT, description="output columns left_<name>, right_<name>, score_<name>; default: the column")
+    left: str = Field(min_length=1, description="column or expression on the left record")
+    right: str | None = Field(default=None, description="on the right record; default: same as left")
+    scorer: FuzzyScorer
+    weight: float = Field(default=1.0, gt=0)
+    threshold: float | None = Field(default=None, ge=0, le=1, description="score becomes 1 at or above, 0 below (an agreement flag)")
+
+    @model_validator(mode="after")
+    def _named(self) -> "Compare":
+        if self.name is None and not re.fullmatch(IDENT, self.left):
+            raise ValueError(f"compare on the expression '{self.left}' needs a 'name'")
+        return self
+
+    @property
+    def out_name(self) -> str:
+        return self.name or self.left
+
+
+class FuzzyJoin(Strict):
+    """Candidate pairs from blocking passes, scored field by field (see crosscheck.rules.fuzzy)."""
+
+    left: str = Field(pattern=IDENT, description="table, view or earlier step")
+    right: str | None = Field(default=None, pattern=IDENT, description="table, view or step; omitted or equal to left: deduplicate left")
+    id: SideExpr = Field(description="column identifying a record; output as left_<id>, right_<id> (or left_<left>, right_<right>)")
+    block_on: list[list[SideExpr]] = Field(min_length=1, description="blocking passes (unioned); a pass lists keys that must all be equal")
+    compare: list[Compare] = Field(min_length=1)
+    keep: list[SideExpr] = Field(default_factory=list, description="more columns carried as left_<col>, right_<col>")
+    min_score: float | str = Field(description="weighted mean score a pair needs (number or $parameter)")
+    max_candidate_pairs: int | str = Field(default=DEFAULT_MAX_CANDIDATE_PAIRS, description="refuse a blocking over this many pairs (integer or $parameter)")
+
+    @field_validator("block_on", mode="before")
+    @classmethod
+    def _passes(cls, value: Any) -> Any:
+        # `block_on: [birth_date, soc_sec_id]` is two passes of one key each
+        if isinstance(value, list):
+            return [v if isinstance(v, list) else [v] for v in value]
+        return value
+
+    @field_validator("min_score", "max_candidate_pairs")
+    @classmethod
+    def _param_ref(cls, value: Any) -> Any:
+        if isinstance(value, str) and not re.fullmatch(r"\$[a-z][a-z0-9_]*", value):
+            raise ValueError(f"expected a number or a $parameter, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _columns_unique(self) -> "FuzzyJoin":
+        if any(not p for p in self.block_on):
+            raise ValueError("a blocking pass needs at least one key")
+        names = [self.id_name, *(c.out_name for c in self.compare), *(k if isinstance(k, str) else k.left for k in self.keep)]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"output column names repeat: {', '.join(dup)}")
+        bad = [n for n in names if not re.fullmatch(IDENT, n)]
+        if bad:
+            raise ValueError(f"id and keep must be column names: {', '.join(bad)}")
+        return self
+
+    @property
+    def id_name(self) -> str:
+        return self.id if isinstance(self.id, str) else self.id.left
+
+    @property
+    def right_id_name(self) -> str:
+        return self.id if isinstance(self.id, str) else self.id.right
+
+    @property
+    def dedupe(self) -> bool:
+        return self.right is None or self.right == self.left
+
+    def parameters(self) -> list[str]:
+        return [v[1:] for v in (self.min_score, self.max_candidate_pairs) if isinstance(v, str)]
 
 
 class Step(Strict):
@@ -113,26 +210,49 @@ class Step(Strict):
     group_by: list[str] = Field(default_factory=list)
     select: list[str] = Field(default_factory=list)
     having: list[str] = Field(default_factory=list)
+    pairs: Pairs | None = Field(default=None, description="self-join within a time window: rows a and b (see concepts)")
+    reconcile: Reconcile | None = Field(default=None, description="two or three sums per key compared with a tolerance (see concepts)")
+    fuzzy_join: FuzzyJoin | None = Field(default=None, description="blocked, scored candidate pairs (see crosscheck.rules.fuzzy)")
 
     _lists = field_validator("where", "group_by", "select", "having", mode="before")(_as_list)
 
     @model_validator(mode="after")
     def _one_form(self) -> "Step":
         declarative = self.from_ is not None or self.join or self.where or self.group_by or self.select or self.having
-        if self.sql is not None and declarative:
+        if self.fuzzy_join is not None:
+            if self.sql is not None or declarative or self.pairs is not None or self.reconcile is not None:
+                raise ValueError("a fuzzy_join step has no 'sql', 'pairs', 'reconcile' or declarative keys")
+            return self
+        if self.sql is not None and (declarative or self.pairs or self.reconcile):
             raise ValueError("a step is either 'sql' or declarative ('from', 'join', 'where', 'group_by', 'select', 'having'), not both")
-        if self.sql is None and (self.from_ is None or not self.select):
+        if (self.pairs is not None) + (self.reconcile is not None) + (self.from_ is not None) > 1:
+            raise ValueError("a step has one of 'from', 'pairs' or 'reconcile'")
+        if self.pairs is not None and not self.select:
+            raise ValueError("a 'pairs' step needs 'select' (columns of a and b)")
+        if self.sql is None and self.pairs is None and self.reconcile is None and (self.from_ is None or not self.select):
             raise ValueError("a step needs 'sql', or 'from' and 'select'")
         return self
 
     def to_sql(self) -> str:
         """The step's SELECT text (declarative steps are assembled here, then parsed like any SQL)."""
+        if self.fuzzy_join is not None:
+            from crosscheck.rules.fuzzy import fuzzy_join_sql
+
+            return fuzzy_join_sql(self.fuzzy_join)
         if self.sql is not None:
             return self.sql
-        parts = [f"SELECT {', '.join(self.select)}", f"FROM {self.from_}"]
+        select = f"SELECT {', '.join(self.select or ['*'])}"
+        if self.pairs is not None:
+            parts = [select, self.pairs.from_sql()[0]]
+        elif self.reconcile is not None:
+            parts = [select, f"FROM (\n{self.reconcile.to_sql()}\n) r"]
+        else:
+            parts = [select, f"FROM {self.from_}"]
         for j in self.join:
             kind = {"inner": "JOIN", "left": "LEFT JOIN", "semi": "SEMI JOIN", "anti": "ANTI JOIN"}[j.how]
             cond = f"ON {j.on}" if j.on is not None else f"USING ({', '.join(j.using or [])})"
+            if j.held is not None:
+                cond = f"ON ({j.on}) AND ({j.held.predicate()})"
             parts.append(f"{kind} {j.table} {cond}")
         if self.where:
             parts.append("WHERE " + " AND ".join(f"({w})" for w in self.where))
@@ -253,6 +373,19 @@ class Rule(Logic):
         if reserved:
             raise ValueError(f"'{', '.join(reserved)}' is reserved (always bound by the runner)")
         return params
+
+    @model_validator(mode="after")
+    def _fuzzy_parameters(self) -> "Rule":
+        for step in self.steps:
+            if step.fuzzy_join is None:
+                continue
+            for name in step.fuzzy_join.parameters():
+                p = self.parameters.get(name)
+                if p is None:
+                    raise ValueError(f"step '{step.name}': ${name} is used but not declared under 'parameters'")
+                if p.type not in {"integer", "number"}:
+                    raise ValueError(f"step '{step.name}': ${name} must be an integer or number parameter")
+        return self
 
     def defaults(self) -> dict[str, Any]:
         return {k: coerce_param(p.type, p.default) for k, p in self.parameters.items()}

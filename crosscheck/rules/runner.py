@@ -1,4 +1,11 @@
-"""Run compiled rules on a DuckDB connection; produce RuleOutcomes and findings.
+"""Run compiled rules on an engine; produce RuleOutcomes and findings.
+
+The engine-specific part is only "execute SQL with bound parameters -> column
+names and rows" (`execute`): a DuckDB connection runs the DuckDB SQL; an engine
+object with ``engine = "spark"`` (crosscheck.spark_engine.SparkEngine) runs the
+Spark SQL that crosscheck.dialect writes from the same compiled tree. Compiling,
+skipping, binding and rendering evidence are shared, so both engines give the
+same findings.
 
 One query per rule, so one bad rule never breaks the others (it is "errored",
 visibly). A rule reading a table that was not delivered is "skipped" with the
@@ -190,6 +197,75 @@ def _unavailable(available: dict[str, str | None], tables: set[str]) -> dict[str
     return out
 
 
+def engine_of(con) -> str:
+    """The engine a connection-like object runs on ("duckdb" for a DuckDB connection)."""
+    return getattr(con, "engine", "duckdb")
+
+
+def execute(con, compiled, bound: dict[str, Any]) -> tuple[str, list[str], list[tuple]]:
+    """Run a compiled rule on `con`'s engine with bound parameters: (the SQL run, column names, rows)."""
+    engine = engine_of(con)
+    sql = compiled.sql(engine)
+    if engine != "duckdb":
+        udfs = sorted({n.name.lower() for n in compiled.tree.find_all(exp.Anonymous)} & set(dialect.UDFS))
+        columns, rows = con.query(sql, dialect.engine_params(bound, engine), udfs=udfs)
+        return sql, columns, rows
+    cur = con.execute(sql, bound)
+    return sql, [d[0] for d in cur.description], cur.fetchall()
+
+
+def materialize_views(con, compiled, shared: dict):
+    """`compiled` with every view it uses read from a temp table, created on first use.
+
+    A view is keyed by its id and the optional tables replaced by empty stand-ins
+    (the only thing besides the loaded tables its rows depend on); views whose
+    steps take parameters are left inline. Returns `compiled` itself when nothing
+    was materialised, else a copy with the rewritten tree."""
+    import dataclasses
+
+    ctes = list(compiled.ctes)
+    standins = frozenset(c.name for c in ctes if c.origin[0] == "optional")
+    done: dict[str, str] = {}
+    for view in compiled.views:
+        own = [c for c in ctes if c.origin[0] == "view" and c.origin[1] == view]
+        if not own or any(dialect.parameter_names(c.query) for c in own):
+            continue
+        key = (view, standins)
+        table = shared.get(key)
+        if table is None:
+            last = max(i for i, c in enumerate(ctes) if c.origin[0] == "view" and c.origin[1] == view)
+            prefix = [c for c in ctes[: last + 1] if c.origin[0] in ("optional", "view")]
+            query = exp.select("*").from_(exp.to_table(view))
+            for v, t in done.items():  # views already materialised are read from their tables
+                query = query.with_(v, as_=exp.select("*").from_(exp.to_table(t)), copy=False)
+            for c in prefix:
+                if c.origin[0] == "view" and c.origin[1] in done:
+                    continue
+                query = query.with_(c.name, as_=c.query.copy(), copy=False)
+            table = f"__cc_view_{view}_{len(shared)}"
+            try:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {query.sql(dialect='duckdb')}")
+            except Exception:
+                continue  # left inline: the rule reports any real problem itself
+            shared[key] = table
+        done[view] = table
+    if not done:
+        return compiled
+    tree = compiled.tree.copy()
+    with_ = tree.args.get("with") or tree.args.get("with_")
+    keep = []
+    for cte in with_.expressions:
+        name = cte.alias_or_name
+        owner = next((c.origin[1] for c in ctes if c.name == name and c.origin[0] == "view"), None)
+        if owner in done:
+            if name == owner:
+                keep.append(exp.CTE(this=exp.select("*").from_(exp.to_table(done[owner])), alias=exp.TableAlias(this=exp.to_identifier(name))))
+            continue
+        keep.append(cte)
+    with_.set("expressions", keep)
+    return dataclasses.replace(compiled, tree=tree)
+
+
 def run_rule(
     con,
     rule: "LoadedRule",
@@ -197,9 +273,15 @@ def run_rule(
     available: dict[str, str | None],
     as_of: date,
     overrides: dict[str, Any] | None = None,
+    shared_views: dict | None = None,
 ) -> tuple[RuleOutcome, pa.Table]:
     """Run one rule. Never raises for a rule problem (the outcome says skipped/errored),
-    except ValueError for an unknown parameter or a value of the wrong type."""
+    except ValueError for an unknown parameter or a value of the wrong type.
+
+    `shared_views` (DuckDB only): a dict kept by the caller for one run on one
+    connection; views the rule uses are then computed once into temp tables
+    (see `materialize_views`) and reused by the following rules. The caller
+    must clear it (and drop nothing: names are fresh) whenever tables change."""
     params = effective_parameters(rule, overrides)
     started = time.perf_counter()
     empty = FINDINGS_SCHEMA.empty_table()
@@ -221,13 +303,20 @@ def run_rule(
     binds: dict[str, Any] = {"as_of": as_of, **params}
     bound = {p: binds[p] for p in compiled.parameters}
     try:
-        if any(n.name.lower() in dialect.UDFS for n in compiled.tree.find_all(exp.Anonymous)):
-            from crosscheck import similarity
+        if engine_of(con) == "duckdb" and any(n.name.lower() in dialect.UDFS for n in compiled.tree.find_all(exp.Anonymous)):
+            from crosscheck import scorers
 
-            similarity.register(con)
-        cur = con.execute(sql, bound)
-        columns = [d[0] for d in cur.description]
-        rows = cur.fetchall()
+            scorers.register(con)
+        if compiled.fuzzy_guards:  # count the blocking's candidate pairs first; refuse an explosion
+            from crosscheck.rules.fuzzy import check_blocking
+
+            blocking = check_blocking(con, rule.id, compiled, binds)
+            notes = "; ".join([n for n in (notes, *(f"{b.step}: {b.describe()}" for b in blocking)) if n])
+        run_on = compiled
+        if shared_views is not None and engine_of(con) == "duckdb":
+            run_on = materialize_views(con, compiled, shared_views)
+        sql_run, columns, rows = execute(con, run_on, bound)
+        sql = sql_run if run_on is compiled else sql
         table = render_findings(rule, columns, rows, params, as_of)
     except Exception as exc:  # one bad rule never stops the others
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -46,7 +46,12 @@ class RuleTestResult:
 
 
 def connect() -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(":memory:", config={"autoinstall_known_extensions": False})
+    """An in-memory DuckDB locked down as a run's is before its rules (no file access,
+    configuration locked): a rule that passes its tests here cannot reach files at night."""
+    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    return con
 
 
 def _cell(value: Any, sql_type: str) -> Any:

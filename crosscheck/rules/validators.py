@@ -8,6 +8,7 @@ Add a check by writing a function and decorating it with `@check(...)`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from crosscheck.rules.compiler import CompileError, column_problems, compile_view
@@ -27,24 +28,26 @@ class Check:
     target: str                      # "rule" or "view"
     lint_only: bool
     fn: Callable
+    engine: str | None = None        # only when linting for this engine (None: always)
 
 
 CHECKS: list[Check] = []
 
 
-def check(check_id: str, *, target: str = "rule", lint_only: bool = False):
+def check(check_id: str, *, target: str = "rule", lint_only: bool = False, engine: str | None = None):
     def deco(fn):
-        CHECKS.append(Check(check_id, target, lint_only, fn))
+        CHECKS.append(Check(check_id, target, lint_only, fn, engine))
         return fn
 
     return deco
 
 
-def run_checks(ruleset: "RuleSet", *, lint: bool = False, disabled: Iterable[str] = ()) -> list[Problem]:
+def run_checks(ruleset: "RuleSet", *, lint: bool = False, disabled: Iterable[str] = (), engine: str | None = None) -> list[Problem]:
+    """Run the checks; `engine` (duckdb, spark) limits engine-specific checks to that engine (None: every engine)."""
     off = set(disabled)
     problems: list[Problem] = []
     for c in CHECKS:
-        if c.id in off or (c.lint_only and not lint):
+        if c.id in off or (c.lint_only and not lint) or (engine and c.engine and c.engine != engine):
             continue
         targets = ruleset.views.values() if c.target == "view" else ruleset.rules.values()
         for t in targets:
@@ -130,8 +133,9 @@ def parameters_used(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]
     if compiled is None:
         return
     in_template = set(rule.spec.evidence.placeholders()) if _template_ok(rule) else set()
+    in_fuzzy = {n for st in rule.spec.steps if st.fuzzy_join is not None for n in st.fuzzy_join.parameters()}
     for p in rule.spec.parameters:
-        if p not in compiled.parameters and p not in in_template:
+        if p not in compiled.parameters and p not in in_template and p not in in_fuzzy:
             yield rule.locator.problem(("parameters", p), f"parameter '{p}' is declared but never used")
 
 
@@ -211,15 +215,67 @@ def test_coverage(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]:
         yield rule.locator.problem(("tests",), "a stable rule needs at least one negative test (expect: [])")
 
 
-@check("spark_portable", lint_only=True)
+def _sql_line(owner, loc: tuple, line_in_sql: int | None) -> int | None:
+    """File line of a line within the SQL at `loc` (a `|` block starts on the line after its key)."""
+    key_line = owner.locator.line_of(loc)
+    if key_line is None or not line_in_sql:
+        return key_line
+    try:
+        text = Path(owner.locator.file).read_text(encoding="utf-8").splitlines()[key_line - 1]
+    except (OSError, IndexError, UnicodeDecodeError):
+        return key_line
+    block = text.rstrip().endswith(("|", "|-", "|+", ">", ">-", ">+"))
+    return key_line + line_in_sql - (0 if block else 1)
+
+
+def _engine_problems(owner, engine: str, steps, extra: dict[tuple, str | None]) -> list[Problem]:
+    """Functions the engine lacks, named with the file line where the rule (or view) calls them."""
+    from crosscheck import dialect
+    from crosscheck.rules.compiler import parse_expr, step_query
+
+    out: list[Problem] = []
+    sources: list[tuple[tuple, object]] = []
+    for i, step in enumerate(steps):
+        try:
+            sources.append((("steps", i, "sql") if step.sql is not None else ("steps", i), step_query(step)))
+        except Exception:  # noqa: BLE001 - reported by sql_compiles
+            continue
+    for loc, sql in extra.items():
+        if sql:
+            try:
+                sources.append((loc, parse_expr(sql)))
+            except ValueError:
+                continue
+    for loc, tree in sources:
+        for p in dialect.engine_problems(tree, engine):
+            line = _sql_line(owner, loc, p.line) if loc[-1] == "sql" else owner.locator.line_of(loc)
+            prob = owner.locator.problem(loc, f"not portable to {engine}: {p.message}")
+            out.append(Problem(prob.file, line, prob.field, prob.message))
+    return out
+
+
+@check("spark_portable", lint_only=True, engine="spark")
 def spark_portable(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]:
     compiled, _ = _compiled(ruleset, rule)
     if compiled is None:
         return
+    spec = rule.spec
+    extra: dict[tuple, str | None] = {("output", k): getattr(spec.output, k) for k in ("subject", "person_id", "name", "district", "severity", "discriminator", "sources")}
+    extra[("amount_at_risk",)] = spec.amount_at_risk
+    extra.update({("evidence", "fields", n): f.expr for n, f in spec.evidence.fields.items()})
+    found = _engine_problems(rule, "spark", spec.steps, extra)
+    yield from found
+    if found:
+        return
     try:
         compiled.sql("spark")
-    except Exception as exc:  # sqlglot UnsupportedError or missing function
+    except Exception as exc:  # sqlglot UnsupportedError, or a view's function (reported on the view)
         yield rule.locator.problem(("steps",), f"does not transpile to Spark SQL: {exc}")
+
+
+@check("view_spark_portable", target="view", lint_only=True, engine="spark")
+def view_spark_portable(ruleset: "RuleSet", view: "LoadedView") -> Iterable[Problem]:
+    yield from _engine_problems(view, "spark", view.spec.steps, {})
 
 
 @check("metadata", lint_only=True)

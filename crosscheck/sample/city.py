@@ -11,11 +11,12 @@ import numpy as np
 import pandas as pd
 
 from . import deliver as D
+from . import domains as DOM
 from . import ids as idmod
 from . import population as P
 from . import vocab as V
 from .model import Frame, concat
-from .planted import CORE_RULES, plant
+from .planted import CORE_RULES, Planter, plant
 from .timeutil import NONE
 
 
@@ -40,14 +41,28 @@ def _assign_ids(people: pd.DataFrame) -> np.ndarray:
     return idmod.make_ids(area_code, ymd, seq)
 
 
-def generate_city(out: Path, people: int = 20_000, seed: int = 7, as_of: dt.date = dt.date(2026, 11, 1)) -> dict:
-    """Write one synthetic delivery (extracts root) to ``out`` plus ``out/_truth``; return a summary."""
+def generate_city(out: Path, people: int = 20_000, seed: int = 7, as_of: dt.date = dt.date(2026, 11, 1),
+                  domains: bool = True) -> dict:
+    """Write one synthetic delivery (extracts root) to ``out`` plus ``out/_truth``; return a summary.
+
+    With ``domains`` (the default) the delivery also holds every domain source of
+    extracts-domains.md, with planted cases and decoys for the domain rules; without
+    it, only the four core sources.
+    """
     out = Path(out)
     fr = Frame(as_of)
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence([seed, people, as_of.toordinal()]).spawn(10)]
 
     # planted cases first (their keys start at 0), then the ordinary population after them
     planted, truth = plant(streams[0], fr, people, {"person": 0, "pen": 0, "card": 0})
+    dom_rng = np.random.default_rng(np.random.SeedSequence([seed, people, as_of.toordinal(), 11]))
+    dom_planted = None
+    if domains:  # domain cases: planted people continue the core planted keys
+        dpl = Planter(dom_rng, fr, {"person": len(planted["people"]), "pen": len(planted["pensioners"]),
+                                    "card": len(planted["cards"])}, truth)
+        dom_planted = DOM.plant_domains(dpl, truth, people)
+        core = dpl.frames()
+        planted = {t: concat([planted[t], core[t]], t) for t in planted}
     n_pl = {"person": len(planted["people"]), "pen": len(planted["pensioners"]), "card": len(planted["cards"])}
     n_ord = max(0, people - n_pl["person"])
     r = streams[1]
@@ -83,12 +98,16 @@ def generate_city(out: Path, people: int = 20_000, seed: int = 7, as_of: dt.date
     assert (people_df["person"].to_numpy() == np.arange(len(people_df))).all()
     people_df["pid"] = _assign_ids(people_df)
 
+    if domains:  # the ordinary population's domain rows, then fund flows over every subsidy paid
+        dom = DOM.combine(DOM.frames(dom_planted), DOM.ordinary_domains(dom_rng, people_df, fr, dom_planted["n_households"]))
+        allocations, disbursements = DOM.fund_flows(dom_rng, dom["subsidies"], fr, dom_planted["fund_cases"], truth)
+
     r = streams[7]
     person_no = _unique_numbers(r, len(city["pensioners"]), 20_000_000, 8, "42")
     card_no = _unique_numbers(r, len(city["cards"]), 1_000_000, 12, "3120")
 
     if out.exists():
-        for sub in ("social_security", "household_registry", "hospital", "transit_card", "_truth"):
+        for sub in ("social_security", "household_registry", "hospital", "transit_card", "_truth", *DOM.DOMAIN_SOURCES):
             shutil.rmtree(out / sub, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     ctx = D.Ctx(out, fr, streams[8], people_df, D.Ledger())
@@ -101,6 +120,8 @@ def generate_city(out: Path, people: int = 20_000, seed: int = 7, as_of: dt.date
     D.deliver_cards(ctx, city.pop("cards"), card_no)
     D.deliver_reviews(ctx, city.pop("reviews"), card_no)
     D.deliver_taps(ctx, city.pop("taps"), card_no)
+    if domains:
+        DOM.deliver_domains(ctx, dom, allocations, disbursements)
 
     summary = _write_truth(out, fr, people, seed, truth, ctx.ledger, people_df)
     return summary
@@ -110,17 +131,20 @@ def _write_truth(out: Path, fr: Frame, people: int, seed: int, truth, ledger, pe
     tdir = out / "_truth"
     tdir.mkdir(parents=True, exist_ok=True)
     pid = people_df["pid"].to_numpy()
-    rows = sorted((rule, pid[p], sev, "" if cents is None else f"{cents / 100:.2f}") for rule, p, sev, cents in truth.findings)
-    _csv(tdir / "findings.csv", ["rule_id", "person_id", "severity", "amount_at_risk"], rows)
+    # a finding's subject is a person key, or a text key (fund findings: <资金文号>|<乡镇>, no person)
+    rows = sorted((rule, p if isinstance(p, str) else pid[p], "" if isinstance(p, str) else pid[p], sev,
+                   "" if cents is None else f"{cents / 100:.2f}") for rule, p, sev, cents in truth.findings)
+    _csv(tdir / "findings.csv", ["rule_id", "subject", "person_id", "severity", "amount_at_risk"], rows)
     _csv(tdir / "files.csv", ["source", "table", "file", "rows", "invalid_rows", "duplicate_rows"], sorted(ledger.files))
     _csv(tdir / "quarantine.csv", ["source", "table", "file", "line", "reason"], sorted(ledger.quarantine))
-    per_rule = {r: sum(1 for f in truth.findings if f[0] == r) for r in CORE_RULES}
+    rules = CORE_RULES + [r for r in DOM.DOMAIN_RULES if r in truth.planted or r in truth.decoys]
+    per_rule = {r: sum(1 for f in truth.findings if f[0] == r) for r in rules}
     meta = {
         "people": people, "seed": seed, "as_of": fr.as_of.isoformat(),
         "paid_months": [_month_txt(fr.first_pay_month), _month_txt(fr.last_pay_month)],
         "findings_per_rule": per_rule,
-        "planted": {r: truth.planted.get(r, {}) for r in CORE_RULES},
-        "decoys": {r: truth.decoys.get(r, {}) for r in CORE_RULES},
+        "planted": {r: truth.planted.get(r, {}) for r in rules},
+        "decoys": {r: truth.decoys.get(r, {}) for r in rules},
         "planted_people": int(people_df["planted"].sum()),
     }
     (tdir / "sample.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -128,7 +152,7 @@ def _write_truth(out: Path, fr: Frame, people: int, seed: int, truth, ledger, pe
         "people": people, "seed": seed, "as_of": fr.as_of.isoformat(),
         "files": {f[2]: f[3] for f in sorted(ledger.files)},
         "planted": per_rule,
-        "decoys": {r: sum(truth.decoys.get(r, {}).values()) for r in CORE_RULES},
+        "decoys": {r: sum(truth.decoys.get(r, {}).values()) for r in rules},
         "quarantined_rows": len(ledger.quarantine),
     }
 

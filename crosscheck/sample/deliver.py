@@ -256,7 +256,7 @@ def deliver_inpatient(ctx: Ctx, inp: pd.DataFrame) -> None:
         "入院日期": R.datetimes(rng, inp["admit_ts"].to_numpy()),
         "出院日期": R.datetimes(rng, inp["disch_ts"].to_numpy()),
         "离院方式": inp["disp"].to_numpy(dtype=object),
-        "主要诊断编码": R.with_nulls(rng, dx, rng.random(len(dx)) < 0.01),
+        "主要诊断编码": R.with_nulls(rng, dx, (rng.random(len(dx)) < 0.01) & ~ctx.col("planted", inp["person"]).astype(bool)),
         "医保结算金额": R.amounts(rng, inp["cents"].to_numpy()),
     })
     final, junk, dups = assemble(ctx, df, "公民身份号码", inp["person"].to_numpy(), _n_junk(ctx, len(df)))

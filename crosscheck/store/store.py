@@ -690,6 +690,37 @@ class Store:
             }
         return out
 
+    def run_of_delivery(self, files: dict[str, str]) -> dict | None:
+        """The newest recorded run that read exactly these files (path -> SHA-256), if any."""
+        wanted = "\n".join(f"{f}:{h}" for f, h in sorted(files.items()))
+        rows = _rows(
+            self.con,
+            """WITH per_run AS (
+                   SELECT run_id, string_agg(file || ':' || sha256, chr(10) ORDER BY file) AS files
+                   FROM (SELECT DISTINCT run_id, file, sha256 FROM run_files) GROUP BY run_id
+               )
+               SELECT r.run_id, r.as_of, r.started_at, r.out_dir FROM runs r JOIN per_run p USING (run_id)
+               WHERE p.files = ? ORDER BY r.seq DESC LIMIT 1""",
+            [wanted],
+        )
+        return rows[0] if rows else None
+
+    def overdue(self, run_id: str, as_of: date, days: int) -> list[dict]:
+        """Findings of run ``run_id`` still waiting for a reviewer: first seen at least
+        ``days`` days before ``as_of``, not suppressed, and never given a disposition.
+        Oldest first. (Works inside record_run's transaction, e.g. from before_commit.)"""
+        return _rows(
+            self.con,
+            """SELECT f.finding_key, f.rule_id, f.subject, f.person_id, f.name, f.district, f.severity,
+                      f.amount_at_risk, k.first_seen, date_diff('day', k.first_seen, ?::DATE) AS days_open
+               FROM findings f JOIN finding_keys k ON k.finding_key = f.finding_key
+               WHERE f.run_id = ? AND NOT coalesce(f.suppressed, false)
+                 AND k.first_seen <= ?::DATE - ?::INTEGER
+                 AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.finding_key = f.finding_key)
+               ORDER BY k.first_seen, f.rule_id, f.amount_at_risk DESC NULLS LAST, f.finding_key""",
+            [as_of, run_id, as_of, int(days)],
+        )
+
     def runs(self, limit: int | None = None) -> list[dict]:
         """Recorded runs, newest first."""
         q = """SELECT run_id, as_of, started_at, finished_at, started_by, findings, new, recurring, resolved,

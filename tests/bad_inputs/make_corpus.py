@@ -138,5 +138,60 @@ def main() -> None:
     (root / ".keep").write_text("")
 
 
+def hardening_cases() -> None:
+    """Step 10 (hardening): truncated and mixed-encoding text, corrupt binaries, a binary file named .csv."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def put(case: str, rel: str, data: bytes) -> None:
+        root = HERE / case
+        shutil.rmtree(root, ignore_errors=True)
+        (root / rel).parent.mkdir(parents=True)
+        (root / rel).write_bytes(data)
+
+    good = f"{P_HEAD}\n{pensioner(ID1, 'P1')}\n{pensioner(ID2, 'P2', '李四')}\n"
+    # cut mid-row (the export stopped): the last, short record is quarantined, the rest loads
+    put("truncated_csv", "social_security/pensioners.csv", (good + pensioner(ID1, "P3"))[:-30].encode("utf-8"))
+    # cut inside a quoted field: the unterminated record is quarantined
+    put("truncated_in_quotes", "social_security/pensioners.csv",
+        (good + f'P3,{ID1},陈大文,男,1949-12-31,{S},200912,正常发放,东区,"东街').encode("utf-8"))
+    # GBK cut in the middle of a two-byte character
+    put("truncated_gbk", "social_security/pensioners.csv", (good + "P3,").encode("gbk") + "陈".encode("gbk")[:1])
+    # UTF-8 for the first rows, then rows appended by a system writing GBK
+    put("encoding_switch", "social_security/pensioners.csv",
+        good.encode("utf-8") + f"{pensioner(ID1, 'P3', '王五')}\n".encode("gbk"))
+    # GBK first, then UTF-8 rows appended
+    put("encoding_switch_gbk_first", "social_security/pensioners.csv",
+        good.encode("gbk") + f"{pensioner(ID1, 'P3', '阿依古丽·买买提')}\n".encode("utf-8"))
+    # a zip archive (or any binary) delivered under a .csv name
+    put("binary_as_csv", "social_security/pensioners.csv", b"PK\x03\x04" + bytes(range(256)) * 4)
+    # NUL bytes inside a row
+    put("nul_bytes", "social_security/pensioners.csv", (good + f"P3,{ID1},陈\x00大文,男,1949-12-31,{S},200912,正常发放,东区,东街\n").encode("utf-8"))
+
+    # Parquet cut short (no footer), and one whose footer length points past the file
+    import io
+
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"卡号": ["C1", "C2"], "交易时间": ["2023-01-05 10:30:00", "2023-01-06 10:30:00"],
+                             "线路编号": ["1", "2"], "交易金额": ["0", "2"]}), buf)
+    data = buf.getvalue()
+    put("corrupt_parquet", "transit_card/taps_202301.parquet", data[: len(data) // 2])
+    put("corrupt_parquet_footer", "transit_card/taps_202301.parquet", data[:-8] + (2**31 - 1).to_bytes(4, "little") + b"PAR1")
+
+    # xlsx: password-protected (Office encrypts into an OLE2 compound file), and one cut short
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["公民身份号码", "姓名", "性别", "出生日期", "人口状态", "死亡日期"])
+    wb.active.append([ID1, "陈大文", "男", "1949-12-31", "正常", None])
+    xbuf = io.BytesIO()
+    wb.save(xbuf)
+    ole = bytes.fromhex("D0CF11E0A1B11AE1") + bytes(16) + bytes.fromhex("3E000300FEFF0900") + bytes(488)
+    ole += "EncryptionInfo".encode("utf-16-le") + bytes(512) + "EncryptedPackage".encode("utf-16-le") + bytes(1024)
+    put("xlsx_encrypted", "household_registry/residents.xlsx", ole)
+    put("xlsx_corrupt", "household_registry/residents.xlsx", xbuf.getvalue()[:1500])
+
+
 if __name__ == "__main__":
     main()
+    hardening_cases()

@@ -41,7 +41,26 @@ def test_bad_input(case):
     assert [list(q) for q in quarantined] == expect.get("quarantine", [])
     tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
     assert (table in tables) == (load.status == "loaded")
+    _record_figures(case, load)
     if "rows" in expect:
         cols = ", ".join(expect["rows"]["columns"])
         got = con.execute(f"SELECT {cols} FROM {table} ORDER BY source_file, source_line").fetchall()
         assert [[_text(v) for v in row] for row in got] == [[_text(v) for v in row] for row in expect["rows"]["values"]]
+
+
+def _record_figures(case, load) -> None:
+    """One JSON line per case for SECURITY.md (bench/security_figures.py); inert unless CROSSCHECK_FIGURES is set."""
+    import json
+    import os
+
+    path = os.environ.get("CROSSCHECK_FIGURES")
+    if not path:
+        return
+    files = load.files
+    line = {"kind": "corpus", "name": case["case"], "outcome": load.status,
+            "error": "; ".join(f.error for f in files if f.error)[:160] or load.reason[:160],
+            "rows_read": sum(f.rows_read for f in files), "rows_loaded": sum(f.rows_loaded for f in files),
+            "rows_quarantined": sum(f.rows_quarantined for f in files), "duplicates": sum(f.duplicates_dropped for f in files),
+            "rows_lost": sum(f.rows_read - f.rows_loaded - f.rows_quarantined - f.duplicates_dropped for f in files)}
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(line, ensure_ascii=False) + "\n")

@@ -9,19 +9,22 @@
       count: '显示 {a}–{b} 条，共 {n} 条', filtered: '（筛选自 {t} 条）', none: '没有符合筛选条件的疑点',
       prev: '上一页', next: '下一页', page: '第 {p} / {q} 页', perPage: '每页', all: '全部',
       unknown: '（未知）', sev: { high: '高', medium: '中', low: '低' },
+      st: { 'new': '新增', recurring: '持续' }, allStatus: '新增及持续',
       cols: { id: '身份证号', name: '姓名', district: '区县', severity: '风险等级', amount: '涉及金额（元）',
-              evidence: '证据', sources: '来源记录', finding_key: '发现编号', status: '处理状态' }
+              evidence: '证据', sources: '来源记录', finding_key: '发现编号', status: '状态', first_seen: '首次发现' }
     },
     en: {
       toggle: '中文', search: 'Search id, name, evidence…', allDistricts: 'All districts', allSev: 'All severities',
       count: 'Showing {a}–{b} of {n}', filtered: ' (filtered from {t})', none: 'No findings match the filter',
       prev: 'Previous', next: 'Next', page: 'Page {p} of {q}', perPage: 'Per page', all: 'All',
       unknown: '(unknown)', sev: { high: 'High', medium: 'Medium', low: 'Low' },
+      st: { 'new': 'New', recurring: 'Recurring' }, allStatus: 'New and recurring',
       cols: { id: 'Identity no.', name: 'Name', district: 'District', severity: 'Severity', amount: 'Amount (CNY)',
-              evidence: 'Evidence', sources: 'Source records', finding_key: 'Finding key', status: 'Status' }
+              evidence: 'Evidence', sources: 'Source records', finding_key: 'Finding key', status: 'Status', first_seen: 'First seen' }
     }
   };
   var SEV_RANK = { high: 0, medium: 1, low: 2 };
+  var ST_RANK = { 'new': 0, recurring: 1 };
   var lang = 'zh';
   var widgets = [];
   var collator = (window.Intl && Intl.Collator) ? new Intl.Collator('zh-CN', { numeric: true }) : null;
@@ -55,9 +58,13 @@
     this.order = this.rows.map(function (_, i) { return i; });
     this.view = this.order.slice();
     this.sortCol = null; this.sortDir = 1; this.page = 0; this.pageSize = 100;
-    this.text = ''; this.district = ''; this.sev = '';
-    var districts = {}, sevs = {};
-    this.rows.forEach(function (r) { districts[r[me.idx.district]] = 1; sevs[r[me.idx.severity]] = 1; });
+    this.text = ''; this.district = ''; this.sev = ''; this.st = '';
+    var districts = {}, sevs = {}, sts = {};
+    this.rows.forEach(function (r) {
+      districts[r[me.idx.district]] = 1; sevs[r[me.idx.severity]] = 1;
+      if (me.idx.status !== undefined) sts[r[me.idx.status]] = 1;
+    });
+    this.sts = Object.keys(sts).sort(function (a, b) { return (ST_RANK[a] === undefined ? 9 : ST_RANK[a]) - (ST_RANK[b] === undefined ? 9 : ST_RANK[b]); });
     this.districts = Object.keys(districts).sort(cmpText);
     this.sevs = Object.keys(sevs).sort(function (a, b) { return (SEV_RANK[a] === undefined ? 9 : SEV_RANK[a]) - (SEV_RANK[b] === undefined ? 9 : SEV_RANK[b]); });
     this.build();
@@ -73,9 +80,12 @@
     this.dsel.addEventListener('change', function () { me.district = me.dsel.value; me.page = 0; me.apply(); });
     this.ssel = el('select', 'ft-sev');
     this.ssel.addEventListener('change', function () { me.sev = me.ssel.value; me.page = 0; me.apply(); });
+    this.stsel = el('select', 'ft-status');
+    this.stsel.addEventListener('change', function () { me.st = me.stsel.value; me.page = 0; me.apply(); });
     this.countEl = el('span', 'ft-count');
     ctl.appendChild(this.input); ctl.appendChild(this.dsel);
     if (this.sevs.length > 1) ctl.appendChild(this.ssel);
+    if (this.sts.length > 1) ctl.appendChild(this.stsel);
     ctl.appendChild(this.countEl);
     var wrap = el('div', 'ft-wrap');
     this.table = el('table', 'ft');
@@ -107,6 +117,10 @@
     o = el('option', null, T.allSev); o.value = ''; this.ssel.appendChild(o);
     this.sevs.forEach(function (s) { var op = el('option', null, T.sev[s] || s); op.value = s; me.ssel.appendChild(op); });
     this.ssel.value = this.sev;
+    this.stsel.textContent = '';
+    o = el('option', null, T.allStatus); o.value = ''; this.stsel.appendChild(o);
+    this.sts.forEach(function (s) { var op = el('option', null, T.st[s] || s); op.value = s; me.stsel.appendChild(op); });
+    this.stsel.value = this.st;
     this.prev.textContent = T.prev; this.next.textContent = T.next;
     this.thead.textContent = '';
     var tr = el('tr');
@@ -132,6 +146,7 @@
     var key;
     if (col === 'amount') key = function (r) { return r[i] === null ? null : r[i]; };
     else if (col === 'severity') key = function (r) { return SEV_RANK[r[i]] === undefined ? 9 : SEV_RANK[r[i]]; };
+    else if (col === 'status') key = function (r) { return ST_RANK[r[i]] === undefined ? 9 : ST_RANK[r[i]]; };
     else key = null;
     this.order = this.rows.map(function (_, k) { return k; });
     this.order.sort(function (a, b) {
@@ -153,11 +168,12 @@
   };
 
   Widget.prototype.apply = function () {
-    var me = this, di = this.idx.district, si = this.idx.severity;
+    var me = this, di = this.idx.district, si = this.idx.severity, sti = this.idx.status;
     this.view = this.order.filter(function (k) {
       var r = me.rows[k];
       if (me.district !== '' && r[di] !== me.district) return false;
       if (me.sev !== '' && r[si] !== me.sev) return false;
+      if (me.st !== '' && r[sti] !== me.st) return false;
       if (me.text !== '' && me.hay[k].indexOf(me.text) < 0) return false;
       return true;
     });
@@ -179,6 +195,9 @@
         else if (c === 'severity') {
           td = el('td', 'c-severity');
           td.appendChild(el('span', 'badge sev-' + (SEV_RANK[v] === undefined ? 'x' : v), T.sev[v] || v));
+        } else if (c === 'status') {
+          td = el('td', 'c-status');
+          if (v) td.appendChild(el('span', 'badge fs-' + (ST_RANK[v] === undefined ? 'x' : v), T.st[v] || v));
         } else if (c === 'district') td = el('td', 'c-district', v || T.unknown);
         else td = el('td', 'c-' + c, v);
         tr.appendChild(td);

@@ -1,0 +1,225 @@
+"""`make bench`: city-scale benchmark of crosscheck against a hand-written baseline.
+
+For each city size (default 1M and 10M residents; the scale generator writes
+them once under --work, outside the repository) this times, each in its own
+process (wall time; peak RSS of that process from os.wait4):
+
+  (a) `crosscheck run` end to end on the seven core rules: load + validate +
+      rules + reports, cold (empty canonical cache; the run writes it);
+  (b) bench/baseline.py: the same seven rules in hand-written DuckDB SQL;
+  (c) bench/analyst_pandas.py: the pandas merge approach (sizes <= --pandas-max);
+  (d) an ad-hoc run of one rule on the already-loaded city (canonical cache hit);
+  and the fixed start-up cost (imports of crosscheck, Great Expectations, Prefect);
+  (s) for cities of at most --spark-max residents (default 1M), (a) again with
+      `--engine spark` in local mode (bench/spark_bench.py), findings compared with (a).
+
+Each run's findings are checked against the city's ground truth. The results
+are appended as a dated table to the "City scale" section of BENCHMARKS.md.
+
+    python bench/run_bench.py [--people 1000000,10000000] [--work DIR] [--pandas-max N]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PY = sys.executable
+BIN = Path(PY).parent
+AS_OF = "2026-11-01"
+CORE = ["pension_paid_after_death", "pension_paid_after_hospital_death", "transit_card_used_after_death",
+        "medical_visit_after_death", "pension_no_sign_of_life", "pension_duplicate_schemes", "pension_identity_mismatch"]
+ADHOC_RULE = "pension_paid_after_death"
+SPARK_MAX = 1_000_000  # --spark-max: Spark local-mode row for cities up to this size (0: none)
+SECTION = "## City scale"
+
+
+def measure(cmd: list[str], env: dict | None = None, log: Path | None = None) -> dict:
+    """Run `cmd`; wall seconds, peak RSS (MB) of the process and its children, exit code."""
+    t0 = time.perf_counter()
+    out = open(log, "w") if log else subprocess.DEVNULL
+    proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - t0
+    if log:
+        out.close()
+    return {"wall": round(wall, 1), "rss_mb": round(usage.ru_maxrss / 1024), "rc": proc.returncode}
+
+
+def truth(city: Path) -> set:
+    with open(city / "_truth" / "findings.csv", encoding="utf-8") as fh:
+        return {(r["rule_id"], r["person_id"]) for r in csv.DictReader(fh)}
+
+
+def found(path: Path, pid: str = "person_id") -> set:
+    with open(path, encoding="utf-8-sig") as fh:
+        return {(r["rule_id"], r[pid]) for r in csv.DictReader(fh)}
+
+
+def meminfo_gb() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return round(int(line.split()[1]) / 1024 / 1024, 1)
+    return 0.0
+
+
+def bench_city(people: int, work: Path, pandas_max: int, results: list) -> None:
+    city = work / f"city_{people}"
+    meta = city / "_truth" / "sample.json"
+    row: dict = {"people": people}
+    if not (meta.is_file() and json.loads(meta.read_text())["people"] == people):
+        print(f"[{people:,}] generating {city}", flush=True)
+        row["gen"] = measure([str(BIN / "crosscheck"), "sample", "--scale", "--out", str(city), "--people", str(people)],
+                             log=work / f"gen_{people}.log")
+    size = sum(p.stat().st_size for p in city.rglob("*") if p.is_file() and "_truth" not in p.parts)
+    row["size_gb"] = round(size / 1e9, 2)
+    rows = json.loads(meta.read_text()).get("rows", {})
+    row["taps"] = rows.get("taps")
+    row["payments"] = rows.get("pays")
+    want = truth(city)
+    cache = work / f"cache_{people}"
+    shutil.rmtree(cache, ignore_errors=True)
+    env = {"CROSSCHECK_CACHE_DIR": str(cache)}
+    out_a = work / f"out_a_{people}"
+    print(f"[{people:,}] (a) crosscheck run", flush=True)
+    row["a"] = measure([str(BIN / "crosscheck"), "run", "--extracts", str(city), "--as-of", AS_OF, "--out", str(out_a),
+                        "--no-record", "--no-mask", "--rules", ",".join(CORE)], env, work / f"a_{people}.log")
+    row["a_truth"] = row["a"]["rc"] == 0 and found(out_a / "findings.csv") == want
+    if people <= SPARK_MAX:
+        import spark_bench
+
+        reason = spark_bench.unavailable()
+        print(f"[{people:,}] (s) crosscheck run --engine spark" + (f": skipped, {reason}" if reason else ""), flush=True)
+        if not reason:
+            duck = {**row["a"], "findings": spark_bench._findings(out_a / "findings.csv")}
+            row["spark"] = spark_bench.bench_spark(city, AS_OF, work, CORE, duckdb=duck)
+            row["spark"]["duckdb"].pop("findings", None)
+            row["spark"]["spark"].pop("findings", None)
+    print(f"[{people:,}] (b) hand-written DuckDB SQL", flush=True)
+    out_b = work / f"out_b_{people}"
+    row["b"] = measure([PY, "bench/baseline.py", str(city), AS_OF, str(out_b), "--memory-limit", memory_limit()],
+                       log=work / f"b_{people}.log")
+    row["b_truth"] = row["b"]["rc"] == 0 and found(out_b / "findings.csv", "pid") == want
+    if people <= pandas_max:
+        print(f"[{people:,}] (c) pandas", flush=True)
+        out_c = work / f"out_c_{people}"
+        row["c"] = measure([PY, "bench/analyst_pandas.py", str(city), AS_OF, str(out_c)], log=work / f"c_{people}.log")
+        row["c_truth"] = row["c"]["rc"] == 0 and found(out_c / "findings.csv", "pid") == want
+    print(f"[{people:,}] (d) ad-hoc single rule, cached", flush=True)
+    out_d = work / f"out_d_{people}"
+    row["d"] = measure([str(BIN / "crosscheck"), "run", "--extracts", str(city), "--as-of", AS_OF, "--out", str(out_d),
+                        "--no-record", "--no-mask", "--rules", ADHOC_RULE], env, work / f"d_{people}.log")
+    row["d_truth"] = row["d"]["rc"] == 0 and found(out_d / "findings.csv") == {t for t in want if t[0] == ADHOC_RULE}
+    row["load"] = os.getloadavg()
+    print(json.dumps(row), flush=True)
+    results.append(row)
+
+
+def memory_limit() -> str:
+    sys.path.insert(0, str(REPO))
+    from crosscheck.config import ProjectConfig
+
+    return ProjectConfig.load(REPO).duckdb_memory_limit
+
+
+def startup() -> dict:
+    probes = {
+        "crosscheck --help": [str(BIN / "crosscheck"), "--help"],
+        "import crosscheck.run + rules + connectors": [PY, "-c", "import crosscheck.run, crosscheck.rules, crosscheck.connectors"],
+        "import great_expectations": [PY, "-c", "import great_expectations"],
+        "import prefect": [PY, "-c", "import prefect"],
+    }
+    return {name: min((measure(cmd) for _ in range(2)), key=lambda m: m["wall"]) for name, cmd in probes.items()}
+
+
+def ratio(x: dict | None, y: dict | None) -> str:
+    return f"{x['wall'] / y['wall']:.2f}" if x and y and y["wall"] else "—"
+
+
+def cell(m: dict | None, ok=None) -> str:
+    if not m:
+        return "—"
+    flag = "" if ok is None else (" ✓" if ok else " ✗")
+    return f"{m['wall']:.1f} s / {m['rss_mb'] / 1024:.2f} GB{flag}" + ("" if m["rc"] == 0 else f" (exit {m['rc']})")
+
+
+def report(results: list, start: dict, started: str, load_before) -> str:
+    lines = [
+        f"### Run of {started} (`make bench`)",
+        "",
+        f"Machine: {os.cpu_count()} cores, {meminfo_gb()} GB RAM, {platform.platform()}, Python {platform.python_version()}; "
+        f"DuckDB memory limit {memory_limit()} (crosscheck.toml) for (a) and (b). Load average before: "
+        f"{' '.join(f'{x:.2f}' for x in load_before)}. Other developers ran tests on the machine at the same time: timings are noisy.",
+        "",
+        "Each cell: wall time / peak RSS of the process; ✓ = findings equal the ground truth.",
+        "",
+        "| residents | files | taps / payments rows | generate | (a) crosscheck run | (b) hand-written SQL | (c) pandas | a/b | c/a | (d) ad-hoc 1 rule, cached | load avg after |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['people']:,} | {r['size_gb']} GB | {r['taps'] or 0:,} / {r['payments'] or 0:,} | {cell(r.get('gen'))} | "
+            f"{cell(r['a'], r['a_truth'])} | {cell(r['b'], r['b_truth'])} | {cell(r.get('c'), r.get('c_truth'))} | "
+            f"{ratio(r['a'], r['b'])} | {ratio(r.get('c'), r['a'])} | {cell(r['d'], r['d_truth'])} | {' '.join(f'{x:.2f}' for x in r['load'])} |"
+        )
+    if len(results) >= 2:
+        small, big = results[0], results[-1]
+        lines += ["", f"Growth {small['people']:,} → {big['people']:,} residents (×{big['people'] / small['people']:.0f}): "
+                      f"(a) ×{big['a']['wall'] / small['a']['wall']:.1f}, (b) ×{big['b']['wall'] / small['b']['wall']:.1f}."]
+    spark_rows = [r for r in results if r.get("spark")]
+    if spark_rows:
+        import spark_bench
+
+        lines += ["", "Spark local mode, same seven rules, cold, against (a):", ""]
+        lines += [spark_bench.line(r["people"], r["spark"]) for r in spark_rows]
+    lines += ["", "Fixed start-up cost (best of two):", ""]
+    lines += [f"- {name}: {m['wall']:.1f} s, {m['rss_mb']} MB" for name, m in start.items()]
+    return "\n".join(lines) + "\n"
+
+
+def append(text: str) -> None:
+    path = REPO / "BENCHMARKS.md"
+    doc = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    if SECTION not in doc:
+        doc = doc.rstrip("\n") + f"\n\n{SECTION}\n\n"
+    head, _, rest = doc.partition(SECTION)
+    nxt = rest.find("\n## ")
+    body, tail = (rest, "") if nxt < 0 else (rest[:nxt], rest[nxt:])
+    path.write_text(head + SECTION + body.rstrip("\n") + "\n\n" + text + tail, encoding="utf-8")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--people", default="1000000,10000000")
+    ap.add_argument("--work", type=Path, default=Path(os.environ.get("BENCH_DIR", "/tmp/crosscheck-bench")))
+    ap.add_argument("--pandas-max", type=int, default=1_000_000)
+    ap.add_argument("--no-append", action="store_true")
+    ap.add_argument("--spark-max", type=int, default=SPARK_MAX, help="Spark local-mode run for cities up to this size (0: none)")
+    a = ap.parse_args()
+    globals()["SPARK_MAX"] = a.spark_max
+    a.work.mkdir(parents=True, exist_ok=True)
+    started = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    load_before = os.getloadavg()
+    start = startup()
+    results: list = []
+    for people in [int(p) for p in a.people.split(",")]:
+        bench_city(people, a.work, a.pandas_max, results)
+    text = report(results, start, started, load_before)
+    print(text)
+    if not a.no_append:
+        append(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

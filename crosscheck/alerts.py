@@ -1,0 +1,352 @@
+"""Early warning (自动预警): a digest of new findings and a reminder of overdue ones.
+
+After a run is recorded in the findings store and its reports are written,
+`send_alerts` sends, per channel (an Apprise URL: ``mailtos://``, ``dingtalk://``,
+``wecombot://``, ``feishu://``, ``json://`` ...):
+
+- one **digest** of the run's *new* findings (status ``new``, not suppressed) at
+  or above the channel's severity, routed by rule domain / rule id; nothing is
+  sent when there are none;
+- one **reminder** of the *overdue* findings (``run.history["overdue"]``: first
+  seen at least ``overdue_days`` before the as-of date, never reviewed), routed
+  the same way.
+
+Messages are Chinese, give counts and amounts per rule, the as-of date and the
+report's path, and never carry a full identity number or name (masked as in the
+reports, then every text is passed through `mask_ids_in_text` again).
+
+Sending never raises: each channel is tried ``1 + retries`` times with a
+doubling wait, and the outcome (channel URL masked, sent / failed / skipped,
+error) is returned for summary.json, the report and the Prefect artifact.
+URLs may carry secrets: only `mask_url` forms are ever shown.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable, Iterable
+from urllib.parse import unquote, urlsplit
+
+from crosscheck.config import SEVERITIES, AlertsConfig
+from crosscheck.reports.masking import mask_id, mask_ids_in_text, mask_name
+from crosscheck.results import RunResult
+
+SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
+_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+_LONG_TOKEN = re.compile(r"[A-Za-z0-9_\-]{16,}")
+
+log = logging.getLogger("crosscheck.alerts")
+
+
+# -- channels -------------------------------------------------------------------------
+
+def _plugin(url: str):
+    """The Apprise plugin for ``url``, or None if Apprise cannot use it."""
+    import apprise
+
+    with apprise.LogCapture(level=logging.ERROR):  # keep its complaints (which may quote the URL) off stderr
+        try:
+            return apprise.Apprise.instantiate(url)
+        except Exception:  # noqa: BLE001 - a bad URL is reported, never raised
+            return None
+
+
+def mask_url(url: str) -> str:
+    """A channel as it may be shown: Apprise's privacy form without the query,
+    with any long token left in the path shortened (``ab…yz``)."""
+    plugin = _plugin(url)
+    if plugin is not None:
+        try:
+            shown = plugin.url(privacy=True)
+        except Exception:  # noqa: BLE001
+            shown = ""
+        if shown:
+            shown = shown.split("?", 1)[0]
+            scheme, sep, rest = shown.partition("://")
+            rest = _LONG_TOKEN.sub(lambda m: m.group(0)[:2] + "…" + m.group(0)[-2:], rest)
+            return scheme + sep + rest
+    scheme = url.split("://", 1)[0] if "://" in url else "?"
+    return f"{scheme}://…"
+
+
+def _secrets_of(url: str) -> list[str]:
+    """Parts of a URL that must never appear in an error we record."""
+    out = [url]
+    try:
+        parts = urlsplit(url)
+        out += [p for p in (parts.password, parts.username) if p]
+        if parts.scheme not in ("json", "jsons", "xml", "xmls", "form", "forms", "mailto", "mailtos"):
+            out.append(parts.netloc.rsplit("@", 1)[-1].split(":", 1)[0])  # wecombot://KEY: the "host" is the secret
+        tokens = re.split(r"[/?&=#:@,]", unquote(parts.path + "?" + parts.query))
+        out += [t for t in tokens if len(t) >= 8]
+    except ValueError:
+        pass
+    return sorted({s for s in out if s}, key=len, reverse=True)
+
+
+def _clean_error(text: str, url: str) -> str:
+    lines = [re.sub(r"^\S+ \S+ - [A-Z]+ - ", "", line).strip() for line in (text or "").splitlines()]
+    lines = [line for line in lines if line]
+    text = "; ".join(dict.fromkeys(lines[-3:])) if lines else ""
+    for secret in _secrets_of(url):
+        text = re.sub(re.escape(secret), "****", text, flags=re.IGNORECASE)
+    return mask_ids_in_text(text)[:300]
+
+
+@dataclass
+class Channel:
+    url: str
+    name: str = ""
+    domains: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
+    min_severity: str = "high"
+    reminders: bool = True
+
+    @property
+    def shown(self) -> str:
+        return mask_url(self.url)
+
+    def wants(self, rule_id: str, domain: str, severity: str | None) -> bool:
+        if self.domains and domain not in self.domains:
+            return False
+        if self.rules and rule_id not in self.rules:
+            return False
+        return _RANK.get(severity or "", 0) <= _RANK[self.min_severity]  # an unknown severity is never dropped
+
+
+def channels_for(config: AlertsConfig, extra_urls: Iterable[str] = ()) -> list[Channel]:
+    """The configured channels, then each ``--alert`` URL (every domain, default severity)."""
+    out: list[Channel] = []
+    seen: set[str] = set()
+    for c in config.channels:
+        out.append(Channel(c.url, c.name, tuple(c.domains), tuple(c.rules), c.min_severity or config.min_severity, c.reminders))
+        seen.add(c.url)
+    for url in extra_urls or ():
+        url = (url or "").strip()
+        if url and url not in seen:
+            out.append(Channel(url, min_severity=config.min_severity))
+            seen.add(url)
+    return out
+
+
+# -- what is reported -----------------------------------------------------------------
+
+def _money(value: Any) -> str:
+    return f"{Decimal(str(value or 0)).quantize(Decimal('0.01')):,.2f}"
+
+
+def _who(row: dict) -> str:
+    """A finding's subject, masked: identity number and name, never in full."""
+    pid = row.get("person_id")
+    who = mask_id(pid) if pid else mask_ids_in_text(row.get("subject") or "")
+    name = mask_name(row.get("name")) if row.get("name") else ""
+    return " ".join(p for p in (who, name) if p)
+
+
+def overdue_entries(rows: list[dict], districts: list[str] | None = None) -> list[dict]:
+    """`Store.overdue` rows as kept in ``run.history["overdue"]``: masked always
+    (summary.json and messages never carry identities), JSON-able."""
+    out = []
+    for r in rows:
+        if districts and r.get("district") not in districts:
+            continue
+        first = r.get("first_seen")
+        amount = r.get("amount_at_risk")
+        out.append({
+            "finding_key": r.get("finding_key"),
+            "rule_id": r.get("rule_id"),
+            "subject": _who(r),
+            "district": r.get("district"),
+            "severity": r.get("severity"),
+            "amount_at_risk": None if amount is None else float(Decimal(str(amount)).quantize(Decimal("0.01"))),
+            "first_seen": first.isoformat() if isinstance(first, date) else first,
+            "days_open": int(r.get("days_open") or 0),
+        })
+    return out
+
+
+@dataclass
+class Digest:
+    kind: str          # new | overdue
+    title: str
+    body: str
+    findings: int
+
+
+def _per_rule_lines(rows: list[dict], titles: dict[str, str], examples: int, extra: Callable[[dict], str] | None = None) -> list[str]:
+    by_rule: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_rule[r["rule_id"]].append(r)
+    lines = []
+    for rule_id in sorted(by_rule, key=lambda k: (-len(by_rule[k]), k)):
+        items = by_rule[rule_id]
+        amounts = [Decimal(str(r["amount_at_risk"])) for r in items if r.get("amount_at_risk") is not None]
+        money = f"，涉及金额 {_money(sum(amounts, Decimal(0)))} 元" if amounts else ""
+        lines.append(f"· {titles.get(rule_id) or rule_id}（{rule_id}）：{len(items)} 条{money}")
+        top = sorted(items, key=lambda r: (r.get("amount_at_risk") is None, -float(r.get("amount_at_risk") or 0),
+                                           r.get("finding_key") or ""))[:examples]
+        for r in top:
+            bits = [r.get("subject_masked") or _who(r), r.get("district") or ""]
+            if r.get("amount_at_risk") is not None:
+                bits.append(f"{_money(r['amount_at_risk'])} 元")
+            if extra:
+                bits.append(extra(r))
+            bits.append(f"编号 {r.get('finding_key') or '—'}")
+            lines.append("    " + " · ".join(b for b in bits if b))
+    return lines
+
+
+def _severity_phrase(sev: str) -> str:
+    return "高风险" if sev == "high" else f"{SEVERITY_ZH[sev]}风险及以上"
+
+
+def new_digest(run: RunResult, channel: Channel, rows: list[dict], config: AlertsConfig, report: Path) -> Digest:
+    titles = {o.rule_id: o.title_zh for o in run.rules}
+    amounts = [Decimal(str(r["amount_at_risk"])) for r in rows if r.get("amount_at_risk") is not None]
+    phrase = _severity_phrase(channel.min_severity)
+    lines = [
+        f"数据截止日期：{run.as_of.isoformat()}",
+        f"运行编号：{run.run_id}",
+        f"本次新增{phrase}疑点 {len(rows)} 条，涉及金额合计 {_money(sum(amounts, Decimal(0)))} 元。",
+        "",
+        "按规则：",
+        *_per_rule_lines(rows, titles, config.examples),
+        "",
+        f"报告：{report}",
+        "请尽快核查并在 findings.xlsx 中填写处置结果（crosscheck review import 导入）。",
+        "本消息中的身份证号、姓名均已脱敏。",
+    ]
+    title = f"【疑点预警】{run.as_of.isoformat()} 新增{phrase}疑点 {len(rows)} 条"
+    return Digest("new", title, mask_ids_in_text("\n".join(lines)), len(rows))
+
+
+def overdue_digest(run: RunResult, channel: Channel, rows: list[dict], config: AlertsConfig, report: Path) -> Digest:
+    titles = {o.rule_id: o.title_zh for o in run.rules}
+    shown = [dict(r, subject_masked=r.get("subject")) for r in rows]
+    oldest = min((r.get("first_seen") or "" for r in rows), default="")
+    lines = [
+        f"数据截止日期：{run.as_of.isoformat()}",
+        f"以下 {len(rows)} 条疑点首次发现已超过 {config.overdue_days} 天，仍未填写复核处置（最早发现于 {oldest}）。",
+        "",
+        "按规则：",
+        *_per_rule_lines(shown, titles, config.examples, extra=lambda r: f"已 {r.get('days_open', 0)} 天"),
+        "",
+        f"报告（“逾期未复核”一节）：{report}",
+        "请在 findings.xlsx 中填写处置（确认 / 误报 / 已解释）后用 crosscheck review import 导入。",
+        "本消息中的身份证号、姓名均已脱敏。",
+    ]
+    title = f"【逾期未复核提醒】{run.as_of.isoformat()} {len(rows)} 条疑点超过 {config.overdue_days} 天未复核"
+    return Digest("overdue", title, mask_ids_in_text("\n".join(lines)), len(rows))
+
+
+def _new_rows(run: RunResult) -> list[dict] | None:
+    """New, unsuppressed findings shown to reviewers; None if the run was not recorded."""
+    names = run.findings.column_names
+    if "status" not in names:
+        return None
+    wanted = [c for c in ("rule_id", "subject", "person_id", "name", "district", "severity", "amount_at_risk",
+                          "finding_key", "status", "suppressed") if c in names]
+    return [r for r in run.findings.select(wanted).to_pylist()
+            if r.get("status") == "new" and not r.get("suppressed")]
+
+
+# -- sending --------------------------------------------------------------------------
+
+def send(url: str, title: str, body: str, *, tries: int = 3, wait: float = 2.0,
+         sleep: Callable[[float], None] = time.sleep) -> tuple[bool, int, str]:
+    """Send one message through Apprise, retrying; returns (sent, tries used, error)."""
+    import apprise
+
+    plugin = _plugin(url)
+    if plugin is None:
+        return False, 0, "not a usable Apprise URL (unknown scheme, bad syntax or missing parameters)"
+    notifier = apprise.Apprise()
+    notifier.add(plugin)
+    error = ""
+    for attempt in range(1, max(1, tries) + 1):
+        with apprise.LogCapture(level=logging.WARNING) as logs:
+            try:
+                ok = bool(notifier.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT))
+            except Exception as exc:  # noqa: BLE001 - a channel never breaks a run
+                ok = False
+                logging.getLogger("apprise").warning("%s: %s", type(exc).__name__, exc)
+            captured = logs.getvalue()
+        if ok:
+            return True, attempt, ""
+        error = _clean_error(captured, url) or "the service did not accept the message"
+        if attempt < tries:
+            sleep(wait * 2 ** (attempt - 1))
+    return False, max(1, tries), error
+
+
+def send_alerts(run: RunResult, config: AlertsConfig, extra_urls: Iterable[str] = (), *,
+                sleep: Callable[[float], None] = time.sleep) -> list[dict]:
+    """Build and send this run's digests; return one outcome per channel and kind. Never raises."""
+    try:
+        channels = channels_for(config, extra_urls)
+    except Exception as exc:  # noqa: BLE001
+        return [{"channel": "—", "name": "", "kind": "new", "status": "failed", "findings": 0, "tries": 0,
+                 "error": f"alert channels: {exc}"[:300]}]
+    outcomes: list[dict] = []
+    if not channels:
+        return outcomes
+    report = Path(run.out_dir) / "report.html"
+    domains = {o.rule_id: o.domain for o in run.rules}
+    try:
+        new = _new_rows(run)
+        overdue = list(run.history.get("overdue") or [])
+    except Exception as exc:  # noqa: BLE001
+        new, overdue = None, []
+        log.warning("alerts: cannot read the run's findings: %s", exc)
+    tries = 1 + max(0, int(config.retries))
+    for ch in channels:
+        shown = ch.shown
+        base = {"channel": shown, "name": ch.name}
+        todo: list[tuple[str, Digest | None, str]] = []
+        if new is None:
+            todo.append(("new", None, "run not recorded in the findings store: new findings cannot be told apart"))
+        else:
+            mine = [r for r in new if ch.wants(r["rule_id"], domains.get(r["rule_id"], ""), r.get("severity"))]
+            if mine:
+                todo.append(("new", new_digest(run, ch, mine, config, report), ""))
+            else:
+                todo.append(("new", None, f"no new findings of {_severity_phrase(ch.min_severity)} for this channel"))
+        if ch.reminders and new is not None:
+            due = [r for r in overdue if ch.wants(r["rule_id"], domains.get(r["rule_id"], ""), r.get("severity"))]
+            if due:
+                todo.append(("overdue", overdue_digest(run, ch, due, config, report), ""))
+            else:
+                todo.append(("overdue", None, f"no findings unreviewed for {config.overdue_days} days or more"))
+        for kind, digest, reason in todo:
+            if digest is None:
+                outcomes.append({**base, "kind": kind, "status": "skipped", "findings": 0, "tries": 0, "error": "",
+                                 "reason": reason})
+                continue
+            try:
+                ok, used, error = send(ch.url, digest.title, digest.body, tries=tries, wait=config.retry_wait, sleep=sleep)
+            except Exception as exc:  # noqa: BLE001
+                ok, used, error = False, 0, _clean_error(f"{type(exc).__name__}: {exc}", ch.url)
+            outcomes.append({**base, "kind": kind, "status": "sent" if ok else "failed", "findings": digest.findings,
+                             "tries": used, "error": error, "reason": ""})
+            if not ok:
+                log.warning("alert %s to %s failed after %d tries: %s", kind, shown, used, error)
+    return outcomes
+
+
+def alert_lines(outcomes: list[dict]) -> list[str]:
+    """One line per outcome, for the console and the Prefect artifact (channels masked)."""
+    kind_zh = {"new": "新增疑点预警", "overdue": "逾期未复核提醒"}
+    out = []
+    for o in outcomes:
+        label = f"{o.get('name')} " if o.get("name") else ""
+        detail = o.get("error") or o.get("reason") or ""
+        n = f" {o['findings']} findings" if o.get("status") != "skipped" else ""
+        out.append(f"{label}{o.get('channel')} {kind_zh.get(o.get('kind'), o.get('kind'))}: {o.get('status')}{n}"
+                   + (f" ({detail})" if detail else ""))
+    return out

@@ -1,0 +1,240 @@
+"""The `fuzzy_join` step: blocking passes -> candidate pairs -> field scores -> match score.
+
+A rule step::
+
+    - name: pairs
+      fuzzy_join:
+        left: roster                 # table, view or earlier step
+        right: residents             # omit (or = left) to deduplicate `left`
+        id: rec_id                   # record id column (or {left: .., right: ..})
+        block_on:                    # passes, unioned (Splink-style): a pair is a candidate
+          - [birth_date, district]   #   when every key of some pass is equal
+          - [{left: "substr(name_pinyin, 1, 4)", right: "substr(pinyin, 1, 4)"}, birth_year]
+        compare:
+          - {left: name, scorer: name, weight: 2}
+          - {left: address, scorer: token_set, threshold: 0.8}
+        keep: [district]             # carried as left_district, right_district
+        min_score: $min_score        # weighted mean of the field scores a pair needs
+        max_candidate_pairs: $max_pairs
+
+compiles to one SELECT (a CTE like any step) whose rows are the pairs kept:
+``left_<id>, right_<id>, blocked_by`` (``id: {left: a, right: b}``: ``left_a, right_b``) (the first pass that produced the pair),
+``left_<f>, right_<f>, score_<f>`` per compared field, the kept columns and
+``match_score``. Key and compared expressions name columns unqualified; they
+are evaluated on each side. A NULL key never blocks; a comparison with a NULL
+side is left out of the weighted mean (the other fields decide).
+
+Before the rule runs, the runner counts the candidate pairs of each pass with
+a cheap GROUP BY per side (`guard_queries`, `check_blocking`) and refuses the
+rule ("errored", `BlockingTooLarge`) when the sum is over
+``max_candidate_pairs``. `candidate_pairs` is the same count as an API.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from crosscheck import dialect
+from crosscheck.rules.model import FuzzyJoin, Sides
+from crosscheck.scorers import SCORER_FUNCTIONS
+
+if TYPE_CHECKING:
+    from crosscheck.rules.loader import LoadedRule
+
+
+class BlockingTooLarge(RuntimeError):
+    """A fuzzy_join's blocking would produce more candidate pairs than allowed."""
+
+
+def _side(value: str | Sides, which: str) -> str:
+    if isinstance(value, str):
+        return value
+    return value.left if which == "l" else value.right
+
+
+def qualify_expr(sql: str, alias: str) -> str:
+    """The expression with its unqualified columns read from `alias`."""
+    tree = dialect.parse_expression(sql)
+    for col in list(tree.find_all(exp.Column)):
+        if not col.table:
+            col.set("table", exp.to_identifier(alias))
+    return tree.sql(dialect=dialect.READ_DIALECT)
+
+
+def _key_label(key: str | Sides) -> str:
+    return key if isinstance(key, str) else (key.left if key.left == key.right else f"{key.left} = {key.right}")
+
+
+def pass_label(keys: list) -> str:
+    return "(" + ", ".join(_key_label(k) for k in keys) + ")"
+
+
+def _pass_condition(keys: list) -> str:
+    return " AND ".join(f"{qualify_expr(_side(k, 'l'), 'l')} = {qualify_expr(_side(k, 'r'), 'r')}" for k in keys)
+
+
+def _literal(value: float | int | str) -> str:
+    return value if isinstance(value, str) else repr(value)
+
+
+def fuzzy_join_sql(fj: FuzzyJoin) -> str:
+    right = fj.left if fj.dedupe else fj.right
+    idn = fj.id_name
+    cols = [f"{qualify_expr(_side(fj.id, 'l'), 'l')} AS left_{idn}", f"{qualify_expr(_side(fj.id, 'r'), 'r')} AS right_{fj.right_id_name}"]
+    for c in fj.compare:
+        cols.append(f"{qualify_expr(c.left, 'l')} AS left_{c.out_name}")
+        cols.append(f"{qualify_expr(c.right or c.left, 'r')} AS right_{c.out_name}")
+    for k in fj.keep:
+        name = k if isinstance(k, str) else k.left
+        cols.append(f"{qualify_expr(_side(k, 'l'), 'l')} AS left_{name}")
+        cols.append(f"{qualify_expr(_side(k, 'r'), 'r')} AS right_{name}")
+    passes = []
+    for i, keys in enumerate(fj.block_on):
+        where = []
+        if fj.dedupe:
+            where.append(f"{qualify_expr(_side(fj.id, 'l'), 'l')} < {qualify_expr(_side(fj.id, 'r'), 'r')}")
+        where += [f"NOT coalesce({_pass_condition(prev)}, FALSE)" for prev in fj.block_on[:i]]
+        passes.append(
+            f"SELECT {', '.join(cols)}, {i + 1} AS blocked_by FROM {fj.left} AS l JOIN {right} AS r ON {_pass_condition(keys)}"
+            + (f" WHERE {' AND '.join(where)}" if where else "")
+        )
+    scores = []
+    for c in fj.compare:
+        a, b = f"p.left_{c.out_name}", f"p.right_{c.out_name}"
+        if c.scorer == "exact":
+            raw = f"CASE WHEN {a} IS NULL OR {b} IS NULL THEN NULL WHEN {a} = {b} THEN 1.0 ELSE 0.0 END"
+        elif c.scorer == "date":
+            raw = f"{SCORER_FUNCTIONS['date']}(CAST({a} AS VARCHAR), CAST({b} AS VARCHAR))"
+        else:
+            raw = f"{SCORER_FUNCTIONS[c.scorer]}(CAST({a} AS VARCHAR), CAST({b} AS VARCHAR))"
+        if c.threshold is not None:
+            raw = f"CASE WHEN {raw} >= {c.threshold!r} THEN 1.0 WHEN {raw} IS NULL THEN NULL ELSE 0.0 END"
+        scores.append(f"CAST({raw} AS DOUBLE) AS score_{c.out_name}")
+    num = " + ".join(f"coalesce({c.weight!r} * s.score_{c.out_name}, 0)" for c in fj.compare)
+    den = " + ".join(f"CASE WHEN s.score_{c.out_name} IS NULL THEN 0 ELSE {c.weight!r} END" for c in fj.compare)
+    union = "\n    UNION ALL\n    ".join(passes)
+    return (
+        "SELECT m.* FROM (\n"
+        f"  SELECT s.*, round(({num}) / nullif({den}, 0), 4) AS match_score FROM (\n"
+        f"    SELECT p.*, {', '.join(scores)} FROM (\n    {union}\n    ) AS p\n"
+        "  ) AS s\n"
+        f") AS m WHERE m.match_score >= {_literal(fj.min_score)}"
+    )
+
+
+def union_count_sql(fj: FuzzyJoin) -> str:
+    """The exact number of distinct candidate pairs (the passes' union; runs the blocking join, no scoring)."""
+    right = fj.left if fj.dedupe else fj.right
+    lid, rid = qualify_expr(_side(fj.id, "l"), "l"), qualify_expr(_side(fj.id, "r"), "r")
+    passes = [
+        f"SELECT {lid} AS a, {rid} AS b FROM {fj.left} AS l JOIN {right} AS r ON {_pass_condition(keys)}"
+        + (f" WHERE {lid} < {rid}" if fj.dedupe else "")
+        for keys in fj.block_on
+    ]
+    return "SELECT count(*) FROM (" + " UNION ".join(passes) + ") AS u"
+
+
+def count_sql(fj: FuzzyJoin, keys: list) -> str:
+    """Candidate pairs of one pass: per-side key counts joined (never the pairs themselves)."""
+    right = fj.left if fj.dedupe else fj.right
+
+    def grouped(table: str, which: str) -> str:
+        ks = [f"{qualify_expr(_side(k, which), which)} AS k{j}" for j, k in enumerate(keys)]
+        notnull = " AND ".join(f"k{j} IS NOT NULL" for j in range(len(keys)))
+        names = ", ".join(f"k{j}" for j in range(len(keys)))
+        return f"(SELECT {names}, count(*) AS n FROM (SELECT {', '.join(ks)} FROM {table} AS {which}) AS t WHERE {notnull} GROUP BY {names})"
+
+    symmetric = fj.dedupe and all(isinstance(k, str) or k.left == k.right for k in keys)
+    if symmetric:
+        return f"SELECT CAST(coalesce(sum(a.n * (a.n - 1) / 2), 0) AS BIGINT) AS pairs FROM {grouped(fj.left, 'l')} AS a"
+    on = " AND ".join(f"a.k{j} = b.k{j}" for j in range(len(keys)))
+    return f"SELECT CAST(coalesce(sum(a.n * b.n), 0) AS BIGINT) AS pairs FROM {grouped(fj.left, 'l')} AS a JOIN {grouped(right, 'r')} AS b ON {on}"
+
+
+@dataclass
+class Guard:
+    """What the runner counts before running a rule with a fuzzy_join step."""
+
+    step: str
+    fuzzy: FuzzyJoin
+    passes: list[tuple[str, exp.Query]]   # (label, count query with the CTEs it needs)
+
+    def limit(self, binds: dict[str, Any]) -> int:
+        v = self.fuzzy.max_candidate_pairs
+        return int(binds[v[1:]]) if isinstance(v, str) else int(v)
+
+
+@dataclass
+class BlockingCount:
+    step: str
+    passes: list[tuple[str, int]]
+    limit: int
+
+    @property
+    def total(self) -> int:
+        return sum(n for _, n in self.passes)
+
+    def describe(self) -> str:
+        if len(self.passes) == 1:
+            label, n = self.passes[0]
+            return f"blocking on {label}: {n:,} candidate pairs"
+        parts = " + ".join(f"{label} {n:,}" for label, n in self.passes)
+        return f"blocking on {parts} = at most {self.total:,} candidate pairs"
+
+
+def guard_queries(steps, ctes) -> list[Guard]:
+    """One Guard per fuzzy_join step of a rule; `ctes` are the compiled CTEs in order."""
+    from crosscheck.rules.compiler import parse_query
+
+    guards = []
+    for i, step in enumerate(steps):
+        if step.fuzzy_join is None:
+            continue
+        k = next((j for j, c in enumerate(ctes) if c.origin[:2] == ("steps", i)), None)
+        if k is None:
+            continue
+        before = ctes[:k]
+        passes = []
+        for keys in step.fuzzy_join.block_on:
+            tree = parse_query(count_sql(step.fuzzy_join, keys))
+            for c in before:
+                tree = tree.with_(c.name, as_=c.query.copy(), copy=False)
+            passes.append((pass_label(keys), tree))
+        guards.append(Guard(step.name, step.fuzzy_join, passes))
+    return guards
+
+
+def count_blocking(con, compiled, binds: dict[str, Any]) -> list[BlockingCount]:
+    """Candidate pairs per fuzzy_join step and pass (cheap GROUP BY counts)."""
+    out = []
+    for g in getattr(compiled, "fuzzy_guards", []):
+        counts = []
+        for label, tree in g.passes:
+            sql = dialect.transpile(tree, "duckdb", pretty=False)
+            names = dialect.parameter_names(tree)
+            counts.append((label, int(con.execute(sql, {n: binds[n] for n in names}).fetchall()[0][0])))
+        out.append(BlockingCount(g.step, counts, g.limit(binds)))
+    return out
+
+
+def check_blocking(con, rule_id: str, compiled, binds: dict[str, Any]) -> list[BlockingCount]:
+    """Count, then raise BlockingTooLarge naming the rule, step and blocking if over the limit."""
+    counts = count_blocking(con, compiled, binds)
+    for c in counts:
+        if c.total > c.limit:
+            raise BlockingTooLarge(
+                f"rule {rule_id}, step {c.step}: {c.describe().replace(': ', ' would produce ', 1) if len(c.passes) == 1 else c.describe()}"
+                f", over the limit {c.limit:,} (max_candidate_pairs); block on more selective keys"
+            )
+    return counts
+
+
+def candidate_pairs(con, rule: "LoadedRule", *, as_of, overrides: dict[str, Any] | None = None) -> list[BlockingCount]:
+    """How many candidate pairs each fuzzy_join step of `rule` would score on this connection."""
+    from crosscheck.rules.runner import effective_parameters
+
+    compiled = rule.compile()
+    binds = {"as_of": as_of, **effective_parameters(rule, overrides)}
+    return count_blocking(con, compiled, binds)

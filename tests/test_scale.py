@@ -1,0 +1,102 @@
+"""The city-scale generator (DuckDB SQL), shared views computed once, the canonical cache.
+
+Small N only (no timing assertions): `make bench` measures the big cities."""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+from datetime import date
+
+import pytest
+
+from crosscheck.config import ProjectConfig
+from crosscheck.run import RunRequest, RunSession
+from crosscheck.sample.planted import CORE_RULES
+from crosscheck.sample.scale import generate_scale_city
+
+AS_OF = date(2026, 11, 1)
+
+
+@pytest.fixture(scope="module")
+def scale_city(tmp_path_factory):
+    out = tmp_path_factory.mktemp("scale") / "city"
+    summary = generate_scale_city(out, people=20_000, seed=3, as_of=AS_OF)
+    return out, summary
+
+
+def _truth(city):
+    with open(city / "_truth" / "findings.csv", encoding="utf-8") as fh:
+        return {(r["rule_id"], r["person_id"], r["severity"], r["amount_at_risk"]) for r in csv.DictReader(fh)}
+
+
+def _run(city, tmp_path, name, cache_dir):
+    config = dataclasses.replace(ProjectConfig.load(), cache_dir=cache_dir)
+    session = RunSession(RunRequest(extracts=city, as_of=AS_OF, out=tmp_path / name, rules=CORE_RULES, record=False), config)
+    result = session.execute()
+    found = {
+        (f["rule_id"], f["person_id"], f["severity"], "" if f["amount_at_risk"] is None else f"{f['amount_at_risk']:.2f}")
+        for f in result.findings.to_pylist()
+    }
+    return session, result, found
+
+
+def test_layout_headers_and_truth_files(scale_city):
+    city, summary = scale_city
+    for rel in ["household_registry/residents.csv", "social_security/pensioners.csv", "social_security/pension_payments.csv",
+                "hospital/inpatient.csv", "hospital/outpatient.csv", "transit_card/cards.csv",
+                "transit_card/annual_reviews.csv", "transit_card/taps_recent.csv"]:
+        assert (city / rel).is_file(), rel
+    assert list((city / "transit_card").glob("taps_*.parquet"))
+    header = (city / "household_registry" / "residents.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert header.startswith("公民身份号码,姓名,性别,出生日期")
+    meta = json.loads((city / "_truth" / "sample.json").read_text(encoding="utf-8"))
+    assert meta["generator"] == "scale" and all(meta["findings_per_rule"][r] > 0 for r in CORE_RULES)
+    assert summary["quarantined_rows"] > 0
+
+
+def test_same_seed_same_content(scale_city, tmp_path):
+    city, _ = scale_city
+    again = tmp_path / "again"
+    generate_scale_city(again, people=20_000, seed=3, as_of=AS_OF)
+    for rel in ["_truth/findings.csv", "_truth/files.csv", "household_registry/residents.csv", "social_security/pensioners.csv"]:
+        assert (again / rel).read_bytes() == (city / rel).read_bytes(), rel
+
+
+def test_findings_equal_truth_then_cached_run_reuses_the_load(scale_city, tmp_path):
+    city, _ = scale_city
+    cache = tmp_path / "cache"
+    first, result, found = _run(city, tmp_path, "r1", cache)
+    assert found == _truth(city)
+    # shared views were computed once, into temp tables, and reused by the rules
+    assert {key[0] for key in first._shared_views} >= {"person_death", "person_profile"}
+    # accounting equals the generator's ledger
+    with open(city / "_truth" / "files.csv", encoding="utf-8") as fh:
+        ledger = {r["file"]: r for r in csv.DictReader(fh)}
+    for f in result.files:
+        assert f.rows_read == int(ledger[f.file]["rows"]), f.file
+        assert f.rows_quarantined == int(ledger[f.file]["invalid_rows"]), f.file
+        assert f.duplicates_dropped == int(ledger[f.file]["duplicate_rows"]), f.file
+    entries = [p for p in cache.iterdir() if p.is_dir()]
+    assert len(entries) == 1 and (entries[0] / "canonical.duckdb").is_file()
+
+    second, result2, found2 = _run(city, tmp_path, "r2", cache)
+    assert second._cache_used
+    assert found2 == found
+    assert [(f.file, f.rows_loaded, f.sha256) for f in result2.files] == [(f.file, f.rows_loaded, f.sha256) for f in result.files]
+    assert result2.quarantine.num_rows == result.quarantine.num_rows > 0
+
+
+def test_a_changed_file_misses_the_cache(scale_city, tmp_path):
+    city, _ = scale_city
+    copy = tmp_path / "copy"
+    import shutil
+
+    shutil.copytree(city, copy)
+    cache = tmp_path / "cache"
+    _run(copy, tmp_path, "r1", cache)
+    with open(copy / "transit_card" / "cards.csv", "a", encoding="utf-8") as fh:
+        fh.write("312000000000999,敬老卡,110101194001011234,王建国,2020-01-01,正常\n")
+    again, _, _ = _run(copy, tmp_path, "r2", cache)
+    assert not getattr(again, "_cache_used", False)
+    assert len([p for p in cache.iterdir() if p.is_dir()]) == 2
