@@ -78,6 +78,16 @@ class TableSpec(Strict):
     def column(self, name: str) -> ColumnSpec:
         return next(c for c in self.columns if c.name == name)
 
+    def canonical_columns(self) -> dict[str, str]:
+        """Canonical column name -> DuckDB type: declared columns, `<name>_raw`
+        beside each name column, provenance columns last."""
+        cols = {c.name: DUCKDB_TYPES[c.type] for c in self.columns}
+        for c in self.columns:
+            if c.type == "name":
+                cols[f"{c.name}_raw"] = "VARCHAR"
+        cols.update(PROVENANCE_COLUMNS)
+        return cols
+
 
 class ConnectorSpec(Strict):
     source: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -115,13 +125,7 @@ class Catalog(BaseModel):
 
     def columns(self, table: str) -> dict[str, str]:
         """Canonical column name -> DuckDB type, provenance columns included."""
-        spec = self.tables[table]
-        cols = {c.name: DUCKDB_TYPES[c.type] for c in spec.columns}
-        for c in spec.columns:
-            if c.type == "name":
-                cols[f"{c.name}_raw"] = "VARCHAR"
-        cols.update(PROVENANCE_COLUMNS)
-        return cols
+        return self.tables[table].canonical_columns()
 
 
 def load_catalog(connectors_dir: Path) -> Catalog:

@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from crosscheck.catalog import Catalog, ConnectorSpec, TableSpec, DUCKDB_TYPES, PROVENANCE_COLUMNS
+from crosscheck.catalog import Catalog, ConnectorSpec, TableSpec
 from crosscheck.connectors.files import FileProblem, discover, scan, transcode
 from crosscheck.connectors.parse import install_macros, lit, parse_select
 from crosscheck.connectors.readers import Staged, drop_staged, normalize_header, read_csv, read_parquet, read_xlsx
@@ -56,16 +56,6 @@ def _phase(table: str, name: str):
 def ensure_quarantine(con: duckdb.DuckDBPyConnection) -> None:
     cols = ", ".join(f'"{f.name}" {_DUCK_OF_ARROW[f.type]}' for f in QUARANTINE_SCHEMA)
     con.execute(f"CREATE TABLE IF NOT EXISTS quarantine ({cols})")
-
-
-def canonical_columns(spec: TableSpec) -> dict[str, str]:
-    """Column -> DuckDB type, as Catalog.columns (kept local so a lone connector can load)."""
-    cols = {c.name: DUCKDB_TYPES[c.type] for c in spec.columns}
-    for c in spec.columns:
-        if c.type == "name":
-            cols[f"{c.name}_raw"] = "VARCHAR"
-    cols.update(PROVENANCE_COLUMNS)
-    return cols
 
 
 def load_delivery(con, extracts_root: Path, catalog: Catalog, *, validate: bool = True) -> list[TableLoad]:
@@ -151,7 +141,7 @@ def _stage(con, path: Path, account: FileAccount, workdir: Path) -> Staged:
 
 def _load_table(con, root: Path, connector: ConnectorSpec, table: str, spec: TableSpec, paths: list[Path]) -> TableLoad:
     parsed = f"__cc_parsed_{table}"
-    columns = canonical_columns(spec)
+    columns = spec.canonical_columns()
     extra = {"__file_idx": "INTEGER", "__reason": "VARCHAR", "__raw": "VARCHAR"}
     con.execute(f"CREATE OR REPLACE TEMP TABLE {parsed} ("
                 + ", ".join(f'"{c}" {t}' for c, t in {**columns, **extra}.items()) + ")")
