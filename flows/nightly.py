@@ -143,7 +143,7 @@ def nightly(
     )
     if not force:
         earlier = processed_run(session)
-        if earlier:
+        if earlier and (Path(earlier["out_dir"]) / "report.html").is_file():  # a deleted report is made again
             session.close()
             report = Path(earlier["out_dir"]) / "report.html"
             message = f"delivery {delivery} was already processed by run {earlier['run_id']}; skipped (force=True reruns it)"
