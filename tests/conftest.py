@@ -18,6 +18,16 @@ os.environ["CROSSCHECK_STORE"] = os.path.join(tempfile.mkdtemp(prefix="crosschec
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_AS_OF = date(2026, 11, 1)
+#: The seven rules of core-rules.md.
+CORE_RULES = [
+    "pension_paid_after_death",
+    "pension_paid_after_hospital_death",
+    "transit_card_used_after_death",
+    "medical_visit_after_death",
+    "pension_no_sign_of_life",
+    "pension_duplicate_schemes",
+    "pension_identity_mismatch",
+]
 
 
 @pytest.fixture(scope="session")

@@ -19,15 +19,7 @@ from crosscheck.rules.testing import connect, create_tables
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = load_catalog(ROOT / "connectors")
 RULESET = load_ruleset(ROOT / "rules", CATALOG)
-CORE_RULES = [
-    "pension_paid_after_death",
-    "pension_paid_after_hospital_death",
-    "transit_card_used_after_death",
-    "medical_visit_after_death",
-    "pension_no_sign_of_life",
-    "pension_duplicate_schemes",
-    "pension_identity_mismatch",
-]
+from conftest import CORE_RULES
 ALL = {t: None for t in CATALOG.tables}
 PID = "110101194001011234"
 

@@ -15,15 +15,7 @@ from crosscheck.yamlio import ConfigError
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "rule_fixtures"
 CATALOG = load_catalog(ROOT / "connectors")
-CORE_RULES = [
-    "pension_paid_after_death",
-    "pension_paid_after_hospital_death",
-    "transit_card_used_after_death",
-    "medical_visit_after_death",
-    "pension_no_sign_of_life",
-    "pension_duplicate_schemes",
-    "pension_identity_mismatch",
-]
+from conftest import CORE_RULES
 
 
 def test_repository_rules_lint_clean():

@@ -18,10 +18,7 @@ from crosscheck.sample.domains import DOMAIN_RULES, DOMAIN_SOURCES
 from crosscheck.sample.ids import is_valid, normalise
 
 AS_OF = date(2026, 11, 1)
-CORE_RULES = [
-    "pension_paid_after_death", "pension_paid_after_hospital_death", "transit_card_used_after_death",
-    "medical_visit_after_death", "pension_no_sign_of_life", "pension_duplicate_schemes", "pension_identity_mismatch",
-]
+from conftest import CORE_RULES
 HEADERS = {
     ("social_security", "pensioners"): ["个人编号", "公民身份号码", "姓名", "性别", "出生日期", "险种类型", "待遇享受开始年月", "待遇状态", "所属区县", "街道乡镇"],
     ("social_security", "pension_payments"): ["个人编号", "公民身份号码", "姓名", "险种类型", "发放年月", "发放金额", "发放日期"],
