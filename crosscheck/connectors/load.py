@@ -6,10 +6,10 @@ Per table:
      columns ignored). A missing header of a non-nullable column fails the
      file; a missing header of a nullable column gives NULLs and a warning in
      TableLoad.reason;
-  3. values are parsed in SQL into `__cc_parsed_<table>`; rows with errors
-     go to `quarantine` with every reason;
-  4. names are normalised over their DISTINCT values (`normalize_names`);
-  5. exact duplicates (all canonical columns equal after parsing, `_raw` and
+  3. values are parsed in SQL into `__cc_parsed_<table>` (identity numbers and
+     names once per DISTINCT delivered value, names normalised by
+     `normalize_names`); rows with errors go to `quarantine` with every reason;
+  4. exact duplicates (all canonical columns equal after parsing, `_raw` and
      provenance excluded) are dropped, keeping the first by file order then
      line; each extra copy is counted on the file where it sits. Only rows
      whose hash of the canonical columns collides are ranked; the canonical
@@ -29,14 +29,17 @@ import pyarrow as pa
 
 from crosscheck.catalog import Catalog, ConnectorSpec, TableSpec
 from crosscheck.connectors.files import FileProblem, discover, scan, transcode
-from crosscheck.connectors.parse import install_macros, lit, parse_select
-from crosscheck.connectors.readers import Staged, drop_staged, normalize_header, read_csv, read_parquet, read_xlsx
+from crosscheck.connectors.parse import install_macros, lit, name_values_sql, parse_select
+from crosscheck.connectors.readers import (Staged, build_distinct, csv_header, distinct_sql, drop_staged, normalize_header,
+                                          read_csv, read_parquet, read_xlsx)
 from crosscheck.normalize import normalize_names
 from crosscheck.results import QUARANTINE_SCHEMA, FileAccount, TableLoad
 
 log = logging.getLogger(__name__)
 
 STAGING = "__cc_stg"
+#: Columns the parse adds to each row, dropped once the table is complete.
+WORK_COLUMNS = {"__file_idx": "INTEGER", "__reason": "VARCHAR", "__raw": "VARCHAR"}
 _DUCK_OF_ARROW = {pa.string(): "VARCHAR", pa.int64(): "BIGINT"}
 
 #: Wall seconds per (table, phase) of the loads in this process (profiling aid; cheap).
@@ -51,6 +54,11 @@ def _phase(table: str, name: str):
     finally:
         key = (table, name)
         PHASE_SECONDS[key] = PHASE_SECONDS.get(key, 0.0) + time.perf_counter() - start
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def ensure_quarantine(con: duckdb.DuckDBPyConnection) -> None:
@@ -107,18 +115,22 @@ def _match_headers(spec: TableSpec, headers: list[str]) -> tuple[dict[str, int |
     return positions, missing, absent
 
 
-def _stage(con, path: Path, account: FileAccount, workdir: Path) -> Staged:
+#: Column types checked once per DISTINCT delivered value (readers collect them while staging).
+LOOKUP_TYPES = ("identity", "name")
+
+
+def _stage(con, path: Path, account: FileAccount, workdir: Path, lookups_of) -> Staged:
+    """Stage one file; `lookups_of(headers)` gives the positions whose distinct values to collect
+    (and raises FileProblem when a required column is missing)."""
     suffix = path.suffix.lower()
     if path.stat().st_size == 0:
         raise FileProblem("empty file (0 bytes)")
-    if suffix == ".parquet":
+    if suffix in (".parquet", ".xlsx"):
         account.sha256 = scan(path, text=False).sha256
-        account.encoding = "parquet"
-        return read_parquet(con, path, STAGING)
-    if suffix == ".xlsx":
-        account.sha256 = scan(path, text=False).sha256
-        account.encoding = "xlsx"
-        return read_xlsx(con, path, STAGING)
+        account.encoding = suffix[1:]
+        staged = (read_parquet if suffix == ".parquet" else read_xlsx)(con, path, STAGING)
+        build_distinct(con, staged, lookups_of(staged.headers))
+        return staged
     with _phase("*", "scan (hash, encoding, lines)"):
         info = scan(path, text=True)
     account.sha256, account.encoding = info.sha256, info.encoding
@@ -133,18 +145,23 @@ def _stage(con, path: Path, account: FileAccount, workdir: Path) -> Staged:
         source = workdir / f"{path.stem}.utf8.csv"
         lines = transcode(path, info.encoding, source)
     try:
-        return read_csv(con, source, lines, STAGING)
-    finally:
+        header = csv_header(source)
+        staged = read_csv(con, source, lines, STAGING, header, lookups_of(header))
+    except BaseException:
         if source != path:
             source.unlink(missing_ok=True)
+        raise
+    if source != path:
+        staged.temp_files.append(source)  # read again by the parse
+    return staged
 
 
 def _load_table(con, root: Path, connector: ConnectorSpec, table: str, spec: TableSpec, paths: list[Path]) -> TableLoad:
-    parsed = f"__cc_parsed_{table}"
+    """Parse every file straight into the table (in the connection's current database), then
+    move quarantined rows out, drop extra copies and the working columns."""
     columns = spec.canonical_columns()
-    extra = {"__file_idx": "INTEGER", "__reason": "VARCHAR", "__raw": "VARCHAR"}
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {parsed} ("
-                + ", ".join(f'"{c}" {t}' for c, t in {**columns, **extra}.items()) + ")")
+    con.execute(f'CREATE OR REPLACE TABLE "{table}" ('
+                + ", ".join(f'"{c}" {t}' for c, t in {**columns, **WORK_COLUMNS}.items()) + ")")
     load = TableLoad(connector.source, table, "loaded")
     warnings: list[str] = []
     with tempfile.TemporaryDirectory(prefix="crosscheck-") as tmp:
@@ -153,7 +170,7 @@ def _load_table(con, root: Path, connector: ConnectorSpec, table: str, spec: Tab
             account = FileAccount(connector.source, table, rel, sha256="")
             load.files.append(account)
             try:
-                _load_file(con, connector, table, spec, parsed, index, path, rel, account, Path(tmp), warnings)
+                _load_file(con, connector, table, spec, index, path, rel, account, Path(tmp), warnings)
             except FileProblem as exc:
                 account.status, account.error = "failed", f"{rel}: {exc}"
             except duckdb.Error as exc:
@@ -164,35 +181,56 @@ def _load_table(con, root: Path, connector: ConnectorSpec, table: str, spec: Tab
                 drop_staged(con, STAGING)
             if account.status == "failed":
                 account.rows_read = account.rows_loaded = account.rows_quarantined = account.duplicates_dropped = 0
-                con.execute(f"DELETE FROM {parsed} WHERE __file_idx = {index}")
+                con.execute(f'DELETE FROM "{table}" WHERE __file_idx = {index}')
                 from crosscheck.reports.masking import mask_ids_in_text  # logs never carry a full identity number
 
                 log.warning(mask_ids_in_text(account.error))
     if all(f.status == "failed" for f in load.files):
         load.status = "failed"
         load.reason = "; ".join(f.error for f in load.files)
-        con.execute(f"DROP TABLE IF EXISTS {parsed}")
+        con.execute(f'DROP TABLE IF EXISTS "{table}"')
         return load
-    with _phase(table, "names"):
-        _normalise_names(con, parsed, spec)
     with _phase(table, "quarantine+dedupe"):
-        _quarantine_and_dedupe(con, connector, table, parsed, columns, spec, load)
+        _quarantine_and_dedupe(con, connector, table, spec, load)
     failed = [f.error for f in load.files if f.status == "failed"]
     load.reason = "; ".join(failed + warnings)
     return load
 
 
-def _load_file(con, connector, table, spec, parsed, index, path, rel, account, workdir, warnings) -> None:
+def _load_file(con, connector, table, spec, index, path, rel, account, workdir, warnings) -> None:
+    matched: dict = {}
+
+    def lookups_of(headers: list[str]) -> list[int]:
+        positions, missing, absent = _match_headers(spec, headers)
+        if missing:
+            raise FileProblem(f"line 1: missing required column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+        matched.update(positions=positions, absent=absent)
+        return sorted({positions[c.name] for c in spec.columns if c.type in LOOKUP_TYPES and positions[c.name] is not None})
+
     with _phase(table, "stage"):
-        staged = _stage(con, path, account, workdir)
-    positions, missing, absent = _match_headers(spec, staged.headers)
-    if missing:
-        raise FileProblem(f"line 1: missing required column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+        staged = _stage(con, path, account, workdir, lookups_of)
+    positions, absent = matched["positions"], matched["absent"]
     if absent:
         warnings.append(f"{rel}: optional column{'s' if len(absent) > 1 else ''} {', '.join(absent)} absent, loaded as empty")
-    select = parse_select(spec.columns, positions, staged.headers, connector.null_markers, STAGING, rel, index)
-    with _phase(table, "parse"):
-        con.execute(f"INSERT INTO {parsed} BY NAME {select}")
+    maps: dict[str, str] = {}
+    try:
+        with _phase(table, "names"):
+            maps = _name_maps(con, spec, positions, staged, connector.null_markers)
+        select = parse_select(spec.columns, positions, staged.headers, connector.null_markers, STAGING, rel, index,
+                              types=staged.types, name_maps=maps, distinct=lambda pos: distinct_sql(staged, pos))
+        with _phase(table, "parse"):
+            inserted = con.execute(f'INSERT INTO "{table}" BY NAME {select}').fetchall()[0][0]
+        if inserted != staged.rows:  # a view on a file reads it again: it changed in between
+            raise FileProblem(f"the file changed while it was read ({staged.rows:,} records, then {inserted:,})")
+    except duckdb.Error as exc:
+        if staged.read_error is None:
+            raise
+        raise FileProblem(f"{staged.read_error}: {_first_line(exc)}") from exc
+    finally:
+        for view in maps.values():
+            con.unregister(view)
+        for temp in staged.temp_files:
+            temp.unlink(missing_ok=True)
     if staged.rejects:
         con.executemany(
             "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?)",
@@ -202,54 +240,53 @@ def _load_file(con, connector, table, spec, parsed, index, path, rel, account, w
     account.rows_quarantined = len(staged.rejects)
 
 
-def _normalise_names(con, parsed: str, spec: TableSpec) -> None:
-    for col in (c.name for c in spec.columns if c.type == "name"):
-        distinct = con.sql(
-            f'SELECT DISTINCT "{col}" AS raw FROM {parsed} WHERE "{col}" IS NOT NULL AND __reason IS NULL'
-        ).to_arrow_table()
-        if distinct.num_rows == 0:
+def _name_maps(con, spec: TableSpec, positions: dict[str, int | None], staged: Staged, null_markers: list[str]) -> dict[str, str]:
+    """Register, per name column, its DISTINCT delivered values -> cleaned and normalised form."""
+    maps: dict[str, str] = {}
+    for col in spec.columns:
+        pos = positions.get(col.name)
+        if col.type != "name" or pos is None:
             continue
-        mapping = pa.table({"raw": distinct["raw"], "norm": normalize_names(distinct["raw"])})
-        con.register("__cc_name_map", mapping)
-        try:
-            con.execute(f'UPDATE {parsed} SET "{col}" = m.norm FROM __cc_name_map m WHERE {parsed}."{col}" = m.raw')
-        finally:
-            con.unregister("__cc_name_map")
+        values = con.sql(name_values_sql(distinct_sql(staged, pos), null_markers)).to_arrow_table()
+        view = f"__cc_names_{col.name}"
+        con.register(view, values.append_column("norm", normalize_names(values["v"])))
+        maps[col.name] = view
+    return maps
 
 
-def _quarantine_and_dedupe(con, connector, table, parsed, columns, spec, load: TableLoad) -> None:
+def _quarantine_and_dedupe(con, connector, table, spec, load: TableLoad) -> None:
     con.execute(
         f"INSERT INTO quarantine SELECT {lit(connector.source)}, {lit(table)}, source_file, source_line, __reason, __raw "
-        f"FROM {parsed} WHERE __reason IS NOT NULL ORDER BY __file_idx, source_line"
+        f'FROM "{table}" WHERE __reason IS NOT NULL ORDER BY __file_idx, source_line'
     )
+    counts = {
+        idx: (valid, bad)
+        for idx, valid, bad in con.execute(
+            f"SELECT __file_idx, count(*) FILTER (WHERE __reason IS NULL), count(*) FILTER (WHERE __reason IS NOT NULL) "
+            f'FROM "{table}" GROUP BY 1'
+        ).fetchall()
+    }
+    if any(bad for _, bad in counts.values()):
+        con.execute(f'DELETE FROM "{table}" WHERE __reason IS NOT NULL')
     keys = ", ".join(f'"{c.name}"' for c in spec.columns)
     dups = f"__cc_dups_{table}"
     # Only rows whose hash of all canonical columns collides can be duplicates: group the
     # hashes (one UBIGINT per row), rank just the colliding rows on the real values.
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {dups} AS "
-        f"WITH c AS (SELECT __h FROM (SELECT hash({keys}) AS __h FROM {parsed} WHERE __reason IS NULL) "
-        f"           GROUP BY __h HAVING count(*) > 1), "
+        f'WITH c AS (SELECT __h FROM (SELECT hash({keys}) AS __h FROM "{table}") GROUP BY __h HAVING count(*) > 1), '
         f"r AS (SELECT rowid AS __rid, __file_idx, row_number() OVER (PARTITION BY {keys} ORDER BY __file_idx, source_line) AS __rn "
-        f"      FROM {parsed} WHERE __reason IS NULL AND hash({keys}) IN (SELECT __h FROM c)) "
+        f'      FROM "{table}" WHERE hash({keys}) IN (SELECT __h FROM c)) '
         f"SELECT __rid, __file_idx FROM r WHERE __rn > 1"
     )
-    counts = {
-        idx: (valid, bad)
-        for idx, valid, bad in con.execute(
-            f"SELECT __file_idx, count(*) FILTER (WHERE __reason IS NULL), count(*) FILTER (WHERE __reason IS NOT NULL) "
-            f"FROM {parsed} GROUP BY 1"
-        ).fetchall()
-    }
     dropped = dict(con.execute(f"SELECT __file_idx, count(*) FROM {dups} GROUP BY 1").fetchall())
     if dropped:
-        con.execute(f"DELETE FROM {parsed} WHERE rowid IN (SELECT __rid FROM {dups})")
+        con.execute(f'DELETE FROM "{table}" WHERE rowid IN (SELECT __rid FROM {dups})')
     con.execute(f"DROP TABLE IF EXISTS {dups}")
+    for column in WORK_COLUMNS:
+        con.execute(f'ALTER TABLE "{table}" DROP COLUMN {column}')
     quarantined = {idx: bad for idx, (_, bad) in counts.items()}
     counts = {idx: (valid - dropped.get(idx, 0), dropped.get(idx, 0)) for idx, (valid, _) in counts.items()}
-    cols = ", ".join(f'"{c}"' for c in columns)
-    con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT {cols} FROM {parsed} WHERE __reason IS NULL')
-    con.execute(f"DROP TABLE IF EXISTS {parsed}")
     for index, account in enumerate(load.files):
         if account.status == "failed":
             continue
@@ -257,4 +294,4 @@ def _quarantine_and_dedupe(con, connector, table, parsed, columns, spec, load: T
         account.rows_quarantined += quarantined.get(index, 0)
         if not account.balanced:  # an invariant, checked even under python -O
             raise AssertionError(f"{account.file}: rows read != loaded + quarantined + duplicates: {account}")
-    load.rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]
+    load.rows = sum(loaded for loaded, _ in counts.values())

@@ -6,6 +6,8 @@ Macros are TEMP so nothing is persisted in a database file.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from crosscheck.catalog import DUCKDB_TYPES, ColumnSpec
 from crosscheck.normalize import MIN_BIRTH, TRIM_CHARS, identity_sql_macros
 
@@ -14,12 +16,15 @@ _DATE_SEP = rf"[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}{_TIME}|[0-9]{{4}}/[0-9]{{1,2
 _AMOUNT = r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]{1,2}0*)?"
 
 PARSE_MACROS = [
-    f"""CREATE OR REPLACE TEMP MACRO cc_parse_ts_full(v) AS CASE
+    # year 0 and before ('000001', '00000101') is no date: NULL, not a date BC
+    "CREATE OR REPLACE TEMP MACRO cc_ad(t) AS CASE WHEN t >= TIMESTAMP '0001-01-01' THEN t END",
+    f"""CREATE OR REPLACE TEMP MACRO cc_parse_ts_any(v) AS CASE
         WHEN regexp_full_match(v, '[0-9]{{8}}') THEN try_strptime(v, '%Y%m%d')
         WHEN regexp_full_match(v, '[0-9]{{14}}') THEN try_strptime(v, '%Y%m%d%H%M%S')
         WHEN regexp_full_match(v, '{_DATE_SEP}') THEN try_strptime(replace(replace(v, '/', '-'), 'T', ' '),
             ['%Y-%m-%d', '%Y-%m-%d %H:%M', '%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M:%S.%f'])
         END""",
+    "CREATE OR REPLACE TEMP MACRO cc_parse_ts_full(v) AS cc_ad(cc_parse_ts_any(v))",
     # Fast paths: a value that is exactly DuckDB's own text of the cast result
     # ('YYYY-MM-DD', 'YYYY-MM-DD HH:MM:SS', the usual delivered forms) is matched by
     # the full parser too and gives the same value there; anything else takes the full parser.
@@ -30,8 +35,8 @@ PARSE_MACROS = [
         WHEN length(v) = 10 AND CAST(TRY_CAST(v AS DATE) AS VARCHAR) = v THEN TRY_CAST(v AS DATE)
         ELSE CAST(cc_parse_ts_full(v) AS DATE) END""",
     """CREATE OR REPLACE TEMP MACRO cc_parse_month(v) AS CASE
-        WHEN regexp_full_match(v, '[0-9]{6}') THEN CAST(try_strptime(v, '%Y%m') AS DATE)
-        WHEN regexp_full_match(v, '[0-9]{4}[-/][0-9]{1,2}') THEN CAST(try_strptime(replace(v, '/', '-'), '%Y-%m') AS DATE)
+        WHEN regexp_full_match(v, '[0-9]{6}') THEN CAST(cc_ad(try_strptime(v, '%Y%m')) AS DATE)
+        WHEN regexp_full_match(v, '[0-9]{4}[-/][0-9]{1,2}') THEN CAST(cc_ad(try_strptime(replace(v, '/', '-'), '%Y-%m')) AS DATE)
         WHEN day(cc_parse_ts(v)) = 1 AND cc_parse_ts(v) = date_trunc('day', cc_parse_ts(v)) THEN CAST(cc_parse_ts(v) AS DATE)
         END""",
     f"""CREATE OR REPLACE TEMP MACRO cc_parse_amount(v) AS CASE
@@ -87,11 +92,36 @@ def null_marked(trimmed: str, null_markers: list[str]) -> str:
 
 
 def _quoted(v: str) -> str:
-    return f"'''' || {v} || ''''"
+    return f"'''' || CAST({v} AS VARCHAR) || ''''"
 
 
-def identity_lookup(col: ColumnSpec, source: str, staging: str) -> str:
-    """CTE body checking each DISTINCT identity value once (numbers repeat across rows)."""
+#: Native (typed parquet) column types taken as they are for a canonical type; any
+#: other pairing is read as text and parsed like a CSV value.
+_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+            "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL")
+_TEMPORAL = ("DATE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS")
+
+
+def typed_parse(col: ColumnSpec, native: str, c: str) -> str | None:
+    """SQL parsing typed column `c` (DuckDB type `native`) into `col`'s type, or None to read it as text.
+
+    Amounts keep the text path's rule: more than two decimals is an error (NULL here)."""
+    base = native.split("(")[0]
+    if col.type in ("date", "datetime") and base in _TEMPORAL:
+        return f"CAST({c} AS {'DATE' if col.type == 'date' else 'TIMESTAMP'})"
+    if col.type == "amount" and base in _NUMERIC:
+        return f"CASE WHEN round({c}, 2) = {c} THEN TRY_CAST({c} AS DECIMAL(18,2)) END"
+    if col.type == "integer" and base in _NUMERIC:
+        return f"CASE WHEN round({c}) = {c} THEN TRY_CAST({c} AS BIGINT) END"
+    if col.type == "number" and base in _NUMERIC:
+        return f"CAST({c} AS DOUBLE)"
+    return None
+
+
+def identity_lookup(col: ColumnSpec, values: str, null_markers: list[str]) -> str:
+    """CTE body checking each DISTINCT delivered identity value once (numbers repeat
+    across rows): raw -> cleaned text v, canonical number x, error e. `values`: a
+    SELECT of the distinct values as `raw`."""
     header = col.header
     error = (
         f"CASE WHEN regexp_full_match(v, '{_EXCEL_NUMBER}') THEN "
@@ -99,7 +129,15 @@ def identity_lookup(col: ColumnSpec, source: str, staging: str) -> str:
         f"WHEN cc_id_reason(v) IS NOT NULL THEN "
         f"{lit(f'invalid identity number in {header}: ')} || cc_id_reason(v) || ': ' || {_quoted('v')} END"
     )
-    return f"SELECT v, cc_id_value(v) AS x, {error} AS e FROM (SELECT DISTINCT {source} AS v FROM {staging}) WHERE v IS NOT NULL"
+    return (f"SELECT raw, v, cc_id_value(v) AS x, CASE WHEN v IS NOT NULL THEN {error} END AS e "
+            f"FROM (SELECT raw, {cleaned('raw', null_markers)} AS v FROM ({values}))")
+
+
+def name_values_sql(values: str, null_markers: list[str]) -> str:
+    """Each DISTINCT delivered name value (`values`: a SELECT of them as `raw`) with its
+    cleaned text v (NULL: empty or a null marker); the loader adds the normalised form
+    (crosscheck.normalize.normalize_names) and joins it back."""
+    return f"SELECT raw, {cleaned('raw', null_markers)} AS v FROM ({values})"
 
 
 def value_and_error(col: ColumnSpec, v: str, parsed: str | None = None) -> tuple[str, str | None]:
@@ -108,10 +146,8 @@ def value_and_error(col: ColumnSpec, v: str, parsed: str | None = None) -> tuple
     `parsed`, when given, names a column already holding the parser's result for `v`
     (so the parser runs once per value, not once per reference)."""
     header = col.header
-    if col.type in ("text", "name"):
+    if col.type in ("text", "name", "identity"):
         return v, None
-    if col.type == "identity":
-        return f"id_{col.name}.x", f"id_{col.name}.e"
     parsed = parsed or f"{PARSERS[col.type]}({v})"
     label = "amount" if col.type == "amount" else col.type
     error = f"CASE WHEN {v} IS NOT NULL AND {parsed} IS NULL THEN {lit(f'unparseable {label} in {header}: ')} || {_quoted(v)}"
@@ -133,50 +169,76 @@ def parse_select(
     staging: str,
     source_file: str,
     file_index: int,
+    *,
+    types: list[str] | None = None,
+    name_maps: dict[str, str] | None = None,
+    distinct: Callable[[int], str] | None = None,
 ) -> str:
     """SELECT producing canonical columns, `<name>_raw`, provenance, __file_idx, __reason, __raw.
 
-    Layered so that every per-value function runs once per value: `t` trims each
-    delivered column used, `v` applies the null markers, `x` parses (identity
-    numbers through a lookup over their DISTINCT values), the outer SELECT casts
-    and gathers the error texts."""
-    used = sorted({pos for pos in positions.values() if pos is not None})
-    trims = [f"cc_trim(c{pos}) AS t{pos}" for pos in used]
-    cleaned_cols, parsed_cols, outputs, errors, lookups, joins = [], [], [], [], [], []
+    `types`: the staged columns' DuckDB types (default all VARCHAR); `name_maps`: name
+    column -> relation (raw, v, norm) over its distinct delivered values; `distinct`:
+    position -> SELECT of that column's distinct values as `raw` (default: from the staging).
+
+    Layered so that every per-value function runs once per value: identity numbers
+    and names through lookups over their DISTINCT delivered values, typed columns
+    as they are; `t` trims the other delivered columns used, `v` applies the null
+    markers, `x` parses and joins the lookups, the outer SELECT casts and gathers
+    the error texts."""
+    types = types or ["VARCHAR"] * len(headers)
+    name_maps = name_maps or {}
+    text = {i: f"c{i}" if types[i] == "VARCHAR" else f"CAST(c{i} AS VARCHAR)" for i in range(len(headers))}
+    distinct = distinct or (lambda pos: f"SELECT DISTINCT {text[pos]} AS raw FROM {staging} WHERE c{pos} IS NOT NULL")
+    lookups, joins, cleaned_cols, parsed_cols, outputs, errors = [], [], [], [], [], []
+    trims: dict[int, str] = {}
     for col in columns:
         pos = positions.get(col.name)
-        trimmed = f"t{pos}" if pos is not None else "CAST(NULL AS VARCHAR)"
-        cleaned_cols.append(f"{null_marked(trimmed, null_markers)} AS v_{col.name}")
-        if col.type == "name":
-            raw = f"c{pos}" if pos is not None else "CAST(NULL AS VARCHAR)"
-            cleaned_cols.append(f"CASE WHEN v_{col.name} IS NULL THEN NULL ELSE {raw} END AS r_{col.name}")
+        typed = typed_parse(col, types[pos], f"c{pos}") if pos is not None and types[pos] != "VARCHAR" else None
         parsed = None
-        if col.type == "identity":
-            source = cleaned(f"c{pos}" if pos is not None else "CAST(NULL AS VARCHAR)", null_markers)
-            lookups.append(f"id_{col.name} AS NOT MATERIALIZED ({identity_lookup(col, source, staging)})")
-            joins.append(f"LEFT JOIN id_{col.name} ON v.v_{col.name} = id_{col.name}.v")
-        elif col.type in PARSERS:
-            parsed_cols.append(f"{PARSERS[col.type]}(v.v_{col.name}) AS x_{col.name}")
+        if pos is None:
+            cleaned_cols.append(f"CAST(NULL AS VARCHAR) AS v_{col.name}")
+            if col.type in ("identity", "name"):
+                parsed_cols.append(f"CAST(NULL AS VARCHAR) AS x_{col.name}")
+                parsed = f"x_{col.name}"
+        elif col.type == "identity":
+            lookups.append(f"id_{col.name} AS ({identity_lookup(col, distinct(pos), null_markers)})")
+            joins.append(f"LEFT JOIN id_{col.name} ON {text[pos].replace(f'c{pos}', f'v.c{pos}', 1)} = id_{col.name}.raw")
+            parsed_cols.append(f"id_{col.name}.v AS v_{col.name}, id_{col.name}.x AS x_{col.name}, id_{col.name}.e AS e_{col.name}")
             parsed = f"x_{col.name}"
+            errors.append(f"e_{col.name}")
+        elif col.type == "name" and col.name in name_maps:
+            joins.append(f"LEFT JOIN {name_maps[col.name]} AS nm_{col.name} ON {text[pos].replace(f'c{pos}', f'v.c{pos}', 1)} = nm_{col.name}.raw")
+            parsed_cols.append(f"nm_{col.name}.v AS v_{col.name}, nm_{col.name}.norm AS x_{col.name}")
+            parsed = f"x_{col.name}"
+        elif typed is not None:
+            cleaned_cols.append(f"c{pos} AS v_{col.name}")
+            parsed_cols.append(f"{typed} AS x_{col.name}")
+            parsed = f"x_{col.name}"
+        else:
+            trims[pos] = f"cc_trim({text[pos]}) AS t{pos}"
+            cleaned_cols.append(f"{null_marked(f't{pos}', null_markers)} AS v_{col.name}")
+            if col.type in PARSERS:
+                parsed_cols.append(f"{PARSERS[col.type]}(v.v_{col.name}) AS x_{col.name}")
+                parsed = f"x_{col.name}"
         value, error = value_and_error(col, f"v_{col.name}", parsed)
-        if col.type == "identity":
-            parsed_cols.append(f"{value} AS x_{col.name}, {error} AS e_{col.name}")
-            value, error = f"x_{col.name}", f"e_{col.name}"
+        if col.type in ("identity", "name") and parsed:
+            value = parsed
         outputs.append(f"CAST({value} AS {DUCKDB_TYPES[col.type]}) AS {col.name}")
         if col.type == "name":
-            outputs.append(f"r_{col.name} AS {col.name}_raw")
+            raw = f"c{pos}" if pos is not None else "NULL"
+            outputs.append(f"CASE WHEN v_{col.name} IS NULL THEN NULL ELSE CAST({raw} AS VARCHAR) END AS {col.name}_raw")
         if not col.nullable:
             errors.append(f"CASE WHEN v_{col.name} IS NULL THEN {lit(f'missing value in {col.header}')} END")
         if error:
             errors.append(error)
     # the raw values' JSON is built only for quarantined rows (CASE evaluates it for those rows alone)
-    raw_json = "json_object(" + ", ".join(f"{lit(h)}, c{i}" for i, h in enumerate(headers)) + ")"
+    raw_json = "json_object(" + ", ".join(f"{lit(h)}, {text[i]}" for i, h in enumerate(headers)) + ")"
     reason = f"NULLIF(concat_ws('; ', {', '.join(errors)}), '')" if errors else "CAST(NULL AS VARCHAR)"
     raw_cols = ", ".join(f"c{i}" for i in range(len(headers)))
     ctes = [
-        f"t AS NOT MATERIALIZED (SELECT {raw_cols}, __line{''.join(', ' + t for t in trims)} FROM {staging})",
-        f"v AS NOT MATERIALIZED (SELECT *, {', '.join(cleaned_cols)} FROM t)",
         *lookups,
+        f"t AS NOT MATERIALIZED (SELECT {raw_cols}, __line{''.join(', ' + t for t in trims.values())} FROM {staging})",
+        f"v AS NOT MATERIALIZED (SELECT *{''.join(', ' + c for c in cleaned_cols)} FROM t)",
         f"x AS NOT MATERIALIZED (SELECT v.*{''.join(', ' + p for p in parsed_cols)} FROM v {' '.join(joins)})",
         f"p AS NOT MATERIALIZED (SELECT {', '.join(outputs)}, __line, {reason} AS __reason, {raw_cols} FROM x)",
     ]

@@ -1,10 +1,12 @@
-"""Readers: one delivered file -> an all-VARCHAR DuckDB staging table.
+"""Readers: one delivered file -> a DuckDB staging relation.
 
-Every reader creates the table (CSV: view) `name` with columns c0..c{n-1} (the delivered
-columns in order, as text) and `__line` (1-based physical line, header = 1;
-xlsx: sheet row; parquet: row index + 2) and returns a `Staged` describing it.
-Records that cannot be split into the header's columns (wrong field count,
-unterminated quote) are returned as `rejects` for quarantine.
+Every reader creates the table or view `name` with columns c0..c{n-1} (the delivered
+columns in order; text, but for typed parquet columns) and `__line` (1-based physical
+line, header = 1; xlsx: sheet row; parquet: row index + 2), and the table
+`<name>_distinct` holding the DISTINCT values of the columns the caller looks up
+(identity numbers, names: checked once per value, see `distinct_sql`). It returns a
+`Staged` describing them. Records that cannot be split into the header's columns
+(wrong field count, unterminated quote) are returned as `rejects` for quarantine.
 """
 from __future__ import annotations
 
@@ -36,10 +38,48 @@ class Staged:
     headers: list[str]       # delivered headers, as delivered
     rows: int                # rows in the staging table
     rejects: list[Reject] = field(default_factory=list)
+    #: DuckDB type of each staged column (VARCHAR but for typed parquet columns)
+    types: list[str] = field(default_factory=list)
+    #: Set when the staging is a view on the file, read only by the parse: the
+    #: message for a read failure then (the file is corrupt or truncated).
+    read_error: str | None = None
+
+    #: Files to delete once the staging has been read (a transcoded copy).
+    temp_files: list[Path] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.types = self.types or ["VARCHAR"] * len(self.headers)
+
+    @property
+    def distinct(self) -> str:
+        return f"{self.name}_distinct"
+
+
+def distinct_sql(staged: Staged, pos: int) -> str:
+    """The DISTINCT non-NULL values of staged column `pos` (as text), column `raw`."""
+    return f"SELECT c{pos} AS raw FROM {staged.distinct} WHERE g{pos} = 0 AND c{pos} IS NOT NULL"
+
+
+def _grouping(source: str, lookups: list[int], types: list[str] | None = None) -> str:
+    """One pass over `source`: the row count (grouping set ()) and each lookup column's distinct values."""
+    cols = [f"c{p}" if not types or types[p] == "VARCHAR" else f"CAST(c{p} AS VARCHAR) AS c{p}" for p in lookups]
+    inner = f"SELECT {', '.join(cols) or '1 AS __one'} FROM {source}"
+    sets = ", ".join(["()"] + [f"(c{p})" for p in lookups])
+    groups = "".join(f", GROUPING(c{p}) AS g{p}" for p in lookups) + "".join(f", c{p}" for p in lookups)
+    return f"SELECT count(*) AS __n{groups} FROM ({inner}) GROUP BY GROUPING SETS ({sets})"
+
+
+def build_distinct(con: duckdb.DuckDBPyConnection, staged: Staged, lookups: list[int]) -> None:
+    """`<name>_distinct` from a staging table or view."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {staged.distinct} AS {_grouping(staged.name, lookups, staged.types)}")
 
 
 def normalize_header(header: str | None) -> str:
     return unicodedata.normalize("NFKC", (header or "").replace("\ufeff", "")).strip()
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _sql_str(text: str) -> str:
@@ -68,14 +108,20 @@ def _stage_arrow(con: duckdb.DuckDBPyConnection, name: str, columns: list[list],
 
 # ------------------------------------------------------------------- CSV
 
-def read_csv(con: duckdb.DuckDBPyConnection, path: Path, lines: int, name: str) -> Staged:
-    """Read a UTF-8 CSV (no BOM). Fast path: DuckDB read_csv; if records and
-    physical lines do not line up one to one (blank lines, quoted newlines,
-    broken quoting), re-read with Python's csv module to get exact lines."""
+def csv_header(path: Path) -> list[str]:
     with open(path, encoding="utf-8", newline="") as fh:
         header = next(csv.reader(fh), None)
     if not header or not any(normalize_header(h) for h in header):
         raise FileProblem("line 1: no header row")
+    return header
+
+
+def read_csv(con: duckdb.DuckDBPyConnection, path: Path, lines: int, name: str, header: list[str],
+             lookups: list[int]) -> Staged:
+    """Stage a UTF-8 CSV (no BOM) whose header row is `header`. Fast path: DuckDB
+    read_csv into a table (in file order, so rowid gives the line); if records and
+    physical lines do not line up one to one (blank lines, quoted newlines, broken
+    quoting), re-read with Python's csv module to get exact lines."""
     n = len(header)
     cols = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n)) + "}"
     rej_table, rej_scan = f"{name}_rej", f"{name}_rejscan"
@@ -96,7 +142,9 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, lines: int, name: str) 
         con.execute(f"DROP TABLE IF EXISTS {rej_scan}")
     if rows < 0 or rows + len(rejected) + 1 != lines:
         con.execute(f"DROP TABLE IF EXISTS {name}_raw")
-        return _read_csv_python(con, path, header, name)
+        staged = _read_csv_python(con, path, header, name)
+        build_distinct(con, staged, lookups)
+        return staged
     # One record per physical line: rejected line r_j shifts every later row by one.
     rejects = [Reject(int(line), f"malformed CSV row: {msg}", _raw_json(header, _split(text))) for line, msg, text in rejected]
     if rejects:
@@ -108,19 +156,22 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, lines: int, name: str) 
         )
         con.unregister(f"{name}_keys")
         con.execute(f"DROP TABLE IF EXISTS {name}_raw")
-    else:  # a view: the rows are not copied (drop with `drop_staged`)
+    else:  # a view: the rows are not copied again (drop with `drop_staged`)
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT *, rowid + 2 AS __line FROM {name}_raw")
-    return Staged(name, header, rows, rejects)
+    staged = Staged(name, header, rows, rejects)
+    build_distinct(con, staged, lookups)
+    return staged
 
 
 def drop_staged(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Drop a staging table or view made by a reader, and what it reads from."""
+    """Drop a staging table or view made by a reader, and its distinct values."""
     for kind in ("VIEW", "TABLE"):
         try:
             con.execute(f"DROP {kind} IF EXISTS {name}")
         except duckdb.CatalogException:  # it is the other kind
             pass
     con.execute(f"DROP TABLE IF EXISTS {name}_raw")
+    con.execute(f"DROP TABLE IF EXISTS {name}_distinct")
 
 
 def _split(text: str) -> list[str]:
@@ -214,15 +265,27 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> Staged:
 
 # ---------------------------------------------------------------- parquet
 
+#: Parquet column types the parse takes as they are (parse.typed_parse); others are read as text.
+_PARQUET_NATIVE = ("DATE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "TINYINT", "SMALLINT",
+                   "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT",
+                   "DOUBLE", "DECIMAL", "VARCHAR")
+PARQUET_READ_ERROR = "cannot read Parquet file (corrupt or truncated?)"
+
+
 def read_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> Staged:
+    """A view on the file (nothing is copied): typed columns keep their type, the rest are text."""
     src = f"read_parquet({_sql_str(str(path))}, file_row_number=true)"
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_sql_str(str(path))})").fetchall()
         header = [row[0] for row in described]
-        select = ", ".join(f'CAST("{h.replace(chr(34), chr(34) * 2)}" AS VARCHAR) AS c{i}' for i, h in enumerate(header))
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {select}, file_row_number + 2 AS __line FROM {src}")
+        types = [row[1] if row[1].split("(")[0] in _PARQUET_NATIVE else "VARCHAR" for row in described]
+        select = ", ".join(
+            f"{_ident(col)} AS c{i}" if kept == native else f"CAST({_ident(col)} AS VARCHAR) AS c{i}"
+            for i, ((col, native, *_), kept) in enumerate(zip(described, types))
+        )
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {select}, file_row_number + 2 AS __line FROM {src}")
         rows = con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise FileProblem(f"cannot read Parquet file (corrupt or truncated?): {first}") from exc
-    return Staged(name, header, rows)
+        raise FileProblem(f"{PARQUET_READ_ERROR}: {first}") from exc
+    return Staged(name, header, rows, types=types, read_error=PARQUET_READ_ERROR)

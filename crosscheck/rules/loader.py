@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
-from crosscheck.rules.compiler import Compiled, compile_logic
+from crosscheck.rules.compiler import CompileError, Compiled, compile_logic
 from crosscheck.rules.model import Rule, View
 from crosscheck.yamlio import ConfigError, Locator, Problem, load_yaml, validate
 
@@ -45,6 +45,8 @@ class LoadedRule:
     version: str                      # SHA-256 of the rule file
     domain: str                       # first folder under the rules directory
     ruleset: "RuleSet" = field(repr=False)
+    #: compile() results by unavailable tables: a rule is compiled once per run, not once per check.
+    _compiled: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def id(self) -> str:
@@ -55,7 +57,17 @@ class LoadedRule:
         return self.ruleset.catalog
 
     def compile(self, unavailable: set[str] | frozenset[str] = frozenset()) -> Compiled:
-        return compile_logic(self.spec, self.ruleset.view_specs, self.ruleset.catalog, unavailable)
+        """The compiled rule (callers copy the tree before changing it); raises CompileError."""
+        key = frozenset(unavailable)
+        if key not in self._compiled:
+            try:
+                self._compiled[key] = compile_logic(self.spec, self.ruleset.view_specs, self.ruleset.catalog, key)
+            except CompileError as exc:
+                self._compiled[key] = exc
+        outcome = self._compiled[key]
+        if isinstance(outcome, CompileError):
+            raise outcome
+        return outcome
 
     def problem(self, loc: tuple, message: str) -> Problem:
         return self.locator.problem(loc, message)
