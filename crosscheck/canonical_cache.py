@@ -1,4 +1,11 @@
-"""The canonical cache: a delivery once loaded and validated is kept in columnar form.
+"""Where a run's canonical tables live, and the canonical cache that keeps them.
+
+A run loads a delivery into a DuckDB database file of its own (`LoadDatabase`):
+columnar and compressed as it is written, so a city of ten million residents
+is not held uncompressed in memory. Before the first rule the file is closed
+and attached read-only, each canonical table a view on it. When the delivery
+loaded completely, that same file becomes the delivery's canonical cache entry
+(a directory rename, nothing is copied).
 
 Layout under the project's `cache_dir` (crosscheck.toml, default `.crosscheck-cache/`,
 ignored by git; env CROSSCHECK_CACHE_DIR overrides):
@@ -8,6 +15,7 @@ ignored by git; env CROSSCHECK_CACHE_DIR overrides):
     <key>/canonical.duckdb       every loaded canonical table + `quarantine` (DuckDB storage:
                                  columnar, compressed; attached read-only, nothing is copied)
     <key>/loads.json             the load accounting (TableLoad, FileAccount, expectations)
+    <key>.partial-<pid>-<nonce>/ a run loading the delivery now (removed when that process is gone)
 
 `<key>` is the SHA-256 of the sorted (relative path, file SHA-256) of every file the
 connectors would read, the connector YAMLs' text and FORMAT. A later run on a delivery
@@ -21,6 +29,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import secrets
 import shutil
 from pathlib import Path
 
@@ -77,9 +86,8 @@ def file_hashes(files: list[Path], cache_dir: Path) -> dict[Path, str]:
     return out
 
 
-def delivery_key(root: Path, catalog: Catalog, cache_dir: Path) -> str:
+def delivery_key(root: Path, catalog: Catalog, hashes: dict[Path, str]) -> str:
     root = Path(root)
-    hashes = file_hashes(delivery_files(root, catalog), cache_dir)
     digest = hashlib.sha256(FORMAT.encode())
     for source in sorted(catalog.files):
         digest.update(Path(catalog.files[source]).read_bytes())
@@ -94,10 +102,38 @@ def _load_from_json(item: dict) -> TableLoad:
     return TableLoad(**item, files=files, expectations=expectations)
 
 
+def attach_tables(con, database: Path, loads: list[TableLoad]) -> None:
+    """Attach `database` read-only and define every loaded table of `loads` as a view on it;
+    `quarantine` rows of those sources are copied (small)."""
+    attached = {r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
+    if ALIAS not in attached:
+        con.execute(f"ATTACH {_lit(str(database))} AS {ALIAS} (READ_ONLY)")
+    for load in loads:
+        if load.status == "loaded":
+            con.execute(f'CREATE OR REPLACE VIEW "{load.table}" AS SELECT * FROM {ALIAS}."{load.table}"')
+    from crosscheck.connectors.load import ensure_quarantine
+
+    ensure_quarantine(con)
+    names = ", ".join(_lit(s) for s in sorted({t.source for t in loads})) or "NULL"
+    con.execute(f"DELETE FROM quarantine WHERE source IN ({names})")
+    con.execute(f"INSERT INTO quarantine SELECT * FROM {ALIAS}.quarantine WHERE source IN ({names})")
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 class CanonicalCache:
-    def __init__(self, cache_dir: Path, key: str):
+    def __init__(self, cache_dir: Path, key: str, hashes: dict[Path, str] | None = None):
         self.dir = Path(cache_dir) / key
         self.key = key
+        #: SHA-256 of the delivery's files by resolved path (the loader need not hash them again)
+        self.hashes = {str(p.resolve()): h for p, h in (hashes or {}).items()}
+
+    @classmethod
+    def of_delivery(cls, root: Path, catalog: Catalog, cache_dir: Path) -> "CanonicalCache":
+        hashes = file_hashes(delivery_files(Path(root), catalog), cache_dir)
+        return cls(cache_dir, delivery_key(root, catalog, hashes), hashes)
 
     @property
     def complete(self) -> bool:
@@ -108,39 +144,75 @@ class CanonicalCache:
         return [_load_from_json(item) for item in data["loads"]]
 
     def attach(self, con, sources: list[str] | None = None) -> list[TableLoad]:
-        """Attach the cached tables read-only and define every loaded canonical table (of
-        `sources`, default all) as a view on them; `quarantine` is copied (small)."""
-        attached = {r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
-        if ALIAS not in attached:
-            con.execute(f"ATTACH '{self.dir / 'canonical.duckdb'}' AS {ALIAS} (READ_ONLY)")
+        """Define every loaded canonical table (of `sources`, default all) as a view on the entry."""
         loads = [t for t in self.loads() if sources is None or t.source in sources]
-        for load in loads:
-            if load.status == "loaded":
-                con.execute(f'CREATE OR REPLACE VIEW "{load.table}" AS SELECT * FROM {ALIAS}."{load.table}"')
-        from crosscheck.connectors.load import ensure_quarantine
-
-        ensure_quarantine(con)
-        names = ", ".join(f"'{s}'" for s in sorted({t.source for t in loads})) or "NULL"
-        con.execute(f"DELETE FROM quarantine WHERE source IN ({names})")
-        con.execute(f"INSERT INTO quarantine SELECT * FROM {ALIAS}.quarantine WHERE source IN ({names})")
+        attach_tables(con, self.dir / "canonical.duckdb", loads)
         return loads
 
-    def save(self, con, loads: list[TableLoad]) -> None:
-        """Write the connection's loaded canonical tables, quarantine and accounting."""
-        tmp = self.dir.with_name(self.dir.name + ".partial")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        os.chmod(tmp, 0o700)
-        alias = "__cc_cache_w"
-        con.execute(f"ATTACH '{tmp / 'canonical.duckdb'}' AS {alias}")
+    def new_load(self) -> "LoadDatabase":
+        """A load database that becomes this entry if the run keeps it (LoadDatabase.publish)."""
+        _remove_abandoned(self.dir.parent)
+        return LoadDatabase(self.dir.with_name(f"{self.key}.partial-{os.getpid()}-{secrets.token_hex(4)}"), self)
+
+
+def _remove_abandoned(cache_dir: Path) -> None:
+    """Partial entries of processes that are gone (a killed run)."""
+    for path in cache_dir.glob("*.partial-*"):
         try:
-            for load in loads:
-                if load.status == "loaded":
-                    con.execute(f'CREATE TABLE {alias}."{load.table}" AS SELECT * FROM main."{load.table}"')
-            con.execute(f"CREATE TABLE {alias}.quarantine AS SELECT * FROM main.quarantine")
-        finally:
-            con.execute(f"DETACH {alias}")
-        data = {"format": FORMAT, "key": self.key, "loads": [dataclasses.asdict(t) for t in loads]}
-        (tmp / "loads.json").write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-        shutil.rmtree(self.dir, ignore_errors=True)
-        os.replace(tmp, self.dir)
+            pid = int(path.name.rsplit(".partial-", 1)[1].split("-")[0])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except (ValueError, IndexError, PermissionError, OSError):
+            continue
+
+
+class LoadDatabase:
+    """The DuckDB file a run loads its canonical tables into (see the module docstring).
+
+    `begin(con)` attaches it and makes it the connection's default database, so the
+    loader's tables and `quarantine` land in it; `publish(con, loads, keep)` closes
+    it, makes it the cache entry when `keep` (and an entry is given), and attaches it
+    read-only with each loaded table as a view. `discard()` removes an unpublished or
+    unkept file once the connection is closed."""
+
+    ALIAS = "__cc_load"
+
+    def __init__(self, folder: Path, entry: CanonicalCache | None = None):
+        self.folder = Path(folder)
+        self.entry = entry
+        self.path = self.folder / "canonical.duckdb"
+        self.active = False
+        self.kept = False
+
+    def begin(self, con) -> None:
+        if self.active:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.folder, 0o700)
+        self.home = con.execute("SELECT current_database()").fetchall()[0][0]
+        con.execute(f"ATTACH {_lit(str(self.path))} AS {self.ALIAS}")
+        con.execute(f"USE {self.ALIAS}")
+        self.active = True
+
+    def publish(self, con, loads: list[TableLoad], keep: bool) -> None:
+        if not self.active:
+            return
+        con.execute(f"CHECKPOINT {self.ALIAS}")
+        con.execute(f"USE {self.home}")
+        con.execute(f"DETACH {self.ALIAS}")
+        self.active = False
+        database = self.path
+        if keep and self.entry is not None:
+            data = {"format": FORMAT, "key": self.entry.key, "loads": [dataclasses.asdict(t) for t in loads]}
+            (self.folder / "loads.json").write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+            try:
+                os.rename(self.folder, self.entry.dir)  # atomic; fails if another run kept it first
+                database, self.kept = self.entry.dir / "canonical.duckdb", True
+            except OSError:
+                pass
+        attach_tables(con, database, loads)
+
+    def discard(self) -> None:
+        if not self.kept:
+            shutil.rmtree(self.folder, ignore_errors=True)

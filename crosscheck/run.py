@@ -166,7 +166,9 @@ class RunSession:
             loads = cache.attach(self.con, [source])  # loaded and validated before: no re-parsing
             self._cache_used = True
         else:
-            loads = load_source(self.con, Path(self.request.extracts), connector)
+            self.load_database().begin(self.con)
+            loads = load_source(self.con, Path(self.request.extracts), connector,
+                                known_hashes=cache.hashes if cache is not None else None)
         self.result.loads.extend(loads)
         pause("load")
         return loads
@@ -176,29 +178,32 @@ class RunSession:
         if not hasattr(self, "_cache"):
             self._cache = None
             if self.config.canonical_cache and self.config.cache_dir is not None and self.engine == "duckdb":
-                from crosscheck.canonical_cache import CanonicalCache, delivery_key
+                from crosscheck.canonical_cache import CanonicalCache
 
-                key = delivery_key(Path(self.request.extracts), self.catalog, self.config.cache_dir)
-                self._cache = CanonicalCache(self.config.cache_dir, key)
+                self._cache = CanonicalCache.of_delivery(Path(self.request.extracts), self.catalog, self.config.cache_dir)
         return self._cache
 
-    def save_canonical_cache(self) -> None:
-        """Keep what was loaded (before the connection is locked); once, and only for a
-        delivery fully loaded from its files in this run with no failed table."""
-        if getattr(self, "_cache_done", False):
-            return
-        self._cache_done = True
-        cache = self.canonical_cache()
-        loaded = {load.source for load in self.result.loads}
-        if (cache is None or cache.complete or getattr(self, "_cache_used", False)
-                or loaded != set(self.catalog.connectors) or any(t.status == "failed" for t in self.result.loads)):
-            return
-        try:
-            cache.save(self.con, self.result.loads)
-        except (OSError, duckdb.Error) as exc:  # a cache is an optimisation: never fail the run for it
-            import logging
+    def load_database(self):
+        """The database file this run loads into (crosscheck.canonical_cache.LoadDatabase):
+        a partial cache entry, or with the cache disabled a file in the run's spill folder."""
+        if getattr(self, "_load_db", None) is None:
+            from crosscheck.canonical_cache import LoadDatabase
 
-            logging.getLogger(__name__).warning("canonical cache not written: %s", exc)
+            cache = self.canonical_cache()
+            self._load_db = cache.new_load() if cache is not None else LoadDatabase(Path(self._spill.name) / "load")
+        return self._load_db
+
+    def publish_loaded(self) -> None:
+        """Close the load database and read its tables from then on (before the connection is
+        locked); it becomes the cache entry only for a delivery fully loaded from its files in
+        this run with no failed table."""
+        db = getattr(self, "_load_db", None)
+        if db is None or not db.active:
+            return
+        loaded = {load.source for load in self.result.loads}
+        keep = (not getattr(self, "_cache_used", False) and loaded == set(self.catalog.connectors)
+                and not any(t.status == "failed" for t in self.result.loads))
+        db.publish(self.con, self.result.loads, keep)
 
     def source_failed(self, source: str, message: str) -> list[TableLoad]:
         """Record a source that could not be loaded at all (e.g. after retries)."""
@@ -224,7 +229,7 @@ class RunSession:
         it, so anything that needs files (loading, exporting the canonical tables)
         must happen before the first rule."""
         if not getattr(self, "_locked", False):
-            self.save_canonical_cache()
+            self.publish_loaded()
             lock_down(self.con)
             self._locked = True
 
@@ -348,6 +353,8 @@ class RunSession:
             self._spark.close()
             self._spark = None
         self.con.close()
+        if getattr(self, "_load_db", None) is not None:
+            self._load_db.discard()
         self._spill.cleanup()
 
     def execute(self) -> RunResult:

@@ -1,7 +1,7 @@
 """Data-quality expectations with Great Expectations Core 1.x.
 
 The only module that imports great_expectations, and only inside functions
-(the import costs ~3 s). Each connector table's YAML `expectations`
+(the import costs ~3 s; `warm_up` starts it in the background). Each connector table's YAML `expectations`
 (expectation type -> kwargs) run on a pandas DataFrame of the loaded table:
 
 - tables of up to SAMPLE_ROWS rows are validated whole;
@@ -20,6 +20,8 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import sys
+import threading
 from functools import lru_cache
 from typing import Any
 
@@ -31,8 +33,27 @@ _COLUMN_KEYS = ("column", "column_A", "column_B", "column_list")
 _counter = itertools.count()
 
 
+_warm_up: threading.Thread | None = None
+
+
+def _import_gx() -> None:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations  # noqa: F401
+
+
+def warm_up() -> None:
+    """Start importing Great Expectations in a background thread (seconds of imports),
+    so that it overlaps the loading of the first tables (DuckDB releases the GIL)."""
+    global _warm_up
+    if _warm_up is None and "great_expectations" not in sys.modules:
+        _warm_up = threading.Thread(target=_import_gx, name="crosscheck-import-gx", daemon=True)
+        _warm_up.start()
+
+
 @lru_cache(maxsize=1)
 def _context():
+    if _warm_up is not None:
+        _warm_up.join()
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     logging.getLogger("great_expectations").setLevel(logging.WARNING)  # no INFO chatter in runs
     import great_expectations as gx

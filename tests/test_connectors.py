@@ -115,6 +115,26 @@ def test_utf8_multibyte_char_across_chunk_boundary(con, tmp_path, monkeypatch):
     assert rows(con, cols="name") == [("陈大文",)]
 
 
+def test_utf8_start_then_other_bytes_fails_naming_line(con, tmp_path, monkeypatch):
+    """The quick scan decodes only the file's start; the CSV reader finds the GBK line further on."""
+    import crosscheck.connectors.files as files
+
+    monkeypatch.setattr(files, "CHUNK", 64)
+    body = "".join(f"{ID1},陈大文,,,,,,第{i}行\n" for i in range(40))
+    path = write(tmp_path, "demo/people.csv", f"{HEADER}\n{body}")
+    with open(path, "ab") as fh:
+        fh.write(f"{ID2},李四,,,,,,".encode() + "备注".encode("gbk") + b"\n")
+    people = load(con, tmp_path)["people"]
+    assert people.status == "failed"
+    assert "line 42: bytes at offset" in people.reason and "not UTF-8 like the lines before them" in people.reason
+
+
+def test_known_hash_is_not_recomputed(con, tmp_path):
+    path = write(tmp_path, "demo/people.csv", f"{HEADER}\n{ID1},陈大文,,,,,,\n")
+    loads = load_source(con, tmp_path, DEMO, validate=False, known_hashes={str(path.resolve()): "f" * 64})
+    assert loads[0].files[0].sha256 == "f" * 64
+
+
 def test_sha256_is_of_file_bytes(con, tmp_path):
     import hashlib
 
@@ -341,6 +361,24 @@ def test_parquet_cast_to_text_and_mapped(con, tmp_path):
 
 
 # ------------------------------------------------------------ the real catalog
+
+def test_parquet_typed_amounts_follow_the_text_rules(con, tmp_path):
+    (tmp_path / "demo").mkdir()
+    table = pa.table({
+        "公民身份号码": [ID1, ID2, ID1],
+        "姓名": ["陈大文", "李四", "王五"],
+        "金额": pa.array([12.5, 1.005, -3.0], pa.float64()),
+        "次数": pa.array([3, 4, 5], pa.int32()),
+    })
+    pq.write_table(table, tmp_path / "demo" / "people_1.parquet")
+    f = load(con, tmp_path)["people"].files[0]
+    assert (f.rows_read, f.rows_loaded, f.rows_quarantined) == (3, 1, 2)
+    assert rows(con, cols="amount, visits") == [(Decimal("12.50"), 3)]
+    assert [r[1:] for r in quarantine(con)] == [
+        (3, "unparseable amount in 金额: '1.005'"),
+        (4, "negative amount in 金额: '-3.0'"),
+    ]
+
 
 def test_real_catalog_tables_have_exact_schema(con, tmp_path):
     catalog = load_catalog(REPO / "connectors")

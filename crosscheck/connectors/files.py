@@ -35,6 +35,8 @@ class Scan:
     #: later bytes do not: (line, byte offset, bytes). The file mixes encodings or is
     #: cut inside a character; it is failed, never decoded wholesale as GB18030.
     utf8_break: tuple[int, int, bytes] | None = None
+    #: Every byte was decoded (False after a quick scan took the encoding from the file's start).
+    checked: bool = True
 
 
 def discover(folder: Path, patterns: list[str]) -> list[Path]:
@@ -52,9 +54,15 @@ def discover(folder: Path, patterns: list[str]) -> list[Path]:
     return [found[name] for name in sorted(found)]
 
 
-def scan(path: Path, text: bool) -> Scan:
-    """Hash the file; for text files also detect the encoding and count lines."""
-    digest = hashlib.sha256()
+def scan(path: Path, text: bool, *, sha256: str | None = None, quick: bool = False) -> Scan:
+    """Hash the file (unless its `sha256` is known); for text files also detect the
+    encoding and count lines.
+
+    `quick`: decode only up to the first chunk holding non-ASCII bytes, which decides
+    the encoding; the rest is then taken to match (`Scan.checked` False) and the
+    caller's CSV reader, which checks UTF-8 itself, reports otherwise."""
+    digest = None if sha256 else hashlib.sha256()
+    decided = False
     size = newlines = 0
     last = b""
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
@@ -73,17 +81,19 @@ def scan(path: Path, text: bool) -> Scan:
         while chunk := fh.read(CHUNK):
             if not size:
                 first_line = chunk.split(b"\n", 1)[0]
-            digest.update(chunk)
+            if digest is not None:
+                digest.update(chunk)
             size += len(chunk)
             last = chunk[-1:]
             if text:
-                if utf8:
+                if utf8 and not decided:
                     try:
                         decoder.decode(chunk)
                     except UnicodeDecodeError as exc:
                         utf8, broken = False, failed(exc, newlines, size)
+                    decided = quick and not chunk.isascii()
                 newlines += chunk.count(b"\n")
-    if text and utf8:
+    if text and utf8 and not decided:
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
@@ -93,7 +103,7 @@ def scan(path: Path, text: bool) -> Scan:
         encoding = next((name for bom, name in BOMS if head.startswith(bom)), None) or ("utf-8" if utf8 else "gb18030")
     lines = newlines + (1 if size and last != b"\n" else 0)
     mixed = broken if (broken and broken[0] > 1 and encoding == "gb18030" and not first_line.isascii()) else None
-    return Scan(digest.hexdigest(), size, encoding, lines, mixed)
+    return Scan(sha256 or digest.hexdigest(), size, encoding, lines, mixed, checked=not decided)
 
 
 def transcode(path: Path, encoding: str, dest: Path) -> int:

@@ -30,7 +30,7 @@ import pyarrow as pa
 from crosscheck.catalog import Catalog, ConnectorSpec, TableSpec
 from crosscheck.connectors.files import FileProblem, discover, scan, transcode
 from crosscheck.connectors.parse import install_macros, lit, name_values_sql, parse_select
-from crosscheck.connectors.readers import (Staged, build_distinct, csv_header, distinct_sql, drop_staged, normalize_header,
+from crosscheck.connectors.readers import (NotUTF8, Staged, build_distinct, csv_header, distinct_sql, drop_staged, normalize_header,
                                           read_csv, read_parquet, read_xlsx)
 from crosscheck.normalize import normalize_names
 from crosscheck.results import QUARANTINE_SCHEMA, FileAccount, TableLoad
@@ -73,9 +73,16 @@ def load_delivery(con, extracts_root: Path, catalog: Catalog, *, validate: bool 
     return loads
 
 
-def load_source(con, extracts_root: Path, connector: ConnectorSpec, *, validate: bool = True) -> list[TableLoad]:
+def load_source(con, extracts_root: Path, connector: ConnectorSpec, *, validate: bool = True,
+                known_hashes: dict[str, str] | None = None) -> list[TableLoad]:
+    """Load one source system's tables. `known_hashes`: SHA-256 of files already hashed
+    (by resolved path), so they are not hashed again."""
     extracts_root = Path(extracts_root)
     folder = extracts_root / connector.folder
+    if validate:
+        from crosscheck.validation import warm_up
+
+        warm_up()
     install_macros(con)
     ensure_quarantine(con)
     loads: list[TableLoad] = []
@@ -88,7 +95,7 @@ def load_source(con, extracts_root: Path, connector: ConnectorSpec, *, validate:
                 load = TableLoad(connector.source, table, "missing",
                                  f"no file matching {', '.join(spec.files)} in {connector.folder}/")
             else:
-                load = _load_table(con, extracts_root, connector, table, spec, paths)
+                load = _load_table(con, extracts_root, connector, table, spec, paths, known_hashes or {})
         if load.status != "loaded":
             con.execute(f'DROP TABLE IF EXISTS "{table}"')
         elif validate:
@@ -119,20 +126,31 @@ def _match_headers(spec: TableSpec, headers: list[str]) -> tuple[dict[str, int |
 LOOKUP_TYPES = ("identity", "name")
 
 
-def _stage(con, path: Path, account: FileAccount, workdir: Path, lookups_of) -> Staged:
+def _stage(con, path: Path, account: FileAccount, workdir: Path, lookups_of, known_sha256: str | None = None) -> Staged:
     """Stage one file; `lookups_of(headers)` gives the positions whose distinct values to collect
     (and raises FileProblem when a required column is missing)."""
     suffix = path.suffix.lower()
     if path.stat().st_size == 0:
         raise FileProblem("empty file (0 bytes)")
     if suffix in (".parquet", ".xlsx"):
-        account.sha256 = scan(path, text=False).sha256
+        account.sha256 = known_sha256 or scan(path, text=False).sha256
         account.encoding = suffix[1:]
         staged = (read_parquet if suffix == ".parquet" else read_xlsx)(con, path, STAGING)
         build_distinct(con, staged, lookups_of(staged.headers))
         return staged
     with _phase("*", "scan (hash, encoding, lines)"):
-        info = scan(path, text=True)
+        info = scan(path, text=True, sha256=known_sha256, quick=True)
+    try:
+        return _stage_text(con, path, info, account, workdir, lookups_of)
+    except NotUTF8:  # the file's start was UTF-8, a later part is not: decode it all to say how
+        if info.checked:
+            raise
+        with _phase("*", "scan (hash, encoding, lines)"):
+            info = scan(path, text=True, sha256=info.sha256)
+        return _stage_text(con, path, info, account, workdir, lookups_of)
+
+
+def _stage_text(con, path: Path, info, account: FileAccount, workdir: Path, lookups_of) -> Staged:
     account.sha256, account.encoding = info.sha256, info.encoding
     if info.utf8_break:
         line, offset, raw = info.utf8_break
@@ -147,16 +165,14 @@ def _stage(con, path: Path, account: FileAccount, workdir: Path, lookups_of) -> 
     try:
         header = csv_header(source)
         staged = read_csv(con, source, lines, STAGING, header, lookups_of(header))
-    except BaseException:
+    finally:
         if source != path:
             source.unlink(missing_ok=True)
-        raise
-    if source != path:
-        staged.temp_files.append(source)  # read again by the parse
     return staged
 
 
-def _load_table(con, root: Path, connector: ConnectorSpec, table: str, spec: TableSpec, paths: list[Path]) -> TableLoad:
+def _load_table(con, root: Path, connector: ConnectorSpec, table: str, spec: TableSpec, paths: list[Path],
+                known_hashes: dict[str, str]) -> TableLoad:
     """Parse every file straight into the table (in the connection's current database), then
     move quarantined rows out, drop extra copies and the working columns."""
     columns = spec.canonical_columns()
@@ -170,7 +186,8 @@ def _load_table(con, root: Path, connector: ConnectorSpec, table: str, spec: Tab
             account = FileAccount(connector.source, table, rel, sha256="")
             load.files.append(account)
             try:
-                _load_file(con, connector, table, spec, index, path, rel, account, Path(tmp), warnings)
+                _load_file(con, connector, table, spec, index, path, rel, account, Path(tmp), warnings,
+                           known_hashes.get(str(path.resolve())))
             except FileProblem as exc:
                 account.status, account.error = "failed", f"{rel}: {exc}"
             except duckdb.Error as exc:
@@ -197,7 +214,7 @@ def _load_table(con, root: Path, connector: ConnectorSpec, table: str, spec: Tab
     return load
 
 
-def _load_file(con, connector, table, spec, index, path, rel, account, workdir, warnings) -> None:
+def _load_file(con, connector, table, spec, index, path, rel, account, workdir, warnings, known_sha256) -> None:
     matched: dict = {}
 
     def lookups_of(headers: list[str]) -> list[int]:
@@ -208,7 +225,7 @@ def _load_file(con, connector, table, spec, index, path, rel, account, workdir, 
         return sorted({positions[c.name] for c in spec.columns if c.type in LOOKUP_TYPES and positions[c.name] is not None})
 
     with _phase(table, "stage"):
-        staged = _stage(con, path, account, workdir, lookups_of)
+        staged = _stage(con, path, account, workdir, lookups_of, known_sha256)
     positions, absent = matched["positions"], matched["absent"]
     if absent:
         warnings.append(f"{rel}: optional column{'s' if len(absent) > 1 else ''} {', '.join(absent)} absent, loaded as empty")
@@ -229,8 +246,6 @@ def _load_file(con, connector, table, spec, index, path, rel, account, workdir, 
     finally:
         for view in maps.values():
             con.unregister(view)
-        for temp in staged.temp_files:
-            temp.unlink(missing_ok=True)
     if staged.rejects:
         con.executemany(
             "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?)",

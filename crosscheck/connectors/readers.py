@@ -25,6 +25,10 @@ import pyarrow as pa
 from crosscheck.connectors.files import FileProblem
 
 
+class NotUTF8(FileProblem):
+    """A CSV taken to be UTF-8 from its start holds other bytes further on."""
+
+
 @dataclass
 class Reject:
     line: int
@@ -44,8 +48,6 @@ class Staged:
     #: message for a read failure then (the file is corrupt or truncated).
     read_error: str | None = None
 
-    #: Files to delete once the staging has been read (a transcoded copy).
-    temp_files: list[Path] = field(default_factory=list)
 
     def __post_init__(self):
         self.types = self.types or ["VARCHAR"] * len(self.headers)
@@ -109,8 +111,13 @@ def _stage_arrow(con: duckdb.DuckDBPyConnection, name: str, columns: list[list],
 # ------------------------------------------------------------------- CSV
 
 def csv_header(path: Path) -> list[str]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        header = next(csv.reader(fh), None)
+    """The header record (the first line: decoding stops there, the rest may be unchecked)."""
+    with open(path, "rb") as fh:
+        first = fh.readline()
+    try:
+        header = next(csv.reader([first.decode("utf-8").rstrip("\r\n")]), None)
+    except UnicodeDecodeError as exc:
+        raise FileProblem(f"line 1: the header is not UTF-8 ({exc.reason})") from exc
     if not header or not any(normalize_header(h) for h in header):
         raise FileProblem("line 1: no header row")
     return header
@@ -133,20 +140,24 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, lines: int, name: str, 
         )
         rows = con.execute(f"SELECT count(*) FROM {name}_raw").fetchall()[0][0]
         rejected = con.execute(
-            f"SELECT line, error_message, csv_line FROM {rej_table} ORDER BY line"
+            f"SELECT line, error_message, csv_line, error_type FROM {rej_table} ORDER BY line"
         ).fetchall()
     except duckdb.Error:
         rows, rejected = -1, []
     finally:
         con.execute(f"DROP TABLE IF EXISTS {rej_table}")
         con.execute(f"DROP TABLE IF EXISTS {rej_scan}")
+    not_utf8 = next((line for line, _, _, kind in rejected if kind == "INVALID ENCODING"), None)
+    if not_utf8 is not None:
+        con.execute(f"DROP TABLE IF EXISTS {name}_raw")
+        raise NotUTF8(f"line {not_utf8}: bytes that are not UTF-8")
     if rows < 0 or rows + len(rejected) + 1 != lines:
         con.execute(f"DROP TABLE IF EXISTS {name}_raw")
         staged = _read_csv_python(con, path, header, name)
         build_distinct(con, staged, lookups)
         return staged
     # One record per physical line: rejected line r_j shifts every later row by one.
-    rejects = [Reject(int(line), f"malformed CSV row: {msg}", _raw_json(header, _split(text))) for line, msg, text in rejected]
+    rejects = [Reject(int(line), f"malformed CSV row: {msg}", _raw_json(header, _split(text))) for line, msg, text, _ in rejected]
     if rejects:
         keys = pa.table({"k": [r.line - j for j, r in enumerate(rejects)], "m": list(range(1, len(rejects) + 1))})
         con.register(f"{name}_keys", keys)
