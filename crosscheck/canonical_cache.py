@@ -40,14 +40,6 @@ FORMAT = "crosscheck-canonical-cache-1"
 ALIAS = "__cc_cache"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def delivery_files(root: Path, catalog: Catalog) -> list[Path]:
     from crosscheck.connectors.files import discover
 
@@ -59,31 +51,38 @@ def delivery_files(root: Path, catalog: Catalog) -> list[Path]:
     return sorted(files)
 
 
-def file_hashes(files: list[Path], cache_dir: Path) -> dict[Path, str]:
-    """SHA-256 of each file, reusing hashes.json where (path, size, mtime_ns) is unchanged."""
-    index_path = cache_dir / "hashes.json"
+def _ident(path: Path) -> str:
+    st = path.stat()
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def _read_index(cache_dir: Path) -> dict:
     try:
-        index = json.loads(index_path.read_text(encoding="utf-8"))
+        return json.loads((cache_dir / "hashes.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        index = {}
-    out: dict[Path, str] = {}
-    changed = False
-    for path in files:
-        st = path.stat()
-        ident = f"{st.st_size}:{st.st_mtime_ns}"
+        return {}
+
+
+def _write_index(cache_dir: Path, entries: dict[str, dict]) -> None:
+    index = _read_index(cache_dir)
+    index.update(entries)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = cache_dir / f"hashes.json.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(index, indent=0), encoding="utf-8")
+    os.replace(tmp, cache_dir / "hashes.json")
+
+
+def indexed_hashes(files: list[Path], cache_dir: Path) -> tuple[dict[Path, str], dict[Path, str]]:
+    """(SHA-256 of the files whose (path, size, mtime_ns) is in hashes.json unchanged,
+    the (size, mtime_ns) identity of every file now)."""
+    index = _read_index(cache_dir)
+    known: dict[Path, str] = {}
+    idents = {path: _ident(path) for path in files}
+    for path, ident in idents.items():
         entry = index.get(str(path.resolve()))
         if entry and entry.get("id") == ident:
-            out[path] = entry["sha256"]
-            continue
-        out[path] = _sha256(path)
-        index[str(path.resolve())] = {"id": ident, "sha256": out[path]}
-        changed = True
-    if changed:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = index_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(index, indent=0), encoding="utf-8")
-        os.replace(tmp, index_path)
-    return out
+            known[path] = entry["sha256"]
+    return known, idents
 
 
 def delivery_key(root: Path, catalog: Catalog, hashes: dict[Path, str]) -> str:
@@ -124,20 +123,55 @@ def _lit(text: str) -> str:
 
 
 class CanonicalCache:
-    def __init__(self, cache_dir: Path, key: str, hashes: dict[Path, str] | None = None):
-        self.dir = Path(cache_dir) / key
+    """The cache entry of one delivery. Its key needs the SHA-256 of every file: known
+    from hashes.json for a delivery seen before; for a new one (some file not in the
+    index) no entry can exist, so the run loads at once, the loader hashes each file
+    as it reads it, and `settle` works the key out from the load's accounts."""
+
+    def __init__(self, cache_dir: Path, key: str | None, hashes: dict[Path, str] | None = None,
+                 pending: tuple[Path, Catalog, dict[Path, str]] | None = None):
+        self.cache_dir = Path(cache_dir)
         self.key = key
         #: SHA-256 of the delivery's files by resolved path (the loader need not hash them again)
         self.hashes = {str(p.resolve()): h for p, h in (hashes or {}).items()}
+        self._pending = pending   # (root, catalog, file identities) while the key is unknown
+
+    @property
+    def dir(self) -> Path:
+        return self.cache_dir / (self.key or "pending")
 
     @classmethod
     def of_delivery(cls, root: Path, catalog: Catalog, cache_dir: Path) -> "CanonicalCache":
-        hashes = file_hashes(delivery_files(Path(root), catalog), cache_dir)
-        return cls(cache_dir, delivery_key(root, catalog, hashes), hashes)
+        root = Path(root)
+        files = delivery_files(root, catalog)
+        known, idents = indexed_hashes(files, Path(cache_dir))
+        if len(known) == len(files):
+            return cls(cache_dir, delivery_key(root, catalog, known), known)
+        return cls(cache_dir, None, known, pending=(root, catalog, idents))
+
+    def settle(self, loads: list[TableLoad]) -> bool:
+        """Work out the key of a delivery new to the cache from the SHA-256 its load recorded,
+        and remember them in hashes.json. False when a file changed since the run began."""
+        if self.key is not None:
+            return True
+        root, catalog, idents = self._pending
+        recorded = {f.file: f.sha256 for t in loads for f in t.files if f.sha256}
+        hashes: dict[Path, str] = {}
+        for path, ident in idents.items():
+            sha = recorded.get(path.relative_to(root).as_posix()) or self.hashes.get(str(path.resolve()))
+            try:
+                if not sha or _ident(path) != ident:
+                    return False
+            except OSError:
+                return False
+            hashes[path] = sha
+        self.key = delivery_key(root, catalog, hashes)
+        _write_index(self.cache_dir, {str(p.resolve()): {"id": idents[p], "sha256": h} for p, h in hashes.items()})
+        return True
 
     @property
     def complete(self) -> bool:
-        return (self.dir / "loads.json").is_file() and (self.dir / "canonical.duckdb").is_file()
+        return self.key is not None and (self.dir / "loads.json").is_file() and (self.dir / "canonical.duckdb").is_file()
 
     def loads(self) -> list[TableLoad]:
         data = json.loads((self.dir / "loads.json").read_text(encoding="utf-8"))
@@ -151,8 +185,8 @@ class CanonicalCache:
 
     def new_load(self) -> "LoadDatabase":
         """A load database that becomes this entry if the run keeps it (LoadDatabase.publish)."""
-        _remove_abandoned(self.dir.parent)
-        return LoadDatabase(self.dir.with_name(f"{self.key}.partial-{os.getpid()}-{secrets.token_hex(4)}"), self)
+        _remove_abandoned(self.cache_dir)
+        return LoadDatabase(self.cache_dir / f"{self.key or 'pending'}.partial-{os.getpid()}-{secrets.token_hex(4)}", self)
 
 
 def _remove_abandoned(cache_dir: Path) -> None:
@@ -203,7 +237,7 @@ class LoadDatabase:
         con.execute(f"DETACH {self.ALIAS}")
         self.active = False
         database = self.path
-        if keep and self.entry is not None:
+        if keep and self.entry is not None and self.entry.settle(loads):
             data = {"format": FORMAT, "key": self.entry.key, "loads": [dataclasses.asdict(t) for t in loads]}
             (self.folder / "loads.json").write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
             try:

@@ -129,6 +129,28 @@ def test_utf8_start_then_other_bytes_fails_naming_line(con, tmp_path, monkeypatc
     assert "line 42: bytes at offset" in people.reason and "not UTF-8 like the lines before them" in people.reason
 
 
+def test_repeated_values_parsed_once_give_the_same_rows(tmp_path, monkeypatch):
+    """Columns that repeat a lot are cleaned and parsed once per distinct value: same result."""
+    import crosscheck.connectors.load as loader
+
+    months = ["202301", "2023-02", " 2023/03 ", "2023-13", "-"]
+    body = "".join(f"{ID1 if i % 2 else ID2},陈大文,,,{months[i % 5] if i != 777 else 'soon'},{i % 7}.5,,\n"
+                   for i in range(30_000))
+    write(tmp_path, "demo/people.csv", f"{HEADER}\n{body}")
+    outcomes = []
+    for share in (loader.LOOKUP_SHARE, 0.0):  # 0: every column row by row
+        monkeypatch.setattr(loader, "LOOKUP_SHARE", share)
+        c = duckdb.connect()
+        loads = load(c, tmp_path)
+        outcomes.append((rows(c, cols="source_line, pay_month, amount"), quarantine(c),
+                         [(f.rows_loaded, f.rows_quarantined, f.duplicates_dropped) for f in loads["people"].files]))
+        c.close()
+    assert outcomes[0] == outcomes[1]
+    _, bad, accounts = outcomes[0]
+    assert (779, "unparseable month in 发放年月: 'soon'") in [r[1:] for r in bad]
+    assert accounts[0][1] == 6_000 + 1 - (777 % 5 == 3)
+
+
 def test_known_hash_is_not_recomputed(con, tmp_path):
     path = write(tmp_path, "demo/people.csv", f"{HEADER}\n{ID1},陈大文,,,,,,\n")
     loads = load_source(con, tmp_path, DEMO, validate=False, known_hashes={str(path.resolve()): "f" * 64})

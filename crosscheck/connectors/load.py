@@ -126,31 +126,27 @@ def _match_headers(spec: TableSpec, headers: list[str]) -> tuple[dict[str, int |
 LOOKUP_TYPES = ("identity", "name")
 
 
-def _stage(con, path: Path, account: FileAccount, workdir: Path, lookups_of, known_sha256: str | None = None) -> Staged:
-    """Stage one file; `lookups_of(headers)` gives the positions whose distinct values to collect
-    (and raises FileProblem when a required column is missing)."""
+def _stage(con, path: Path, account: FileAccount, workdir: Path, known_sha256: str | None = None) -> Staged:
     suffix = path.suffix.lower()
     if path.stat().st_size == 0:
         raise FileProblem("empty file (0 bytes)")
     if suffix in (".parquet", ".xlsx"):
         account.sha256 = known_sha256 or scan(path, text=False).sha256
         account.encoding = suffix[1:]
-        staged = (read_parquet if suffix == ".parquet" else read_xlsx)(con, path, STAGING)
-        build_distinct(con, staged, lookups_of(staged.headers))
-        return staged
+        return (read_parquet if suffix == ".parquet" else read_xlsx)(con, path, STAGING)
     with _phase("*", "scan (hash, encoding, lines)"):
         info = scan(path, text=True, sha256=known_sha256, quick=True)
     try:
-        return _stage_text(con, path, info, account, workdir, lookups_of)
+        return _stage_text(con, path, info, account, workdir)
     except NotUTF8:  # the file's start was UTF-8, a later part is not: decode it all to say how
         if info.checked:
             raise
         with _phase("*", "scan (hash, encoding, lines)"):
             info = scan(path, text=True, sha256=info.sha256)
-        return _stage_text(con, path, info, account, workdir, lookups_of)
+        return _stage_text(con, path, info, account, workdir)
 
 
-def _stage_text(con, path: Path, info, account: FileAccount, workdir: Path, lookups_of) -> Staged:
+def _stage_text(con, path: Path, info, account: FileAccount, workdir: Path) -> Staged:
     account.sha256, account.encoding = info.sha256, info.encoding
     if info.utf8_break:
         line, offset, raw = info.utf8_break
@@ -163,8 +159,7 @@ def _stage_text(con, path: Path, info, account: FileAccount, workdir: Path, look
         source = workdir / f"{path.stem}.utf8.csv"
         lines = transcode(path, info.encoding, source)
     try:
-        header = csv_header(source)
-        staged = read_csv(con, source, lines, STAGING, header, lookups_of(header))
+        staged = read_csv(con, source, lines, STAGING, csv_header(source))
     finally:
         if source != path:
             source.unlink(missing_ok=True)
@@ -215,18 +210,14 @@ def _load_table(con, root: Path, connector: ConnectorSpec, table: str, spec: Tab
 
 
 def _load_file(con, connector, table, spec, index, path, rel, account, workdir, warnings, known_sha256) -> None:
-    matched: dict = {}
-
-    def lookups_of(headers: list[str]) -> list[int]:
-        positions, missing, absent = _match_headers(spec, headers)
-        if missing:
-            raise FileProblem(f"line 1: missing required column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
-        matched.update(positions=positions, absent=absent)
-        return sorted({positions[c.name] for c in spec.columns if c.type in LOOKUP_TYPES and positions[c.name] is not None})
-
     with _phase(table, "stage"):
-        staged = _stage(con, path, account, workdir, lookups_of, known_sha256)
-    positions, absent = matched["positions"], matched["absent"]
+        staged = _stage(con, path, account, workdir, known_sha256)
+    positions, missing, absent = _match_headers(spec, staged.headers)
+    if missing:
+        raise FileProblem(f"line 1: missing required column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+    with _phase(table, "stage"):
+        lookups = _lookup_positions(con, spec, positions, staged)
+        build_distinct(con, staged, sorted(set(lookups.values())))
     if absent:
         warnings.append(f"{rel}: optional column{'s' if len(absent) > 1 else ''} {', '.join(absent)} absent, loaded as empty")
     maps: dict[str, str] = {}
@@ -234,7 +225,8 @@ def _load_file(con, connector, table, spec, index, path, rel, account, workdir, 
         with _phase(table, "names"):
             maps = _name_maps(con, spec, positions, staged, connector.null_markers)
         select = parse_select(spec.columns, positions, staged.headers, connector.null_markers, STAGING, rel, index,
-                              types=staged.types, name_maps=maps, distinct=lambda pos: distinct_sql(staged, pos))
+                              types=staged.types, name_maps=maps, distinct=lambda pos: distinct_sql(staged, pos),
+                              lookups=[c for c in lookups if c not in maps])
         with _phase(table, "parse"):
             inserted = con.execute(f'INSERT INTO "{table}" BY NAME {select}').fetchall()[0][0]
         if inserted != staged.rows:  # a view on a file reads it again: it changed in between
@@ -253,6 +245,29 @@ def _load_file(con, connector, table, spec, index, path, rel, account, workdir, 
         )
     account.rows_read = staged.rows + len(staged.rejects)
     account.rows_quarantined = len(staged.rejects)
+
+
+#: A column is parsed once per DISTINCT value when a sample of its rows holds at most this
+#: share of distinct values (dates, months, codes); else row by row (serial numbers, times).
+LOOKUP_SHARE = 0.02
+LOOKUP_SAMPLE = 20_000
+
+
+def _lookup_positions(con, spec: TableSpec, positions: dict[str, int | None], staged: Staged) -> dict[str, int]:
+    """Canonical column -> delivered position, for the columns checked once per DISTINCT value:
+    identity numbers and names always, other text columns when they repeat a lot."""
+    out = {c.name: positions[c.name] for c in spec.columns if c.type in LOOKUP_TYPES and positions[c.name] is not None}
+    candidates = {c.name: positions[c.name] for c in spec.columns
+                  if c.name not in out and positions[c.name] is not None and staged.types[positions[c.name]] == "VARCHAR"}
+    if candidates and staged.rows >= LOOKUP_SAMPLE:
+        names = list(candidates)
+        percent = min(100.0, 200.0 * LOOKUP_SAMPLE / staged.rows)  # about 2 x LOOKUP_SAMPLE rows, whole vectors
+        sampled, *counts = con.execute(
+            "SELECT count(*), " + ", ".join(f"approx_count_distinct(c{candidates[n]})" for n in names)
+            + f" FROM {staged.name} USING SAMPLE {percent:.6f} PERCENT (system, 7)"
+        ).fetchall()[0]
+        out.update({n: candidates[n] for n, k in zip(names, counts) if sampled and k <= LOOKUP_SHARE * sampled})
+    return out
 
 
 def _name_maps(con, spec: TableSpec, positions: dict[str, int | None], staged: Staged, null_markers: list[str]) -> dict[str, str]:

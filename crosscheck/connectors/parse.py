@@ -173,12 +173,14 @@ def parse_select(
     types: list[str] | None = None,
     name_maps: dict[str, str] | None = None,
     distinct: Callable[[int], str] | None = None,
+    lookups: list[str] = (),
 ) -> str:
     """SELECT producing canonical columns, `<name>_raw`, provenance, __file_idx, __reason, __raw.
 
     `types`: the staged columns' DuckDB types (default all VARCHAR); `name_maps`: name
     column -> relation (raw, v, norm) over its distinct delivered values; `distinct`:
-    position -> SELECT of that column's distinct values as `raw` (default: from the staging).
+    position -> SELECT of that column's distinct values as `raw` (default: from the staging);
+    `lookups`: other columns to clean and parse once per distinct value (they repeat a lot).
 
     Layered so that every per-value function runs once per value: identity numbers
     and names through lookups over their DISTINCT delivered values, typed columns
@@ -189,6 +191,7 @@ def parse_select(
     name_maps = name_maps or {}
     text = {i: f"c{i}" if types[i] == "VARCHAR" else f"CAST(c{i} AS VARCHAR)" for i in range(len(headers))}
     distinct = distinct or (lambda pos: f"SELECT DISTINCT {text[pos]} AS raw FROM {staging} WHERE c{pos} IS NOT NULL")
+    lookup_cols = set(lookups)
     lookups, joins, cleaned_cols, parsed_cols, outputs, errors = [], [], [], [], [], []
     trims: dict[int, str] = {}
     for col in columns:
@@ -210,6 +213,13 @@ def parse_select(
             joins.append(f"LEFT JOIN {name_maps[col.name]} AS nm_{col.name} ON {text[pos].replace(f'c{pos}', f'v.c{pos}', 1)} = nm_{col.name}.raw")
             parsed_cols.append(f"nm_{col.name}.v AS v_{col.name}, nm_{col.name}.norm AS x_{col.name}")
             parsed = f"x_{col.name}"
+        elif col.name in lookup_cols and typed is None and col.type not in ("identity", "name"):
+            lk = f"lk_{col.name}"
+            x = f", {PARSERS[col.type]}(v) AS x" if col.type in PARSERS else ""
+            lookups.append(f"{lk} AS (SELECT raw, v{x} FROM (SELECT raw, {cleaned('raw', null_markers)} AS v FROM ({distinct(pos)})))")
+            joins.append(f"LEFT JOIN {lk} ON {text[pos].replace(f'c{pos}', f'v.c{pos}', 1)} = {lk}.raw")
+            parsed_cols.append(f"{lk}.v AS v_{col.name}" + (f", {lk}.x AS x_{col.name}" if x else ""))
+            parsed = f"x_{col.name}" if x else None
         elif typed is not None:
             cleaned_cols.append(f"c{pos} AS v_{col.name}")
             parsed_cols.append(f"{typed} AS x_{col.name}")

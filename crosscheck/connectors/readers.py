@@ -3,9 +3,8 @@
 Every reader creates the table or view `name` with columns c0..c{n-1} (the delivered
 columns in order; text, but for typed parquet columns) and `__line` (1-based physical
 line, header = 1; xlsx: sheet row; parquet: row index + 2), and the table
-`<name>_distinct` holding the DISTINCT values of the columns the caller looks up
-(identity numbers, names: checked once per value, see `distinct_sql`). It returns a
-`Staged` describing them. Records that cannot be split into the header's columns
+`<name>_distinct` (`build_distinct`) holds the DISTINCT values of the columns the
+caller checks once per value (see `distinct_sql`). Each reader returns a `Staged`. Records that cannot be split into the header's columns
 (wrong field count, unterminated quote) are returned as `rejects` for quarantine.
 """
 from __future__ import annotations
@@ -123,8 +122,7 @@ def csv_header(path: Path) -> list[str]:
     return header
 
 
-def read_csv(con: duckdb.DuckDBPyConnection, path: Path, lines: int, name: str, header: list[str],
-             lookups: list[int]) -> Staged:
+def read_csv(con: duckdb.DuckDBPyConnection, path: Path, lines: int, name: str, header: list[str]) -> Staged:
     """Stage a UTF-8 CSV (no BOM) whose header row is `header`. Fast path: DuckDB
     read_csv into a table (in file order, so rowid gives the line); if records and
     physical lines do not line up one to one (blank lines, quoted newlines, broken
@@ -153,9 +151,7 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, lines: int, name: str, 
         raise NotUTF8(f"line {not_utf8}: bytes that are not UTF-8")
     if rows < 0 or rows + len(rejected) + 1 != lines:
         con.execute(f"DROP TABLE IF EXISTS {name}_raw")
-        staged = _read_csv_python(con, path, header, name)
-        build_distinct(con, staged, lookups)
-        return staged
+        return _read_csv_python(con, path, header, name)
     # One record per physical line: rejected line r_j shifts every later row by one.
     rejects = [Reject(int(line), f"malformed CSV row: {msg}", _raw_json(header, _split(text))) for line, msg, text, _ in rejected]
     if rejects:
@@ -169,9 +165,7 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, lines: int, name: str, 
         con.execute(f"DROP TABLE IF EXISTS {name}_raw")
     else:  # a view: the rows are not copied again (drop with `drop_staged`)
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT *, rowid + 2 AS __line FROM {name}_raw")
-    staged = Staged(name, header, rows, rejects)
-    build_distinct(con, staged, lookups)
-    return staged
+    return Staged(name, header, rows, rejects)
 
 
 def drop_staged(con: duckdb.DuckDBPyConnection, name: str) -> None:
