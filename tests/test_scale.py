@@ -100,3 +100,57 @@ def test_a_changed_file_misses_the_cache(scale_city, tmp_path):
     again, _, _ = _run(copy, tmp_path, "r2", cache)
     assert not getattr(again, "_cache_used", False)
     assert len([p for p in cache.iterdir() if p.is_dir()]) == 2
+
+
+def test_a_run_with_a_failed_table_keeps_no_cache_and_no_partial_load(scale_city, tmp_path):
+    import shutil
+
+    city, _ = scale_city
+    copy = tmp_path / "broken"
+    shutil.copytree(city, copy)
+    (copy / "hospital" / "inpatient.csv").write_bytes(b"")  # a table that fails
+    cache = tmp_path / "cache"
+    session, result, _ = _run(copy, tmp_path, "r1", cache)
+    assert any(t.status == "failed" for t in result.loads)
+    assert not session.canonical_cache().complete
+    # the load database lived in the cache folder only while the run did; no hashes were recorded
+    assert list(cache.iterdir()) == []
+
+
+def test_a_new_delivery_is_hashed_once_and_cached_under_the_key_of_its_hashes(scale_city, tmp_path):
+    from crosscheck.canonical_cache import CanonicalCache, delivery_files, delivery_key
+    from crosscheck.catalog import load_catalog
+    from crosscheck.connectors.files import file_sha256
+
+    city, _ = scale_city
+    cache = tmp_path / "cache"
+    session, result, _ = _run(city, tmp_path, "r1", cache)
+    catalog = load_catalog(ProjectConfig.load().connectors_dir)
+    files = delivery_files(city, catalog)
+    expected = delivery_key(city, catalog, {p: file_sha256(p) for p in files})
+    assert session.canonical_cache().key == expected
+    assert (cache / expected / "canonical.duckdb").is_file()
+    # recorded hashes are the files' SHA-256, and the next run finds the entry from them alone
+    assert {f.file: f.sha256 for f in result.files} == {p.relative_to(city).as_posix(): file_sha256(p) for p in files}
+    again = CanonicalCache.of_delivery(city, catalog, cache)
+    assert again.key == expected and again.complete
+
+
+def test_abandoned_partial_loads_are_removed(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from crosscheck.canonical_cache import CanonicalCache
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    cache = tmp_path / "cache"
+    abandoned = cache / f"pending.partial-{gone.pid}-0000"
+    abandoned.mkdir(parents=True)
+    (abandoned / "canonical.duckdb").write_bytes(b"half written")
+    live = cache / f"pending.partial-{os.getpid()}-0001"
+    live.mkdir()
+    load = CanonicalCache(cache, None).new_load()
+    assert not abandoned.exists() and live.exists()
+    assert load.folder.parent == cache and load.folder.name.startswith("pending.partial-")
