@@ -18,3 +18,33 @@ for _key, _value in {
     "GX_ANALYTICS_ENABLED": "false",
 }.items():
     os.environ.setdefault(_key, _value)
+
+
+def _mask_log_records() -> None:
+    """Every log record of a flow process (Prefect's API log handler included, and the
+    prints `log_prints` captures) carries identity numbers masked: the message and the
+    traceback text are rendered and masked when the record is made."""
+    import logging
+
+    from crosscheck.reports.masking import mask_ids_in_text
+
+    make = logging.getLogRecordFactory()
+    if getattr(make, "masks_identity_numbers", False):
+        return
+
+    def masked_record(*args, **kwargs) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        try:
+            record.msg, record.args = mask_ids_in_text(record.getMessage()), ()
+        except Exception:  # noqa: BLE001 - a record that cannot render is left to logging's own report
+            return record
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = mask_ids_in_text(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None  # handlers print exc_text, never the raw exception again
+        return record
+
+    masked_record.masks_identity_numbers = True
+    logging.setLogRecordFactory(masked_record)
+
+
+_mask_log_records()

@@ -6,6 +6,7 @@ as `crosscheck run`, with each source load and each rule as its own task.
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 from datetime import date
 from pathlib import Path
@@ -16,6 +17,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 
 from crosscheck.config import ProjectConfig
+from crosscheck.reports.masking import mask_ids_in_text
 from crosscheck.run import RunRequest, RunSession
 
 _DATE_NAME = re.compile(r"^(\d{4})-?(\d{2})-?(\d{2})")
@@ -39,22 +41,44 @@ def delivery_date(delivery: Path) -> date | None:
         return None
 
 
+class TaskError(Exception):
+    """A task's error with identity numbers masked (Prefect keeps it in the task's state)."""
+
+
+def masked_errors(fn):
+    """Re-raise what leaves ``fn`` with identity numbers masked; other errors unchanged."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            masked = mask_ids_in_text(str(exc))
+            if masked == str(exc):
+                raise
+            raise TaskError(f"{type(exc).__name__}: {masked}") from None
+    return wrapper
+
+
 @task(name="load-source", cache_policy=NONE, retries=2, retry_delay_seconds=[2, 8])
+@masked_errors
 def load_source(session: RunSession, source: str):
     return session.load_source(source)
 
 
 @task(name="run-rule", cache_policy=NONE)
+@masked_errors
 def run_rule(session: RunSession, rule_id: str):
     return session.run_rule(rule_id)
 
 
 @task(name="write-reports", cache_policy=NONE)
+@masked_errors
 def write_reports(session: RunSession):
     return session.finish()
 
 
 @task(name="send-alerts", cache_policy=NONE)
+@masked_errors
 def send_alerts(session: RunSession):
     return session.send_alerts()  # retries per channel inside; never raises
 
@@ -99,8 +123,6 @@ def summary_markdown(result, report: Path) -> str:
         lines += ["", f"**Alerts** ({failed} failed):" if failed else "**Alerts**:", ""]
         lines += [f"- {line}" for line in alert_lines(result.alerts)]
     lines += ["", f"Report: [{report}]({report.as_uri()})"]
-    from crosscheck.reports.masking import mask_ids_in_text
-
     return mask_ids_in_text("\n".join(lines))  # a rule's or a file's reason may quote an identity number
 
 

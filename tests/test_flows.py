@@ -45,15 +45,19 @@ def test_nightly_flow_matches_cli(sample_city, crosscheck_cmd, tmp_path):
 
 
 def test_failing_source_is_retried_then_reported(sample_city, tmp_path):
-    """A source whose folder cannot be read fails after retries; the other rules complete."""
+    """A source whose folder cannot be read fails after retries; the other rules complete.
+    The error quotes the delivery's path, which here holds an identity number (a case
+    folder named after the person): Prefect's logs and task states get it masked."""
     import json
+    import re
 
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, LogFilter, LogFilterFlowRunId
 
     from flows.adhoc import adhoc
 
-    delivery = tmp_path / "2026-11-01"
+    person = "420202195001011234"
+    delivery = tmp_path / f"个案_{person}" / "2026-11-01"
     shutil.copytree(sample_city, delivery, ignore=shutil.ignore_patterns("hospital"))
     (delivery / "hospital").write_text("not a folder")  # listing it raises every time
     out = tmp_path / "out"
@@ -71,9 +75,17 @@ def test_failing_source_is_retried_then_reported(sample_city, tmp_path):
 
     with get_client(sync_client=True) as client:
         task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])))
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[state.state_details.flow_run_id])))
     hospital_loads = [t for t in task_runs if t.name.startswith("load-source") and t.state.is_failed()]
     assert len(hospital_loads) == 1
     assert hospital_loads[0].run_count == 3  # first try + 2 retries
+
+    failures = [log.message for log in logs if "not a readable directory" in log.message]
+    assert len(failures) >= 3, [log.message for log in logs]  # each try logged its error and traceback
+    assert "Traceback" in "".join(failures)
+    assert "420202********1234" in hospital_loads[0].state.message, hospital_loads[0].state.message
+    for text in [*(log.message for log in logs), *(t.state.message or "" for t in task_runs)]:
+        assert person not in text and not re.search(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])", text), text
 
 
 def test_adhoc_rejects_bad_parameters(sample_city):

@@ -31,7 +31,7 @@ from conftest_reports import (  # noqa: E402
 
 from crosscheck.reports import write_reports  # noqa: E402
 from crosscheck.reports.common import FINDINGS_COLUMNS, QUARANTINE_COLUMNS  # noqa: E402
-from crosscheck.reports.masking import mask_evidence, mask_id, mask_name, neutralise_formula  # noqa: E402
+from crosscheck.reports.masking import mask_evidence, mask_id, mask_ids_in_text, mask_name, neutralise_formula  # noqa: E402
 
 FILES = ("findings.csv", "quarantine.csv", "summary.json", "findings.xlsx", "report.html")
 
@@ -80,6 +80,20 @@ def test_mask_id_and_evidence():
     assert "张*明" in ev and "王*锤" in ev and "张小明" not in ev and "王大锤" not in ev
     assert neutralise_formula("=1+1") == "'=1+1" and neutralise_formula("-x") == "'-x" and neutralise_formula(-5) == -5
     assert neutralise_formula("\tx") == "'\tx" and neutralise_formula("@SUM(A1)") == "'@SUM(A1)" and neutralise_formula("ok") == "ok"
+
+
+@pytest.mark.parametrize("text, want", [
+    ("身份证420202195001011234号", "身份证420202********1234号"),
+    ("id=42020219500101123x", "id=420202********123x"),
+    ("旧证号420202500101123，", "旧证号420202*****1123，"),            # legacy 15-digit number
+    ("证号 110105491231002 与 420202195001011234", "证号 110105*****1002 与 420202********1234"),
+    ("sha256 3e420202195001011234af", "sha256 3e420202195001011234af"),  # a hash keeps its digits
+    ("sha256 c5420202500101123d", "sha256 c5420202500101123d"),
+    ("卡号 420202501301123", "卡号 420202501301123"),                  # month 13: not a birth date
+    ("4202025001011234", "4202025001011234"),                          # 16 digits: neither form
+])
+def test_mask_ids_in_text(text, want):
+    assert mask_ids_in_text(text) == want
 
 
 # --- files -------------------------------------------------------------------------------------

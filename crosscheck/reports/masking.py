@@ -10,8 +10,13 @@ import json
 import re
 from typing import Any
 
-#: An 18-character identity number anywhere in a text (not part of a longer digit run).
-ID_PATTERN = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+#: An identity number anywhere in a text: 18 characters, or a legacy 15-digit number whose
+#: birth-date part (YYMMDD, characters 7-12) is a plausible date. Neither may be part of a
+#: longer run of ASCII letters and digits, so a SHA-256 in hex is never taken for one.
+ID_PATTERN = re.compile(
+    r"(?<![0-9A-Za-z])(?:[0-9]{17}[0-9Xx]"
+    r"|[1-9][0-9]{5}[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3})(?![0-9A-Za-z])"
+)
 
 #: Separators inside a name: middle-dot variants and whitespace (kept as delivered).
 _NAME_SEPARATORS = re.compile(r"([·•‧・∙⋅．.\u00b7\u30fb\uff65\s\-]+)")
@@ -27,7 +32,8 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def mask_id(value: str | None) -> str | None:
-    """``420202195001011234`` -> ``420202********1234``; other lengths mask the middle."""
+    """``420202195001011234`` -> ``420202********1234``, ``420202500101123`` -> ``420202*****1123``;
+    other lengths mask the middle."""
     if value is None:
         return None
     s = str(value).strip()
@@ -74,7 +80,7 @@ def mask_name(value: str | None) -> str | None:
 
 
 def mask_ids_in_text(text: str | None) -> str | None:
-    """Mask every 18-character identity number inside free text."""
+    """Mask every identity number (18-character or legacy 15-digit) inside free text."""
     if not text:
         return text
     return ID_PATTERN.sub(lambda m: mask_id(m.group(0)), text)
