@@ -11,9 +11,10 @@ After a run is recorded in the findings store and its reports are written,
   seen at least ``overdue_days`` before the as-of date, never reviewed), routed
   the same way.
 
-Messages are Chinese, give counts and amounts per rule, the as-of date and the
-report's path, and never carry a full identity number or name (masked as in the
-reports, then every text is passed through `mask_ids_in_text` again).
+Messages are Chinese, give counts and amounts per rule, the as-of date and where
+to open the report (under ``report_url`` where the reports folder is published,
+else its local path), and never carry a full identity number or name (masked as
+in the reports, then every text is passed through `mask_ids_in_text` again).
 
 Sending never raises: each channel is tried ``1 + retries`` times with a
 doubling wait, and the outcome (channel URL masked, sent / failed / skipped,
@@ -31,7 +32,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterable
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from crosscheck.config import SEVERITIES, AlertsConfig
 from crosscheck.reports.masking import mask_id, mask_ids_in_text, mask_name
@@ -202,11 +203,23 @@ def _per_rule_lines(rows: list[dict], titles: dict[str, str], examples: int, ext
     return lines
 
 
+def report_link(report: Path, report_url: str = "", reports_root: Path | None = None) -> str:
+    """Where a reviewer opens the report: under ``report_url`` (the published reports
+    folder) when the report lies in ``reports_root``, else its local path."""
+    if report_url and reports_root is not None:
+        try:
+            relative = Path(report).resolve().relative_to(Path(reports_root).resolve())
+        except ValueError:
+            return str(report)
+        return report_url.rstrip("/") + "/" + quote(relative.as_posix())
+    return str(report)
+
+
 def _severity_phrase(sev: str) -> str:
     return "高风险" if sev == "high" else f"{SEVERITY_ZH[sev]}风险及以上"
 
 
-def new_digest(run: RunResult, channel: Channel, rows: list[dict], config: AlertsConfig, report: Path) -> Digest:
+def new_digest(run: RunResult, channel: Channel, rows: list[dict], config: AlertsConfig, report: str) -> Digest:
     titles = {o.rule_id: o.title_zh for o in run.rules}
     amounts = [Decimal(str(r["amount_at_risk"])) for r in rows if r.get("amount_at_risk") is not None]
     phrase = _severity_phrase(channel.min_severity)
@@ -226,7 +239,7 @@ def new_digest(run: RunResult, channel: Channel, rows: list[dict], config: Alert
     return Digest("new", title, mask_ids_in_text("\n".join(lines)), len(rows))
 
 
-def overdue_digest(run: RunResult, channel: Channel, rows: list[dict], config: AlertsConfig, report: Path) -> Digest:
+def overdue_digest(run: RunResult, channel: Channel, rows: list[dict], config: AlertsConfig, report: str) -> Digest:
     titles = {o.rule_id: o.title_zh for o in run.rules}
     shown = [dict(r, subject_masked=r.get("subject")) for r in rows]
     oldest = min((r.get("first_seen") or "" for r in rows), default="")
@@ -286,8 +299,9 @@ def send(url: str, title: str, body: str, *, tries: int = 3, wait: float = 2.0,
 
 
 def send_alerts(run: RunResult, config: AlertsConfig, extra_urls: Iterable[str] = (), *,
-                sleep: Callable[[float], None] = time.sleep) -> list[dict]:
-    """Build and send this run's digests; return one outcome per channel and kind. Never raises."""
+                reports_root: Path | None = None, sleep: Callable[[float], None] = time.sleep) -> list[dict]:
+    """Build and send this run's digests; return one outcome per channel and kind. Never raises.
+    The report is linked under ``config.report_url`` when the run wrote it inside ``reports_root``."""
     try:
         channels = channels_for(config, extra_urls)
     except Exception as exc:  # noqa: BLE001
@@ -296,7 +310,7 @@ def send_alerts(run: RunResult, config: AlertsConfig, extra_urls: Iterable[str] 
     outcomes: list[dict] = []
     if not channels:
         return outcomes
-    report = Path(run.out_dir) / "report.html"
+    report = report_link(Path(run.out_dir) / "report.html", config.report_url, reports_root)
     domains = {o.rule_id: o.domain for o in run.rules}
     try:
         new = _new_rows(run)

@@ -6,6 +6,7 @@ has a default so a fresh clone runs with no configuration at all.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -35,6 +36,7 @@ class AlertsConfig:
     retries: int = 2                      # extra tries per channel after a failed send
     retry_wait: float = 2.0               # seconds before the first retry; doubles each time
     examples: int = 3                     # masked example findings per rule in a digest (0: none)
+    report_url: str = ""                  # where reports_dir is published (http/https); empty: local path
     channels: tuple[AlertChannel, ...] = ()
 
     @classmethod
@@ -87,6 +89,10 @@ class AlertsConfig:
             raise ValueError(f"{where}: [alerts] retry_wait '{self.retry_wait}': expected seconds ≥ 0")
         if not isinstance(self.examples, int) or self.examples < 0:
             raise ValueError(f"{where}: [alerts] examples '{self.examples}': expected a whole number ≥ 0")
+        if not isinstance(self.report_url, str) or (
+                self.report_url and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", self.report_url)):
+            raise ValueError(f"{where}: [alerts] report_url '{self.report_url}': expected an http:// or https:// "
+                             "address of the published reports folder, with no query")
 
 
 def default_project_dir() -> Path:

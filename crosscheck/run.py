@@ -301,7 +301,8 @@ class RunSession:
 
         result = self.result
         try:
-            result.alerts = send_alerts(result, self.config.alerts, self.request.alerts)
+            result.alerts = send_alerts(result, self.config.alerts, self.request.alerts,
+                                        reports_root=self.config.reports_dir)
         except Exception as exc:  # noqa: BLE001 - sending never breaks a run
             result.alerts = [{"channel": "—", "name": "", "kind": "new", "status": "failed", "findings": 0,
                               "tries": 0, "error": f"alerts: {type(exc).__name__}: {exc}"[:300], "reason": ""}]

@@ -88,6 +88,7 @@ def smtp_receiver():
 
 
 DEAD_SECRET = "s3cretT0ken"
+REPORT_URL = "https://audit.example.gov.cn/crosscheck/"  # where the project's reports folder is published
 
 
 @dataclasses.dataclass
@@ -114,8 +115,9 @@ def scenario(sample_city, tmp_path_factory, http_receiver, smtp_receiver):
     smtp_port, mails = smtp_receiver
     mail_url = f"mailto://127.0.0.1:{smtp_port}?from=crosscheck@example.org&to=audit@example.org&mode=insecure"
     (root / "crosscheck.toml").write_text(
-        f'[crosscheck]\nconnectors_dir = "{repo / "connectors"}"\nrules_dir = "{repo / "rules"}"\n\n'
-        "[alerts]\nmin_severity = \"high\"\noverdue_days = 14\nretries = 2\nretry_wait = 0.01\n\n"
+        f'[crosscheck]\nconnectors_dir = "{repo / "connectors"}"\nrules_dir = "{repo / "rules"}"\nreports_dir = "."\n\n'
+        "[alerts]\nmin_severity = \"high\"\noverdue_days = 14\nretries = 2\nretry_wait = 0.01\n"
+        f'report_url = "{REPORT_URL}"\n\n'
         f'[[alerts.channels]]\nname = "审计处邮箱"\nurl = "{mail_url}"\nreminders = false\n\n'
         f'[[alerts.channels]]\nname = "社保处"\nurl = "{http_receiver.url("pension")}"\ndomains = ["pension"]\nmin_severity = "medium"\n',
         encoding="utf-8",
@@ -201,7 +203,8 @@ def test_one_digest_per_channel_with_right_counts(scenario):
     assert _count_lines(pension[0]["message"]) == dict(expected_pension)
     assert f"新增高风险疑点 {sum(expected_all.values())} 条" in hook[0]["title"]
     assert SAMPLE_AS_OF.isoformat() in hook[0]["message"]
-    assert str(first.out / "report.html") in hook[0]["message"]
+    assert f"报告：{REPORT_URL}first/report.html" in hook[0]["message"]  # out is inside reports_dir
+    assert str(first.out) not in hook[0]["message"]
 
     assert len(first.mails) == 1
     mail = first.mails[0]
@@ -306,6 +309,25 @@ def test_alerts_config_from_toml(tmp_path, monkeypatch):
                 {"chanels": []}, {"channels": [{"url": "json://x", "severity": "high"}]}):
         with pytest.raises(ValueError):
             AlertsConfig.from_toml(bad)
+
+
+def test_report_link(tmp_path):
+    from crosscheck.alerts import report_link
+
+    reports = tmp_path / "reports"
+    inside = reports / "2026-11-01 夜间" / "report.html"
+    assert report_link(inside, "https://audit.example.gov.cn/cc", reports) == \
+        "https://audit.example.gov.cn/cc/2026-11-01%20%E5%A4%9C%E9%97%B4/report.html"
+    assert report_link(inside, "https://audit.example.gov.cn/cc/", reports).count("/cc/") == 1
+    outside = tmp_path / "elsewhere" / "report.html"  # an ad-hoc --out outside the published folder
+    assert report_link(outside, "https://audit.example.gov.cn/cc", reports) == str(outside)
+    assert report_link(inside, "", reports) == str(inside)
+    from crosscheck.config import AlertsConfig
+
+    assert AlertsConfig.from_toml({"report_url": "http://10.0.0.5:8080/reports"}).report_url
+    for bad in ("ftp://host/reports", "https://host/reports?token=1", "reports/", "https://"):
+        with pytest.raises(ValueError, match="report_url"):
+            AlertsConfig.from_toml({"report_url": bad})
 
 
 def test_project_file_alerts_table(tmp_path):
