@@ -150,6 +150,7 @@ def test_masking_is_on_by_default_and_nothing_printed_has_a_full_id(city, tmp_pa
         shutil.copytree(city / folder, root / folder)
     leaked_name = "pensioners_11010519491231002X.csv"
     (root / "social_security" / leaked_name).write_bytes(b"")   # fails: its error names the file
+    (root / "social_security" / "pensioners_110105491231002.csv").write_bytes(b"")  # a legacy 15-digit number
     proc = subprocess.run(
         [sys.executable, "-m", "crosscheck.cli", "run", "--extracts", str(root), "--as-of", AS_OF.isoformat(),
          "--out", str(tmp_path / "out"), "--no-record", "--rules", "pension_paid_after_death"],
@@ -160,6 +161,11 @@ def test_masking_is_on_by_default_and_nothing_printed_has_a_full_id(city, tmp_pa
     findings = (tmp_path / "out" / "findings.csv").read_text(encoding="utf-8-sig")
     quarantine = (tmp_path / "out" / "quarantine.csv").read_text(encoding="utf-8-sig")
     assert FULL_ID.findall(findings) == [] and FULL_ID.findall(quarantine) == []
+    legacy = {m for f in root.rglob("*.csv") for m in re.findall(r"(?<![0-9])[0-9]{15}(?![0-9])", f.read_text(encoding="utf-8", errors="replace"))}
+    assert legacy  # the delivery's rows hold legacy 15-digit numbers, and so does a file name: none is shown in full
+    shown = proc.stdout + proc.stderr + findings + quarantine + (tmp_path / "out" / "summary.json").read_text(encoding="utf-8")
+    assert "110105*****1002" in proc.stderr + proc.stdout
+    assert [n for n in legacy | {"110105491231002"} if n in shown] == []
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert summary["masked"] is True
 
