@@ -24,7 +24,6 @@ import os
 import shutil
 import sys
 import tempfile
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,11 +50,6 @@ DEFAULT_CONF: dict[str, str] = {
 LOCAL_CONF: dict[str, str] = {"spark.sql.shuffle.partitions": "4", "spark.default.parallelism": "4", "spark.driver.memory": "4g"}
 
 _LOG4J = Path(__file__).with_name("spark_log4j2.properties")
-
-# pyspark 4.x warns that it does not yet fully support pandas 3; crosscheck's pandas
-# UDF only passes strings in and floats out, which tests/test_spark.py checks.
-warnings.filterwarnings("ignore", message=r"PySpark does not yet fully support pandas", category=FutureWarning)
-
 
 class SparkUnavailable(RuntimeError):
     """Spark cannot be used here; the message says why and what to install."""

@@ -165,6 +165,7 @@ def test_masking_is_on_by_default_and_nothing_printed_has_a_full_id(city, tmp_pa
     assert legacy  # the delivery's rows hold legacy 15-digit numbers, and so does a file name: none is shown in full
     shown = proc.stdout + proc.stderr + findings + quarantine + (tmp_path / "out" / "summary.json").read_text(encoding="utf-8")
     assert "110105*****1002" in proc.stderr + proc.stdout
+    assert "Warning" not in proc.stderr, proc.stderr  # no library noise among the run's own lines
     assert [n for n in legacy | {"110105491231002"} if n in shown] == []
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert summary["masked"] is True
