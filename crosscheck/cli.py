@@ -110,13 +110,21 @@ def sample(
     as_of: str = typer.Option("2026-11-01", "--as-of", help="The delivery's as-of date (YYYY-MM-DD)."),
     scale: Optional[bool] = typer.Option(None, "--scale/--no-scale", help="City-scale generator (DuckDB SQL, UTF-8 CSV + parquet taps); default: on above 2,000,000 people."),
     domains: bool = typer.Option(True, "--domains/--core-only", help="Also the domain sources of extracts-domains.md (civil_affairs, finance, ...) with their planted cases."),
+    memory_limit: str = typer.Option("8GB", "--memory-limit", help="City-scale generator: DuckDB's memory limit (e.g. 2GB); beyond it DuckDB spills to a temp folder."),
 ) -> None:
     """Write a deterministic synthetic city as raw extracts, with its ground truth in _truth/."""
     from crosscheck.sample import generate_city
     from crosscheck.sample.scale import AUTO_SCALE_ABOVE, generate_scale_city
 
     if scale or (scale is None and people > AUTO_SCALE_ABOVE):
-        summary = generate_scale_city(out, people=people, seed=seed, as_of=parse_date(as_of, "--as-of"))
+        from crosscheck.config import check_memory_limit
+
+        try:
+            check_memory_limit(memory_limit, "--memory-limit")
+        except ValueError as exc:
+            _fail(str(exc))
+        summary = generate_scale_city(out, people=people, seed=seed, as_of=parse_date(as_of, "--as-of"),
+                                      memory_limit=memory_limit)
     else:
         summary = generate_city(out, people=people, seed=seed, as_of=parse_date(as_of, "--as-of"), domains=domains)
     typer.echo(f"sample city of {people:,} people written to {out}")

@@ -95,6 +95,18 @@ class AlertsConfig:
                              "address of the published reports folder, with no query")
 
 
+def check_memory_limit(value: str, where: str) -> str:
+    """``value`` if DuckDB takes it as a memory limit (``4GB``, ``512MB``, ``80%``), else a
+    ValueError naming ``where``."""
+    import duckdb
+
+    try:
+        duckdb.connect(":memory:", config={"memory_limit": str(value)}).close()
+    except duckdb.Error as exc:
+        raise ValueError(f"{where} '{value}': not a memory size such as 4GB or 512MB ({exc})") from None
+    return str(value)
+
+
 def default_project_dir() -> Path:
     """The folder holding connectors/ and rules/: the working directory if it
     has them, else the checkout this package was installed from."""
@@ -147,6 +159,8 @@ class ProjectConfig:
             return (root / raw.get(key, default)).resolve()
 
         scalars = {k: v for k, v in raw.items() if not k.endswith("_dir") and k != "store"}
+        if "duckdb_memory_limit" in scalars:
+            check_memory_limit(scalars["duckdb_memory_limit"], f"{path}: duckdb_memory_limit")
         return cls(
             project_dir=root,
             connectors_dir=folder("connectors_dir", "connectors"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import subprocess
 from datetime import date
 
 import pytest
@@ -55,12 +56,30 @@ def test_layout_headers_and_truth_files(scale_city):
     assert summary["quarantined_rows"] > 0
 
 
-def test_same_seed_same_content(scale_city, tmp_path):
+def test_same_seed_same_content_whatever_the_memory_limit(scale_city, tmp_path, crosscheck_cmd):
+    """`crosscheck sample --scale --memory-limit 256MB` (DuckDB spills beyond it) writes the same bytes."""
     city, _ = scale_city
     again = tmp_path / "again"
-    generate_scale_city(again, people=20_000, seed=3, as_of=AS_OF)
-    for rel in ["_truth/findings.csv", "_truth/files.csv", "household_registry/residents.csv", "social_security/pensioners.csv"]:
+    proc = subprocess.run([*crosscheck_cmd, "sample", "--out", str(again), "--people", "20000", "--seed", "3",
+                           "--as-of", AS_OF.isoformat(), "--scale", "--memory-limit", "256MB"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    for rel in ["_truth/findings.csv", "_truth/files.csv", "household_registry/residents.csv", "social_security/pensioners.csv",
+                "social_security/pension_payments.csv", "transit_card/taps_recent.csv"]:
         assert (again / rel).read_bytes() == (city / rel).read_bytes(), rel
+
+
+def test_memory_sizes_are_checked_before_anything_is_written(tmp_path, crosscheck_cmd):
+    out = tmp_path / "city"
+    proc = subprocess.run([*crosscheck_cmd, "sample", "--out", str(out), "--people", "20000", "--scale", "--memory-limit", "lots"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "--memory-limit 'lots': not a memory size" in proc.stderr, proc.stderr
+    assert not out.exists()
+    (tmp_path / "crosscheck.toml").write_text('[crosscheck]\nduckdb_memory_limit = "4 gigs"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"crosscheck.toml: duckdb_memory_limit '4 gigs': not a memory size"):
+        ProjectConfig.load(tmp_path)
+    (tmp_path / "crosscheck.toml").write_text('[crosscheck]\nduckdb_memory_limit = "512MB"\n', encoding="utf-8")
+    assert ProjectConfig.load(tmp_path).duckdb_memory_limit == "512MB"
 
 
 def test_findings_equal_truth_then_cached_run_reuses_the_load(scale_city, tmp_path):
