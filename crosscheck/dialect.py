@@ -138,11 +138,9 @@ UDFS: dict[str, str] = {
 #: Engine functions sqlglot parses as anonymous, with the engines that have them.
 #: Add a function here (and on which engines it exists) before a rule may use it.
 ANONYMOUS_FUNCTIONS: dict[str, frozenset[str]] = {
-    "name_similarity": frozenset({"duckdb", "spark"}),  # UDF: DuckDB via similarity.register, Spark via a pandas UDF
+    # UDFs: DuckDB Arrow UDFs (crosscheck.scorers.register), Spark pandas UDFs (spark_engine.register_udfs)
+    **{f: frozenset({"duckdb", "spark"}) for f in UDFS},
     "list_distinct": frozenset({"duckdb"}),
-    # fuzzy_join scorers: DuckDB Arrow UDFs (crosscheck.scorers.register); no Spark UDF yet
-    **{f: frozenset({"duckdb"}) for f in (
-        "fz_jaro_winkler", "fz_levenshtein", "fz_ratio", "fz_token_set", "fz_token_sort", "fz_date")},
 }
 
 DUCKDB = Dialect("duckdb", "duckdb", frozenset(n for n, e in ANONYMOUS_FUNCTIONS.items() if "duckdb" in e))

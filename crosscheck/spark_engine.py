@@ -15,8 +15,9 @@ into DuckDB (quarantine and row accounting live there); this module then
    (``spark.sql(sql, args=...)``, never formatted into the text), and returns
    column names and rows to the shared runner, which renders the findings.
 
-``name_similarity`` is a pandas (Arrow) UDF calling the very function DuckDB
-calls (`crosscheck.similarity.name_similarity`), so scores are identical.
+``name_similarity`` and the fuzzy_join scorers (``fz_*``) are pandas (Arrow)
+UDFs calling the very kernels DuckDB's Arrow UDFs call (`crosscheck.scorers.score`),
+so scores are identical.
 """
 from __future__ import annotations
 
@@ -152,33 +153,37 @@ def start_session(config: "ProjectConfig"):
 # ------------------------------------------------------------------ the UDF
 
 
-def _pandas_udf_body(fn):
-    """A pandas UDF body calling `fn(a, b)` row by row (pandas 3 gives NaN for a NULL string)."""
+def _pandas_udf_body(sql_name: str):
+    """A pandas UDF body scoring two aligned Series with `crosscheck.scorers.score`, the very
+    Arrow kernel DuckDB's UDF of the same name runs (pandas 3 gives NaN for a NULL string)."""
 
     def body(a, b):
         import pandas as pd
+        import pyarrow as pa
 
-        def text(v):
-            return v if isinstance(v, str) else None
+        from crosscheck import scorers
 
-        return pd.Series([fn(text(x), text(y)) for x, y in zip(a, b)], dtype="float64")
+        def strings(series):
+            return pa.array([v if isinstance(v, str) else None for v in series], type=pa.string())
+
+        scores = scorers.score(sql_name, strings(a), strings(b))
+        return pd.Series(scores.to_numpy(zero_copy_only=False), dtype="float64")  # NULL -> NaN -> NULL in Spark
 
     return body
 
 
 def register_udfs(spark, names: list[str] | None = None) -> None:
-    """Register crosscheck's UDFs (crosscheck.dialect.UDFS that have a Spark form) on a session.
-    The executors run the very function DuckDB's Arrow UDF calls (see `ship_package`)."""
+    """Register crosscheck's UDFs (crosscheck.dialect.UDFS: name_similarity and the fuzzy_join
+    scorers) on a session. The executors run the same kernels as DuckDB (see `ship_package`)."""
     from pyspark.sql.functions import pandas_udf
     from pyspark.sql.types import DoubleType
 
-    from crosscheck import similarity
+    from crosscheck import dialect
 
-    available = {"name_similarity": lambda: pandas_udf(_pandas_udf_body(similarity.name_similarity), DoubleType())}
-    for name in names if names is not None else list(available):
-        if name not in available:
-            raise ValueError(f"function {name}() has no Spark form yet")
-        spark.udf.register(name, available[name]())
+    for name in names if names is not None else list(dialect.UDFS):
+        if name not in dialect.UDFS:
+            raise ValueError(f"function {name}() is not a crosscheck UDF")
+        spark.udf.register(name, pandas_udf(_pandas_udf_body(name), DoubleType()))
 
 
 def ship_package(spark, folder: Path) -> Path:

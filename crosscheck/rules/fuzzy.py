@@ -115,9 +115,11 @@ def fuzzy_join_sql(fj: FuzzyJoin) -> str:
     num = " + ".join(f"coalesce({c.weight!r} * s.score_{c.out_name}, 0)" for c in fj.compare)
     den = " + ".join(f"CASE WHEN s.score_{c.out_name} IS NULL THEN 0 ELSE {c.weight!r} END" for c in fj.compare)
     union = "\n    UNION ALL\n    ".join(passes)
+    # rounded to 4 decimals half up on the double itself (not round(): Spark rounds the decimal
+    # text, DuckDB the binary value, and a tie like 0.40125 would differ between engines)
     return (
         "SELECT m.* FROM (\n"
-        f"  SELECT s.*, round(({num}) / nullif({den}, 0), 4) AS match_score FROM (\n"
+        f"  SELECT s.*, floor(({num}) / nullif({den}, 0) * 10000 + 0.5) / 10000 AS match_score FROM (\n"
         f"    SELECT p.*, {', '.join(scores)} FROM (\n    {union}\n    ) AS p\n"
         "  ) AS s\n"
         f") AS m WHERE m.match_score >= {_literal(fj.min_score)}"
@@ -208,13 +210,14 @@ def guard_queries(steps, ctes) -> list[Guard]:
 
 def count_blocking(con, compiled, binds: dict[str, Any]) -> list[BlockingCount]:
     """Candidate pairs per fuzzy_join step and pass (cheap GROUP BY counts)."""
+    from crosscheck.rules.runner import run_query
+
     out = []
     for g in getattr(compiled, "fuzzy_guards", []):
         counts = []
         for label, tree in g.passes:
-            sql = dialect.transpile(tree, "duckdb", pretty=False)
-            names = dialect.parameter_names(tree)
-            counts.append((label, int(con.execute(sql, {n: binds[n] for n in names}).fetchall()[0][0])))
+            _, _, rows = run_query(con, tree, {n: binds[n] for n in dialect.parameter_names(tree)}, pretty=False)
+            counts.append((label, int(rows[0][0])))
         out.append(BlockingCount(g.step, counts, g.limit(binds)))
     return out
 

@@ -204,10 +204,16 @@ def engine_of(con) -> str:
 
 def execute(con, compiled, bound: dict[str, Any]) -> tuple[str, list[str], list[tuple]]:
     """Run a compiled rule on `con`'s engine with bound parameters: (the SQL run, column names, rows)."""
+    return run_query(con, compiled.tree, bound)
+
+
+def run_query(con, tree: exp.Expression, bound: dict[str, Any], pretty: bool = True) -> tuple[str, list[str], list[tuple]]:
+    """Run one parsed query on `con`'s engine (a DuckDB connection, or anything with
+    ``engine`` and ``query``: crosscheck.spark_engine.SparkEngine): (the SQL run, column names, rows)."""
     engine = engine_of(con)
-    sql = compiled.sql(engine)
+    sql = dialect.transpile(tree, engine, pretty=pretty)
     if engine != "duckdb":
-        udfs = sorted({n.name.lower() for n in compiled.tree.find_all(exp.Anonymous)} & set(dialect.UDFS))
+        udfs = sorted({n.name.lower() for n in tree.find_all(exp.Anonymous)} & set(dialect.UDFS))
         columns, rows = con.query(sql, dialect.engine_params(bound, engine), udfs=udfs)
         return sql, columns, rows
     cur = con.execute(sql, bound)
