@@ -91,6 +91,8 @@ def test_mask_id_and_evidence():
     ("sha256 c5420202500101123d", "sha256 c5420202500101123d"),
     ("卡号 420202501301123", "卡号 420202501301123"),                  # month 13: not a birth date
     ("4202025001011234", "4202025001011234"),                          # 16 digits: neither form
+    ("全角４２０２０２１９５００１０１１２３ｘ号", "全角４２０２０２********１２３ｘ号"),  # full-width, as some deliveries have them
+    ("两个 420202195001011234,110105491231002", "两个 420202********1234,110105*****1002"),
 ])
 def test_mask_ids_in_text(text, want):
     assert mask_ids_in_text(text) == want

@@ -79,11 +79,19 @@ def mask_name(value: str | None) -> str | None:
     return "".join(p if (not p or _NAME_SEPARATORS.fullmatch(p)) else _mask_token(p, latin) for p in parts)
 
 
+#: Full-width digits and X as delivered (extracts.md), one ASCII character each, so positions hold.
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９Ｘｘ", "0123456789Xx")
+
+
 def mask_ids_in_text(text: str | None) -> str | None:
-    """Mask every identity number (18-character or legacy 15-digit) inside free text."""
+    """Mask every identity number (18-character or legacy 15-digit, ASCII or full-width
+    digits) inside free text."""
     if not text:
         return text
-    return ID_PATTERN.sub(lambda m: mask_id(m.group(0)), text)
+    spans = [m.span() for m in ID_PATTERN.finditer(text.translate(_FULL_WIDTH))]
+    for start, end in reversed(spans):
+        text = text[:start] + mask_id(text[start:end]) + text[end:]
+    return text
 
 
 def _names_in_json(evidence_json: str | None) -> list[str]:
