@@ -73,6 +73,17 @@ def meminfo_gb() -> float:
     return 0.0
 
 
+def cpu_model() -> str:
+    """The processor's name (/proc/cpuinfo): the same script runs 1.3-1.5x apart on two 2-core machines."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
 def bench_city(people: int, work: Path, pandas_max: int, results: list) -> None:
     city = work / f"city_{people}"
     meta = city / "_truth" / "sample.json"
@@ -157,7 +168,7 @@ def report(results: list, start: dict, started: str, load_before) -> str:
     lines = [
         f"### Run of {started} (`make bench`)",
         "",
-        f"Machine: {os.cpu_count()} cores, {meminfo_gb()} GB RAM, {platform.platform()}, Python {platform.python_version()}; "
+        f"Machine: {os.cpu_count()} cores ({cpu_model()}), {meminfo_gb()} GB RAM, {platform.platform()}, Python {platform.python_version()}; "
         f"DuckDB memory limit {memory_limit()} (crosscheck.toml) for (a) and (b). Load average before: "
         f"{' '.join(f'{x:.2f}' for x in load_before)}.",
         "",

@@ -15,6 +15,9 @@ ignored by git; env CROSSCHECK_CACHE_DIR overrides):
     <key>/canonical.duckdb       every loaded canonical table + `quarantine` (DuckDB storage:
                                  columnar, compressed; attached read-only, nothing is copied)
     <key>/loads.json             the load accounting (TableLoad, FileAccount, expectations)
+    <key>/views/<view>-<sig>.duckdb  a shared view's rows computed by a run on this delivery
+                                 (`ViewStore`; <sig> hashes the view's SQL, so an edited view
+                                 is computed afresh), attached read-only by later runs
     <key>.partial-<pid>-<nonce>/ a run loading the delivery now (removed when that process is gone)
 
 `<key>` is the SHA-256 of the sorted (relative path, file SHA-256) of every file the
@@ -250,3 +253,57 @@ class LoadDatabase:
     def discard(self) -> None:
         if not self.kept:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class ViewStore:
+    """Shared views (rules/_views) computed on one cache entry, kept for later runs.
+
+    A view's rows depend only on the delivery's canonical tables and its SQL: a run on
+    a cached delivery attaches the views an earlier run kept (`attach`, before the
+    connection is locked) instead of computing them again, and keeps the ones it
+    computed itself (`keep`, after its rules). Each view is one DuckDB file, written
+    under a temporary name and renamed, so runs sharing the entry never see half a view."""
+
+    PREFIX = "__cc_v_"
+
+    def __init__(self, entry_dir: Path):
+        self.folder = Path(entry_dir) / "views"
+
+    def attach(self, con) -> dict[tuple[str, str], str]:
+        """Attach every kept view read-only: {(view, signature): table to read}."""
+        found: dict[tuple[str, str], str] = {}
+        for path in sorted(self.folder.glob("*.duckdb")) if self.folder.is_dir() else []:
+            view, _, signature = path.stem.rpartition("-")
+            alias = f"{self.PREFIX}{signature}"
+            try:
+                con.execute(f"ATTACH {_lit(str(path))} AS {alias} (READ_ONLY)")
+            except Exception:  # noqa: BLE001 - an unreadable file is computed again, never trusted
+                continue
+            found[(view, signature)] = f"{alias}.v"
+        return found
+
+    def keep(self, con, shared: dict[tuple[str, str], str]) -> list[str]:
+        """Write the views this run computed (temp tables of `con`) that are not kept yet;
+        returns the views written. `con` may be locked: rows go through Arrow to a
+        connection of its own."""
+        import duckdb
+
+        written = []
+        for (view, signature), table in shared.items():
+            target = self.folder / f"{view}-{signature}.duckdb"
+            if table.startswith(self.PREFIX) or target.exists():
+                continue
+            self.folder.mkdir(mode=0o700, exist_ok=True)
+            partial = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}")
+            try:
+                rows = con.sql(f"SELECT * FROM {table}").to_arrow_reader()
+                with duckdb.connect(str(partial)) as out:
+                    out.register("rows", rows)
+                    out.execute("CREATE TABLE v AS SELECT * FROM rows")
+                os.chmod(partial, 0o600)  # full identity numbers, like the entry itself
+                os.replace(partial, target)
+                written.append(view)
+            finally:
+                for leftover in (partial, partial.with_name(partial.name + ".wal")):
+                    leftover.unlink(missing_ok=True)
+        return written

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import getpass
+import logging
 import os
 import secrets
 import tempfile
@@ -22,6 +23,8 @@ from crosscheck.catalog import Catalog, ConnectorSpec, load_catalog
 from crosscheck.config import ProjectConfig
 from crosscheck.results import FINDINGS_SCHEMA, QUARANTINE_SCHEMA, RuleOutcome, RunResult, TableLoad
 from crosscheck.testhooks import pause
+
+log = logging.getLogger(__name__)
 
 
 ENGINES = ("duckdb", "spark")
@@ -230,8 +233,23 @@ class RunSession:
         must happen before the first rule."""
         if not getattr(self, "_locked", False):
             self.publish_loaded()
+            store = self.view_store()
+            if store is not None:  # views an earlier run on this delivery computed: read, not computed
+                self._shared_views.update(store.attach(self.con))
             lock_down(self.con)
             self._locked = True
+
+    def view_store(self):
+        """Where the shared views of this delivery are kept (crosscheck.canonical_cache.ViewStore):
+        only when every canonical table is read from the delivery's cache entry."""
+        cache = self.canonical_cache()
+        db = getattr(self, "_load_db", None)
+        from_entry = getattr(self, "_cache_used", False) or (db is not None and db.kept)
+        if cache is None or not from_entry or not cache.complete:
+            return None
+        from crosscheck.canonical_cache import ViewStore
+
+        return ViewStore(cache.dir)
 
     def run_rule(self, rule_id: str) -> RuleOutcome:
         from crosscheck.rules import run_rule
@@ -353,10 +371,22 @@ class RunSession:
         if self._spark is not None:
             self._spark.close()
             self._spark = None
+        self.keep_views()
         self.con.close()
         if getattr(self, "_load_db", None) is not None:
             self._load_db.discard()
         self._spill.cleanup()
+
+    def keep_views(self) -> None:
+        """Keep the shared views this run computed in the delivery's cache entry, for the
+        next run (an ad-hoc run then reads them). Never fails the run."""
+        store = self.view_store() if getattr(self, "_locked", False) and self._shared_views else None
+        if store is None:
+            return
+        try:
+            store.keep(self.con, self._shared_views)
+        except Exception as exc:  # noqa: BLE001 - the next run computes them again
+            log.warning("shared views not kept in the canonical cache: %s", exc)
 
     def execute(self) -> RunResult:
         try:

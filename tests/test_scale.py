@@ -31,8 +31,10 @@ def _truth(city):
         return {(r["rule_id"], r["person_id"], r["severity"], r["amount_at_risk"]) for r in csv.DictReader(fh)}
 
 
-def _run(city, tmp_path, name, cache_dir):
+def _run(city, tmp_path, name, cache_dir, rules_dir=None):
     config = dataclasses.replace(ProjectConfig.load(), cache_dir=cache_dir)
+    if rules_dir is not None:
+        config = dataclasses.replace(config, rules_dir=rules_dir)
     session = RunSession(RunRequest(extracts=city, as_of=AS_OF, out=tmp_path / name, rules=CORE_RULES, record=False), config)
     result = session.execute()
     found = {
@@ -104,6 +106,39 @@ def test_findings_equal_truth_then_cached_run_reuses_the_load(scale_city, tmp_pa
     assert found2 == found
     assert [(f.file, f.rows_loaded, f.sha256) for f in result2.files] == [(f.file, f.rows_loaded, f.sha256) for f in result.files]
     assert result2.quarantine.num_rows == result.quarantine.num_rows > 0
+
+
+def test_shared_views_are_kept_with_the_delivery_and_recomputed_once_edited(scale_city, tmp_path):
+    """The first run keeps the shared views it computed in the cache entry (private files);
+    the next run on the same delivery reads them instead of computing them, with the same
+    findings; a run with an edited view computes (and keeps) that view afresh."""
+    import shutil
+    import stat
+
+    city, _ = scale_city
+    cache = tmp_path / "cache"
+    first, _, found = _run(city, tmp_path, "r1", cache)
+    entry = first.canonical_cache().dir
+    kept = {p.name.rsplit("-", 1)[0]: p for p in (entry / "views").glob("*.duckdb")}
+    assert set(kept) >= {"person_death", "person_profile"}
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in kept.values())
+    assert not [p for p in (entry / "views").iterdir() if p.name.startswith(".")]  # no half-written view
+
+    second, _, found2 = _run(city, tmp_path, "r2", cache)
+    read = {view: table for (view, _), table in second._shared_views.items()}
+    assert read["person_profile"].startswith("__cc_v_") and read["person_death"].startswith("__cc_v_")
+    assert found2 == found == _truth(city)
+
+    rules = tmp_path / "rules"
+    shutil.copytree(ProjectConfig.load().rules_dir, rules)
+    view = rules / "_views" / "person_profile.yaml"
+    view.write_text(view.read_text(encoding="utf-8").replace("2 AS priority FROM residents", "3 AS priority FROM residents"),
+                    encoding="utf-8")
+    third, _, found3 = _run(city, tmp_path, "r3", cache, rules_dir=rules)
+    read = {view: table for (view, _), table in third._shared_views.items()}
+    assert not read["person_profile"].startswith("__cc_v_") and read["person_death"].startswith("__cc_v_")
+    assert found3 == found
+    assert len(list((entry / "views").glob("person_profile-*.duckdb"))) == 2
 
 
 def test_a_changed_file_misses_the_cache(scale_city, tmp_path):

@@ -223,7 +223,7 @@ def compile_logic(
             problems.append((("steps", i, "sql" if step.sql is not None else "select"), str(exc)))
 
     referenced = {t.name for q in rule_queries if q is not None for t in table_refs(q)}
-    view_order = _views_used(referenced, views)
+    view_order = _views_used(sorted(referenced), views)  # sorted: the same SQL in every process
 
     ctes: list[Cte] = []
     read_tables: set[str] = set()

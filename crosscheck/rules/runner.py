@@ -204,14 +204,17 @@ def engine_of(con) -> str:
 
 def execute(con, compiled, bound: dict[str, Any]) -> tuple[str, list[str], list[tuple]]:
     """Run a compiled rule on `con`'s engine with bound parameters: (the SQL run, column names, rows)."""
-    return run_query(con, compiled.tree, bound)
+    return _run_sql(con, compiled.sql(engine_of(con)), compiled.tree, bound)
 
 
 def run_query(con, tree: exp.Expression, bound: dict[str, Any], pretty: bool = True) -> tuple[str, list[str], list[tuple]]:
     """Run one parsed query on `con`'s engine (a DuckDB connection, or anything with
     ``engine`` and ``query``: crosscheck.spark_engine.SparkEngine): (the SQL run, column names, rows)."""
+    return _run_sql(con, dialect.transpile(tree, engine_of(con), pretty=pretty), tree, bound)
+
+
+def _run_sql(con, sql: str, tree: exp.Expression, bound: dict[str, Any]) -> tuple[str, list[str], list[tuple]]:
     engine = engine_of(con)
-    sql = dialect.transpile(tree, engine, pretty=pretty)
     if engine != "duckdb":
         udfs = sorted({n.name.lower() for n in tree.find_all(exp.Anonymous)} & set(dialect.UDFS))
         columns, rows = con.query(sql, dialect.engine_params(bound, engine), udfs=udfs)
@@ -220,32 +223,55 @@ def run_query(con, tree: exp.Expression, bound: dict[str, Any], pretty: bool = T
     return sql, [d[0] for d in cur.description], cur.fetchall()
 
 
-def materialize_views(con, compiled, shared: dict):
-    """`compiled` with every view it uses read from a temp table, created on first use.
+def view_ctes(view: str, ctes: list) -> list:
+    """The CTEs a view's rows come from, in order: its own, those of the views it reads
+    and the optional-table stand-ins they read (not other views the rule happens to use)."""
+    by_name = {c.name: c for c in ctes if c.origin[0] in ("optional", "view")}
+    needed: set[str] = set()
+    todo = [c.name for c in ctes if c.origin[0] == "view" and c.origin[1] == view]
+    while todo:
+        name = todo.pop()
+        if name not in needed:
+            needed.add(name)
+            todo += [t.name for t in by_name[name].query.find_all(exp.Table) if t.name in by_name and t.name != name]
+    return [c for c in ctes if c.name in needed]
 
-    A view is keyed by its id and the optional tables replaced by empty stand-ins
-    (the only thing besides the loaded tables its rows depend on); views whose
-    steps take parameters are left inline. Returns `compiled` itself when nothing
-    was materialised, else a copy with the rewritten tree."""
+
+def view_signature(view: str, own_ctes: list) -> str:
+    """What a view's rows depend on besides the loaded tables (`view_ctes`' SQL), as one
+    hash: the same in every run and process, different once the view is edited."""
+    import hashlib
+
+    text = "\n".join([view, *(f"{c.name} AS ({c.query.sql(dialect='duckdb')})" for c in own_ctes)])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def materialize_views(con, compiled, shared: dict):
+    """`compiled` with every view it uses read from a table, created on first use.
+
+    `shared` maps (view id, `view_signature`) to the table holding its rows: a temp
+    table made here, or one kept from an earlier run on the same delivery (see
+    crosscheck.canonical_cache.ViewStore). Views whose steps take parameters are left
+    inline. Returns `compiled` itself when nothing was materialised, else a copy with
+    the rewritten tree."""
     import dataclasses
 
     ctes = list(compiled.ctes)
-    standins = frozenset(c.name for c in ctes if c.origin[0] == "optional")
     done: dict[str, str] = {}
     for view in compiled.views:
         own = [c for c in ctes if c.origin[0] == "view" and c.origin[1] == view]
         if not own or any(dialect.parameter_names(c.query) for c in own):
             continue
-        key = (view, standins)
+        needed = view_ctes(view, ctes)
+        key = (view, view_signature(view, needed))
         table = shared.get(key)
         if table is None:
-            last = max(i for i, c in enumerate(ctes) if c.origin[0] == "view" and c.origin[1] == view)
-            prefix = [c for c in ctes[: last + 1] if c.origin[0] in ("optional", "view")]
             query = exp.select("*").from_(exp.to_table(view))
-            for v, t in done.items():  # views already materialised are read from their tables
-                query = query.with_(v, as_=exp.select("*").from_(exp.to_table(t)), copy=False)
-            for c in prefix:
-                if c.origin[0] == "view" and c.origin[1] in done:
+            for c in needed:
+                owner = c.origin[1] if c.origin[0] == "view" else None
+                if owner in done:  # views already materialised are read from their tables
+                    if c.name == owner:
+                        query = query.with_(c.name, as_=exp.select("*").from_(exp.to_table(done[owner], dialect="duckdb")), copy=False)
                     continue
                 query = query.with_(c.name, as_=c.query.copy(), copy=False)
             table = f"__cc_view_{view}_{len(shared)}"
@@ -265,7 +291,8 @@ def materialize_views(con, compiled, shared: dict):
         owner = next((c.origin[1] for c in ctes if c.name == name and c.origin[0] == "view"), None)
         if owner in done:
             if name == owner:
-                keep.append(exp.CTE(this=exp.select("*").from_(exp.to_table(done[owner])), alias=exp.TableAlias(this=exp.to_identifier(name))))
+                keep.append(exp.CTE(this=exp.select("*").from_(exp.to_table(done[owner], dialect="duckdb")),
+                                    alias=exp.TableAlias(this=exp.to_identifier(name))))
             continue
         keep.append(cte)
     with_.set("expressions", keep)
