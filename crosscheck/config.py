@@ -9,6 +9,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
+from functools import lru_cache
 from pathlib import Path
 
 CONFIG_FILE = "crosscheck.toml"
@@ -98,13 +99,24 @@ class AlertsConfig:
 def check_memory_limit(value: str, where: str) -> str:
     """``value`` if DuckDB takes it as a memory limit (``4GB``, ``512MB``, ``80%``), else a
     ValueError naming ``where``."""
+    problem = _memory_limit_problem(str(value))
+    if problem:
+        raise ValueError(f"{where} '{value}': not a memory size such as 4GB or 512MB ({problem})")
+    return str(value)
+
+
+@lru_cache(maxsize=8)
+def _memory_limit_problem(value: str) -> str:
+    """DuckDB's own objection to ``value`` as a memory limit ("" if none); asked once per
+    value and process (a connection costs tens of milliseconds, and the project file is
+    read by every run)."""
     import duckdb
 
     try:
-        duckdb.connect(":memory:", config={"memory_limit": str(value)}).close()
+        duckdb.connect(":memory:", config={"memory_limit": value}).close()
     except duckdb.Error as exc:
-        raise ValueError(f"{where} '{value}': not a memory size such as 4GB or 512MB ({exc})") from None
-    return str(value)
+        return str(exc)
+    return ""
 
 
 def default_project_dir() -> Path:
