@@ -219,14 +219,32 @@ def _severity_phrase(sev: str) -> str:
     return "高风险" if sev == "high" else f"{SEVERITY_ZH[sev]}风险及以上"
 
 
+OUTCOME_ZH = {"partial": "部分数据（结果不完整）", "skipped": "已跳过（未运行）", "failed": "运行失败（未运行）"}
+
+
+def run_notes(run: RunResult) -> list[str]:
+    """What a digest says besides its findings: scheduled nights missed since the last complete
+    run, and every rule that did not run on complete data (the outcome and why)."""
+    lines = []
+    if run.missed_schedules:
+        lines.append(f"注意：自上次完整运行以来，有 {len(run.missed_schedules)} 次计划运行未完成："
+                     + "、".join(run.missed_schedules) + f"（{run.timezone}）。")
+    for o in run.rules:
+        if o.status in OUTCOME_ZH:
+            lines.append(f"注意：{o.title_zh or o.rule_id}（{o.rule_id}）{OUTCOME_ZH[o.status]}：{o.reason}")
+    return lines
+
+
 def new_digest(run: RunResult, channel: Channel, rows: list[dict], config: AlertsConfig, report: str) -> Digest:
     titles = {o.rule_id: o.title_zh for o in run.rules}
     amounts = [Decimal(str(r["amount_at_risk"])) for r in rows if r.get("amount_at_risk") is not None]
     phrase = _severity_phrase(channel.min_severity)
+    notes = run_notes(run)
     lines = [
         f"数据截止日期：{run.as_of.isoformat()}",
         f"运行编号：{run.run_id}",
         f"本次新增{phrase}疑点 {len(rows)} 条，涉及金额合计 {_money(sum(amounts, Decimal(0)))} 元。",
+        *([""] + notes if notes else []),
         "",
         "按规则：",
         *_per_rule_lines(rows, titles, config.examples),
@@ -327,7 +345,7 @@ def send_alerts(run: RunResult, config: AlertsConfig, extra_urls: Iterable[str] 
             todo.append(("new", None, "run not recorded in the findings store: new findings cannot be told apart"))
         else:
             mine = [r for r in new if ch.wants(r["rule_id"], domains.get(r["rule_id"], ""), r.get("severity"))]
-            if mine:
+            if mine or run.missed_schedules:
                 todo.append(("new", new_digest(run, ch, mine, config, report), ""))
             else:
                 todo.append(("new", None, f"no new findings of {_severity_phrase(ch.min_severity)} for this channel"))
@@ -353,9 +371,44 @@ def send_alerts(run: RunResult, config: AlertsConfig, extra_urls: Iterable[str] 
     return outcomes
 
 
+def failure_notice(run: RunResult) -> Digest:
+    """The short message a run that could not finish sends to every channel."""
+    lines = [
+        f"运行编号：{run.run_id}",
+        f"数据截止日期：{run.as_of.isoformat()}",
+        f"交付目录：{run.extracts_root}",
+        f"开始时间：{run.started_at:%Y-%m-%d %H:%M:%S} UTC",
+        f"原因：{run.error}",
+        "疑点历史未改变；修复后重新运行即可（夜间运行会再次处理该交付）。",
+    ]
+    title = f"【运行失败】{run.as_of.isoformat()} 运行 {run.run_id} 未完成"
+    return Digest("failure", title, mask_ids_in_text("\n".join(lines)), 0)
+
+
+def send_failure_notices(run: RunResult, config: AlertsConfig, extra_urls: Iterable[str] = (), *,
+                         sleep: Callable[[float], None] = time.sleep) -> list[dict]:
+    """Tell every channel (whatever its routing) that ``run`` could not finish. Never raises."""
+    try:
+        channels = channels_for(config, extra_urls)
+        digest = failure_notice(run)
+    except Exception as exc:  # noqa: BLE001
+        return [{"channel": "—", "name": "", "kind": "failure", "status": "failed", "findings": 0, "tries": 0,
+                 "error": f"failure notice: {exc}"[:300], "reason": ""}]
+    outcomes = []
+    for ch in channels:
+        try:
+            ok, used, error = send(ch.url, digest.title, digest.body, tries=1 + max(0, int(config.retries)),
+                                   wait=config.retry_wait, sleep=sleep)
+        except Exception as exc:  # noqa: BLE001
+            ok, used, error = False, 0, _clean_error(f"{type(exc).__name__}: {exc}", ch.url)
+        outcomes.append({"channel": ch.shown, "name": ch.name, "kind": "failure", "status": "sent" if ok else "failed",
+                         "findings": 0, "tries": used, "error": error, "reason": f"run {run.run_id} failed"})
+    return outcomes
+
+
 def alert_lines(outcomes: list[dict]) -> list[str]:
     """One line per outcome, for the console and the Prefect artifact (channels masked)."""
-    kind_zh = {"new": "新增疑点预警", "overdue": "逾期未复核提醒"}
+    kind_zh = {"new": "新增疑点预警", "overdue": "逾期未复核提醒", "failure": "运行失败通知"}
     out = []
     for o in outcomes:
         label = f"{o.get('name')} " if o.get("name") else ""

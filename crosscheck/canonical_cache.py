@@ -43,17 +43,6 @@ FORMAT = "crosscheck-canonical-cache-1"
 ALIAS = "__cc_cache"
 
 
-def delivery_files(root: Path, catalog: Catalog) -> list[Path]:
-    from crosscheck.connectors.files import discover
-
-    files: set[Path] = set()
-    for connector in catalog.connectors.values():
-        folder = root / connector.folder
-        for spec in connector.tables.values():
-            files.update(discover(folder, spec.files))
-    return sorted(files)
-
-
 def _ident(path: Path) -> str:
     st = path.stat()
     return f"{st.st_size}:{st.st_mtime_ns}"
@@ -101,6 +90,7 @@ def delivery_key(root: Path, catalog: Catalog, hashes: dict[Path, str]) -> str:
 def _load_from_json(item: dict) -> TableLoad:
     files = [FileAccount(**f) for f in item.pop("files")]
     expectations = [ExpectationResult(**e) for e in item.pop("expectations")]
+    item.pop("unread", None)  # unread files are taken from the delivery as it is now, never cached
     return TableLoad(**item, files=files, expectations=expectations)
 
 
@@ -111,14 +101,14 @@ def attach_tables(con, database: Path, loads: list[TableLoad]) -> None:
     if ALIAS not in attached:
         con.execute(f"ATTACH {_lit(str(database))} AS {ALIAS} (READ_ONLY)")
     for load in loads:
-        if load.status == "loaded":
+        if load.usable:
             con.execute(f'CREATE OR REPLACE VIEW "{load.table}" AS SELECT * FROM {ALIAS}."{load.table}"')
     from crosscheck.connectors.load import ensure_quarantine
 
     ensure_quarantine(con)
-    names = ", ".join(_lit(s) for s in sorted({t.source for t in loads})) or "NULL"
-    con.execute(f"DELETE FROM quarantine WHERE source IN ({names})")
-    con.execute(f"INSERT INTO quarantine SELECT * FROM {ALIAS}.quarantine WHERE source IN ({names})")
+    names = ", ".join(_lit(t.table) for t in loads) or "NULL"
+    con.execute(f'DELETE FROM quarantine WHERE "table" IN ({names})')
+    con.execute(f'INSERT INTO quarantine SELECT * FROM {ALIAS}.quarantine WHERE "table" IN ({names})')
 
 
 def _lit(text: str) -> str:
@@ -144,9 +134,10 @@ class CanonicalCache:
         return self.cache_dir / (self.key or "pending")
 
     @classmethod
-    def of_delivery(cls, root: Path, catalog: Catalog, cache_dir: Path) -> "CanonicalCache":
+    def of_delivery(cls, root: Path, catalog: Catalog, cache_dir: Path, files: list[Path]) -> "CanonicalCache":
+        """The entry of the delivery at `root` whose connectors read `files`
+        (crosscheck.connectors.inventory)."""
         root = Path(root)
-        files = delivery_files(root, catalog)
         known, idents = indexed_hashes(files, Path(cache_dir))
         if len(known) == len(files):
             return cls(cache_dir, delivery_key(root, catalog, known), known)
@@ -180,9 +171,9 @@ class CanonicalCache:
         data = json.loads((self.dir / "loads.json").read_text(encoding="utf-8"))
         return [_load_from_json(item) for item in data["loads"]]
 
-    def attach(self, con, sources: list[str] | None = None) -> list[TableLoad]:
-        """Define every loaded canonical table (of `sources`, default all) as a view on the entry."""
-        loads = [t for t in self.loads() if sources is None or t.source in sources]
+    def attach(self, con, tables: list[str] | None = None) -> list[TableLoad]:
+        """Define every loaded canonical table (of `tables`, default all) as a view on the entry."""
+        loads = [t for t in self.loads() if tables is None or t.table in tables]
         attach_tables(con, self.dir / "canonical.duckdb", loads)
         return loads
 

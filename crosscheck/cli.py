@@ -23,12 +23,30 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def parse_date(value: str | None, option: str) -> date:
-    if value is None:
-        return date.today()
+    from crosscheck.run import RunError, parse_as_of
+
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        _fail(f"{option} '{value}': expected a date as YYYY-MM-DD")
+        return parse_as_of(value, option)
+    except RunError as exc:
+        _fail(str(exc))
+
+
+def _log_to_stderr(debug: bool) -> None:
+    """The pipeline's warnings (retries, skipped deliveries) on stderr, identity numbers masked."""
+    import logging
+
+    from crosscheck.reports.masking import mask_ids_in_text
+
+    class Masked(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return "crosscheck: " + mask_ids_in_text(record.getMessage())
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(Masked())
+    logger = logging.getLogger("crosscheck")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.DEBUG if debug else logging.WARNING)
+    logger.propagate = False
 
 
 def _split_ids(value: str | None) -> list[str] | None:
@@ -51,12 +69,20 @@ def run(
     project: Optional[Path] = typer.Option(None, "--project", help="Project folder (connectors/, rules/, crosscheck.toml)."),
     alert: list[str] = typer.Option([], "--alert", help="Also alert this Apprise URL (mailtos://, dingtalk://, wecombot://, feishu://, json:// ...) (repeatable)."),
     engine: Optional[str] = typer.Option(None, "--engine", help="Where rules run: duckdb or spark. Default: crosscheck.toml's engine (duckdb)."),
+    debug: bool = typer.Option(False, "--debug", help="When the run fails, also print the traceback."),
 ) -> None:
-    """Load a delivery, run the rules, write findings and reports, send the alerts."""
+    """Load a delivery, run the rules, write findings and reports, send the alerts.
+
+    Exit status: 0 when the run completed (findings or not, rules partial or skipped
+    included: the summary says so); 1 when it started but could not finish (recorded
+    as failed, a notice sent to the alert channels); 2 for bad input; 3 when the
+    findings store stayed busy past its lock timeout."""
     from crosscheck.config import ProjectConfig
-    from crosscheck.run import RunError, RunRequest, execute_run, parse_overrides
+    from crosscheck.reports.text import console_summary
+    from crosscheck.run import RunError, RunFailed, RunRequest, execute_run, parse_overrides
     from crosscheck.store import StoreBusy, StoreError
 
+    _log_to_stderr(debug)
     as_of_date = parse_date(as_of, "--as-of")
     try:
         request = RunRequest(
@@ -75,31 +101,15 @@ def run(
         result = execute_run(request, ProjectConfig.load(project))
     except StoreBusy as exc:  # another run held the findings store past the lock timeout
         _fail(f"{exc}; nothing was recorded for this run", code=3)
+    except RunFailed as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exception(exc.__cause__ or exc, file=sys.stderr)
+        _fail(str(exc), code=1)
     except (RunError, StoreError, ValueError) as exc:
         _fail(str(exc))
-    typer.echo(render_run_summary(result))
-
-
-def render_run_summary(result) -> str:
-    lines = [f"run {result.run_id}  as-of {result.as_of}  extracts {result.extracts_root}"]
-    for outcome in result.rules:
-        if outcome.status == "ok":
-            lines.append(f"  {outcome.rule_id:<36} {outcome.findings:>6} findings  {outcome.amount_at_risk:>14,.2f} yuan")
-        else:
-            lines.append(f"  {outcome.rule_id:<36} {outcome.status.upper()}: {outcome.reason}")
-    quarantined = sum(f.rows_quarantined for f in result.files)
-    failed = [f"{t.table} ({t.reason})" for t in result.loads if t.status == "failed"]
-    lines.append(f"  rows loaded {sum(f.rows_loaded for f in result.files):,}, quarantined {quarantined:,}")
-    if failed:
-        lines.append("  failed tables: " + "; ".join(failed))
-    if getattr(result, "alerts", None):
-        from crosscheck.alerts import alert_lines
-
-        lines += ["  alert " + line for line in alert_lines(result.alerts)]
-    lines.append(f"report: {Path(result.out_dir) / 'report.html'}")
-    from crosscheck.reports.masking import mask_ids_in_text
-
-    return mask_ids_in_text("\n".join(lines))  # a reason may quote an identity number; the terminal never shows one
+    typer.echo(console_summary(result))
 
 
 @app.command()

@@ -137,6 +137,8 @@ class ProjectConfig:
     deliveries_dir: Path          # one folder per delivery; the nightly run takes the newest
     store: Path                   # the findings history (DuckDB file)
     store_lock_timeout: int = 600 # seconds a run waits for another run to release the store
+    load_retries: int = 2         # more tries of a source folder that cannot be listed (a share that hiccups)
+    load_retry_wait: float = 2.0  # seconds before the first retry; four times longer each time
     duckdb_memory_limit: str = "4GB"
     duckdb_threads: int = 0       # 0: DuckDB's default (all cores)
     cache_dir: Path | None = None # canonical cache: loaded deliveries by file hashes (crosscheck.canonical_cache)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 import pyarrow as pa
 
@@ -62,6 +62,16 @@ class FileAccount:
 
 
 @dataclass
+class UnreadFile:
+    """A file of the delivery that no connector read, and why (see crosscheck.connectors.inventory)."""
+
+    file: str                      # path relative to the extracts root, forward slashes
+    reason: str
+    looks_like: str = ""           # the table whose name pattern or header it matches ("" if none)
+    source: str = ""               # that table's source
+
+
+@dataclass
 class ExpectationResult:
     table: str
     expectation: str               # GX expectation type
@@ -76,11 +86,30 @@ class ExpectationResult:
 class TableLoad:
     source: str
     table: str
-    status: Literal["loaded", "failed", "missing"]
-    reason: str = ""               # why failed or missing, naming file and problem
+    #: loaded; partial: loaded, but a file of it failed or a file that looks like its data
+    #: was not read (`lost`); failed: no file of it loaded; missing: not delivered
+    status: Literal["loaded", "partial", "failed", "missing"]
+    reason: str = ""               # why partial, failed or missing, naming file and problem
     rows: int = 0
     files: list[FileAccount] = field(default_factory=list)
     expectations: list[ExpectationResult] = field(default_factory=list)
+    unread: list[UnreadFile] = field(default_factory=list)  # files that look like its data, not read
+
+    @property
+    def usable(self) -> bool:
+        """Rules may read it (a partial table makes their outcome partial)."""
+        return self.status in ("loaded", "partial")
+
+    @property
+    def lost(self) -> list[str]:
+        """Each file the table lost, with why: failed files, then unread files that look like its data."""
+        return ([f.error or f"{f.file}: failed" for f in self.files if f.status == "failed"]
+                + [f"{u.file}: not read ({u.reason})" for u in self.unread])
+
+    def settle(self) -> None:
+        """The status that the table's files and the unread files like it imply."""
+        if self.status in ("loaded", "partial"):
+            self.status = "partial" if self.lost else "loaded"
 
 
 @dataclass
@@ -89,8 +118,10 @@ class RuleOutcome:
     title_zh: str
     title_en: str
     severity: str
-    status: Literal["ok", "skipped", "errored"]
-    reason: str = ""               # why skipped or errored
+    #: ok: ran on complete inputs; partial: ran, but a table it reads lost a file (named in
+    #: `reason`); skipped: a source it needs is missing or failed; failed: it could not run
+    status: Literal["ok", "partial", "skipped", "failed"]
+    reason: str = ""               # why partial, skipped or failed
     findings: int = 0
     amount_at_risk: float = 0.0
     version: str = ""              # SHA-256 of the rule file
@@ -112,6 +143,7 @@ class RunResult:
     masked: bool = True
     started_by: str = ""
     loads: list[TableLoad] = field(default_factory=list)
+    unread: list[UnreadFile] = field(default_factory=list)   # every file of the delivery no connector read
     rules: list[RuleOutcome] = field(default_factory=list)
     findings: pa.Table = field(default_factory=lambda: FINDINGS_SCHEMA.empty_table())
     quarantine: pa.Table = field(default_factory=lambda: QUARANTINE_SCHEMA.empty_table())
@@ -120,8 +152,26 @@ class RunResult:
     history: dict = field(default_factory=dict)
     resolved: pa.Table | None = None
     # Alerts sent after the run was recorded (crosscheck.alerts): one dict per channel and
-    # digest: {channel (masked), kind (new|overdue), status (sent|failed|skipped), findings, tries, error}
+    # digest: {channel (masked), kind (new|overdue|failure|missed), status (sent|failed|skipped), findings, tries, error}
     alerts: list[dict] = field(default_factory=list)
+    #: complete (every enabled rule, no district filter, default parameters: it changes the
+    #: findings history) or subset (it reads the history, changes nothing in it)
+    scope: Literal["complete", "subset"] = "complete"
+    request: dict = field(default_factory=dict)      # what was asked: rules, districts, parameters
+    warnings: list[str] = field(default_factory=list)  # said on the console and in the report
+    error: str = ""                                  # set when the run could not finish
+    #: scheduled nightly times since the last complete run finished, in the project's timezone
+    missed_schedules: list[str] = field(default_factory=list)
+    timezone: str = "UTC"                            # times are shown to people in this zone
+    #: the run's counts, computed once when it finished (crosscheck.reports.figures.RunFigures)
+    figures: Any = None
+
+    @property
+    def status(self) -> str:
+        """failed (could not finish), partial (a rule not ok) or ok."""
+        if self.error:
+            return "failed"
+        return "ok" if all(r.status == "ok" for r in self.rules) else "partial"
 
     @property
     def files(self) -> list[FileAccount]:
@@ -137,7 +187,15 @@ class RunResult:
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "masked": self.masked,
             "started_by": self.started_by,
+            "status": self.status,
+            "scope": self.scope,
+            "request": self.request,
+            "warnings": self.warnings,
+            "error": self.error,
+            "missed_schedules": self.missed_schedules,
+            "timezone": self.timezone,
             "loads": [asdict(t) for t in self.loads],
+            "unread_files": [asdict(u) for u in self.unread],
             "rules": [asdict(r) for r in self.rules],
             "history": self.history,
             "alerts": self.alerts,

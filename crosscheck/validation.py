@@ -59,6 +59,9 @@ def _context():
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    for name in list(logging.Logger.manager.loggerDict):  # some GX modules set their own logger to INFO
+        if name.startswith("great_expectations."):
+            logging.getLogger(name).setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     return context

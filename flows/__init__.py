@@ -16,6 +16,7 @@ for _key, _value in {
     "PREFECT_LOGGING_LEVEL": "WARNING",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
     "GX_ANALYTICS_ENABLED": "false",
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",  # the pipeline also logs outside flow runs
 }.items():
     os.environ.setdefault(_key, _value)
 
@@ -48,3 +49,23 @@ def _mask_log_records() -> None:
 
 
 _mask_log_records()
+
+
+def _ship_pipeline_logs() -> None:
+    """The pipeline's warnings (retries, a skipped delivery) reach the flow run's log in the
+    Prefect API, whenever Prefect configured its logging (PREFECT_LOGGING_EXTRA_LOGGERS does
+    the same, but only when set before Prefect is first imported)."""
+    import logging
+
+    from prefect import flow  # noqa: F401  (sets up Prefect's logging)
+
+    logger = logging.getLogger("crosscheck")
+    for handler in logging.getLogger("prefect.extra").handlers:
+        if handler not in logger.handlers:
+            logger.addHandler(handler)
+    if logger.level == logging.NOTSET or logger.level > logging.WARNING:
+        logger.setLevel(logging.WARNING)
+
+
+_ship_pipeline_logs()
+

@@ -1,32 +1,19 @@
-"""The analyst's ad-hoc run: one delivery, chosen rules, districts and parameters.
+"""The analyst's ad-hoc run as a Prefect flow: one delivery, chosen rules, districts and parameters.
 
-Same code path as `crosscheck run` and the nightly flow; parameters are checked
-before anything is loaded, with a message naming the bad value.
+The same pipeline as `crosscheck run` (crosscheck.run.RunSession.execute), each step a
+task; parameters are checked before anything is loaded, with a message naming the bad value.
 """
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import flows  # noqa: F401  (Prefect settings before Prefect is imported)
 from prefect import flow
 
 from crosscheck.config import ProjectConfig
-from crosscheck.run import RunRequest, RunSession
-from flows.nightly import run_session
-
-
-class ParameterError(ValueError):
-    pass
-
-
-def parse_as_of(value: str | None) -> date:
-    if not value:
-        return date.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ParameterError(f"as_of '{value}': expected a date as YYYY-MM-DD") from None
+from crosscheck.reports.text import markdown_summary
+from crosscheck.run import RunRequest, RunSession, parse_as_of
+from flows.nightly import prefect_step, publish
 
 
 @flow(name="crosscheck-adhoc", log_prints=True)
@@ -45,12 +32,9 @@ def adhoc(
     {"pension_no_sign_of_life": {"min_age": "85"}}. `alerts`: Apprise URLs alerted
     besides crosscheck.toml's [alerts] channels. `engine`: duckdb or spark (default:
     crosscheck.toml's engine)."""
-    extracts_path = Path(extracts)
-    if not extracts_path.is_dir():
-        raise ParameterError(f"extracts '{extracts}': folder not found")
     request = RunRequest(
-        extracts=extracts_path,
-        as_of=parse_as_of(as_of),
+        extracts=Path(extracts),
+        as_of=parse_as_of(as_of, "as_of"),
         out=Path(out) if out else None,
         rules=rules or None,
         districts=districts or None,
@@ -59,5 +43,7 @@ def adhoc(
         engine=engine,
         overrides={k: {p: str(v) for p, v in ps.items()} for k, ps in (params or {}).items()},
     )
-    session = RunSession(request, ProjectConfig.load())  # unknown rule or parameter: ValueError here
-    return run_session(session)
+    result = RunSession(request, ProjectConfig.load()).execute(prefect_step)  # bad input: RunError here
+    report = Path(result.out_dir) / "report.html"
+    publish(markdown_summary(result, report))
+    return str(report)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import os
+import subprocess
 import sys
 import tempfile
 from datetime import date
@@ -45,6 +46,20 @@ def crosscheck_cmd() -> list[str]:
     """The installed console script, as a user runs it."""
     script = Path(sys.executable).parent / "crosscheck"
     return [str(script)] if script.exists() else [sys.executable, "-m", "crosscheck.cli"]
+
+
+@pytest.fixture
+def cli(crosscheck_cmd, tmp_path):
+    store = tmp_path / "store.duckdb"
+
+    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
+        proc = subprocess.run([*crosscheck_cmd, *args, "--store", str(store)], capture_output=True, text=True, timeout=600)
+        if ok:
+            assert proc.returncode == 0, f"crosscheck {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
+        return proc
+
+    run.store = store
+    return run
 
 
 def read_csv_rows(path: Path) -> list[dict[str, str]]:

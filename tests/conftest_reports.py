@@ -103,7 +103,7 @@ def make_run(extra_findings: int = 0, seed: int = 7) -> RunResult:
                     "ok" if extra_findings else "skipped",
                     reason="" if extra_findings else "缺少数据源 hospital（hospital/outpatient_visits 未交付）",
                     version=_sha("rule4")),
-        RuleOutcome("transit_card_used_after_death", "死亡后公交卡仍在使用", "Transit card used after death", "medium", "errored",
+        RuleOutcome("transit_card_used_after_death", "死亡后公交卡仍在使用", "Transit card used after death", "medium", "failed",
                     reason=f"Binder Error: column tap_time not found (检查 {ID_ZHANG} 时)", version=_sha("rule5")),
         RuleOutcome("pension_no_sign_of_life", "高龄领取人长期无生存迹象", "No sign of life (elderly pensioners)", "low", "ok",
                     findings=0, version=_sha("rule6"), parameters={"min_age": 80, "window_days": 365}),
@@ -164,6 +164,9 @@ def record_two_runs(base: Path) -> tuple[Path, dict[str, str]]:
         st.mark(keys["ok2"], "confirmed", reviewer="王强", on=date(2026, 11, 5))
 
         def write(rec):  # what crosscheck.run.RunSession.finish does
+            from crosscheck.reports.figures import run_figures
+
+            run2.figures = run_figures(run2.rules, rec.findings, None, rec.resolved)
             run2.findings = rec.findings.filter(pc.invert(rec.findings["suppressed"]))
             run2.resolved = rec.resolved
             run2.history = {"counts": rec.counts, "precision": rec.precision}

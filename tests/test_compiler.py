@@ -120,7 +120,7 @@ def test_optional_table_missing_runs_and_says_so():
     assert "inpatient" in outcome.reason
 
 
-def test_errored_rule_does_not_stop_others(tmp_path):
+def test_failed_rule_does_not_stop_others(tmp_path):
     rules = tmp_path / "rules"
     shutil.copytree(ROOT / "rules", rules)
     (rules / "pension" / "boom.yaml").write_text(
@@ -131,7 +131,7 @@ def test_errored_rule_does_not_stop_others(tmp_path):
     con = _db(DEAD)
     outcomes, findings = run_rules(con, ruleset, available=ALL, as_of=date(2024, 7, 1))
     o = {x.rule_id: x for x in outcomes}
-    assert o["boom"].status == "errored" and "Conversion" in o["boom"].reason
+    assert o["boom"].status == "failed" and "Conversion" in o["boom"].reason
     assert o["pension_paid_after_death"].status == "ok" and findings.num_rows >= 1
 
 

@@ -222,7 +222,7 @@ tests:
       residents:
         - {person_id: "110101195001011234", name: 张伟, birth_date: 1950-01-01, district: 东城区}
         - {person_id: "110101195001012345", name: 张伟, birth_date: 1950-01-01, district: 东城区}
-    expect_status: errored
+    expect_status: failed
 """
 
 EXPLODING_RULE = """
@@ -285,7 +285,7 @@ def _exploding(tmp_path, n: int = 6):
 def test_blocking_guard_refuses_an_exploding_rule(tmp_path):
     rule, con = _exploding(tmp_path)
     outcome, findings = run_rule(con, rule, available={t: None for t in CATALOG.tables}, as_of=date(2024, 7, 1))
-    assert outcome.status == "errored" and findings.num_rows == 0
+    assert outcome.status == "failed" and findings.num_rows == 0
     assert outcome.reason == (
         "BlockingTooLarge: rule roster_by_year, step pairs: blocking on (year(birth_date)) would produce "
         "36 candidate pairs, over the limit 10 (max_candidate_pairs); block on more selective keys"

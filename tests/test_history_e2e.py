@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,19 +18,6 @@ from conftest import SAMPLE_AS_OF, read_csv_rows
 
 DISPOSITION, NOTE, REVIEWER = "处置 / disposition", "备注 / note", "复核人 / reviewer"
 FULL_ID = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
-
-
-@pytest.fixture
-def cli(crosscheck_cmd, tmp_path):
-    store = tmp_path / "store.duckdb"
-
-    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        proc = subprocess.run([*crosscheck_cmd, *args, "--store", str(store)], capture_output=True, text=True, timeout=600)
-        if ok:
-            assert proc.returncode == 0, f"crosscheck {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
-        return proc
-
-    return run
 
 
 @pytest.fixture

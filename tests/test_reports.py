@@ -224,7 +224,7 @@ def test_xlsx_layout(masked):
     assert len(wb.sheetnames) == 1 + len(with_findings)
     assert wb.sheetnames[1:] == [r.title_zh[:31] for r in with_findings]
     summary_text = "\n".join(str(c.value) for row in wb["汇总"].iter_rows() for c in row if c.value is not None)
-    assert "已跳过" in summary_text and "运行出错" in summary_text and "Binder Error" in summary_text
+    assert "已跳过" in summary_text and "运行失败" in summary_text and "Binder Error" in summary_text
     for ws in wb.worksheets[1:]:
         assert len(ws.title) <= 31
         assert ws.freeze_panes == "A2"
@@ -255,7 +255,7 @@ def test_summary_json(masked):
     skipped = rules["medical_visit_after_death"]
     assert skipped["status"] == "skipped" and skipped["findings"] is None and "hospital" in skipped["reason"]
     errored = rules["transit_card_used_after_death"]
-    assert errored["status"] == "errored" and errored["findings"] is None and "Binder Error" in errored["reason"]
+    assert errored["status"] == "failed" and errored["findings"] is None and "Binder Error" in errored["reason"]
     assert "420202********1234" in errored["reason"]
     assert {r["rule_id"] for r in s["skipped_rules"]} == {"medical_visit_after_death", "transit_card_used_after_death"}
     files = {f["file"]: f for f in s["files"]}
@@ -268,7 +268,7 @@ def test_summary_json(masked):
     assert loads[("hospital", "outpatient_visits")]["status"] == "missing"
     assert [e["success"] for e in loads[("social_security", "pensioners")]["expectations"]] == [True, False]
     t = s["totals"]
-    assert (t["rules_ok"], t["rules_skipped"], t["rules_errored"], t["findings"]) == (4, 1, 1, 6)
+    assert (t["rules_ok"], t["rules_skipped"], t["rules_failed"], t["findings"]) == (4, 1, 1, 6)
     assert t["amount_at_risk"] == pytest.approx(16090.25)
     assert t["rows_quarantined"] == 2 and t["quarantine_rows"] == 2 and t["expectations_failed"] == 1
 
@@ -283,9 +283,9 @@ def test_html_sections_and_not_run_rules(masked):
     # skipped and errored rules say so, with the reason, and never read as zero findings
     for rid, reason in (("medical_visit_after_death", "缺少数据源 hospital"), ("transit_card_used_after_death", "Binder Error")):
         section = re.search(rf'<section id="rule-\d+" class="card rule rule-(\w+)" data-rule-id="{rid}">(.*?)</section>', html, re.S)
-        assert section and section.group(1) in ("skipped", "errored")
+        assert section and section.group(1) in ("skipped", "failed")
         body = section.group(2)
-        assert reason in body and ("本规则已跳过" in body or "本规则运行出错" in body)
+        assert reason in body and ("本规则已跳过" in body or "本规则运行失败" in body)
         assert "未发现疑点" not in body and 'class="findings"' not in body
     assert "本规则已运行，未发现疑点" in html  # the rule that ran and found nothing
     assert html.count("<svg") >= 3
@@ -405,10 +405,11 @@ def test_summary_json_carries_history(recorded):
     out, keys = recorded
     s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     h = s["history"]
-    assert h["counts"]["pension_identity_mismatch"] == {"findings": 2, "new": 0, "recurring": 2, "resolved": 0, "suppressed": 1}
+    assert h["counts"]["pension_identity_mismatch"] == {"findings": 1, "new": 0, "recurring": 1, "resolved": 0, "suppressed": 1,
+                                                        "outside_districts": 0}
     assert h["counts"]["pension_paid_after_death"]["resolved"] == 1
     assert h["counts"]["pension_duplicate_schemes"]["new"] == 1
-    assert h["totals"] == {"findings": 6, "new": 1, "recurring": 5, "resolved": 1, "suppressed": 1}
+    assert h["totals"] == {"findings": 5, "new": 1, "recurring": 4, "resolved": 1, "suppressed": 1, "outside_districts": 0}
     assert s["totals"]["suppressed"] == 1 and s["totals"]["findings"] == 5
     p = h["precision"]["pension_identity_mismatch"]
     assert (p["reviewed"], p["confirmed"], p["false_positive"], p["precision"]) == (2, 1, 1, 0.5)

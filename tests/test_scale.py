@@ -102,7 +102,7 @@ def test_findings_equal_truth_then_cached_run_reuses_the_load(scale_city, tmp_pa
     assert len(entries) == 1 and (entries[0] / "canonical.duckdb").is_file()
 
     second, result2, found2 = _run(city, tmp_path, "r2", cache)
-    assert second._cache_used
+    assert second.cache_used
     assert found2 == found
     assert [(f.file, f.rows_loaded, f.sha256) for f in result2.files] == [(f.file, f.rows_loaded, f.sha256) for f in result.files]
     assert result2.quarantine.num_rows == result.quarantine.num_rows > 0
@@ -118,7 +118,7 @@ def test_shared_views_are_kept_with_the_delivery_and_recomputed_once_edited(scal
     city, _ = scale_city
     cache = tmp_path / "cache"
     first, _, found = _run(city, tmp_path, "r1", cache)
-    entry = first.canonical_cache().dir
+    entry = first.cache.dir
     kept = {p.name.rsplit("-", 1)[0]: p for p in (entry / "views").glob("*.duckdb")}
     assert set(kept) >= {"person_death", "person_profile"}
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in kept.values())
@@ -152,7 +152,7 @@ def test_a_changed_file_misses_the_cache(scale_city, tmp_path):
     with open(copy / "transit_card" / "cards.csv", "a", encoding="utf-8") as fh:
         fh.write("312000000000999,敬老卡,110101194001011234,王建国,2020-01-01,正常\n")
     again, _, _ = _run(copy, tmp_path, "r2", cache)
-    assert not getattr(again, "_cache_used", False)
+    assert not again.cache_used
     assert len([p for p in cache.iterdir() if p.is_dir()]) == 2
 
 
@@ -166,27 +166,28 @@ def test_a_run_with_a_failed_table_keeps_no_cache_and_no_partial_load(scale_city
     cache = tmp_path / "cache"
     session, result, _ = _run(copy, tmp_path, "r1", cache)
     assert any(t.status == "failed" for t in result.loads)
-    assert not session.canonical_cache().complete
+    assert not session.cache.complete
     # the load database lived in the cache folder only while the run did; no hashes were recorded
     assert list(cache.iterdir()) == []
 
 
 def test_a_new_delivery_is_hashed_once_and_cached_under_the_key_of_its_hashes(scale_city, tmp_path):
-    from crosscheck.canonical_cache import CanonicalCache, delivery_files, delivery_key
+    from crosscheck.canonical_cache import CanonicalCache, delivery_key
     from crosscheck.catalog import load_catalog
     from crosscheck.connectors.files import file_sha256
+    from crosscheck.connectors.inventory import take_inventory
 
     city, _ = scale_city
     cache = tmp_path / "cache"
     session, result, _ = _run(city, tmp_path, "r1", cache)
     catalog = load_catalog(ProjectConfig.load().connectors_dir)
-    files = delivery_files(city, catalog)
+    files = [f.path for f in take_inventory(city, catalog).read]
     expected = delivery_key(city, catalog, {p: file_sha256(p) for p in files})
-    assert session.canonical_cache().key == expected
+    assert session.cache.key == expected
     assert (cache / expected / "canonical.duckdb").is_file()
     # recorded hashes are the files' SHA-256, and the next run finds the entry from them alone
     assert {f.file: f.sha256 for f in result.files} == {p.relative_to(city).as_posix(): file_sha256(p) for p in files}
-    again = CanonicalCache.of_delivery(city, catalog, cache)
+    again = CanonicalCache.of_delivery(city, catalog, cache, files)
     assert again.key == expected and again.complete
 
 

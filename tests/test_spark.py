@@ -161,8 +161,8 @@ def _run(extracts: Path, engine: str):
 
     session = RunSession(RunRequest(extracts=extracts, as_of=AS_OF, record=False, mask=False, engine=engine))
     try:
-        for source in session.sources:
-            session.load_source(source.source)
+        for table in session.tables:
+            session.load_table(table)
         for rule_id in session.selected:
             session.run_rule(rule_id)
         findings = pa.concat_tables(session._findings) if session._findings else FINDINGS_SCHEMA.empty_table()
@@ -176,7 +176,7 @@ def test_same_findings_on_spark_as_on_duckdb(spark, sample_city):
     """The equality test: every rule, every finding, every evidence field."""
     duck_rules, duck = _run(sample_city, "duckdb")
     spark_rules, spk = _run(sample_city, "spark")
-    errored = {o.rule_id: o.reason for o in spark_rules if o.status == "errored"}
+    errored = {o.rule_id: o.reason for o in spark_rules if o.status == "failed"}
     assert not errored
     assert [(o.rule_id, o.status, o.findings, round(o.amount_at_risk, 2)) for o in spark_rules] == \
            [(o.rule_id, o.status, o.findings, round(o.amount_at_risk, 2)) for o in duck_rules]
@@ -300,7 +300,7 @@ def test_fuzzy_join_scores_and_pairs_identical_on_spark(spark_engine, tmp_path):
         # the guard refuses the same explosion on both engines
         over = {"max_pairs": 10}
         refused = [run_rule(e, rule, available=available, as_of=AS_OF, overrides=over)[0] for e in (con, spark_engine)]
-        assert [o.status for o in refused] == ["errored", "errored"] and refused[0].reason == refused[1].reason
+        assert [o.status for o in refused] == ["failed", "failed"] and refused[0].reason == refused[1].reason
     finally:
         spark_engine.unpublish("residents")
         con.close()

@@ -71,11 +71,11 @@ def test_gone_finding_is_resolved_and_new_one_is_new(tmp_path):
     assert P2 not in r2.findings.column("person_id").to_pylist()
 
 
-def test_skipped_or_errored_rule_does_not_resolve_its_findings(tmp_path):
+def test_skipped_or_failed_rule_does_not_resolve_its_findings(tmp_path):
     store = tmp_path / "h.duckdb"
     with Store.open(store) as st:
         st.record_run(make_run("r1", D1, [finding("a", P1), finding("b", P2), finding("c", P3)]))
-        r2 = st.record_run(make_run("r2", D2, [finding("c", P3)], rules={"a": "skipped", "b": "errored"}))
+        r2 = st.record_run(make_run("r2", D2, [finding("c", P3)], rules={"a": "skipped", "b": "failed"}))
         assert r2.resolved.num_rows == 0
         assert r2.counts["a"] == {"findings": 0, "new": 0, "recurring": 0, "resolved": 0, "suppressed": 0}
         # a rule left out of an ad-hoc run (--rules) does not resolve either
@@ -88,7 +88,7 @@ def test_skipped_or_errored_rule_does_not_resolve_its_findings(tmp_path):
     assert [(r["rule_id"], r["person_id"], r["last_seen"]) for r in r4.resolved.to_pylist()] == [("b", P2, D1)]
     with Store.open(store, read_only=True) as st:
         assert st.run_detail("r2")["run"]["status"] == "partial"
-        assert st.run_detail("r1")["run"]["status"] == "complete"
+        assert st.run_detail("r1")["run"]["status"] == "ok"
 
 
 def test_finding_back_after_resolution_keeps_first_seen(tmp_path):

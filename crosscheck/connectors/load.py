@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from crosscheck.catalog import Catalog, ConnectorSpec, TableSpec
 from crosscheck.connectors.files import FileProblem, discover, scan, transcode
+from crosscheck.faults import is_fault
 from crosscheck.connectors.parse import install_macros, lit, name_values_sql, parse_select
 from crosscheck.connectors.readers import (NotUTF8, Staged, build_distinct, csv_header, distinct_sql, drop_staged, normalize_header,
                                           read_csv, read_parquet, read_xlsx)
@@ -75,36 +76,47 @@ def load_delivery(con, extracts_root: Path, catalog: Catalog, *, validate: bool 
 
 def load_source(con, extracts_root: Path, connector: ConnectorSpec, *, validate: bool = True,
                 known_hashes: dict[str, str] | None = None) -> list[TableLoad]:
-    """Load one source system's tables. `known_hashes`: SHA-256 of files already hashed
-    (by resolved path), so they are not hashed again."""
+    """Load one source system's tables (see `load_table`)."""
+    return [load_table(con, extracts_root, connector, table, validate=validate, known_hashes=known_hashes)
+            for table in connector.tables]
+
+
+def load_table(con, extracts_root: Path, connector: ConnectorSpec, table: str, *, validate: bool = True,
+               known_hashes: dict[str, str] | None = None) -> TableLoad:
+    """Load one canonical table from its files. `known_hashes`: SHA-256 of files already
+    hashed (by resolved path), so they are not hashed again. Raises OSError when the
+    source folder exists but cannot be listed (worth retrying); faults (disk full, out of
+    memory: crosscheck.faults) are raised, never recorded as a failed file."""
     extracts_root = Path(extracts_root)
     folder = extracts_root / connector.folder
+    spec = connector.tables[table]
+    if folder.exists() or folder.is_symlink():
+        if not folder.is_dir():
+            raise NotADirectoryError(f"{folder}: source folder is not a readable directory")
+        next(folder.iterdir(), None)  # raises OSError if the folder cannot be listed
     if validate:
         from crosscheck.validation import warm_up
 
         warm_up()
     install_macros(con)
     ensure_quarantine(con)
-    loads: list[TableLoad] = []
-    for table, spec in connector.tables.items():
-        if not folder.is_dir():
-            load = TableLoad(connector.source, table, "missing", f"source folder {connector.folder}/ is not in the delivery")
+    if not folder.is_dir():
+        load = TableLoad(connector.source, table, "missing", f"source folder {connector.folder}/ is not in the delivery")
+    else:
+        paths = discover(folder, spec.files)
+        if not paths:
+            load = TableLoad(connector.source, table, "missing",
+                             f"no file matching {', '.join(spec.files)} in {connector.folder}/")
         else:
-            paths = discover(folder, spec.files)
-            if not paths:
-                load = TableLoad(connector.source, table, "missing",
-                                 f"no file matching {', '.join(spec.files)} in {connector.folder}/")
-            else:
-                load = _load_table(con, extracts_root, connector, table, spec, paths, known_hashes or {})
-        if load.status != "loaded":
-            con.execute(f'DROP TABLE IF EXISTS "{table}"')
-        elif validate:
-            from crosscheck.validation import validate_table
+            load = _load_table(con, extracts_root, connector, table, spec, paths, known_hashes or {})
+    if not load.usable:
+        con.execute(f'DROP TABLE IF EXISTS "{table}"')
+    elif validate:
+        from crosscheck.validation import validate_table
 
-            with _phase(table, "validate"):
-                load.expectations = validate_table(con, table, spec)
-        loads.append(load)
-    return loads
+        with _phase(table, "validate"):
+            load.expectations = validate_table(con, table, spec)
+    return load
 
 
 def _match_headers(spec: TableSpec, headers: list[str]) -> tuple[dict[str, int | None], list[str], list[str]]:
@@ -186,8 +198,12 @@ def _load_table(con, root: Path, connector: ConnectorSpec, table: str, spec: Tab
             except FileProblem as exc:
                 account.status, account.error = "failed", f"{rel}: {exc}"
             except duckdb.Error as exc:
+                if is_fault(exc):
+                    raise
                 account.status, account.error = "failed", f"{rel}: cannot load: {exc}"
             except OSError as exc:  # e.g. the file vanished or became unreadable after it was listed
+                if is_fault(exc):
+                    raise
                 account.status, account.error = "failed", f"{rel}: cannot read: {exc.strerror or exc}"
             finally:
                 drop_staged(con, STAGING)
@@ -206,6 +222,7 @@ def _load_table(con, root: Path, connector: ConnectorSpec, table: str, spec: Tab
         _quarantine_and_dedupe(con, connector, table, spec, load)
     failed = [f.error for f in load.files if f.status == "failed"]
     load.reason = "; ".join(failed + warnings)
+    load.settle()  # a table that lost a file is partial
     return load
 
 

@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from crosscheck.reports.masking import mask_evidence, mask_id, mask_ids_in_text, mask_name, mask_raw_values
+from crosscheck.reports.figures import RAN, RunFigures, run_figures
 from crosscheck.results import FINDINGS_SCHEMA, RuleOutcome, RunResult
 
 SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
 SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
 SEVERITY_EN = {"high": "High", "medium": "Medium", "low": "Low"}
-STATUS_ZH = {"ok": "已运行", "skipped": "已跳过", "errored": "运行出错"}
-STATUS_EN = {"ok": "Ran", "skipped": "Skipped", "errored": "Errored"}
+STATUS_ZH = {"ok": "已运行", "partial": "部分数据", "skipped": "已跳过", "failed": "运行失败"}
+STATUS_EN = {"ok": "Ran", "partial": "Partial", "skipped": "Skipped", "failed": "Failed"}
 
 #: findings.csv columns, in this order; EXTRA_COLUMNS follow when the findings table has them.
 FINDINGS_COLUMNS = ["rule_id", "subject", "person_id", "name", "severity", "amount_at_risk", "evidence", "district", "sources"]
@@ -49,7 +50,13 @@ class RuleView:
 
     @property
     def ran(self) -> bool:
-        return self.outcome.status == "ok"
+        """It ran (ok or partial): its findings stand; skipped and failed rules have none."""
+        return self.outcome.status in RAN
+
+
+def figures_of(run: RunResult) -> RunFigures:
+    """The run's figures (computed once by the run; from its findings for a run built by hand)."""
+    return run.figures or run_figures(run.rules, run.findings, None, run.resolved)
 
 
 def extra_columns(run: RunResult) -> list[str]:
@@ -62,29 +69,29 @@ def review_columns(extra: list[str]) -> list[str]:
     return list(REVIEW_COLUMNS) if "finding_key" in extra else []
 
 
-def history_rows(run: RunResult, views: list["RuleView"]) -> list[dict]:
-    """Per rule, the change since the previous run (run.history["counts"]), in view order.
+#: The counts of the change since the previous run, as the reports show them.
+CHANGE_KEYS = ("listed", "new", "recurring", "resolved", "suppressed", "outside_districts")
 
-    ``listed`` is what the reports list for the rule (suppressed findings are not listed);
-    empty when the run was not recorded in the findings store.
-    """
-    counts = (run.history or {}).get("counts") or {}
-    if not counts:
+
+def history_rows(run: RunResult, views: list["RuleView"]) -> list[dict]:
+    """Per rule, the change since the previous run (from the run's figures), in view order;
+    empty when the run was not recorded in the findings store. ``listed`` is what the
+    reports list for the rule; suppressed and outside-district findings are not listed."""
+    if not run.history:
         return []
+    figures = figures_of(run)
     out = []
     titles = {v.rule_id: v for v in views}
-    for rid in [v.rule_id for v in views] + sorted(set(counts) - set(titles)):
-        c = counts.get(rid)
-        if c is None:
-            continue
+    for rid in [v.rule_id for v in views] + sorted(set(figures.rules) - set(titles)):
+        f = figures.of(rid)
         v = titles.get(rid)
         out.append({
             "rule_id": rid,
             "title_zh": (v.outcome.title_zh if v else "") or rid,
             "title_en": (v.outcome.title_en if v else "") or rid,
             "ran": v.ran if v else True,
-            "listed": len(v.findings) if v else 0,
-            **{k: int(c.get(k, 0) or 0) for k in ("findings", "new", "recurring", "resolved", "suppressed")},
+            "listed": f.findings or 0,
+            **{k: getattr(f, k) for k in CHANGE_KEYS if k != "listed"},
         })
     return out
 
@@ -281,12 +288,19 @@ def as_float(value: Any) -> float | None:
     return float(Decimal(str(value)).quantize(Decimal("0.01")))
 
 
-def fmt_dt(value) -> str:
-    """A timestamp for people: local time; aware values say their offset."""
+def fmt_dt(value, zone: str = "") -> str:
+    """A timestamp for people, in the project's time zone (crosscheck.toml `timezone`);
+    aware values say their offset. Naive values are taken to be UTC, as the store keeps them."""
     if value is None:
         return ""
-    if getattr(value, "tzinfo", None) is not None:
+    if zone:
+        from datetime import timezone as tz
+        from zoneinfo import ZoneInfo
+
+        local = (value if value.tzinfo else value.replace(tzinfo=tz.utc)).astimezone(ZoneInfo(zone))
+    elif getattr(value, "tzinfo", None) is not None:
         local = value.astimezone()
-        off = local.strftime("%z")
-        return local.strftime("%Y-%m-%d %H:%M:%S") + (f" (UTC{off[:3]}:{off[3:]})" if off else "")
-    return value.isoformat(sep=" ", timespec="seconds")
+    else:
+        return value.isoformat(sep=" ", timespec="seconds")
+    off = local.strftime("%z")
+    return local.strftime("%Y-%m-%d %H:%M:%S") + (f" (UTC{off[:3]}:{off[3:]})" if off else "")

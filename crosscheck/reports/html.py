@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +28,11 @@ from crosscheck.reports.common import (
     UNKNOWN_DISTRICT,
     FINDING_STATUS_EN,
     FINDING_STATUS_ZH,
+    CHANGE_KEYS,
     RuleView,
     as_float,
     district_totals,
+    figures_of,
     fmt_dt,
     fmt_money,
     history_rows,
@@ -85,8 +86,9 @@ def _param_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _rule_context(v: RuleView, extra: list[str], index: int) -> dict:
+def _rule_context(v: RuleView, extra: list[str], index: int, figures) -> dict:
     o = v.outcome
+    f = figures.of(o.rule_id)
     has_amount = any(f.get("amount_at_risk") is not None for f in v.findings)
     getters = {
         "id": lambda f: f.get("person_id") or f.get("subject") or "",
@@ -101,9 +103,7 @@ def _rule_context(v: RuleView, extra: list[str], index: int) -> dict:
         getters[c] = (lambda c: lambda f: "" if f.get(c) is None else str(f.get(c)))(c)
     cols = [c for c in _BLOB_ORDER if c in getters and (c != "amount" or has_amount)]
     cols += [c for c in getters if c not in cols and (c != "amount" or has_amount)]
-    rows = [[getters[c](f) for c in cols] for f in v.findings]
-    status_counts = Counter(f.get("status") for f in v.findings if f.get("status"))
-    sev_counts = Counter(f.get("severity") or "" for f in v.findings)
+    rows = [[getters[c](row) for c in cols] for row in v.findings]
     return {
         "index": index,
         "anchor": f"rule-{index}",
@@ -112,6 +112,7 @@ def _rule_context(v: RuleView, extra: list[str], index: int) -> dict:
         "title_en": o.title_en or o.rule_id,
         "severity": o.severity,
         "status": o.status,
+        "ran": v.ran,
         "reason": o.reason,
         "description": o.description,
         "domain": o.domain,
@@ -119,11 +120,13 @@ def _rule_context(v: RuleView, extra: list[str], index: int) -> dict:
         "seconds": o.seconds,
         "sql": o.sql,
         "parameters": [(k, _param_text(val)) for k, val in (o.parameters or {}).items()],
-        "count": len(v.findings),
-        "amount": v.amount,
+        "count": f.findings or 0,
+        "amount": f.amount,
         "has_amount": has_amount,
-        "sev_counts": [(s, sev_counts.get(s, 0)) for s in ("high", "medium", "low") if sev_counts.get(s)],
-        "status_counts": [(s, status_counts.get(s, 0)) for s in ("new", "recurring") if status_counts.get(s)],
+        "sev_counts": [(s, f.by_severity[s]) for s in ("high", "medium", "low") if f.by_severity.get(s)],
+        "status_counts": [(s, getattr(f, s)) for s in ("new", "recurring") if getattr(f, s)],
+        "suppressed": f.suppressed,
+        "outside_districts": f.outside_districts,
         "blob": json_for_script({"cols": cols, "rows": rows}) if rows else None,
     }
 
@@ -167,13 +170,11 @@ def render_html(run: RunResult, views: list[RuleView], rows: list[dict], quarant
     for v in views:
         first.setdefault(v.outcome.domain or "", len(first))
     views = sorted(views, key=lambda v: first[v.outcome.domain or ""])
-    rules = [_rule_context(v, extra, i) for i, v in enumerate(views, 1)]
+    figures = figures_of(run)
+    rules = [_rule_context(v, extra, i, figures) for i, v in enumerate(views, 1)]
     funds = fund_rows(run.findings)
     for r in rules:
         r["funds"] = funds.get(r["id"], [])
-    counts = (run.history or {}).get("counts") or {}
-    for r in rules:
-        r["suppressed"] = int((counts.get(r["id"]) or {}).get("suppressed", 0) or 0)
     loads = sorted(run.loads, key=lambda t: (t.source, t.table))
     expectations = [e for t in loads for e in t.expectations]
     q_reasons = Counter((q.get("source") or "", q.get("table") or "", q.get("reason") or "") for q in quarantine)
@@ -190,17 +191,16 @@ def render_html(run: RunResult, views: list[RuleView], rows: list[dict], quarant
     ctx = {
         "run": run,
         "mask": mask,
-        "generated_at": fmt_dt(datetime.now().astimezone()),
-        "started": fmt_dt(run.started_at),
-        "finished": fmt_dt(run.finished_at),
+        "generated_at": fmt_dt(datetime.now().astimezone(), run.timezone),
+        "started": fmt_dt(run.started_at, run.timezone),
+        "finished": fmt_dt(run.finished_at, run.timezone),
         "rules": rules,
-        "n_ok": sum(r["status"] == "ok" for r in rules),
-        "n_skipped": sum(r["status"] == "skipped" for r in rules),
-        "n_errored": sum(r["status"] == "errored" for r in rules),
-        "total_findings": len(rows),
+        "outcomes": figures.outcomes,
+        "totals": figures.totals,
+        "total_findings": figures.totals.findings,
         "recorded": bool(run.history),
         "changes": changes,
-        "change_totals": {k: sum(h[k] for h in changes) for k in ("listed", "new", "recurring", "resolved", "suppressed")},
+        "change_totals": {k: sum(h[k] for h in changes) for k in CHANGE_KEYS},
         "precision": precision,
         "precision_warn": PRECISION_WARN,
         "precision_min_reviewed": PRECISION_MIN_REVIEWED,
@@ -208,8 +208,8 @@ def render_html(run: RunResult, views: list[RuleView], rows: list[dict], quarant
         "resolved": resolved[:RESOLVED_SHOWN],
         "fstatus_zh": FINDING_STATUS_ZH,
         "fstatus_en": FINDING_STATUS_EN,
-        "total_amount": sum((v.amount for v in views if v.ran), Decimal("0")),
-        "sev_total": Counter(r.get("severity") or "" for r in rows),
+        "total_amount": figures.totals.amount,
+        "sev_total": figures.totals.by_severity,
         "districts": districts,
         "charts": _charts(views, districts),
         "loads": loads,
@@ -222,7 +222,10 @@ def render_html(run: RunResult, views: list[RuleView], rows: list[dict], quarant
         },
         "expectations": sorted(expectations, key=lambda e: (e.success, e.table, e.column)),
         "expectations_failed": sum(not e.success for e in expectations),
-        "not_run": [r for r in rules if r["status"] != "ok"],
+        "not_run": [r for r in rules if not r["ran"]],
+        "incomplete": [r for r in rules if r["status"] == "partial"],
+        "unread": run.unread,
+        "unread_like_data": [u for u in run.unread if u.looks_like],
         "quarantine_total": len(quarantine),
         "quarantine_reasons": sorted(q_reasons.items(), key=lambda kv: (-kv[1], kv[0])),
         "quarantine_sample": quarantine[:QUARANTINE_SAMPLE],

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
-from decimal import Decimal
 from pathlib import Path
 
 from crosscheck.reports.common import (
+    CHANGE_KEYS,
     RuleView,
     as_float,
     district_totals,
+    figures_of,
     history_rows,
     precision_rows,
     resolved_rows,
@@ -22,12 +22,13 @@ from crosscheck.results import RunResult
 def build_summary(run: RunResult, views: list[RuleView], rows: list[dict], quarantine: list[dict], mask: bool) -> dict:
     """run.to_dict(), with the reports' view of each rule and the totals added.
 
-    Findings counts and amounts come from the findings table (what the other
-    files show); a rule that did not run has ``findings: null`` so it never
-    reads as "zero findings".
+    Findings counts and amounts are the run's figures (crosscheck.reports.figures: what
+    every other output shows); a rule that did not run has ``findings: null`` so it
+    never reads as "zero findings".
     """
     data = run.to_dict()
     data["masked"] = mask
+    figures = figures_of(run)
     rules = []
     for v in views:
         d = next((r for r in data["rules"] if r["rule_id"] == v.rule_id), None)
@@ -35,10 +36,11 @@ def build_summary(run: RunResult, views: list[RuleView], rows: list[dict], quara
             d = {"rule_id": v.rule_id, "title_zh": v.outcome.title_zh, "title_en": v.outcome.title_en,
                  "severity": v.outcome.severity, "status": v.outcome.status}
         d = dict(d)
+        f = figures.of(v.rule_id)
         if v.ran:
-            d["findings"] = len(v.findings)
-            d["amount_at_risk"] = as_float(v.amount)
-            d["findings_by_severity"] = dict(Counter(f.get("severity") or "" for f in v.findings))
+            d["findings"] = f.findings or 0
+            d["amount_at_risk"] = as_float(f.amount)
+            d["findings_by_severity"] = dict(f.by_severity)
         else:
             d["findings"] = None
             d["amount_at_risk"] = None
@@ -55,19 +57,18 @@ def build_summary(run: RunResult, views: list[RuleView], rows: list[dict], quara
          "duplicates_dropped": f.duplicates_dropped, "balanced": f.balanced, "status": f.status, "error": f.error}
         for f in run.files
     ]
-    total_amount = sum((v.amount for v in views if v.ran), Decimal("0"))
     data["totals"] = {
         "rules": len(views),
-        "rules_ok": sum(v.outcome.status == "ok" for v in views),
-        "rules_skipped": sum(v.outcome.status == "skipped" for v in views),
-        "rules_errored": sum(v.outcome.status == "errored" for v in views),
-        "findings": len(rows),
-        # reviewed as false positive / explained: counted here, not listed in the findings files
-        "suppressed": sum(int(c.get("suppressed", 0) or 0) for c in ((run.history or {}).get("counts") or {}).values()),
-        "amount_at_risk": as_float(total_amount),
-        "findings_by_severity": dict(Counter(r.get("severity") or "" for r in rows)),
+        **{f"rules_{o}": n for o, n in figures.outcomes.items()},
+        "findings": figures.totals.findings,
+        # reviewed as false positive / explained, or outside the districts asked for: not listed
+        "suppressed": figures.totals.suppressed,
+        "outside_districts": figures.totals.outside_districts,
+        "amount_at_risk": as_float(figures.totals.amount),
+        "findings_by_severity": dict(figures.totals.by_severity),
         "tables": len(run.loads),
         "tables_loaded": sum(t.status == "loaded" for t in run.loads),
+        "tables_partial": sum(t.status == "partial" for t in run.loads),
         "tables_failed": sum(t.status == "failed" for t in run.loads),
         "tables_missing": sum(t.status == "missing" for t in run.loads),
         "files": len(run.files),
@@ -75,6 +76,8 @@ def build_summary(run: RunResult, views: list[RuleView], rows: list[dict], quara
         "rows_loaded": sum(f.rows_loaded for f in run.files),
         "rows_quarantined": sum(f.rows_quarantined for f in run.files),
         "duplicates_dropped": sum(f.duplicates_dropped for f in run.files),
+        "files_unread": len(run.unread),
+        "files_unread_like_data": sum(bool(u.looks_like) for u in run.unread),
         "quarantine_rows": len(quarantine),
         "expectations_failed": sum(not e.success for t in run.loads for e in t.expectations),
     }
@@ -90,19 +93,19 @@ def build_summary(run: RunResult, views: list[RuleView], rows: list[dict], quara
 
 def _history(run: RunResult, views: list[RuleView]) -> dict:
     """The comparison with earlier runs (empty dict when the run was not recorded):
-    per-rule counts {findings, new, recurring, resolved, suppressed} (findings include
-    the suppressed ones, which the other files do not list), their totals, per-rule
-    precision from reviewers' dispositions, and the resolved findings' keys."""
+    per-rule counts {findings (listed), new, recurring, resolved, suppressed,
+    outside_districts} from the run's figures, their totals, per-rule precision from
+    reviewers' dispositions, and the resolved findings' keys."""
     if not run.history:
         return {}
-    counts = {r["rule_id"]: {k: r[k] for k in ("findings", "new", "recurring", "resolved", "suppressed")}
+    counts = {r["rule_id"]: {"findings": r["listed"], **{k: r[k] for k in CHANGE_KEYS if k != "listed"}}
               for r in history_rows(run, views)}
     precision = {
         p["rule_id"]: {"reviewed": p["reviewed"], "confirmed": p["confirmed"], "false_positive": p["false_positive"],
                        "explained": p["explained"], "precision": p["precision"], "recovered": as_float(p["recovered"])}
         for p in precision_rows(run, views)
     }
-    totals = {k: sum(c[k] for c in counts.values()) for k in ("findings", "new", "recurring", "resolved", "suppressed")}
+    totals = {k: sum(c[k] for c in counts.values()) for k in ("findings", *CHANGE_KEYS[1:])}
     resolved = [{"finding_key": r.get("finding_key"), "rule_id": r.get("rule_id"),
                  "last_seen": r.get("last_seen"), "last_run_id": r.get("last_run_id")}
                 for r in resolved_rows(run, True)]

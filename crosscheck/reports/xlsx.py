@@ -18,6 +18,7 @@ from crosscheck.reports.common import (
     UNKNOWN_DISTRICT,
     atomic_path,
     district_totals,
+    figures_of,
     fmt_dt,
     history_rows,
     precision_rows,
@@ -33,7 +34,8 @@ TITLE_FONT = Font(bold=True, size=14)
 THIN = Side(style="thin", color="C8CED6")
 SEV_FILL = {"high": PatternFill("solid", fgColor="FBE3E1"), "medium": PatternFill("solid", fgColor="FDF0D8"),
             "low": PatternFill("solid", fgColor="E6EEF7")}
-STATUS_FILL = {"skipped": PatternFill("solid", fgColor="FDF0D8"), "errored": PatternFill("solid", fgColor="FBE3E1")}
+STATUS_FILL = {"partial": PatternFill("solid", fgColor="FDF0D8"), "skipped": PatternFill("solid", fgColor="FDF0D8"),
+               "failed": PatternFill("solid", fgColor="FBE3E1")}
 
 FINDING_HEADERS = ["规则", "身份证号", "姓名", "区县", "风险等级", "涉及金额（元）", "证据", "来源记录"]
 FINDING_WIDTHS = [30, 22, 12, 12, 10, 16, 80, 40]
@@ -79,6 +81,7 @@ def _header(ws, row: int, headers: list[str], widths: list[int] | None = None) -
 
 
 def _summary_sheet(ws, run: RunResult, views: list[RuleView], rows: list[dict], mask: bool) -> None:
+    figures = figures_of(run)
     ws.title = "汇总"
     ws["A1"] = "数据比对疑点核查报告"
     ws["A1"].font = TITLE_FONT
@@ -86,13 +89,15 @@ def _summary_sheet(ws, run: RunResult, views: list[RuleView], rows: list[dict], 
         ("运行编号", run.run_id),
         ("数据截止日期", run.as_of.isoformat()),
         ("数据目录", run.extracts_root),
-        ("开始时间", fmt_dt(run.started_at)),
-        ("结束时间", fmt_dt(run.finished_at)),
+        ("开始时间", fmt_dt(run.started_at, run.timezone)),
+        ("结束时间", fmt_dt(run.finished_at, run.timezone)),
         ("身份信息脱敏", "是" if mask else "否（完整显示）"),
-        ("疑点总数", len(rows)),
-        ("已抑制（未列出）", _total(run, "suppressed") if run.history else "未记录历史"),
-        ("涉及金额合计（元）", float(sum(v.amount for v in views if v.ran))),
+        ("疑点总数", figures.totals.findings),
+        ("已抑制（未列出）", figures.totals.suppressed if run.history else "未记录历史"),
+        ("涉及金额合计（元）", float(figures.totals.amount)),
     ]
+    if figures.totals.outside_districts:
+        info.append(("所选区县以外（未列出）", figures.totals.outside_districts))
     r = 3
     for label, value in info:
         ws.cell(row=r, column=1, value=label).font = Font(bold=True)
@@ -105,14 +110,15 @@ def _summary_sheet(ws, run: RunResult, views: list[RuleView], rows: list[dict], 
     r += 1
     ws.cell(row=r, column=1, value="规则执行情况").font = Font(bold=True, size=12)
     r += 1
-    headers = ["规则编号", "规则名称", "风险等级", "状态", "疑点数", "涉及金额（元）", "说明（跳过或出错原因）", "工作表"]
+    headers = ["规则编号", "规则名称", "风险等级", "状态", "疑点数", "涉及金额（元）", "说明（部分数据、跳过或失败原因）", "工作表"]
     _header(ws, r, headers)
     for v in views:
         r += 1
         o = v.outcome
         vals = [o.rule_id, o.title_zh, SEVERITY_ZH.get(o.severity, o.severity), STATUS_ZH.get(o.status, o.status),
-                len(v.findings) if v.ran else None, float(v.amount) if v.ran else None,
-                o.reason if not v.ran else (f"工作表仅含前 {MAX_ROWS:,} 条，完整明细见 findings.csv" if len(v.findings) > MAX_ROWS else ""),
+                figures.of(o.rule_id).findings if v.ran else None, float(figures.of(o.rule_id).amount) if v.ran else None,
+                "；".join(filter(None, [o.reason if o.status != "ok" else "",
+                                       f"工作表仅含前 {MAX_ROWS:,} 条，完整明细见 findings.csv" if len(v.findings) > MAX_ROWS else ""])),
                 v.sheet]
         for col, val in enumerate(vals, 1):
             c = ws.cell(row=r, column=col, value=_text(val) if isinstance(val, str) else val)
@@ -121,10 +127,11 @@ def _summary_sheet(ws, run: RunResult, views: list[RuleView], rows: list[dict], 
                 c.number_format = MONEY
             if col == 7:
                 c.alignment = Alignment(wrap_text=True, vertical="top")
-        if not v.ran:
+        if o.status != "ok":
             for col in (4, 7):
                 ws.cell(row=r, column=col).fill = STATUS_FILL.get(o.status, PatternFill())
-            ws.cell(row=r, column=5, value="未运行")
+            if not v.ran:
+                ws.cell(row=r, column=5, value="未运行")
 
     r = _history_section(ws, r, run, views)
 
@@ -145,10 +152,6 @@ def _summary_sheet(ws, run: RunResult, views: list[RuleView], rows: list[dict], 
     ws.page_setup.orientation = "landscape"
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-
-
-def _total(run: RunResult, key: str) -> int:
-    return sum(int(c.get(key, 0) or 0) for c in ((run.history or {}).get("counts") or {}).values())
 
 
 def _history_section(ws, r: int, run: RunResult, views: list[RuleView]) -> int:

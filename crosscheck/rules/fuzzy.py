@@ -26,7 +26,7 @@ side is left out of the weighted mean (the other fields decide).
 
 Before the rule runs, the runner counts the candidate pairs of each pass with
 a cheap GROUP BY per side (`guard_queries`, `check_blocking`) and refuses the
-rule ("errored", `BlockingTooLarge`) when the sum is over
+rule ("failed", `BlockingTooLarge`) when the sum is over
 ``max_candidate_pairs``. `candidate_pairs` is the same count as an API.
 """
 from __future__ import annotations

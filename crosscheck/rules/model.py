@@ -317,7 +317,7 @@ class RuleTest(Strict):
     given: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     unavailable: dict[str, str] = Field(default_factory=dict, description="tables to treat as not delivered, with the reason")
     expect: list[dict[str, Any]] = Field(default_factory=list, description="findings, fields to compare; [] = no finding")
-    expect_status: Literal["ok", "skipped", "errored"] = "ok"
+    expect_status: Literal["ok", "skipped", "failed"] = "ok"
 
 
 class Logic(Strict):

@@ -7,7 +7,7 @@ Spark SQL that crosscheck.dialect writes from the same compiled tree. Compiling,
 skipping, binding and rendering evidence are shared, so both engines give the
 same findings.
 
-One query per rule, so one bad rule never breaks the others (it is "errored",
+One query per rule, so one bad rule never breaks the others (it is "failed",
 visibly). A rule reading a table that was not delivered is "skipped" with the
 table and the reason, unless the table is declared `optional` by the rule or
 a view it uses, in which case an empty stand-in is used and the outcome says so.
@@ -308,7 +308,7 @@ def run_rule(
     overrides: dict[str, Any] | None = None,
     shared_views: dict | None = None,
 ) -> tuple[RuleOutcome, pa.Table]:
-    """Run one rule. Never raises for a rule problem (the outcome says skipped/errored),
+    """Run one rule. Never raises for a rule problem (the outcome says skipped/failed),
     except ValueError for an unknown parameter or a value of the wrong type.
 
     `shared_views` (DuckDB only): a dict kept by the caller for one run on one
@@ -321,7 +321,7 @@ def run_rule(
     try:
         full = rule.compile()
     except CompileError as exc:
-        return _outcome(rule, "errored", reason=f"rule does not compile: {exc}", parameters=params), empty
+        return _outcome(rule, "failed", reason=f"rule does not compile: {exc}", parameters=params), empty
     missing = _unavailable(available, full.tables)
     required = {t: r for t, r in missing.items() if t not in full.optional}
     if required:
@@ -353,7 +353,7 @@ def run_rule(
         table = render_findings(rule, columns, rows, params, as_of)
     except Exception as exc:  # one bad rule never stops the others
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return _outcome(rule, "errored", reason=f"{type(exc).__name__}: {msg}", parameters=params, sql=sql,
+        return _outcome(rule, "failed", reason=f"{type(exc).__name__}: {msg}", parameters=params, sql=sql,
                         seconds=round(time.perf_counter() - started, 3)), empty
     amounts = [a for a in table.column("amount_at_risk").to_pylist() if a is not None]
     return (

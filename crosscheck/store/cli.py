@@ -237,16 +237,34 @@ def runs_list(
     project: Optional[Path] = _project_opt,
     lock_timeout: float = _timeout_opt,
 ) -> None:
-    """Recorded runs, newest first."""
-    with _open(store, project, lock_timeout, read_only=True) as st:
-        runs = st.runs(limit or None)
-    if not runs:
+    """Recorded runs, newest first; runs still going (or that ended without finishing) first;
+    and when the last complete run finished."""
+    from crosscheck.store.journal import ENDED, RunJournal
+
+    path = store_path(store, project)
+    journal = RunJournal(path).entries()
+    if not path.exists() and not journal:
         typer.echo("no runs recorded")
         return
-    rows = [[r["run_id"], r["as_of"], _ts(r["started_at"]), r["started_by"],
-             f"{r['findings']}" + (f" ({r['suppressed']} suppressed)" if r["suppressed"] else ""), r["status"]]
-            for r in runs]
-    typer.echo(_table(["run id", "as-of", "started", "who", "findings", "status"], rows))
+    runs, last = [], None
+    if path.exists():
+        with _open(store, project, lock_timeout, read_only=True) as st:
+            runs = st.runs(limit or None)
+            last = st.last_complete_run()
+    typer.echo(f"last complete run: {last['run_id']}, as-of {last['as_of']}, finished {_ts(last['finished_at'])}"
+               if last else "last complete run: none yet")
+    rows = [[e["run_id"], e.get("as_of", ""), e.get("started_at", "")[:19].replace("T", " ") + "Z", e.get("started_by", ""),
+             "", "running" if e["state"] == "running" else f"failed ({ENDED.split(':')[0]}, recorded by the next run)",
+             e.get("scope", "")] for e in reversed(journal)]
+    rows += [[r["run_id"], r["as_of"], _ts(r["started_at"]), r["started_by"],
+              "" if r["status"] == "failed" else
+              f"{r['findings']}" + (f" ({r['suppressed']} suppressed)" if r["suppressed"] else ""),
+              r["status"] + (f": {r['error']}" if r.get("error") else ""), r.get("scope") or ""]
+             for r in runs]
+    if not rows:
+        typer.echo("no runs recorded")
+        return
+    typer.echo(_table(["run id", "as-of", "started", "who", "findings", "status", "scope"], rows))
 
 
 def render_run_detail(d: dict) -> str:
@@ -263,7 +281,8 @@ def render_run_detail(d: dict) -> str:
         f"  who            {r['started_by']}",
         f"  masked         {'yes' if r['masked'] else 'no'}",
         f"  code           {code}",
-        f"  status         {r['status']}",
+        f"  status         {r['status']}" + (f": {r['error']}" if r.get("error") else ""),
+        f"  scope          {r.get('scope') or ''}" + (f" (asked: {r['request']})" if r.get("request") else ""),
         f"  findings       {r['findings']} (new {r['new']}, recurring {r['recurring']}, suppressed {r['suppressed']}); "
         f"resolved {r['resolved']}; amount at risk {_money(r['amount_at_risk'])}",
         "",

@@ -4,11 +4,14 @@ Times are stored as UTC ``TIMESTAMP`` values; dates (as-of, first seen,
 reviewed on) as ``DATE``. Identity numbers are stored in full: the store is
 the system of record, reports mask.
 
-runs          one row per recorded run (provenance + counts)
+runs          one row per recorded run (provenance + counts); scope complete (every
+              enabled rule, no district filter, default parameters: it changes the
+              history) or subset (it only reads it); status ok | partial | failed
 run_rules     per run and rule: status, reason, version (SHA-256 of the rule
               file), compiled SQL, parameters (JSON), findings, amount
 run_loads     per run and canonical table: status, reason, rows
-run_files     per run and input file: SHA-256, encoding, row accounting
+run_files     per run and input file: SHA-256, encoding, row accounting; files of the
+              delivery no connector read have status 'unread' and the reason as error
 findings      every finding of every run, with its key, new/recurring status,
               first_seen, and whether a review suppressed it in that run
 finding_keys  one row per key ever seen: first and last appearance
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import duckdb
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 DDL = [
     """CREATE TABLE IF NOT EXISTS meta (key VARCHAR, value VARCHAR)""",
@@ -40,13 +43,16 @@ DDL = [
         masked BOOLEAN,
         code_version VARCHAR,              -- crosscheck version
         git_describe VARCHAR,              -- `git describe --always --dirty`, '' if unknown
-        status VARCHAR,                    -- complete | partial | failed
+        status VARCHAR,                    -- ok | partial | failed
         findings INTEGER,
         new INTEGER,
         recurring INTEGER,
         resolved INTEGER,
         suppressed INTEGER,
-        amount_at_risk DECIMAL(18,2)
+        amount_at_risk DECIMAL(18,2),
+        scope VARCHAR,                     -- complete | subset
+        request VARCHAR,                   -- JSON: rules, districts, parameters asked for
+        error VARCHAR                      -- why a failed run could not finish
     )""",
     """CREATE TABLE IF NOT EXISTS run_rules (
         run_id VARCHAR NOT NULL,
@@ -54,7 +60,7 @@ DDL = [
         title_zh VARCHAR,
         title_en VARCHAR,
         severity VARCHAR,
-        status VARCHAR,                    -- ok | skipped | errored
+        status VARCHAR,                    -- ok | partial | skipped | failed
         reason VARCHAR,
         findings INTEGER,
         amount_at_risk DOUBLE,
@@ -156,6 +162,18 @@ DDL = [
 ]
 
 
+#: Statements that bring a store of each earlier schema version up to the next one.
+MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        "ALTER TABLE runs ADD COLUMN scope VARCHAR",
+        "ALTER TABLE runs ADD COLUMN request VARCHAR",
+        "ALTER TABLE runs ADD COLUMN error VARCHAR",
+        "UPDATE runs SET scope = 'complete', status = CASE status WHEN 'complete' THEN 'ok' ELSE status END",
+        "UPDATE run_rules SET status = 'failed' WHERE status = 'errored'",
+    ],
+}
+
+
 class SchemaError(Exception):
     pass
 
@@ -169,6 +187,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         if version > SCHEMA_VERSION:
             raise SchemaError(f"store schema version {version} is newer than this crosscheck understands ({SCHEMA_VERSION})")
         if version == SCHEMA_VERSION:
+            return
+        if version in MIGRATIONS:
+            _migrate(con, version)
             return
     elif tables:
         raise SchemaError(f"not a crosscheck store (it has tables {', '.join(sorted(tables))} but no meta table)")
@@ -187,3 +208,18 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 def has_schema(con: duckdb.DuckDBPyConnection) -> bool:
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
     return "meta" in tables
+
+
+def _migrate(con: duckdb.DuckDBPyConnection, version: int) -> None:
+    """Bring a store from ``version`` up to SCHEMA_VERSION, in one transaction."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        while version < SCHEMA_VERSION:
+            for statement in MIGRATIONS[version]:
+                con.execute(statement)
+            version += 1
+        con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(version)])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise

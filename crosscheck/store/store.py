@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator
 import duckdb
 import pyarrow as pa
 
+from crosscheck.fsutil import private_dirs, private_files
 from crosscheck.results import FINDINGS_SCHEMA, RunResult
 from crosscheck.store.keys import is_key, key_column, normalise_key
 from crosscheck.store.lock import StoreBusy, StoreLock, _stderr
@@ -141,27 +142,6 @@ def code_version() -> tuple[str, str]:
     return version, describe
 
 
-@contextmanager
-def _private_files() -> Iterator[None]:
-    """Files DuckDB creates meanwhile (database, WAL) are owner-only."""
-    old = os.umask(0o077)
-    try:
-        yield
-    finally:
-        os.umask(old)
-
-
-def _make_private_dirs(folder: Path) -> None:
-    missing: list[Path] = []
-    p = folder
-    while not p.exists():
-        missing.append(p)
-        p = p.parent
-    for d in reversed(missing):
-        d.mkdir(mode=0o700)
-        os.chmod(d, 0o700)
-
-
 def _rows(con: duckdb.DuckDBPyConnection, query: str, params: list | None = None) -> list[dict]:
     cur = con.execute(query, params or [])
     names = [d[0] for d in cur.description]
@@ -214,10 +194,10 @@ class Store:
         if read_only and not path.exists():
             raise StoreError(f"no store at {path} (a run creates it)")
         if not read_only:
-            _make_private_dirs(path.parent)
+            private_dirs(path.parent)
         lock = StoreLock(path, shared=read_only)
         lock.acquire(lock_timeout, what=purpose or ("reading" if read_only else f"{_user()}'s session"), notify=notify)
-        with _private_files():
+        with private_files():
             created = not path.exists()
             try:
                 con = _connect(path, read_only)
@@ -243,7 +223,7 @@ class Store:
     def close(self) -> None:
         if self.con is not None:
             try:
-                with _private_files():
+                with private_files():
                     self.con.close()
             finally:
                 self.con = None
@@ -265,7 +245,7 @@ class Store:
     def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         self._writable()
         con = self.con
-        with _private_files():
+        with private_files():
             con.execute("BEGIN TRANSACTION")
             try:
                 yield con
@@ -291,8 +271,12 @@ class Store:
         Every finding gets its key, ``new``/``recurring`` and ``first_seen``; a
         finding whose current review is false_positive/explained is flagged
         ``suppressed`` unless the review expired or the evidence changed
-        materially. For each rule that ran (status ok), findings of the last
-        earlier run in which that rule ran that are missing now are resolved.
+        materially. Only a run of scope ``complete`` (every enabled rule, no
+        district filter, default parameters) changes the history: its findings
+        are added, and for each rule that ran on complete inputs (status ok),
+        findings of the last earlier run in which that rule ran that are missing
+        now are resolved. A ``subset`` run reads the history to label its
+        findings and records its provenance only.
         """
         self._writable()
         con = self.con
@@ -307,7 +291,8 @@ class Store:
         incoming = run.findings.select(FINDINGS_SCHEMA.names).cast(FINDINGS_SCHEMA)
         incoming = incoming.append_column("finding_key", key_column(incoming))
         incoming = incoming.append_column("_ord", pa.array(range(incoming.num_rows), pa.int64()))
-        ran_ok = sorted({r.rule_id for r in run.rules if r.status == "ok"})
+        complete = run.scope == "complete"
+        ran_ok = sorted({r.rule_id for r in run.rules if r.status == "ok"}) if complete else []
         version, describe = code_version()
 
         with self._transaction() as con:
@@ -339,7 +324,7 @@ class Store:
                     WITH prev AS (
                         SELECT rr.rule_id, max(r.seq) AS seq
                         FROM run_rules rr JOIN runs r ON r.run_id = rr.run_id
-                        WHERE rr.status = 'ok' AND rr.rule_id IN (SELECT rule_id FROM ran_ok)
+                        WHERE r.scope = 'complete' AND rr.status = 'ok' AND rr.rule_id IN (SELECT rule_id FROM ran_ok)
                         GROUP BY rr.rule_id
                     )
                     SELECT DISTINCT f.finding_key, f.rule_id, f.subject, f.person_id,
@@ -352,35 +337,8 @@ class Store:
                     """
                 ).to_arrow_table().cast(RESOLVED_SCHEMA)
 
-                con.register("outgoing", out.append_column("run_id", pa.array([run.run_id] * out.num_rows, pa.string())))
-                con.execute(
-                    """INSERT INTO findings BY NAME
-                       SELECT run_id, finding_key, rule_id, subject, person_id, name, district, severity,
-                              amount_at_risk, evidence, evidence_json, discriminator, sources, status,
-                              first_seen, suppressed, review_id, review, suppressed_until, review_change
-                       FROM outgoing"""
-                )
-                con.register("resolved_now", resolved)
-                con.execute(
-                    "INSERT INTO resolved BY NAME SELECT ? AS run_id, * FROM resolved_now", [run.run_id]
-                )
-                con.execute(
-                    """INSERT INTO finding_keys
-                       SELECT finding_key, any_value(rule_id), any_value(subject), any_value(person_id),
-                              any_value(discriminator), ?, ?, ?, ?
-                       FROM incoming
-                       WHERE finding_key NOT IN (SELECT finding_key FROM finding_keys)
-                       GROUP BY finding_key""",
-                    [run.as_of, run.run_id, run.as_of, run.run_id],
-                )
-                con.execute(
-                    """UPDATE finding_keys SET last_seen = ?, last_run_id = ?,
-                              first_seen = least(first_seen, ?),
-                              person_id = coalesce(person_id, (SELECT any_value(i.person_id) FROM incoming i
-                                                               WHERE i.finding_key = finding_keys.finding_key))
-                       WHERE finding_key IN (SELECT finding_key FROM incoming)""",
-                    [run.as_of, run.run_id, run.as_of],
-                )
+                if complete:
+                    self._add_to_history(con, run, out, resolved)
             finally:
                 for name in ("incoming", "ran_ok", "outgoing", "resolved_now"):
                     try:
@@ -402,6 +360,51 @@ class Store:
                 before_commit(recorded)  # e.g. write the reports; if it fails, nothing is recorded
         self.lock.set_holder(f"{_user()}'s session")
         return recorded
+
+    @staticmethod
+    def _add_to_history(con, run: RunResult, out: pa.Table, resolved: pa.Table) -> None:
+        """A complete run's findings, resolved findings and first/last appearances."""
+        con.register("outgoing", out.append_column("run_id", pa.array([run.run_id] * out.num_rows, pa.string())))
+        con.execute(
+            """INSERT INTO findings BY NAME
+               SELECT run_id, finding_key, rule_id, subject, person_id, name, district, severity,
+                      amount_at_risk, evidence, evidence_json, discriminator, sources, status,
+                      first_seen, suppressed, review_id, review, suppressed_until, review_change
+               FROM outgoing"""
+        )
+        con.register("resolved_now", resolved)
+        con.execute(
+            "INSERT INTO resolved BY NAME SELECT ? AS run_id, * FROM resolved_now", [run.run_id]
+        )
+        con.execute(
+            """INSERT INTO finding_keys
+               SELECT finding_key, any_value(rule_id), any_value(subject), any_value(person_id),
+                      any_value(discriminator), ?, ?, ?, ?
+               FROM incoming
+               WHERE finding_key NOT IN (SELECT finding_key FROM finding_keys)
+               GROUP BY finding_key""",
+            [run.as_of, run.run_id, run.as_of, run.run_id],
+        )
+        con.execute(
+            """UPDATE finding_keys SET last_seen = ?, last_run_id = ?,
+                      first_seen = least(first_seen, ?),
+                      person_id = coalesce(person_id, (SELECT any_value(i.person_id) FROM incoming i
+                                                       WHERE i.finding_key = finding_keys.finding_key))
+               WHERE finding_key IN (SELECT finding_key FROM incoming)""",
+            [run.as_of, run.run_id, run.as_of],
+        )
+
+    def record_failed(self, run: RunResult) -> None:
+        """A run that could not finish (``run.error`` says why): its provenance and what it got
+        through (loads, rule outcomes), no findings; the history is unchanged."""
+        self._writable()
+        if self.con.execute("SELECT count(*) FROM runs WHERE run_id = ?", [run.run_id]).fetchall()[0][0]:
+            return  # recorded already (e.g. it failed after its record was committed)
+        version, describe = code_version()
+        empty = pa.table({"amount_at_risk": pa.array([], pa.decimal128(18, 2))})
+        with self._transaction() as con:
+            seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM runs").fetchall()[0][0]
+            self._insert_provenance(con, run, seq, version, describe, empty, {})
 
     @staticmethod
     def _classify(enriched: pa.Table, as_of: date, days: dict[str, int], default_days: int) -> pa.Table:
@@ -456,29 +459,24 @@ class Store:
 
     def _insert_provenance(self, con, run: RunResult, seq: int, version: str, describe: str,
                            out: pa.Table, counts: dict[str, dict[str, int]]) -> None:
-        statuses = [r.status for r in run.rules]
-        failed_loads = any(t.status != "loaded" for t in run.loads)
-        if statuses and all(s != "ok" for s in statuses):
-            status = "failed"
-        elif any(s != "ok" for s in statuses) or failed_loads:
-            status = "partial"
-        else:
-            status = "complete"
         amounts = [a for a in out.column("amount_at_risk").to_pylist() if a is not None]
         con.execute(
             """INSERT INTO runs (seq, run_id, as_of, extracts_root, out_dir, started_at, finished_at, recorded_at,
                                  started_by, masked, code_version, git_describe, status, findings, new, recurring,
-                                 resolved, suppressed, amount_at_risk)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                 resolved, suppressed, amount_at_risk, scope, request, error)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
                 seq, run.run_id, run.as_of, run.extracts_root, run.out_dir, _utc(run.started_at),
-                _utc(run.finished_at), _now(), run.started_by, bool(run.masked), version, describe, status,
+                _utc(run.finished_at), _now(), run.started_by, bool(run.masked), version, describe, run.status,
                 out.num_rows,
                 sum(c["new"] for c in counts.values()),
                 sum(c["recurring"] for c in counts.values()),
                 sum(c["resolved"] for c in counts.values()),
                 sum(c["suppressed"] for c in counts.values()),
                 sum(amounts, Decimal(0)),
+                run.scope,
+                json.dumps(run.request, ensure_ascii=False, sort_keys=True, default=str),
+                run.error or None,
             ],
         )
         if run.rules:
@@ -497,13 +495,11 @@ class Store:
                 "INSERT INTO run_loads VALUES (?, ?, ?, ?, ?, ?)",
                 [[run.run_id, t.source, t.table, t.status, t.reason, t.rows] for t in run.loads],
             )
-        files = run.files
+        files = [[run.run_id, f.source, f.table, f.file, f.sha256, f.encoding, f.rows_read, f.rows_loaded,
+                  f.rows_quarantined, f.duplicates_dropped, f.status, f.error] for f in run.files]
+        files += [[run.run_id, u.source, u.looks_like, u.file, "", "", 0, 0, 0, 0, "unread", u.reason] for u in run.unread]
         if files:
-            con.executemany(
-                "INSERT INTO run_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [[run.run_id, f.source, f.table, f.file, f.sha256, f.encoding, f.rows_read, f.rows_loaded,
-                  f.rows_quarantined, f.duplicates_dropped, f.status, f.error] for f in files],
-            )
+            con.executemany("INSERT INTO run_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", files)
 
     @staticmethod
     def _test_hold() -> None:
@@ -690,19 +686,33 @@ class Store:
             }
         return out
 
-    def run_of_delivery(self, files: dict[str, str]) -> dict | None:
-        """The newest recorded run that read exactly these files (path -> SHA-256), if any."""
-        wanted = "\n".join(f"{f}:{h}" for f, h in sorted(files.items()))
+    def run_of_delivery(self, files: dict[str, str], rule_versions: dict[str, str]) -> dict | None:
+        """The newest complete run that finished on exactly these files (path -> SHA-256) with
+        exactly these rules (id -> version), if any: the delivery is then processed."""
+        wanted_files = "\n".join(f"{f}:{h}" for f, h in sorted(files.items()))
+        wanted_rules = "\n".join(f"{r}:{v}" for r, v in sorted(rule_versions.items()))
         rows = _rows(
             self.con,
             """WITH per_run AS (
                    SELECT run_id, string_agg(file || ':' || sha256, chr(10) ORDER BY file) AS files
-                   FROM (SELECT DISTINCT run_id, file, sha256 FROM run_files) GROUP BY run_id
+                   FROM (SELECT DISTINCT run_id, file, sha256 FROM run_files WHERE status <> 'unread') GROUP BY run_id
+               ), rules AS (
+                   SELECT run_id, string_agg(rule_id || ':' || coalesce(version, ''), chr(10) ORDER BY rule_id) AS rules
+                   FROM run_rules GROUP BY run_id
                )
-               SELECT r.run_id, r.as_of, r.started_at, r.out_dir FROM runs r JOIN per_run p USING (run_id)
-               WHERE p.files = ? ORDER BY r.seq DESC LIMIT 1""",
-            [wanted],
+               SELECT r.run_id, r.as_of, r.started_at, r.finished_at, r.out_dir, r.status
+               FROM runs r JOIN per_run p USING (run_id) JOIN rules USING (run_id)
+               WHERE r.scope = 'complete' AND r.status <> 'failed' AND p.files = ? AND rules.rules = ?
+               ORDER BY r.seq DESC LIMIT 1""",
+            [wanted_files, wanted_rules],
         )
+        return rows[0] if rows else None
+
+    def last_complete_run(self) -> dict | None:
+        """The complete run (scope complete, not failed) that finished last, if any."""
+        rows = _rows(self.con, """SELECT run_id, as_of, started_at, finished_at, status FROM runs
+                                  WHERE scope = 'complete' AND status <> 'failed'
+                                  ORDER BY finished_at DESC NULLS LAST, seq DESC LIMIT 1""")
         return rows[0] if rows else None
 
     def overdue(self, run_id: str, as_of: date, days: int) -> list[dict]:
@@ -724,7 +734,7 @@ class Store:
     def runs(self, limit: int | None = None) -> list[dict]:
         """Recorded runs, newest first."""
         q = """SELECT run_id, as_of, started_at, finished_at, started_by, findings, new, recurring, resolved,
-                      suppressed, amount_at_risk, status, masked, code_version, git_describe
+                      suppressed, amount_at_risk, status, scope, error, masked, code_version, git_describe
                FROM runs ORDER BY seq DESC"""
         if limit:
             q += f" LIMIT {int(limit)}"

@@ -96,10 +96,13 @@ def test_rest_of_the_run_is_unaffected(messy_run):
     result, out, _ = messy_run
     assert {t.table for t in result.loads if t.status == "failed"} == set(), [t.reason for t in result.loads if t.status == "failed"]
     for table in ("pensioners", "pension_payments", "residents", "taps", "outpatient"):
-        assert next(t for t in result.loads if t.table == table).status == "loaded"
-    errored = [r for r in result.rules if r.status == "errored"]
+        load = next(t for t in result.loads if t.table == table)
+        lost = any(f.status == "failed" for f in load.files)
+        assert load.status == ("partial" if lost else "loaded"), (table, load.status, load.reason)
+    errored = [r for r in result.rules if r.status == "failed"]
     assert errored == [], errored
-    assert {"pension_paid_after_death", "transit_card_used_after_death"} <= {r.rule_id for r in result.rules if r.status == "ok"}
+    ran = {r.rule_id for r in result.rules if r.status in ("ok", "partial")}
+    assert {"pension_paid_after_death", "transit_card_used_after_death"} <= ran
     assert (out / "report.html").is_file()
 
 
@@ -142,7 +145,7 @@ def test_unrecorded_run_outputs_are_owner_only_too(city, tmp_path):
 def test_masking_is_on_by_default_and_nothing_printed_has_a_full_id(city, tmp_path):
     """The CLI's output and the Prefect artifact never show a full identity number, even when
     a reason quotes one (here: a file named after a person, and a rule failing on a subject)."""
-    from flows.nightly import summary_markdown
+    from crosscheck.reports.text import markdown_summary as summary_markdown
 
     assert RunRequest(extracts=city, as_of=AS_OF).mask is True
     root = tmp_path / "d"
@@ -173,7 +176,7 @@ def test_masking_is_on_by_default_and_nothing_printed_has_a_full_id(city, tmp_pa
     from crosscheck.results import RuleOutcome, RunResult
 
     result = RunResult(run_id="r", as_of=AS_OF, extracts_root=f"/data/{leaked_name}", out_dir=str(tmp_path), started_at=None)
-    result.rules = [RuleOutcome(rule_id="x", title_zh="x", title_en="x", severity="high", status="errored",
+    result.rules = [RuleOutcome(rule_id="x", title_zh="x", title_en="x", severity="high", status="failed",
                                 reason="RuntimeError: more than one finding for subject '11010519491231002X'")]
     markdown = summary_markdown(result, tmp_path / "report.html")
     assert FULL_ID.findall(markdown) == [], markdown

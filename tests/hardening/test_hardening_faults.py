@@ -151,10 +151,14 @@ def test_killed_run_leaves_store_unchanged_and_no_complete_looking_report(killed
     assert "report.html" not in {p.name for p in finals}
     assert all(complete(p) for p in finals)
     temps = [p.name for p in out.iterdir() if p.name.startswith(".")] if out.exists() else []
-    # the next run succeeds, on the same store and into the same folder
+    # the next run succeeds, on the same store and into the same folder, and records the killed one as failed
     result = run_in_process(delivery, out, store)
     after = fingerprint(store)
-    assert after["runs"][0] == before["runs"][0] + 1
+    assert after["runs"][0] == before["runs"][0] + 2
+    con = duckdb.connect(str(store), read_only=True)
+    statuses = [r[0] for r in con.execute("SELECT status FROM runs ORDER BY seq").fetchall()]
+    con.close()
+    assert statuses[-2] == "failed" and statuses[-1] != "failed", statuses
     assert (out / "report.html").is_file() and complete(out / "report.html")
     record("fault", f"SIGKILL during {phase}", store_unchanged=True, report_html_left=False,
            final_files_left=len(finals), temp_files_left=len(temps), next_run="ok", rows_lost=0,

@@ -122,7 +122,8 @@ class _BypassRule:
 @pytest.fixture
 def locked_session(tmp_path):
     session = RunSession(RunRequest(extracts=DELIVERY, as_of=date(2026, 11, 1), out=tmp_path / "out", record=False))
-    session.load_source("social_security")
+    for table in session.catalog.connectors["social_security"].tables:
+        session.load_table(table)
     yield session
     session.close()
 
@@ -138,7 +139,7 @@ def test_every_escape_is_refused_at_run_time(locked_session, tmp_path):
     real = session.ruleset["pension_paid_after_death"]
     for name, sql in escapes(tmp_path).items():
         outcome, findings = run_rule(session.con, _BypassRule(real, sql), available=session.available, as_of=date(2026, 11, 1))
-        assert outcome.status == "errored", (name, outcome)
+        assert outcome.status == "failed", (name, outcome)
         assert findings.num_rows == 0
         assert any(t in outcome.reason for t in REFUSALS), (name, outcome.reason)
         record("escape", name, stage="run", refused=True, message=outcome.reason[:160])

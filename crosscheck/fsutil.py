@@ -1,0 +1,29 @@
+"""Files and folders that hold personal data are created owner-only."""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+
+def private_dirs(folder: Path) -> None:
+    """Create ``folder`` and its missing parents owner-only (0700); existing folders are left alone."""
+    missing: list[Path] = []
+    p = Path(folder)
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        d.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(d, 0o700)
+
+
+@contextmanager
+def private_files() -> Iterator[None]:
+    """Files created meanwhile (a DuckDB database and its WAL, say) are owner-only."""
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
