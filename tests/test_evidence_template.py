@@ -3,12 +3,17 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
+from crosscheck.rules.cli import rules_app
 from crosscheck.rules.model import Evidence
 from crosscheck.rules.runner import is_present, render_evidence
+
+ROOT = Path(__file__).resolve().parent.parent
 
 TRANSIT_LIKE = Evidence.model_validate({
     "fields": {"cards": {"format": "list"}, "taps": "integer", "reviews": "integer"},
@@ -53,3 +58,12 @@ def test_a_template_with_every_part_conditional_is_rejected():
     with pytest.raises(ValidationError, match="at least one part without 'when'"):
         Evidence.model_validate({"fields": {"n": "integer"}, "template": [{"text": "{n} 次", "when": "n"}]})
 
+
+def test_show_prints_each_part_and_its_condition():
+    args = ["--rules-dir", str(ROOT / "rules"), "--connectors-dir", str(ROOT / "connectors")]
+    shown = CliRunner().invoke(rules_app, ["show", "transit_card_used_after_death", *args])
+    assert shown.exit_code == 0, shown.output
+    assert "evidence (parts shown joined by '，'):\n  持卡人死亡日期 {death_date}（{death_source}），卡号 {cards}\n" in shown.output
+    assert "  死亡后刷卡 {taps} 次（{first_tap} 至 {last_tap}）    [when taps]\n" in shown.output
+    plain = CliRunner().invoke(rules_app, ["show", "pension_paid_after_death", *args])
+    assert "evidence: 死亡日期 {death_date}（{death_source}），死亡后发放 {months} 个月" in plain.output
