@@ -123,7 +123,7 @@ def main() -> int:
     am = as_of.to_period("M")
     recent = pay[(pay["month"].dt.to_period("M") >= am - 3) & (pay["month"].dt.to_period("M") < am)]
     c = old[old["pid"].isin(set(recent["pid"])) & ~old["pid"].isin(set(pdth["pid"]))]
-    lo = as_of - pd.Timedelta(days=365)
+    lo = as_of - pd.Timedelta(days=365 - 1)  # 365 days ending on the as-of date, both included
     act = set(outp.loc[(outp["day"] <= as_of) & (outp["day"] >= lo), "pid"])
     i2 = inp[inp["adm"] <= as_of]
     act |= set(i2.loc[i2["dis"].fillna(as_of).clip(upper=as_of) >= lo, "pid"])

@@ -118,7 +118,7 @@ RULES = {
                UNION ALL SELECT r.pid, r.review_date FROM reviews r SEMI JOIN c USING (pid) WHERE r.result = '通过' AND r.review_date <= $as_of),
              la AS (SELECT pid, max(d) AS last_any FROM act GROUP BY pid)
         SELECT c.pid, 'low', CAST(NULL AS DECIMAL(18,2)) FROM c LEFT JOIN la USING (pid)
-        WHERE la.last_any IS NULL OR la.last_any < $as_of - 365""",
+        WHERE la.last_any IS NULL OR la.last_any < $as_of - (365 - 1)""",  # 365 days ending on the as-of date, both included
     "pension_duplicate_schemes": """
         WITH o AS (SELECT pid, date_trunc('month', pay_month) m, sum(amount) - max(amount) AS excess FROM payments
                    GROUP BY pid, date_trunc('month', pay_month) HAVING count(DISTINCT scheme) >= 2)

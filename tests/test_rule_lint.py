@@ -52,6 +52,9 @@ BAD = [
     ("unknown_function.yaml", 6, "function 'getenv' is not known"),
     ("wrong_name.yaml", 1, "must equal the file name 'wrong_name'"),
     ("bad_template.yaml", 9, "{nope} is not an evidence field"),
+    ("template_part_unknown_key.yaml", 11, "evidence.template.1.whne: unknown key 'whne'"),
+    ("template_when_unknown.yaml", 11, "'tap_count' is not an evidence field or parameter"),
+    ("template_part_placeholder.yaml", 11, "evidence.template.1: {tap_count} is not an evidence field or parameter"),
     ("bad_param_default.yaml", 5, "expected an integer, got 'eighty'"),
     ("stable_untested.yaml", 13, "needs at least one negative test"),
     ("bad_test_rows.yaml", 14, "'nmae' is not a column of pensioners"),
@@ -74,6 +77,12 @@ def test_bad_fixture_is_reported_with_file_and_line(tmp_path, fixture, line, tex
     assert hits, f"{text!r} not in:\n" + "\n".join(map(str, problems))
     assert hits[0].file.endswith(fixture)
     assert hits[0].line == line, str(hits[0])
+
+
+def test_template_when_naming_no_field_is_one_problem_with_the_exact_message(tmp_path):
+    rules, problems = _lint_one(tmp_path, "template_when_unknown.yaml")
+    path = rules / "test" / "template_when_unknown.yaml"
+    assert [str(p) for p in problems] == [f"{path}:11: evidence.template.1.when: 'tap_count' is not an evidence field or parameter"]
 
 
 def test_all_problems_are_collected_not_just_the_first(tmp_path):

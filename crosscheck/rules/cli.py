@@ -77,7 +77,9 @@ def show(
     rules_dir: Path = RulesDir,
     connectors_dir: Path = ConnectorsDir,
 ) -> None:
-    """A rule's metadata, parameters and (with --sql) the compiled SQL."""
+    """A rule's metadata, parameters, evidence template and (with --sql) the compiled SQL."""
+    from crosscheck.rules.model import TEMPLATE_SEPARATOR
+
     ruleset = _load(rules_dir, connectors_dir)
     if rule_id not in ruleset:
         typer.echo(f"unknown rule id '{rule_id}' (known: {', '.join(sorted(ruleset.ids))})", err=True)
@@ -95,7 +97,13 @@ def show(
         typer.echo(s.description.strip())
     for name, p in s.parameters.items():
         typer.echo(f"  ${name} ({p.type}) = {p.default!r}  {p.description}")
-    typer.echo(f"evidence: {s.evidence.template}")
+    parts = s.evidence.template
+    if len(parts) == 1:
+        typer.echo(f"evidence: {parts[0].text}")
+    else:
+        typer.echo(f"evidence (parts shown joined by '{TEMPLATE_SEPARATOR}'):")
+        for part in parts:
+            typer.echo(f"  {part.text}" + (f"    [when {part.when}]" if part.when else ""))
     typer.echo(f"tests: {len(s.tests)}")
     if sql:
         typer.echo("")

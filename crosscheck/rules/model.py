@@ -270,9 +270,53 @@ class EvidenceField(Strict):
     description: str = ""
 
 
+#: What joins the parts of a list template that are shown.
+TEMPLATE_SEPARATOR = "，"
+
+
+class TemplatePart(Strict):
+    """A piece of a list template: a plain string is shown on every finding, `{text: ..., when: x}`
+    only on findings where evidence field (or parameter) x is present: not null, not zero,
+    not empty text, not an empty list."""
+
+    text: str = Field(min_length=1, description="{field} or {parameter} placeholders")
+    when: str | None = Field(default=None, description="evidence field or parameter that must be present")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain(cls, value: Any) -> Any:
+        return {"text": value} if isinstance(value, str) else value
+
+    def placeholders(self) -> list[str]:
+        try:
+            return [f for _, f, _, _ in string.Formatter().parse(self.text) if f is not None]
+        except ValueError as exc:
+            raise ValueError(f"template: {exc}") from None
+
+
 class Evidence(Strict):
+    """`template` is one Chinese line, or a list of parts joined by TEMPLATE_SEPARATOR (，):
+
+        template:
+          - "持卡人死亡日期 {death_date}，卡号 {cards}"
+          - {text: "死亡后刷卡 {taps} 次（{first_tap} 至 {last_tap}）", when: taps}
+
+    so that a finding names only what did happen (a plain string is a one-part list)."""
+
     fields: dict[str, EvidenceField] = Field(min_length=1)
-    template: str = Field(min_length=1, description="Chinese one-liner; {field} or {parameter} placeholders")
+    template: list[TemplatePart] = Field(min_length=1, description="Chinese one-liner, or a list of parts; {field} or {parameter} placeholders")
+
+    @field_validator("template", mode="before")
+    @classmethod
+    def _one_part(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("template")
+    @classmethod
+    def _one_part_always_shown(cls, parts: list[TemplatePart]) -> list[TemplatePart]:
+        if all(p.when is not None for p in parts):
+            raise ValueError("a template needs at least one part without 'when', shown on every finding")
+        return parts
 
     @field_validator("fields", mode="before")
     @classmethod
@@ -291,10 +335,11 @@ class Evidence(Strict):
         return value
 
     def placeholders(self) -> list[str]:
-        try:
-            return [f for _, f, _, _ in string.Formatter().parse(self.template) if f is not None]
-        except ValueError as exc:
-            raise ValueError(f"template: {exc}") from None
+        return [n for part in self.template for n in part.placeholders()]
+
+    def names(self) -> set[str]:
+        """Every evidence field or parameter the template reads: placeholders and `when`s."""
+        return set(self.placeholders()) | {p.when for p in self.template if p.when is not None}
 
 
 class Output(Strict):

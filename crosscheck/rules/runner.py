@@ -28,7 +28,7 @@ from crosscheck import dialect
 
 from crosscheck.results import FINDINGS_SCHEMA, RuleOutcome
 from crosscheck.rules.compiler import EVIDENCE_PREFIX, CompileError
-from crosscheck.rules.model import coerce_param
+from crosscheck.rules.model import TEMPLATE_SEPARATOR, Evidence, coerce_param
 
 if TYPE_CHECKING:
     from crosscheck.rules.loader import LoadedRule, RuleSet
@@ -135,6 +135,23 @@ def format_sources(value: Any) -> str:
     return "; ".join(items)
 
 
+def is_present(value: Any) -> bool:
+    """What a template part's `when` asks of a value: not null, not zero, not empty text, not an empty list."""
+    if value is None or isinstance(value, str) and not value.strip():
+        return False
+    if isinstance(value, (list, tuple)):
+        return any(v is not None for v in value)
+    if isinstance(value, (int, float, Decimal)):
+        return value != 0
+    return True
+
+
+def render_evidence(evidence: Evidence, texts: dict[str, str], values: dict[str, Any]) -> str:
+    """The evidence line: the template's parts shown for these values, joined by TEMPLATE_SEPARATOR."""
+    shown = [p.text.format_map(texts) for p in evidence.template if p.when is None or is_present(values.get(p.when))]
+    return TEMPLATE_SEPARATOR.join(shown)
+
+
 def render_findings(rule: "LoadedRule", columns: list[str], rows: list[tuple], params: dict[str, Any], as_of: date) -> pa.Table:
     """Query rows -> FINDINGS_SCHEMA table (evidence text and JSON rendered here)."""
     spec = rule.spec
@@ -142,6 +159,7 @@ def render_findings(rule: "LoadedRule", columns: list[str], rows: list[tuple], p
     idx = {c: i for i, c in enumerate(columns)}
     param_text = {k: format_value(v, "date" if isinstance(v, date) else "text") for k, v in params.items()}
     param_text["as_of"] = as_of.isoformat()
+    param_values = {**params, "as_of": as_of}
     out: dict[str, list] = {f.name: [] for f in FINDINGS_SCHEMA}
     seen: dict[tuple, int] = {}
     for row in rows:
@@ -151,9 +169,9 @@ def render_findings(rule: "LoadedRule", columns: list[str], rows: list[tuple], p
         seen[key] = seen.get(key, 0) + 1
         if seen[key] == 2:
             raise RuntimeError(f"more than one finding for subject {subject!r}{' / ' + disc if disc else ''}: the last step must return one row per finding")
-        texts, js = dict(param_text), {}
+        texts, values, js = dict(param_text), dict(param_values), {}
         for name, f in fields.items():
-            v = row[idx[EVIDENCE_PREFIX + name]]
+            v = values[name] = row[idx[EVIDENCE_PREFIX + name]]
             texts[name] = format_value(v, f.format, f.item)
             js[name] = json_value(v, f.format, f.item)
         amount = row[idx["amount_at_risk"]]
@@ -164,7 +182,7 @@ def render_findings(rule: "LoadedRule", columns: list[str], rows: list[tuple], p
         out["district"].append(row[idx["district"]])
         out["severity"].append(row[idx["severity"]])
         out["amount_at_risk"].append(None if amount is None else _to_decimal(amount))
-        out["evidence"].append(spec.evidence.template.format_map(texts))
+        out["evidence"].append(render_evidence(spec.evidence, texts, values))
         out["evidence_json"].append(json.dumps(js, ensure_ascii=False, sort_keys=False))
         out["discriminator"].append(disc)
         out["sources"].append(format_sources(row[idx["sources"]]))

@@ -132,7 +132,7 @@ def parameters_used(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]
     compiled, _ = _compiled(ruleset, rule)
     if compiled is None:
         return
-    in_template = set(rule.spec.evidence.placeholders()) if _template_ok(rule) else set()
+    in_template = rule.spec.evidence.names() if _template_ok(rule) else set()
     in_fuzzy = {n for st in rule.spec.steps if st.fuzzy_join is not None for n in st.fuzzy_join.parameters()}
     for p in rule.spec.parameters:
         if p not in compiled.parameters and p not in in_template and p not in in_fuzzy:
@@ -150,15 +150,20 @@ def _template_ok(rule: "LoadedRule") -> bool:
 @check("evidence_template")
 def evidence_template(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]:
     ev = rule.spec.evidence
-    try:
-        names = ev.placeholders()
-    except ValueError as exc:
-        yield rule.locator.problem(("evidence", "template"), str(exc))
-        return
     known = set(ev.fields) | set(rule.spec.parameters) | {"as_of"}
-    for n in names:
-        if n not in known:
-            yield rule.locator.problem(("evidence", "template"), f"{{{n}}} is not an evidence field or parameter")
+    for i, part in enumerate(ev.template):
+        # a part of a list template is located by its index; a plain string template by its key
+        loc = ("evidence", "template", i) if ("evidence", "template", i) in rule.locator.lines else ("evidence", "template")
+        try:
+            names = part.placeholders()
+        except ValueError as exc:
+            yield rule.locator.problem(loc, str(exc))
+            continue
+        for n in names:
+            if n not in known:
+                yield rule.locator.problem(loc, f"{{{n}}} is not an evidence field or parameter")
+        if part.when is not None and part.when not in known:
+            yield rule.locator.problem((*loc, "when"), f"'{part.when}' is not an evidence field or parameter")
 
 
 @check("tests_well_formed")

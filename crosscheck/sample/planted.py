@@ -342,6 +342,7 @@ def plant(rng: np.random.Generator, fr: Frame, people: int, offsets: dict[str, i
     # ---- pension_no_sign_of_life --------------------------------------------------------------
     R = NO_SIGN_OF_LIFE
     eighty = years_before(fr.as_of, 80)
+    first = a - (365 - 1)  # the window's first day: 365 days ending on the as-of date, both included
     for i in range(n(6)):
         p = pl.person(rnd(81, 96))
         pl.pension(p, rnd(0, 3), last, idform=L15 if i % 3 == 0 else -1)
@@ -350,7 +351,7 @@ def plant(rng: np.random.Generator, fr: Frame, people: int, offsets: dict[str, i
         p = pl.person(80, exact_birth=eighty)
         pl.pension(p, 2, last)
         truth.fire(R, p, "low", None, "exactly_80")
-    for i in range(n(5)):  # activity only before the window (the latest just outside it)
+    for i in range(n(5)):  # activity only before the window (the latest on the day before its first day)
         p = pl.person(rnd(82, 95))
         pl.pension(p, rnd(0, 3), last)
         c = pl.card(p, a - 2000)
@@ -358,11 +359,11 @@ def plant(rng: np.random.Generator, fr: Frame, people: int, offsets: dict[str, i
         pl.review(c, p, a - 400)
         kind = i % 3
         if kind == 0:
-            pl.tap(c, a - 366, secs=23 * 3600 + 3000)
+            pl.tap(c, first - 1, secs=23 * 3600 + 3000)
         elif kind == 1:
-            pl.visit(p, a - 366)
+            pl.visit(p, first - 1)
         else:
-            pl.stay(p, a - 380, a - 366)
+            pl.stay(p, first - 15, first - 1)
         truth.fire(R, p, "low", None, "stale_activity")
     for _ in range(n(3)):  # a failed review is no sign of life
         p = pl.person(rnd(82, 95))
@@ -378,24 +379,24 @@ def plant(rng: np.random.Generator, fr: Frame, people: int, offsets: dict[str, i
         p = pl.person(79, exact_birth=eighty + dt.timedelta(days=1))
         pl.pension(p, 0, last)
         truth.decoy(R, "aged_79")
-    for i in range(n(4)):  # decoy: the only sign of life is 364 days before the as-of date
+    for i in range(n(4)):  # decoy: the only sign of life is on the window's first day
         p = pl.person(rnd(82, 95))
         pl.pension(p, rnd(0, 3), last)
         if i % 3 == 0:
-            pl.tap(pl.card(p, a - 1500), a - 364, secs=6 * 3600 + 600)
+            pl.tap(pl.card(p, a - 1500), first, secs=6 * 3600 + 600)
         elif i % 3 == 1:
-            pl.visit(p, a - 364)
+            pl.visit(p, first)
         else:
-            pl.review(pl.card(p, a - 1500), p, a - 364)
-        truth.decoy(R, "sign_364_days_before")
+            pl.review(pl.card(p, a - 1500), p, first)
+        truth.decoy(R, "sign_on_window_first_day")
     for _ in range(n(3)):  # decoy: not paid in the three months before the as-of month
         p = pl.person(rnd(82, 95))
         pl.pension(p, 0, fr.as_of_month - 4, status="暂停发放")
         truth.decoy(R, "not_paid_recently")
-    for _ in range(n(2)):  # decoy: a stay that started before the window and ended inside it
+    for i in range(n(2)):  # decoy: a stay that started before the window and ended inside it (first: on its first day)
         p = pl.person(rnd(82, 95))
         pl.pension(p, 0, last)
-        pl.stay(p, a - 375, a - 360)
+        pl.stay(p, first - 11, first if i % 2 == 0 else first + 4)
         truth.decoy(R, "stay_overlaps_window")
     for _ in range(n(2)):  # decoy: taps only on the replacement card
         p = pl.person(rnd(82, 95))
