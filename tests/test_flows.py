@@ -2,6 +2,7 @@
 failing sources retried and reported, deployments with their cron schedule."""
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 
@@ -171,3 +172,34 @@ def test_readme_adhoc_example_runs_as_written(sample_city, tmp_path):
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert report.endswith("report.html") and [r["rule_id"] for r in summary["rules"]] == params["rules"]
     assert summary["totals"]["findings"] > 0 and summary["request"]["districts"] == params["districts"]
+
+
+def test_python_m_flows_nightly_prints_only_the_report_then_skips_with_a_warning(sample_city, tmp_path):
+    """`python -m flows.nightly` as `make demo` runs it: no library INFO lines; run again on the
+    same delivery it skips, at WARNING, naming the complete run that processed it."""
+    import os
+    import sys
+
+    from conftest import REPO
+
+    deliveries = tmp_path / "deliveries"
+    deliveries.mkdir()
+    (deliveries / sample_city.name).symlink_to(sample_city, target_is_directory=True)
+    env = {**os.environ, "CROSSCHECK_STORE": str(tmp_path / "store.duckdb")}
+    env.pop("PREFECT_API_URL", None)
+
+    def nightly(out):
+        return subprocess.run([sys.executable, "-m", "flows.nightly", "--deliveries", str(deliveries), "--out", str(out)],
+                              cwd=str(REPO), env=env, capture_output=True, text=True, timeout=600)
+
+    first = nightly(tmp_path / "first")
+    assert first.returncode == 0, first.stderr
+    lines = [line for line in (first.stdout + first.stderr).splitlines() if line.strip()]
+    assert lines == [f"report: {tmp_path / 'first' / 'report.html'}"], lines
+    run_id = json.loads((tmp_path / "first" / "summary.json").read_text(encoding="utf-8"))["run_id"]
+    second = nightly(tmp_path / "second")
+    assert second.returncode == 0, second.stderr
+    assert "WARNING" in second.stderr and run_id in second.stderr and "already processed" in second.stderr
+    assert f"nothing was written to {tmp_path / 'second'}" in second.stderr
+    assert not (tmp_path / "second").exists()
+    assert second.stdout.strip() == f"report: {tmp_path / 'first' / 'report.html'}"

@@ -443,3 +443,22 @@ def test_recorded_reports_stay_masked(recorded):
     for name in FILES:
         text = _xlsx_text(out / name) if name.endswith(".xlsx") else (out / name).read_bytes().decode("utf-8-sig")
         assert not re.search(r"(?<!\d)\d{17}[\dXx](?!\d)", text), name
+
+
+def test_times_are_shown_in_the_project_timezone(tmp_path):
+    """Reviewers read times in crosscheck.toml's `timezone` (Asia/Shanghai by default), not UTC."""
+    import dataclasses
+    from datetime import datetime, timezone
+
+    from crosscheck.config import ProjectConfig
+
+    assert ProjectConfig.load().timezone == "Asia/Shanghai"
+    run = dataclasses.replace(make_run(), timezone="Asia/Shanghai",
+                              started_at=datetime(2026, 11, 1, 18, 30, tzinfo=timezone.utc),
+                              finished_at=datetime(2026, 11, 1, 18, 31, 12, tzinfo=timezone.utc))
+    write_reports(run, tmp_path)
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "2026-11-02 02:30:00 (UTC+08:00)" in html and "2026-11-02 02:31:12 (UTC+08:00)" in html
+    assert "18:30:00" not in html
+    sheet = {r[0]: r[1] for r in load_workbook(tmp_path / "findings.xlsx")["汇总"].iter_rows(values_only=True) if r and r[0]}
+    assert sheet["开始时间"] == "2026-11-02 02:30:00 (UTC+08:00)"
