@@ -172,6 +172,17 @@ def test_readme_adhoc_example_runs_as_written(sample_city, tmp_path):
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert report.endswith("report.html") and [r["rule_id"] for r in summary["rules"]] == params["rules"]
     assert summary["totals"]["findings"] > 0 and summary["request"]["districts"] == params["districts"]
+    # the flow's artifact counts what the report lists (one district: the others are not counted as findings)
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["crosscheck-run"])))
+    markdown = next(a.data for a in artifacts if summary["run_id"] in (a.data or ""))
+    total = re.search(r"^\| \*\*total\*\* \| \| \*\*([\d,]+)\*\*", markdown, re.M)
+    assert total and int(total.group(1).replace(",", "")) == summary["totals"]["findings"], markdown
+    assert summary["totals"]["outside_districts"] > 0
+    assert f"{summary['totals']['outside_districts']:,} finding(s) outside the districts" in markdown
 
 
 def test_python_m_flows_nightly_prints_only_the_report_then_skips_with_a_warning(sample_city, tmp_path):
