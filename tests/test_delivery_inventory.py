@@ -7,7 +7,7 @@ One messy copy of the sample city, run once through the CLI (as an analyst would
 - an Excel lock file (`~$...xlsx`), a `.DS_Store`, a note (`说明.txt`), a folder no connector knows.
 
 Every file is either read or named as not read, with why, in summary.json, the report's
-data-quality section and the console; the payment rules come out `partial`, naming each file
+data-quality section and the console; the alert digest names the partial rules; the payment rules come out `partial`, naming each file
 their tables lost; rules reading none of those tables stay `ok`.
 """
 from __future__ import annotations
@@ -19,13 +19,21 @@ import subprocess
 import pytest
 
 from conftest import SAMPLE_AS_OF, read_csv_rows
+from receivers import HttpReceiver
 
 PAYMENT_RULES = {"pension_paid_after_death", "pension_paid_after_hospital_death", "pension_duplicate_schemes",
                  "pension_no_sign_of_life", "pension_while_on_payroll"}
 
 
 @pytest.fixture(scope="module")
-def messy(sample_city, crosscheck_cmd, tmp_path_factory):
+def receiver():
+    r = HttpReceiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="module")
+def messy(sample_city, crosscheck_cmd, tmp_path_factory, receiver):
     root = tmp_path_factory.mktemp("messy") / "2026-11-01"
     shutil.copytree(sample_city, root)
     ss = root / "social_security"
@@ -42,8 +50,10 @@ def messy(sample_city, crosscheck_cmd, tmp_path_factory):
     (root / "tax_bureau").mkdir()
     (root / "tax_bureau" / "tax_2026.csv").write_text("纳税人识别号,税额\n1,2\n", encoding="utf-8")
     out = tmp_path_factory.mktemp("messy-out") / "run"
+    store = tmp_path_factory.mktemp("messy-store") / "store.duckdb"
     proc = subprocess.run([*crosscheck_cmd, "run", "--extracts", str(root), "--as-of", SAMPLE_AS_OF.isoformat(),
-                           "--out", str(out), "--no-record"], capture_output=True, text=True, timeout=600)
+                           "--out", str(out), "--store", str(store), "--alert", receiver.url("messy")],
+                          capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     return root, out, proc
 
@@ -105,3 +115,10 @@ def test_console_and_report_say_partial_and_name_the_unread_files(messy):
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "未读取的文件" in html and "2026年/pension_payments_202607.csv" in html and "养老金7月补发.csv" in html
     assert "部分" in html  # the partial outcome, in Chinese
+
+
+def test_the_alert_digest_says_which_rules_are_partial(messy, receiver):
+    digests = [p for p in receiver.posts if p["_path"] == "/messy" and "新增" in p["title"]]
+    assert digests, receiver.posts
+    message = digests[0]["message"]
+    assert "部分数据" in message and "pension_paid_after_death" in message and "pension_payments_2027.csv" in message
