@@ -137,6 +137,7 @@ class RunSession:
             started_at=started,
             masked=request.mask,
             started_by=getpass.getuser(),
+            personal_headers=self.catalog.personal_headers(),
         )
         self._spill = tempfile.TemporaryDirectory(prefix="crosscheck-spill-")
         self.con = connect(self.config, Path(self._spill.name))
@@ -309,7 +310,7 @@ class RunSession:
         from crosscheck.alerts import overdue_entries
 
         rows = store.overdue(recorded.run_id, self.request.as_of, self.config.alerts.overdue_days)
-        return overdue_entries(rows, self.request.districts)
+        return overdue_entries(rows, self.request.districts, self.result.personal_kinds)
 
     def send_alerts(self) -> list[dict]:
         """After finish(): send the digests (crosscheck.alerts), record the outcomes in

@@ -9,15 +9,14 @@ import email.policy
 import json
 import re
 import socket
-import threading
 from collections import Counter
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from conftest import SAMPLE_AS_OF, read_csv_rows
+from receivers import HttpReceiver
 
 from crosscheck.config import ProjectConfig
 
@@ -25,36 +24,6 @@ ID18 = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
 
 
 # -- receivers ----------------------------------------------------------------------
-
-class HttpReceiver:
-    """json:// receiver: every POSTed JSON body (plus its "_path"), in order."""
-
-    def __init__(self):
-        self.posts: list[dict] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                n = int(self.headers.get("Content-Length") or 0)
-                receiver.posts.append({**json.loads(self.rfile.read(n).decode("utf-8")), "_path": self.path})
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self, path: str = "hook") -> str:
-        return f"json://127.0.0.1:{self.port}/{path}"
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
 
 def _free_port() -> int:
     with socket.socket() as s:

@@ -168,7 +168,7 @@ def render_html(run: RunResult, views: list[RuleView], rows: list[dict], quarant
         first.setdefault(v.outcome.domain or "", len(first))
     views = sorted(views, key=lambda v: first[v.outcome.domain or ""])
     rules = [_rule_context(v, extra, i) for i, v in enumerate(views, 1)]
-    funds = fund_rows(run.findings)
+    funds = fund_rows(rows)
     for r in rules:
         r["funds"] = funds.get(r["id"], [])
     counts = (run.history or {}).get("counts") or {}
