@@ -31,7 +31,7 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from crosscheck import dialect
 from crosscheck.results import EVIDENCE_KEY
-from crosscheck.rules.compiler import EVIDENCE_PREFIX, OUTPUT_COLUMNS, catalog_schema
+from crosscheck.rules.compiler import EVIDENCE_PREFIX, catalog_schema
 
 if TYPE_CHECKING:
     from crosscheck.catalog import Catalog
@@ -196,10 +196,10 @@ def trace_personal(compiled: "Compiled", catalog: "Catalog", evidence_fields: li
     except (SqlglotError, ValueError) as exc:
         out.problems.append((("steps",), f"cannot follow personal data through the rule's SQL: {exc}"))
         return out
-    outputs = [(c, ("output", c), f"output '{c}'") for c in OUTPUT_COLUMNS if c in SHOWN_COLUMNS]
-    outputs += [(EVIDENCE_KEY + f, ("evidence", "fields", f), f"evidence field '{f}'") for f in evidence_fields]
-    for key, loc, what in outputs:
-        alias = key.replace(EVIDENCE_KEY, EVIDENCE_PREFIX, 1)
+    # (key in Personal.kinds, column of the compiled final SELECT, location in the rule, how the message names it)
+    outputs = [(c, c, ("output", c), f"output '{c}'") for c in SHOWN_COLUMNS]
+    outputs += [(EVIDENCE_KEY + f, EVIDENCE_PREFIX + f, ("evidence", "fields", f), f"evidence field '{f}'") for f in evidence_fields]
+    for key, alias, loc, what in outputs:
         flow = tracer.output(alias)
         places: dict[tuple[str, str], set[Embedding]] = {}
         for e in flow.embedded:
