@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterable
 from urllib.parse import quote, unquote, urlsplit
 
 from crosscheck.config import SEVERITIES, AlertsConfig
-from crosscheck.reports.masking import mask_id, mask_ids_in_text, mask_name
+from crosscheck.reports.masking import mask_finding, mask_ids_in_text
 from crosscheck.results import RunResult
 
 SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
@@ -142,17 +142,18 @@ def _money(value: Any) -> str:
     return f"{Decimal(str(value or 0)).quantize(Decimal('0.01')):,.2f}"
 
 
-def _who(row: dict) -> str:
-    """A finding's subject, masked: identity number and name, never in full."""
-    pid = row.get("person_id")
-    who = mask_id(pid) if pid else mask_ids_in_text(row.get("subject") or "")
-    name = mask_name(row.get("name")) if row.get("name") else ""
-    return " ".join(p for p in (who, name) if p)
+def _who(row: dict, kinds: dict[str, dict[str, str]]) -> str:
+    """A finding's subject, masked as the reports mask it (``kinds``: rule id ->
+    RuleOutcome.personal): identity number and name, never in full."""
+    shown = mask_finding({k: row.get(k) for k in ("subject", "person_id", "name")}, kinds.get(row.get("rule_id") or "", {}))
+    return " ".join(p for p in (shown["person_id"] or shown["subject"] or "", shown["name"] or "") if p)
 
 
-def overdue_entries(rows: list[dict], districts: list[str] | None = None) -> list[dict]:
+def overdue_entries(rows: list[dict], districts: list[str] | None = None,
+                    kinds: dict[str, dict[str, str]] | None = None) -> list[dict]:
     """`Store.overdue` rows as kept in ``run.history["overdue"]``: masked always
-    (summary.json and messages never carry identities), JSON-able."""
+    (summary.json and messages never carry identities), JSON-able. ``kinds``: rule id ->
+    RuleOutcome.personal of this run's rules."""
     out = []
     for r in rows:
         if districts and r.get("district") not in districts:
@@ -162,7 +163,7 @@ def overdue_entries(rows: list[dict], districts: list[str] | None = None) -> lis
         out.append({
             "finding_key": r.get("finding_key"),
             "rule_id": r.get("rule_id"),
-            "subject": _who(r),
+            "subject": _who(r, kinds or {}),
             "district": r.get("district"),
             "severity": r.get("severity"),
             "amount_at_risk": None if amount is None else float(Decimal(str(amount)).quantize(Decimal("0.01"))),
@@ -180,7 +181,8 @@ class Digest:
     findings: int
 
 
-def _per_rule_lines(rows: list[dict], titles: dict[str, str], examples: int, extra: Callable[[dict], str] | None = None) -> list[str]:
+def _per_rule_lines(rows: list[dict], titles: dict[str, str], examples: int, kinds: dict[str, dict[str, str]],
+                    extra: Callable[[dict], str] | None = None) -> list[str]:
     by_rule: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
         by_rule[r["rule_id"]].append(r)
@@ -193,7 +195,7 @@ def _per_rule_lines(rows: list[dict], titles: dict[str, str], examples: int, ext
         top = sorted(items, key=lambda r: (r.get("amount_at_risk") is None, -float(r.get("amount_at_risk") or 0),
                                            r.get("finding_key") or ""))[:examples]
         for r in top:
-            bits = [r.get("subject_masked") or _who(r), r.get("district") or ""]
+            bits = [r.get("subject_masked") or _who(r, kinds), r.get("district") or ""]
             if r.get("amount_at_risk") is not None:
                 bits.append(f"{_money(r['amount_at_risk'])} 元")
             if extra:
@@ -247,7 +249,7 @@ def new_digest(run: RunResult, channel: Channel, rows: list[dict], config: Alert
         *([""] + notes if notes else []),
         "",
         "按规则：",
-        *_per_rule_lines(rows, titles, config.examples),
+        *_per_rule_lines(rows, titles, config.examples, run.personal_kinds),
         "",
         f"报告：{report}",
         "请尽快核查并在 findings.xlsx 中填写处置结果（crosscheck review import 导入）。",
@@ -266,7 +268,7 @@ def overdue_digest(run: RunResult, channel: Channel, rows: list[dict], config: A
         f"以下 {len(rows)} 条疑点首次发现已超过 {config.overdue_days} 天，仍未填写复核处置（最早发现于 {oldest}）。",
         "",
         "按规则：",
-        *_per_rule_lines(shown, titles, config.examples, extra=lambda r: f"已 {r.get('days_open', 0)} 天"),
+        *_per_rule_lines(shown, titles, config.examples, {}, extra=lambda r: f"已 {r.get('days_open', 0)} 天"),
         "",
         f"报告（“逾期未复核”一节）：{report}",
         "请在 findings.xlsx 中填写处置（确认 / 误报 / 已解释）后用 crosscheck review import 导入。",

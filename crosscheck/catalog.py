@@ -4,17 +4,35 @@ Each connector YAML declares the tables one source system delivers and maps
 their Chinese headers onto canonical snake_case columns with a type. The union
 of those tables is the canonical catalog that rules are written and linted
 against. Adding a file-based source means adding a YAML file, not Python.
+
+What personal data a column holds is declared here, once, and masking follows
+that declaration everywhere (crosscheck.reports.masking; never a guess from a
+column's or a field's name):
+
+- ``type: identity`` (resident identity number) and ``type: name`` (person
+  name; its ``<name>_raw`` column too) say it by their type;
+- a ``text`` column holding other personal data says which with ``personal``:
+  ``card`` (card numbers), ``plate`` (licence plates), ``phone``, ``address``
+  (only the leading administrative part is shown), ``account`` (bank, social
+  insurance or other personal account numbers).
+
+Organisation names (hospitals, employers, enterprises) are plain text: never masked.
 """
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from crosscheck.yamlio import ConfigError, Problem, load_yaml, validate
 
 ColumnType = Literal["text", "identity", "name", "date", "datetime", "month", "amount", "integer", "number"]
+#: Personal data a `text` column may declare it holds (`personal:`); see the module docstring.
+PersonalKind = Literal["card", "plate", "phone", "address", "account"]
+#: Every kind of personal value masking knows: the two column types that are one, then PersonalKind.
+PERSONAL_KINDS: tuple[str, ...] = ("identity", "name", *get_args(PersonalKind))
 
 #: DuckDB type of each canonical column type. `month` is the first day of the month.
 DUCKDB_TYPES: dict[str, str] = {
@@ -35,6 +53,11 @@ PROVENANCE_COLUMNS: dict[str, str] = {"source_file": "VARCHAR", "source_line": "
 DEFAULT_NULL_MARKERS = ["", "NULL", "\\N", "-"]
 
 
+def normalize_header(header: str | None) -> str:
+    """A delivered header as it is matched against the declared ones (NFKC, no BOM, stripped)."""
+    return unicodedata.normalize("NFKC", (header or "").replace("\ufeff", "")).strip()
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -50,11 +73,23 @@ class ColumnSpec(Strict):
     type: ColumnType = "text"
     nullable: bool = False
     aliases: list[str] = Field(default_factory=list, description="other headers seen for this column")
+    personal: PersonalKind | None = Field(default=None, description="personal data a text column holds (masked as such)")
     description: str = ""
+
+    @model_validator(mode="after")
+    def _personal_on_text(self) -> "ColumnSpec":
+        if self.personal is not None and self.type != "text":
+            raise ValueError(f"'personal' goes on text columns; a {self.type} column says what it is by its type")
+        return self
 
     @property
     def headers(self) -> list[str]:
         return [self.header, *self.aliases]
+
+    @property
+    def kind(self) -> str | None:
+        """The personal data this column holds (one of PERSONAL_KINDS), None for none."""
+        return self.type if self.type in ("identity", "name") else self.personal
 
 
 class TableSpec(Strict):
@@ -87,6 +122,16 @@ class TableSpec(Strict):
                 cols[f"{c.name}_raw"] = "VARCHAR"
         cols.update(PROVENANCE_COLUMNS)
         return cols
+
+    def personal_columns(self) -> dict[str, str]:
+        """Canonical column -> kind of personal data, for the columns that hold some."""
+        out = {c.name: c.kind for c in self.columns if c.kind}
+        out.update({f"{c.name}_raw": "name" for c in self.columns if c.type == "name"})
+        return out
+
+    def personal_headers(self) -> dict[str, str]:
+        """Delivered header (every alias too, `normalize_header`ed) -> kind, for personal columns."""
+        return {normalize_header(h): c.kind for c in self.columns if c.kind for h in c.headers}
 
 
 class ConnectorSpec(Strict):
@@ -126,6 +171,10 @@ class Catalog(BaseModel):
     def columns(self, table: str) -> dict[str, str]:
         """Canonical column name -> DuckDB type, provenance columns included."""
         return self.tables[table].canonical_columns()
+
+    def personal_headers(self) -> dict[str, dict[str, str]]:
+        """Table -> its `TableSpec.personal_headers` (how a quarantined row is masked)."""
+        return {name: t.personal_headers() for name, t in self.tables.items()}
 
 
 def load_catalog(connectors_dir: Path) -> Catalog:

@@ -27,6 +27,10 @@ FINDINGS_SCHEMA = pa.schema(
     ]
 )
 
+#: How a quarantine reason starts when the delivered line could not be split into its
+#: columns (its raw_values are then not known to sit under their headers).
+MALFORMED_ROW = "malformed CSV row"
+
 #: Columns of the quarantine table (every rejected input row).
 QUARANTINE_SCHEMA = pa.schema(
     [
@@ -112,6 +116,10 @@ class TableLoad:
             self.status = "partial" if self.lost else "loaded"
 
 
+#: Key of an evidence field in RuleOutcome.personal (finding columns go by their own name).
+EVIDENCE_KEY = "evidence."
+
+
 @dataclass
 class RuleOutcome:
     rule_id: str
@@ -130,6 +138,9 @@ class RuleOutcome:
     description: str = ""
     domain: str = ""
     seconds: float = 0.0
+    #: personal data each finding column ("subject", "person_id", "name", ...) and evidence
+    #: field ("evidence.<field>") carries: column or field -> kind (crosscheck.rules.lineage)
+    personal: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -151,6 +162,9 @@ class RunResult:
     # counts: rule_id -> {findings, new, recurring, resolved, suppressed}; precision: rule_id -> {...}
     history: dict = field(default_factory=dict)
     resolved: pa.Table | None = None
+    # Per canonical table: delivered header (normalised, aliases too) -> kind of personal data
+    # it holds (crosscheck.catalog.Catalog.personal_headers): how its quarantined rows are masked.
+    personal_headers: dict[str, dict[str, str]] = field(default_factory=dict)
     # Alerts sent after the run was recorded (crosscheck.alerts): one dict per channel and
     # digest: {channel (masked), kind (new|overdue|failure|missed), status (sent|failed|skipped), findings, tries, error}
     alerts: list[dict] = field(default_factory=list)
@@ -172,6 +186,11 @@ class RunResult:
         if self.error:
             return "failed"
         return "ok" if all(r.status == "ok" for r in self.rules) else "partial"
+
+    @property
+    def personal_kinds(self) -> dict[str, dict[str, str]]:
+        """Rule id -> what each finding column and evidence field of its findings holds (RuleOutcome.personal)."""
+        return {o.rule_id: o.personal for o in self.rules}
 
     @property
     def files(self) -> list[FileAccount]:

@@ -195,6 +195,7 @@ class RunSession:
             request={"rules": request.rules, "districts": request.districts, "parameters": request.overrides,
                      "engine": self.engine},
             timezone=self.config.timezone,
+            personal_headers=self.catalog.personal_headers(),
         )
         if request.as_of > date.today():
             self.result.warnings.append(f"as-of {request.as_of} is after today ({date.today()}): "
@@ -500,7 +501,7 @@ class RunSession:
         from crosscheck.alerts import overdue_entries
 
         rows = store.overdue(recorded.run_id, self.request.as_of, self.config.alerts.overdue_days)
-        return overdue_entries(rows, self.request.districts)
+        return overdue_entries(rows, self.request.districts, self.result.personal_kinds)
 
     def send_alerts(self) -> list[dict]:
         """After finish(): send the digests (crosscheck.alerts), record the outcomes in

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from crosscheck.catalog import load_catalog
 from crosscheck.results import (
     FINDINGS_SCHEMA,
     QUARANTINE_SCHEMA,
@@ -29,6 +30,10 @@ ID_FORMULA = "420205194512120022"
 ID_REGISTRY = "420202194407070033"   # appears only inside evidence text
 ID_QUARANTINE = "42020219360101004X"  # appears only in a quarantined row
 ALL_IDS = [ID_ZHANG, ID_OUYANG, ID_AIERKEN, ID_SCRIPT, ID_FORMULA, ID_REGISTRY, ID_QUARANTINE]
+
+#: What the rules' lineage says of the fixture's findings (RuleOutcome.personal).
+PERSON = {"subject": "identity", "person_id": "identity", "name": "name"}
+MISMATCH = {**PERSON, "evidence.pension_name": "name", "evidence.registry_name": "name"}
 
 SCRIPT_NAME = "<script>alert(1)</script>"
 FORMULA_NAME = '=HYPERLINK("x")'
@@ -94,15 +99,17 @@ def make_run(extra_findings: int = 0, seed: int = 7) -> RunResult:
         RuleOutcome("pension_paid_after_death", "死亡后仍发放养老金", "Pension paid after death", "high", "ok",
                     findings=cnt("pension_paid_after_death"), amount_at_risk=amt("pension_paid_after_death"),
                     version=_sha("rule1"), sql="SELECT 1 -- <not a tag>", parameters={}, description="户籍记载死亡后，死亡月份之后仍有养老金发放。",
-                    domain="pension", seconds=0.12),
+                    domain="pension", seconds=0.12, personal=PERSON),
         RuleOutcome("pension_identity_mismatch", "身份信息不一致", "Identity mismatch", "high", "ok",
-                    findings=2, version=_sha("rule2"), parameters={"unlike_below": 0.5}, description="姓名规范化后仍不一致。"),
+                    findings=2, version=_sha("rule2"), parameters={"unlike_below": 0.5}, description="姓名规范化后仍不一致。",
+                    personal=MISMATCH),
         RuleOutcome("pension_duplicate_schemes", "重复领取养老金", "Duplicate pension schemes", "high", "ok",
-                    findings=cnt("pension_duplicate_schemes"), amount_at_risk=amt("pension_duplicate_schemes"), version=_sha("rule3")),
+                    findings=cnt("pension_duplicate_schemes"), amount_at_risk=amt("pension_duplicate_schemes"), version=_sha("rule3"),
+                    personal=PERSON),
         RuleOutcome("medical_visit_after_death", "死亡后仍有就医记录", "Medical visit after death", "high",
                     "ok" if extra_findings else "skipped",
                     reason="" if extra_findings else "缺少数据源 hospital（hospital/outpatient_visits 未交付）",
-                    version=_sha("rule4")),
+                    version=_sha("rule4"), personal=PERSON),
         RuleOutcome("transit_card_used_after_death", "死亡后公交卡仍在使用", "Transit card used after death", "medium", "failed",
                     reason=f"Binder Error: column tap_time not found (检查 {ID_ZHANG} 时)", version=_sha("rule5")),
         RuleOutcome("pension_no_sign_of_life", "高龄领取人长期无生存迹象", "No sign of life (elderly pensioners)", "low", "ok",
@@ -126,6 +133,7 @@ def make_run(extra_findings: int = 0, seed: int = 7) -> RunResult:
         run_id="20261101-083000-ab12", as_of=date(2026, 11, 1), extracts_root="/data/extracts/2026-11-01",
         out_dir="", started_at=datetime(2026, 11, 1, 8, 30, 0), finished_at=datetime(2026, 11, 1, 8, 31, 12),
         loads=loads, rules=rules, findings=findings, quarantine=quarantine,
+        personal_headers=load_catalog(Path(__file__).resolve().parents[1] / "connectors").personal_headers(),
     )
 
 

@@ -94,7 +94,7 @@ def test_fund_rows_for_the_report():
         rows["rule_id"][-1], rows["subject"][-1] = rid, subject
         rows["evidence_json"][-1] = json.dumps(evidence, ensure_ascii=False)
     rows["amount_at_risk"][0] = __import__("decimal").Decimal("100000.00")
-    out = fund_rows(pa.table(rows, schema=FINDINGS_SCHEMA))
+    out = fund_rows(pa.table(rows, schema=FINDINGS_SCHEMA).to_pylist())
     assert list(out) == ["fund_retained"]
     (r,) = out["fund_retained"]
     assert r["subject"] == "D1|木兰乡" and str(r["allocated"]) == "300000.00" and str(r["gap"]) == "100000.00"

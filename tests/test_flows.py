@@ -214,3 +214,41 @@ def test_python_m_flows_nightly_prints_only_the_report_then_skips_with_a_warning
     assert f"nothing was written to {tmp_path / 'second'}" in second.stderr
     assert not (tmp_path / "second").exists()
     assert second.stdout.strip() == f"report: {tmp_path / 'first' / 'report.html'}"
+
+
+def test_adhoc_flow_lets_out_nothing_personal(sample_city, tmp_path, monkeypatch):
+    """The attacker's test (tests/test_masking_attack.py) on the ad-hoc flow: its output folder,
+    its alert payloads, and what the Prefect API keeps of it (artifacts, logs, task states)."""
+    import json
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter, FlowRunFilterId,
+                                                LogFilter, LogFilterFlowRunId)
+    from receivers import HttpReceiver
+
+    from conftest import REPO
+    from crosscheck.catalog import load_catalog
+    from flows.adhoc import adhoc
+    from pii_scan import delivery_needles, describe, folder_outputs, scan_outputs
+
+    monkeypatch.setenv("CROSSCHECK_STORE", str(tmp_path / "store.duckdb"))  # every finding new: alerted
+    receiver = HttpReceiver()
+    try:
+        state = adhoc(extracts=str(sample_city), as_of=SAMPLE_AS_OF.isoformat(), out=str(tmp_path / "out"),
+                      alerts=[receiver.url("leak")], return_state=True)
+    finally:
+        receiver.close()
+    assert state.is_completed()
+    run_id = state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
+        tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
+    assert artifacts and logs and receiver.posts
+    outputs = [*folder_outputs(tmp_path / "out")]
+    outputs += [(f"artifact {a.key}", str(a.data).encode("utf-8")) for a in artifacts]
+    outputs += [("Prefect logs", "\n".join(log.message for log in logs).encode("utf-8"))]
+    outputs += [("task states", "\n".join(t.state.message or "" for t in tasks if t.state).encode("utf-8"))]
+    outputs += [(f"alert {i + 1}", json.dumps(p, ensure_ascii=False).encode("utf-8")) for i, p in enumerate(receiver.posts)]
+    hits = scan_outputs(delivery_needles(sample_city, load_catalog(REPO / "connectors")), outputs)
+    assert not hits, describe(hits)

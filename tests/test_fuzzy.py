@@ -309,7 +309,7 @@ def test_blocking_count_api(tmp_path):
 def test_dedupe_counts_each_pair_once(tmp_path):
     text = EXPLODING_RULE.replace("      right: residents\n", "").replace("{left: personal_no, right: person_id}", "personal_no").replace(
         "left_personal_no, person_id: right_person_id, discriminator: right_person_id",
-        "\"left_personal_no || '|' || right_personal_no\", person_id: null")
+        "left_personal_no, discriminator: right_personal_no, person_id: null")  # a pair: its two account numbers, each as it is
     rule = _ruleset(tmp_path, text)["roster_by_year"]
     con = connect()
     create_tables(con, CATALOG, {"pensioners": [{"personal_no": f"P{i}", "name": "张伟", "birth_date": "1950-01-01", "scheme": "x"} for i in range(5)]})

@@ -31,7 +31,7 @@ from conftest_reports import (  # noqa: E402
 
 from crosscheck.reports import write_reports  # noqa: E402
 from crosscheck.reports.common import FINDINGS_COLUMNS, QUARANTINE_COLUMNS  # noqa: E402
-from crosscheck.reports.masking import mask_evidence, mask_id, mask_ids_in_text, mask_name, neutralise_formula  # noqa: E402
+from crosscheck.reports.masking import mask_finding, mask_id, mask_ids_in_text, mask_name, neutralise_formula  # noqa: E402
 
 FILES = ("findings.csv", "quarantine.csv", "summary.json", "findings.xlsx", "report.html")
 
@@ -75,7 +75,8 @@ def test_mask_name(name, want):
 
 def test_mask_id_and_evidence():
     assert mask_id("42020219500101123X") == "420202********123X"
-    ev = mask_evidence(f"身份证 {ID_ZHANG}，户籍姓名 王大锤，养老姓名 张小明", ["张小明"], json.dumps({"registry_name": "王大锤"}))
+    ev = mask_finding({"name": "张小明", "evidence": f"身份证 {ID_ZHANG}，户籍姓名 王大锤，养老姓名 张小明",
+                       "evidence_json": json.dumps({"registry_name": "王大锤"})}, {"evidence.registry_name": "name"})["evidence"]
     assert ID_ZHANG not in ev and "420202********1234" in ev
     assert "张*明" in ev and "王*锤" in ev and "张小明" not in ev and "王大锤" not in ev
     assert neutralise_formula("=1+1") == "'=1+1" and neutralise_formula("-x") == "'-x" and neutralise_formula(-5) == -5

@@ -59,6 +59,10 @@ BAD = [
     ("stable_untested.yaml", 13, "needs at least one negative test"),
     ("bad_test_rows.yaml", 14, "'nmae' is not a column of pensioners"),
     ("later_step.yaml", 6, "reads 'b', which is not an earlier step"),
+    ("embedded_name.yaml", 9, "evidence field 'official' embeds a person name (cadres.name) in computed text "
+                              "(step 'f': '干部 ' || cadres.name AS official), where a masked run cannot mask it; "
+                              "give the value its own evidence field"),
+    ("mixed_kinds.yaml", 11, "evidence field 'thing' passes personal data of different kinds (cards.card_no, vehicles.plate)"),
 ]
 
 
@@ -101,6 +105,12 @@ def test_lint_only_checks_do_not_block_loading(tmp_path):
     rules, problems = _lint_one(tmp_path, "stable_untested.yaml")
     assert problems
     assert "stable_untested" in load_ruleset(rules, CATALOG)
+
+
+def test_personal_data_in_text_stops_loading(tmp_path):
+    rules, _ = _lint_one(tmp_path, "embedded_name.yaml")
+    with pytest.raises(ConfigError, match=r"embedded_name.yaml:9: evidence.fields.official: .* embeds a person name"):
+        load_ruleset(rules, CATALOG)
 
 
 def test_duplicate_ids_are_reported(tmp_path):

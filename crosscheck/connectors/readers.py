@@ -13,7 +13,6 @@ import csv
 import json
 import math
 import sys
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -21,7 +20,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from crosscheck.catalog import normalize_header
 from crosscheck.connectors.files import FileProblem
+from crosscheck.results import MALFORMED_ROW
 
 
 class NotUTF8(FileProblem):
@@ -73,10 +74,6 @@ def _grouping(source: str, lookups: list[int], types: list[str] | None = None) -
 def build_distinct(con: duckdb.DuckDBPyConnection, staged: Staged, lookups: list[int]) -> None:
     """`<name>_distinct` from a staging table or view."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE {staged.distinct} AS {_grouping(staged.name, lookups, staged.types)}")
-
-
-def normalize_header(header: str | None) -> str:
-    return unicodedata.normalize("NFKC", (header or "").replace("\ufeff", "")).strip()
 
 
 def _ident(name: str) -> str:
@@ -153,7 +150,7 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, lines: int, name: str, 
         con.execute(f"DROP TABLE IF EXISTS {name}_raw")
         return _read_csv_python(con, path, header, name)
     # One record per physical line: rejected line r_j shifts every later row by one.
-    rejects = [Reject(int(line), f"malformed CSV row: {msg}", _raw_json(header, _split(text))) for line, msg, text, _ in rejected]
+    rejects = [Reject(int(line), f"{MALFORMED_ROW}: {msg}", _raw_json(header, _split(text))) for line, msg, text, _ in rejected]
     if rejects:
         keys = pa.table({"k": [r.line - j for j, r in enumerate(rejects)], "m": list(range(1, len(rejects) + 1))})
         con.register(f"{name}_keys", keys)
@@ -198,7 +195,7 @@ def _read_csv_python(con: duckdb.DuckDBPyConnection, path: Path, header: list[st
                 if i == 0 or not record:
                     continue
                 if len(record) != n:
-                    rejects.append(Reject(start, f"malformed CSV row: expected {n} fields, found {len(record)}", _raw_json(header, record)))
+                    rejects.append(Reject(start, f"{MALFORMED_ROW}: expected {n} fields, found {len(record)}", _raw_json(header, record)))
                     continue
                 for col, value in zip(columns, record):
                     col.append(None if value == "" else value)

@@ -11,8 +11,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator
 
-from crosscheck.reports.masking import mask_evidence, mask_id, mask_ids_in_text, mask_name, mask_raw_values
 from crosscheck.reports.figures import RAN, RunFigures, run_figures
+from crosscheck.reports.masking import mask_finding, mask_ids_in_text, mask_quarantine_row
 from crosscheck.results import FINDINGS_SCHEMA, RuleOutcome, RunResult
 
 SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
@@ -127,15 +127,13 @@ def resolved_rows(run: RunResult, mask: bool) -> list[dict]:
         return []
     rows = table.to_pylist()
     rows.sort(key=lambda r: (r.get("rule_id") or "", r.get("person_id") or "", r.get("finding_key") or ""))
-    if mask:
-        for r in rows:
-            pid, subject = r.get("person_id"), r.get("subject")
-            r["person_id"] = mask_id(pid)
-            if subject and pid and subject.strip() == pid.strip():
-                r["subject"] = r["person_id"]
-            else:
-                r["subject"] = mask_ids_in_text(subject)
-    return rows
+    return masked_findings(run, rows) if mask else rows
+
+
+def masked_findings(run: RunResult, rows: list[dict]) -> list[dict]:
+    """Findings (dicts) as a masked run shows them, each by its rule's declared kinds."""
+    kinds = run.personal_kinds
+    return [mask_finding(r, kinds.get(r.get("rule_id") or "", {})) for r in rows]
 
 
 def _sort_key(row: dict) -> tuple:
@@ -163,29 +161,14 @@ def finding_rows(run: RunResult, mask: bool) -> list[dict]:
         if amt is not None and not isinstance(amt, Decimal):
             row["amount_at_risk"] = Decimal(str(amt))
     rows.sort(key=_sort_key)
-    if mask:
-        for row in rows:
-            name, pid = row.get("name"), row.get("person_id")
-            row["evidence"] = mask_evidence(row.get("evidence"), [name], row.get("evidence_json"))
-            row["person_id"] = mask_id(pid)
-            row["name"] = mask_name(name)
-            subject = row.get("subject")
-            if subject and pid and subject.strip() == pid.strip():
-                row["subject"] = row["person_id"]
-            else:
-                row["subject"] = mask_ids_in_text(subject)
-            row["sources"] = mask_ids_in_text(row.get("sources"))
-            row["evidence_json"] = None  # never shown; would carry full values
-    return rows
+    return masked_findings(run, rows) if mask else rows
 
 
 def quarantine_rows(run: RunResult, mask: bool) -> list[dict]:
+    """Every quarantined row; masked if asked, by the declared kinds of its table's headers."""
     rows = run.quarantine.select([c for c in QUARANTINE_COLUMNS if c in run.quarantine.column_names]).to_pylist()
     if mask:
-        for row in rows:
-            row["raw_values"] = mask_raw_values(row.get("raw_values"))
-            row["reason"] = mask_ids_in_text(row.get("reason"))
-            row["file"] = mask_ids_in_text(row.get("file"))
+        rows = [mask_quarantine_row(r, run.personal_headers.get(r.get("table") or "")) for r in rows]
     return rows
 
 

@@ -2,15 +2,14 @@
 
 A rule's findings show here when their evidence carries `allocated`, `disbursed`
 and `delivered` (the fund rules' `reconcile` step produces them). The amounts
-are read from the findings table's evidence JSON, which reports never show
-otherwise; they are money totals of a township, not personal data.
+are read from the findings' evidence JSON (as `finding_rows` gives them: masked
+in a masked run), which reports never show otherwise; they are money totals of a
+township, not personal data.
 """
 from __future__ import annotations
 
 import json
 from decimal import Decimal, InvalidOperation
-
-import pyarrow as pa
 
 FUND_FIELDS = ("allocated", "disbursed", "delivered")
 
@@ -22,13 +21,11 @@ def _dec(value) -> Decimal | None:
         return None
 
 
-def fund_rows(findings: pa.Table) -> dict[str, list[dict]]:
-    """rule_id -> [{subject, allocated, disbursed, delivered, gap}], largest gap first."""
+def fund_rows(findings: list[dict]) -> dict[str, list[dict]]:
+    """rule_id -> [{subject, allocated, disbursed, delivered, gap}], largest gap first,
+    from `finding_rows`."""
     out: dict[str, list[dict]] = {}
-    if findings is None or "evidence_json" not in findings.column_names:
-        return out
-    cols = [c for c in ("rule_id", "subject", "amount_at_risk", "evidence_json") if c in findings.column_names]
-    for row in findings.select(cols).to_pylist():
+    for row in findings:
         try:
             ev = json.loads(row.get("evidence_json") or "{}")
         except ValueError:

@@ -172,7 +172,7 @@ def render_html(run: RunResult, views: list[RuleView], rows: list[dict], quarant
     views = sorted(views, key=lambda v: first[v.outcome.domain or ""])
     figures = figures_of(run)
     rules = [_rule_context(v, extra, i, figures) for i, v in enumerate(views, 1)]
-    funds = fund_rows(run.findings)
+    funds = fund_rows(rows)
     for r in rules:
         r["funds"] = funds.get(r["id"], [])
     loads = sorted(run.loads, key=lambda t: (t.source, t.table))

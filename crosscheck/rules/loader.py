@@ -23,6 +23,7 @@ from crosscheck.yamlio import ConfigError, Locator, Problem, load_yaml, validate
 
 if TYPE_CHECKING:
     from crosscheck.catalog import Catalog
+    from crosscheck.rules.lineage import Personal
 
 
 @dataclass
@@ -47,6 +48,7 @@ class LoadedRule:
     ruleset: "RuleSet" = field(repr=False)
     #: compile() results by unavailable tables: a rule is compiled once per run, not once per check.
     _compiled: dict = field(default_factory=dict, repr=False, compare=False)
+    _personal: "Personal | None" = field(default=None, repr=False, compare=False)
 
     @property
     def id(self) -> str:
@@ -68,6 +70,15 @@ class LoadedRule:
         if isinstance(outcome, CompileError):
             raise outcome
         return outcome
+
+    def personal(self) -> "Personal":
+        """The personal data of the findings' columns and evidence fields, followed from the
+        catalog through the compiled rule (crosscheck.rules.lineage); raises CompileError."""
+        if self._personal is None:
+            from crosscheck.rules.lineage import trace_personal
+
+            self._personal = trace_personal(self.compile(), self.catalog, list(self.spec.evidence.fields))
+        return self._personal
 
     def problem(self, loc: tuple, message: str) -> Problem:
         return self.locator.problem(loc, message)

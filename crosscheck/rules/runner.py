@@ -377,7 +377,7 @@ def run_rule(
     return (
         _outcome(
             rule, "ok", reason=notes, findings=table.num_rows, amount_at_risk=float(sum(amounts, Decimal(0))),
-            parameters=params, sql=sql, seconds=round(time.perf_counter() - started, 3),
+            parameters=params, sql=sql, seconds=round(time.perf_counter() - started, 3), personal=rule.personal().kinds,
         ),
         table,
     )

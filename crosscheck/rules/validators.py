@@ -116,6 +116,16 @@ def columns_resolve(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]
         yield rule.locator.problem(loc, msg)
 
 
+@check("personal_data_in_text")
+def personal_data_in_text(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]:
+    """Personal data leaves a finding only as a value of its own, so a masked run can mask it."""
+    compiled, _ = _compiled(ruleset, rule)
+    if compiled is None:
+        return
+    for loc, msg in rule.personal().problems:
+        yield rule.locator.problem(loc, msg)
+
+
 @check("parameters_declared")
 def parameters_declared(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]:
     compiled, _ = _compiled(ruleset, rule)

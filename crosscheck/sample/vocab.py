@@ -21,8 +21,10 @@ ROADS = ["颐阳路", "杭州东路", "湖滨大道", "黄石大道", "广州路
 SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
                 "蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹"
                 "薛段雷侯史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
-GIVEN_MALE = list("伟强磊军勇杰涛明超刚平辉鹏华飞鑫波斌宇浩凯健俊帆旭宁龙林阳建国峰成志文东海春庆生"
-                  "新德金福荣贵良忠祥永胜兵红小晓光伦家发")
+# No name made of these may be a word of the city's own text (王家村, 罗家桥街道, 资金文号, 陈贵镇, 养老金发放):
+# the masking tests look for every resident's name in a run's output (tests/test_sample.py checks it).
+GIVEN_MALE = list("伟强磊军勇杰涛明超刚平辉鹏华飞鑫波斌宇浩凯健俊帆旭宁龙林阳建国峰成志毅东海春庆生"
+                  "新德金福荣彬良忠祥永胜兵红小晓光伦翔锐")
 GIVEN_FEMALE = list("芳娜敏静丽艳娟霞秀英玲桂兰萍燕红梅琳雪慧婷颖洁琴云莲凤珍玉小晓春翠菊娥芬淑佳")
 
 # simplified -> traditional for characters whose OpenCC t2s maps straight back

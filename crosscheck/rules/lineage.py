@@ -1,0 +1,220 @@
+"""Which personal data each finding column and evidence field of a compiled rule carries.
+
+The kind of a column is declared once, in the catalog (`ColumnSpec.kind`: identity,
+name, card, plate, ...). Here it is followed through the compiled query with
+sqlglot's scopes, from the final SELECT back to the canonical columns, through
+steps, views, derived tables and UNION branches:
+
+- a value passes through as it is: plain column references, coalesce, min/max,
+  any_value/first/last, arg_min/arg_max (their first argument), list/array_agg,
+  list_distinct/list_sort/list_concat/flatten, string_agg, list literals, CASE/IF
+  branches, trim/upper/lower, a CAST to text, FILTER and OVER;
+- a value that is a number, a truth value or a date carries nothing: count, sum,
+  length, date_diff, comparisons, arithmetic, similarity scores, a CAST to another type;
+- anything else computes new text from its inputs: a personal value inside it is
+  *embedded* (``'干部 ' || c.name``) and masking cannot find it in the result.
+
+`trace_personal` gives each output its kind and a problem for every output that
+embeds personal data in computed text, or mixes two kinds: the analyst gives the
+value its own field. Reports mask by these kinds (carried on RuleOutcome.personal).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import reduce
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import Scope, traverse_scope
+
+from crosscheck import dialect
+from crosscheck.results import EVIDENCE_KEY
+from crosscheck.rules.compiler import EVIDENCE_PREFIX, catalog_schema
+
+if TYPE_CHECKING:
+    from crosscheck.catalog import Catalog
+    from crosscheck.rules.compiler import Compiled
+
+#: Finding columns a reader sees, checked like evidence fields (discriminator and
+#: severity are never shown as text; amount_at_risk is a number).
+SHOWN_COLUMNS = ("subject", "person_id", "name", "district", "sources")
+
+#: Node -> the arguments whose values come out of it unchanged.
+PASS_THROUGH: dict[type, tuple[str, ...]] = {
+    exp.Alias: ("this",), exp.Paren: ("this",), exp.Distinct: ("expressions",), exp.Order: ("this",),
+    exp.Filter: ("this",), exp.Window: ("this",), exp.IgnoreNulls: ("this",), exp.RespectNulls: ("this",),
+    exp.Coalesce: ("this", "expressions"), exp.Nullif: ("this",), exp.Case: ("ifs", "default"), exp.If: ("true", "false"),
+    exp.Min: ("this",), exp.Max: ("this",), exp.AnyValue: ("this",), exp.First: ("this",), exp.Last: ("this",),
+    exp.ArgMin: ("this",), exp.ArgMax: ("this",),
+    exp.ArrayAgg: ("this",), exp.ArrayDistinct: ("this",), exp.ArraySort: ("this",), exp.ArrayConcat: ("this", "expressions"),
+    exp.Flatten: ("this",), exp.GroupConcat: ("this",), exp.Array: ("expressions",), exp.Bracket: ("this",),
+    exp.Trim: ("this",), exp.Upper: ("this",), exp.Lower: ("this",),
+}
+#: Nodes whose value is a number, a truth value or a date: no personal data comes out.
+CARRIES_NOTHING: tuple[type, ...] = (
+    exp.Count, exp.Sum, exp.Avg, exp.Length, exp.ArraySize, exp.DateDiff, exp.Round, exp.Abs,
+    exp.Predicate, exp.Connector, exp.Not, exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.Neg,
+    exp.Literal, exp.Null, exp.Boolean, exp.Placeholder, exp.Star,
+)
+_TEXT_TYPES = {exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT, exp.DataType.Type.CHAR, exp.DataType.Type.NVARCHAR}
+
+
+@dataclass(frozen=True)
+class Embedding:
+    """A personal column mixed into computed text."""
+
+    kind: str
+    column: str        # table.column it comes from
+    step: str          # CTE (step, or view__step) where the text is computed
+    sql: str           # the projection computing it
+
+
+@dataclass(frozen=True)
+class Flow:
+    """What comes out of an expression: kinds passed as they are, and embeddings."""
+
+    passed: frozenset[tuple[str, str]] = frozenset()    # (kind, table.column)
+    embedded: frozenset[Embedding] = frozenset()
+
+    def __or__(self, other: "Flow") -> "Flow":
+        return Flow(self.passed | other.passed, self.embedded | other.embedded)
+
+    @property
+    def kinds(self) -> set[str]:
+        return {k for k, _ in self.passed}
+
+
+NOTHING = Flow()
+
+
+@dataclass
+class Personal:
+    """Per finding column / evidence field (EVIDENCE_KEY + name): its kind; and the problems found."""
+
+    kinds: dict[str, str] = field(default_factory=dict)
+    problems: list[tuple[tuple, str]] = field(default_factory=list)   # (location in the rule, message)
+
+
+KIND_WORDS = {"identity": "an identity number", "name": "a person name", "card": "a card number", "plate": "a licence plate",
+              "phone": "a phone number", "address": "an address", "account": "an account number"}
+
+
+class _Tracer:
+    def __init__(self, tree: exp.Expression, catalog: "Catalog"):
+        self.catalog = catalog
+        self.scopes = traverse_scope(tree)
+        self.by_expression = {id(s.expression): s for s in self.scopes}
+        self.memo: dict[tuple[int, str], Flow] = {}
+
+    def output(self, name: str) -> Flow:
+        return self.select_flow(self.scopes[-1], name)
+
+    def select_flow(self, scope: Scope, name: str) -> Flow:
+        key = (id(scope), name)
+        if key not in self.memo:
+            self.memo[key] = NOTHING  # a recursive reference carries nothing more
+            self.memo[key] = self._select_flow(scope, name)
+        return self.memo[key]
+
+    def _select_flow(self, scope: Scope, name: str) -> Flow:
+        query = scope.expression
+        if isinstance(query, exp.SetOperation):  # UNION branches match by position
+            position = query.named_selects.index(name) if name in query.named_selects else -1
+            flows = [self.flow(self.by_expression[id(b)], b.selects[position])
+                     for b in _branches(query) if id(b) in self.by_expression and 0 <= position < len(b.selects)]
+            return reduce(Flow.__or__, flows, NOTHING)
+        for projection in query.selects:
+            if projection.alias_or_name == name:
+                return self.flow(scope, projection)
+        return NOTHING
+
+    def flow(self, scope: Scope, node: exp.Expression) -> Flow:
+        if isinstance(node, exp.Column):
+            return self.column_flow(scope, node)
+        if isinstance(node, exp.Subquery) and id(node.this) in self.by_expression:
+            inner = self.by_expression[id(node.this)]
+            return self.flow(inner, inner.expression.selects[0]) if inner.expression.selects else NOTHING
+        if isinstance(node, (exp.Cast, exp.TryCast)):
+            return self.flow(scope, node.this) if node.to.this in _TEXT_TYPES else NOTHING
+        if isinstance(node, exp.Anonymous) and node.name.lower() in dialect.UDFS:
+            return NOTHING  # similarity scores
+        if isinstance(node, CARRIES_NOTHING):
+            return NOTHING
+        args = PASS_THROUGH.get(type(node))
+        if args is not None:
+            parts = [v for a in args for v in _as_list(node.args.get(a))]
+            return reduce(Flow.__or__, (self.flow(scope, p) for p in parts), NOTHING)
+        inner = reduce(Flow.__or__, (self.flow(scope, c) for c in node.iter_expressions()), NOTHING)
+        if not inner.passed:
+            return inner
+        step, sql = _where(node)
+        made = frozenset(Embedding(k, col, step, sql) for k, col in inner.passed)
+        return Flow(frozenset(), inner.embedded | made)
+
+    def column_flow(self, scope: Scope, column: exp.Column) -> Flow:
+        source = scope.sources.get(column.table)
+        if isinstance(source, Scope):
+            return self.select_flow(source, column.name)
+        if isinstance(source, exp.Table) and source.name in self.catalog.tables:
+            kind = self.catalog.tables[source.name].personal_columns().get(column.name)
+            return Flow(frozenset({(kind, f"{source.name}.{column.name}")})) if kind else NOTHING
+        return NOTHING
+
+
+def _branches(query: exp.Expression) -> list[exp.Select]:
+    """The SELECTs of a (nested) set operation, left to right."""
+    query = query.unnest() if isinstance(query, (exp.Paren, exp.Subquery)) else query
+    if isinstance(query, exp.SetOperation):
+        return _branches(query.this) + _branches(query.expression)
+    return [query] if isinstance(query, exp.Select) else []
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _where(node: exp.Expression) -> tuple[str, str]:
+    """(the step, the whole projection) where `node` computes text."""
+    while node.parent is not None and not isinstance(node.parent, exp.Select):
+        node = node.parent
+    cte = node.find_ancestor(exp.CTE)
+    sql = node.sql(dialect="duckdb")
+    return (cte.alias_or_name if cte is not None else "the final select"), (sql if len(sql) <= 160 else sql[:157] + "...")
+
+
+def trace_personal(compiled: "Compiled", catalog: "Catalog", evidence_fields: list[str]) -> Personal:
+    """The kind of personal data of every finding column and evidence field of a compiled rule."""
+    out = Personal()
+    try:
+        tree = qualify(compiled.tree.copy(), schema=catalog_schema(catalog), dialect="duckdb",
+                       validate_qualify_columns=False, quote_identifiers=False)
+        tracer = _Tracer(tree, catalog)
+    except (SqlglotError, ValueError) as exc:
+        out.problems.append((("steps",), f"cannot follow personal data through the rule's SQL: {exc}"))
+        return out
+    # (key in Personal.kinds, column of the compiled final SELECT, location in the rule, how the message names it)
+    outputs = [(c, c, ("output", c), f"output '{c}'") for c in SHOWN_COLUMNS]
+    outputs += [(EVIDENCE_KEY + f, EVIDENCE_PREFIX + f, ("evidence", "fields", f), f"evidence field '{f}'") for f in evidence_fields]
+    for key, alias, loc, what in outputs:
+        flow = tracer.output(alias)
+        places: dict[tuple[str, str], set[Embedding]] = {}
+        for e in flow.embedded:
+            places.setdefault((e.step, e.sql), set()).add(e)
+        for (step, sql), found in sorted(places.items()):
+            words = " and ".join(sorted({KIND_WORDS[e.kind] for e in found}))
+            cols = ", ".join(sorted({e.column for e in found}))
+            out.problems.append((loc, (
+                f"{what} embeds {words} ({cols}) in computed text (step '{step}': {sql}), where a masked run "
+                "cannot mask it; give the value its own evidence field (the column as it is, or list()/min()/"
+                "coalesce() of it) and put it in the template as a {placeholder}")))
+        kinds = flow.kinds
+        if len(kinds) > 1:
+            cols = ", ".join(sorted(c for _, c in flow.passed))
+            out.problems.append((loc, f"{what} passes personal data of different kinds ({cols}): give each kind its own field"))
+        elif kinds and not flow.embedded:
+            out.kinds[key] = next(iter(kinds))
+    return out
