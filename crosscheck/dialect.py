@@ -23,6 +23,7 @@ from typing import Any, Callable
 import sqlglot
 from sqlglot import exp
 
+#: The SQL dialect rules are written in and parsed as; each engine gets its own text from `transpile`.
 READ_DIALECT = "duckdb"
 
 #: sqlglot expression classes a rule may never contain (not SELECT-only, or touching files/system).

@@ -29,13 +29,12 @@ import pyarrow as pa
 
 from crosscheck.catalog import Catalog, load_catalog
 from crosscheck.config import ProjectConfig
+from crosscheck.engines import engine_class, open_engine, unavailable_reason
 from crosscheck.fsutil import private_dirs
 from crosscheck.results import FINDINGS_SCHEMA, QUARANTINE_SCHEMA, RuleOutcome, RunResult, TableLoad
 from crosscheck.testhooks import pause
 
 log = logging.getLogger("crosscheck.run")
-
-ENGINES = ("duckdb", "spark")
 
 #: How a step of the pipeline is run: step(name, fn, *args) -> fn(*args).
 Step = Callable[..., Any]
@@ -166,15 +165,13 @@ class RunSession:
         self.broken = broken_rules(self.ruleset, problems)   # rule id -> why it cannot run (file:line: problem)
         self.rule_problems = [str(p) for p in problems]
         self.selected = self._select(request)
-        self.engine = request.engine or self.config.engine
-        if self.engine not in ENGINES:
-            raise RunError(f"engine '{self.engine}': expected one of {', '.join(ENGINES)}")
-        if self.engine == "spark":
-            from crosscheck.spark_engine import unavailable_reason
-
-            reason = unavailable_reason(self.config)
-            if reason:
-                raise RunError(f"--engine spark: {reason}")
+        self.engine = request.engine or self.config.engine   # its name; the engine opens before the first rule
+        try:
+            reason = unavailable_reason(self.engine, self.config)
+        except ValueError as exc:
+            raise RunError(str(exc)) from None
+        if reason:
+            raise RunError(f"--engine {self.engine}: {reason}")
         self.inventory = take_inventory(extracts, self.catalog)
         started = datetime.now(timezone.utc)
         run_id = new_run_id(started)
@@ -208,7 +205,7 @@ class RunSession:
         self.con = connect(self.config, Path(self._spill.name))
         self._findings: list[pa.Table] = []
         self._shared_views: dict = {}   # views computed once per run (rules.runner.materialize_views)
-        self._spark = None              # crosscheck.spark_engine.SparkEngine, started before the first rule
+        self._rule_engine = None        # crosscheck.engines.Engine, opened before the first rule
         self.cache = self._canonical_cache()
         self.load_db = None             # crosscheck.canonical_cache.LoadDatabase, once a table is parsed
         self.cache_used = False         # tables attached from the cache entry
@@ -298,8 +295,8 @@ class RunSession:
         connector = self.catalog.connectors[self.catalog.source_of(table)]
         self.result.loads = [t for t in self.result.loads if t.table != table]  # a retry replaces
         self._shared_views.clear()  # tables change: views are computed afresh
-        if self._spark is not None:  # reloaded after rules ran on Spark: publish again
-            self._spark.published.pop(table, None)
+        if self._rule_engine is not None:  # reloaded after rules ran: offered to the engine again
+            self._rule_engine.forget_table(table)
         load = self._load_with_retries(connector, table)
         load.unread = self.inventory.unread_like(table)
         load.settle()
@@ -377,7 +374,7 @@ class RunSession:
                 available=self.available,
                 as_of=self.request.as_of,
                 overrides=self.request.overrides.get(rule_id),
-                shared_views=self._shared_views if con is self.con else None,
+                shared_views=self._shared_views,
             )
             if outcome.status == "ok":
                 mark_partial(outcome, rule, self.result.loads)
@@ -534,7 +531,8 @@ class RunSession:
     # -- where the tables live ------------------------------------------------------
     def _canonical_cache(self):
         """The canonical cache entry of this delivery (crosscheck.canonical_cache), None when disabled."""
-        if not (self.config.canonical_cache and self.config.cache_dir is not None and self.engine == "duckdb"):
+        if not (self.config.canonical_cache and self.config.cache_dir is not None
+                and engine_class(self.engine).uses_canonical_cache):
             return None
         from crosscheck.canonical_cache import CanonicalCache
 
@@ -589,28 +587,22 @@ class RunSession:
         return ViewStore(self.cache.dir)
 
     def rule_engine(self):
-        """What rules run on: the run's DuckDB, or (engine spark) a Spark session that the
-        loaded canonical tables are published to as Parquet (before the DuckDB is locked)."""
-        if self.engine == "duckdb":
-            return self.con
-        from crosscheck.spark_engine import SparkEngine, SparkUnavailable
-
-        if self._spark is None:
+        """What rules run on (crosscheck.engines), opened on first use; the loaded canonical
+        tables are offered to it before the DuckDB is locked."""
+        if self._rule_engine is None:
             try:
-                self._spark = SparkEngine.start(self.config, self.result.run_id)
-            except SparkUnavailable as exc:
-                raise RunError(f"--engine spark: {exc}") from exc
-        for table, reason in self.available.items():
-            if reason is None and table not in self._spark.published:
-                self._spark.publish(self.con, table)
-        return self._spark
+                self._rule_engine = open_engine(self.engine, self.config, self.con, self.result.run_id)
+            except RuntimeError as exc:  # the engine cannot start (e.g. crosscheck.spark_engine.SparkUnavailable)
+                raise RunError(f"--engine {self.engine}: {exc}") from exc
+        self._rule_engine.offer_tables(self.con, self.available)
+        return self._rule_engine
 
     def close(self) -> None:
         if self.con is None:
             return
-        if self._spark is not None:
-            self._spark.close()
-            self._spark = None
+        if self._rule_engine is not None:
+            self._rule_engine.close()
+            self._rule_engine = None
         self.keep_views()
         self.con.close()
         self.con = None

@@ -28,6 +28,9 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from crosscheck import dialect
+from crosscheck.engines.base import Engine
+
 if TYPE_CHECKING:
     from crosscheck.config import ProjectConfig
 
@@ -218,14 +221,15 @@ def _classic_local(spark) -> bool:
         return False
 
 
-class SparkEngine:
-    """What the rule runner needs from Spark: `query(sql, params) -> (columns, rows)`.
+class SparkEngine(Engine):
+    """The rules on Spark (crosscheck.engines.Engine): each query's Spark SQL from
+    crosscheck.dialect, its parameters bound by Spark.
 
     One per run: its own Spark session (temporary views and UDFs do not leak
     between runs sharing a cluster) and its own Parquet folder.
     """
 
-    engine = "spark"
+    name = "spark"
 
     def __init__(self, spark, work_dir: Path, *, stop_on_close: bool = False, keep_files: bool = False, ship: bool | None = None):
         try:
@@ -277,6 +281,18 @@ class SparkEngine:
         df.createOrReplaceTempView(table)
         self.published[table] = target
         return target
+
+    def offer_tables(self, con, available: dict[str, str | None]) -> None:
+        """Publish every table rules may read that is not published yet (before the DuckDB is locked)."""
+        for table, reason in available.items():
+            if reason is None and table not in self.published:
+                self.publish(con, table)
+
+    def forget_table(self, table: str) -> None:
+        self.published.pop(table, None)
+
+    def execute(self, sql, tree, bound):
+        return self.query(sql, dialect.engine_params(bound, self.name), udfs=self.udfs_of(tree))
 
     def unpublish(self, table: str) -> None:
         self.published.pop(table, None)

@@ -60,9 +60,9 @@ def _ship_pipeline_logs() -> None:
     from prefect import flow  # noqa: F401  (sets up Prefect's logging)
 
     logger = logging.getLogger("crosscheck")
-    for handler in logging.getLogger("prefect.extra").handlers:
-        if handler not in logger.handlers:
-            logger.addHandler(handler)
+    shipped = logging.getLogger("prefect.extra").handlers
+    kinds = {type(h) for h in shipped}
+    logger.handlers[:] = [h for h in logger.handlers if type(h) not in kinds] + list(shipped)  # once each
     if logger.level == logging.NOTSET or logger.level > logging.WARNING:
         logger.setLevel(logging.WARNING)
 

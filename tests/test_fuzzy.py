@@ -13,7 +13,8 @@ import pytest
 
 from crosscheck.catalog import load_catalog
 from crosscheck.rules import load_ruleset
-from crosscheck.rules.fuzzy import BlockingTooLarge, candidate_pairs, check_blocking
+from crosscheck.rules.fuzzy import BlockingTooLarge
+from crosscheck.rules.runner import candidate_pairs, check_blocking
 from crosscheck.rules.model import Rule
 from crosscheck.rules.runner import run_rule
 from crosscheck.rules.testing import connect, create_tables, run_tests

@@ -223,7 +223,10 @@ def test_no_name_is_a_word_of_the_citys_own_text():
     ruleset = load_ruleset(root / "rules", load_catalog(root / "connectors"))
     for r in [*ruleset, *ruleset.views.values()]:
         fixed = [r.spec.description, *(st.to_sql() for st in r.spec.steps)]
-        fixed += [r.spec.title.zh, r.spec.evidence.template] if r.id in ruleset else []
+        if r.id in ruleset:
+            template = r.spec.evidence.template
+            fixed += [r.spec.title.zh, *([template] if isinstance(template, str) else
+                                          [part if isinstance(part, str) else part.text for part in template])]
         words |= {w for text in fixed for w in cjk.findall(text)}
     name_lists = ["".join(V.SURNAMES), "".join(V.GIVEN_MALE), "".join(V.GIVEN_FEMALE), "".join(V.TRADITIONAL)]
     words = {w for w in words if not any(w in lst for lst in name_lists)}

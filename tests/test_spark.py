@@ -234,7 +234,8 @@ steps:
       min_score: 0.3
       max_candidate_pairs: $max_pairs
 output:
-  subject: "left_person_id || '|' || right_person_id"
+  subject: left_person_id          # a pair: its two identity numbers, each as it is (a masked run masks them)
+  discriminator: right_person_id
   person_id: left_person_id
   name: left_name
 evidence:

@@ -138,7 +138,8 @@ def evaluate(dataset: str, data_dir: Path | None = None, *, overrides: dict[str,
     """Run the dataset's rule and compare the pairs it finds with the truth."""
     import json
 
-    from crosscheck.rules.fuzzy import candidate_pairs, union_count_sql
+    from crosscheck.rules.fuzzy import union_count_sql
+    from crosscheck.rules.runner import candidate_pairs
     from crosscheck.rules.runner import run_rule
     from crosscheck.rules.testing import connect
 

@@ -7,14 +7,13 @@ Public API (thin re-exports; the modules hold the details):
     outcome, findings = run_rule(con, ruleset["pension_paid_after_death"], available=..., as_of=...)
 """
 from crosscheck.rules.loader import LoadedRule, LoadedView, RuleSet, collect_ruleset, load_ruleset
-from crosscheck.rules.runner import effective_parameters, run_rule, run_rules
+from crosscheck.rules.runner import run_rule, run_rules
 
 __all__ = [
     "LoadedRule",
     "LoadedView",
     "RuleSet",
     "collect_ruleset",
-    "effective_parameters",
     "load_ruleset",
     "run_rule",
     "run_rules",

@@ -26,6 +26,7 @@ from sqlglot.errors import OptimizeError, ParseError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
 
 from crosscheck import dialect
+from crosscheck.rules.fuzzy import Guard, count_sql, fuzzy_join_sql, pass_label
 from crosscheck.rules.model import PARAM_SQL_TYPES, Rule, Step, View
 
 if TYPE_CHECKING:
@@ -110,7 +111,8 @@ def table_refs(tree: exp.Expression) -> list[exp.Table]:
 
 
 def step_query(step: Step) -> exp.Query:
-    return parse_query(step.to_sql())
+    """A step's SELECT: its own text, or the one a fuzzy_join step compiles to."""
+    return parse_query(fuzzy_join_sql(step.fuzzy_join) if step.fuzzy_join is not None else step.to_sql())
 
 
 # ---------------------------------------------------------------- building
@@ -199,9 +201,9 @@ def _cast_parameters(tree: exp.Expression, types: dict[str, str]) -> None:
         if t is None:
             continue
         parent = node.parent
-        if isinstance(parent, exp.Cast) and parent.to.sql(dialect="duckdb").upper() == t:
+        if isinstance(parent, exp.Cast) and parent.to.sql(dialect=dialect.READ_DIALECT).upper() == t:
             continue
-        node.replace(exp.cast(node.copy(), exp.DataType.build(t, dialect="duckdb")))
+        node.replace(exp.cast(node.copy(), exp.DataType.build(t, dialect=dialect.READ_DIALECT)))
 
 
 def compile_logic(
@@ -282,7 +284,7 @@ def compile_logic(
                 problems.append((loc, str(exc)))
                 continue
         if cast:
-            node = exp.cast(node, exp.DataType.build(cast, dialect="duckdb"))
+            node = exp.cast(node, exp.DataType.build(cast, dialect=dialect.READ_DIALECT))
         projections.append(exp.alias_(node, alias, quoted=False))
 
     if problems:
@@ -298,11 +300,8 @@ def compile_logic(
     types = {"as_of": "DATE", **{k: PARAM_SQL_TYPES[p.type] for k, p in rule.parameters.items()}}
     params = dialect.parameter_names(tree)
     _cast_parameters(tree, types)
-    guards = []
-    if any(st.fuzzy_join is not None for st in rule.steps):
-        from crosscheck.rules.fuzzy import guard_queries
-
-        guards = guard_queries(rule.steps, ctes)
+    guards = guard_queries(rule.steps, ctes)
+    if guards:
         for g in guards:
             for _, q in g.passes:
                 _cast_parameters(q, types)
@@ -317,7 +316,7 @@ def catalog_schema(catalog: "Catalog") -> dict[str, dict[str, str]]:
 
 
 def _qualify(tree: exp.Expression, schema: dict) -> None:
-    qualify(tree.copy(), schema=schema, dialect="duckdb", validate_qualify_columns=True, quote_identifiers=False)
+    qualify(tree.copy(), schema=schema, dialect=dialect.READ_DIALECT, validate_qualify_columns=True, quote_identifiers=False)
 
 
 def column_problems(compiled: Compiled, catalog: "Catalog") -> list[tuple[tuple, str]]:
@@ -344,3 +343,24 @@ def column_problems(compiled: Compiled, catalog: "Catalog") -> list[tuple[tuple,
                 return [(("steps",), f"in view '{origin[1]}' step {origin[2]} ({cte.name}): {exc}")]
             return [(origin, f"step '{cte.name}': {exc}")]
     return [(("evidence",), f"output/evidence expressions over step '{compiled.ctes[-1].name if compiled.ctes else ''}': {whole}")]
+
+
+def guard_queries(steps, ctes) -> list[Guard]:
+    """One Guard per fuzzy_join step of a rule: the candidate-pair count of each blocking pass,
+    over the CTEs before the step (`ctes` are the compiled CTEs in order)."""
+    guards = []
+    for i, step in enumerate(steps):
+        if step.fuzzy_join is None:
+            continue
+        k = next((j for j, c in enumerate(ctes) if c.origin[:2] == ("steps", i)), None)
+        if k is None:
+            continue
+        passes = []
+        for keys in step.fuzzy_join.block_on:
+            tree = parse_query(count_sql(step.fuzzy_join, keys))
+            for c in ctes[:k]:
+                tree = tree.with_(c.name, as_=c.query.copy(), copy=False)
+            passes.append((pass_label(keys), tree))
+        guards.append(Guard(step.name, step.fuzzy_join, passes))
+    return guards
+

@@ -25,24 +25,21 @@ are evaluated on each side. A NULL key never blocks; a comparison with a NULL
 side is left out of the weighted mean (the other fields decide).
 
 Before the rule runs, the runner counts the candidate pairs of each pass with
-a cheap GROUP BY per side (`guard_queries`, `check_blocking`) and refuses the
-rule ("failed", `BlockingTooLarge`) when the sum is over
-``max_candidate_pairs``. `candidate_pairs` is the same count as an API.
+a cheap GROUP BY per side (the compiler's `guard_queries`, the runner's
+`check_blocking`) and refuses the rule ("failed", `BlockingTooLarge`) when the
+sum is over ``max_candidate_pairs``. `runner.candidate_pairs` is the same count
+as an API. This module writes SQL only; it runs nothing.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlglot import exp
 
 from crosscheck import dialect
 from crosscheck.rules.model import FuzzyJoin, Sides
 from crosscheck.scorers import SCORER_FUNCTIONS
-
-if TYPE_CHECKING:
-    from crosscheck.rules.loader import LoadedRule
-
 
 class BlockingTooLarge(RuntimeError):
     """A fuzzy_join's blocking would produce more candidate pairs than allowed."""
@@ -184,60 +181,3 @@ class BlockingCount:
             return f"blocking on {label}: {n:,} candidate pairs"
         parts = " + ".join(f"{label} {n:,}" for label, n in self.passes)
         return f"blocking on {parts} = at most {self.total:,} candidate pairs"
-
-
-def guard_queries(steps, ctes) -> list[Guard]:
-    """One Guard per fuzzy_join step of a rule; `ctes` are the compiled CTEs in order."""
-    from crosscheck.rules.compiler import parse_query
-
-    guards = []
-    for i, step in enumerate(steps):
-        if step.fuzzy_join is None:
-            continue
-        k = next((j for j, c in enumerate(ctes) if c.origin[:2] == ("steps", i)), None)
-        if k is None:
-            continue
-        before = ctes[:k]
-        passes = []
-        for keys in step.fuzzy_join.block_on:
-            tree = parse_query(count_sql(step.fuzzy_join, keys))
-            for c in before:
-                tree = tree.with_(c.name, as_=c.query.copy(), copy=False)
-            passes.append((pass_label(keys), tree))
-        guards.append(Guard(step.name, step.fuzzy_join, passes))
-    return guards
-
-
-def count_blocking(con, compiled, binds: dict[str, Any]) -> list[BlockingCount]:
-    """Candidate pairs per fuzzy_join step and pass (cheap GROUP BY counts)."""
-    from crosscheck.rules.runner import run_query
-
-    out = []
-    for g in getattr(compiled, "fuzzy_guards", []):
-        counts = []
-        for label, tree in g.passes:
-            _, _, rows = run_query(con, tree, {n: binds[n] for n in dialect.parameter_names(tree)}, pretty=False)
-            counts.append((label, int(rows[0][0])))
-        out.append(BlockingCount(g.step, counts, g.limit(binds)))
-    return out
-
-
-def check_blocking(con, rule_id: str, compiled, binds: dict[str, Any]) -> list[BlockingCount]:
-    """Count, then raise BlockingTooLarge naming the rule, step and blocking if over the limit."""
-    counts = count_blocking(con, compiled, binds)
-    for c in counts:
-        if c.total > c.limit:
-            raise BlockingTooLarge(
-                f"rule {rule_id}, step {c.step}: {c.describe().replace(': ', ' would produce ', 1) if len(c.passes) == 1 else c.describe()}"
-                f", over the limit {c.limit:,} (max_candidate_pairs); block on more selective keys"
-            )
-    return counts
-
-
-def candidate_pairs(con, rule: "LoadedRule", *, as_of, overrides: dict[str, Any] | None = None) -> list[BlockingCount]:
-    """How many candidate pairs each fuzzy_join step of `rule` would score on this connection."""
-    from crosscheck.rules.runner import effective_parameters
-
-    compiled = rule.compile()
-    binds = {"as_of": as_of, **effective_parameters(rule, overrides)}
-    return count_blocking(con, compiled, binds)

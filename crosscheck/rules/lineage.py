@@ -182,7 +182,7 @@ def _where(node: exp.Expression) -> tuple[str, str]:
     while node.parent is not None and not isinstance(node.parent, exp.Select):
         node = node.parent
     cte = node.find_ancestor(exp.CTE)
-    sql = node.sql(dialect="duckdb")
+    sql = node.sql(dialect=dialect.READ_DIALECT)
     return (cte.alias_or_name if cte is not None else "the final select"), (sql if len(sql) <= 160 else sql[:157] + "...")
 
 
@@ -190,7 +190,7 @@ def trace_personal(compiled: "Compiled", catalog: "Catalog", evidence_fields: li
     """The kind of personal data of every finding column and evidence field of a compiled rule."""
     out = Personal()
     try:
-        tree = qualify(compiled.tree.copy(), schema=catalog_schema(catalog), dialect="duckdb",
+        tree = qualify(compiled.tree.copy(), schema=catalog_schema(catalog), dialect=dialect.READ_DIALECT,
                        validate_qualify_columns=False, quote_identifiers=False)
         tracer = _Tracer(tree, catalog)
     except (SqlglotError, ValueError) as exc:

@@ -122,8 +122,6 @@ class RuleSet:
         Raises ValueError, before anything runs, for an unknown rule id (in `only`
         or `overrides`), an unknown parameter or a value of the wrong type.
         """
-        from crosscheck.rules.runner import effective_parameters
-
         if only:
             unknown = [r for r in only if r not in self.rules]
             if unknown:
@@ -136,7 +134,7 @@ class RuleSet:
         if unknown:
             raise ValueError(f"parameter overrides for unknown rule id(s): {', '.join(unknown)}")
         for r, values in overrides.items():
-            effective_parameters(self.rules[r], values)
+            self.rules[r].spec.bind(values)
         return ids
 
 

@@ -234,11 +234,10 @@ class Step(Strict):
         return self
 
     def to_sql(self) -> str:
-        """The step's SELECT text (declarative steps are assembled here, then parsed like any SQL)."""
+        """The step's SELECT text (declarative steps are assembled here, then parsed like any SQL;
+        a fuzzy_join step is written by the compiler, crosscheck.rules.fuzzy)."""
         if self.fuzzy_join is not None:
-            from crosscheck.rules.fuzzy import fuzzy_join_sql
-
-            return fuzzy_join_sql(self.fuzzy_join)
+            raise ValueError(f"step {self.name}: a fuzzy_join step's SQL comes from crosscheck.rules.fuzzy")
         if self.sql is not None:
             return self.sql
         select = f"SELECT {', '.join(self.select or ['*'])}"
@@ -434,3 +433,18 @@ class Rule(Logic):
 
     def defaults(self) -> dict[str, Any]:
         return {k: coerce_param(p.type, p.default) for k, p in self.parameters.items()}
+
+    def bind(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The parameter values of one run: defaults with `overrides` applied; ValueError
+        naming the rule for an unknown parameter or a value of the wrong type."""
+        values = self.defaults()
+        for name, value in (overrides or {}).items():
+            p = self.parameters.get(name)
+            if p is None:
+                known = ", ".join(self.parameters) or "none"
+                raise ValueError(f"rule {self.id}: unknown parameter '{name}' (known: {known})")
+            try:
+                values[name] = coerce_param(p.type, value)
+            except ValueError as exc:
+                raise ValueError(f"rule {self.id}: parameter '{name}': {exc}") from None
+        return values

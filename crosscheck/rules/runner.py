@@ -1,11 +1,10 @@
 """Run compiled rules on an engine; produce RuleOutcomes and findings.
 
-The engine-specific part is only "execute SQL with bound parameters -> column
-names and rows" (`execute`): a DuckDB connection runs the DuckDB SQL; an engine
-object with ``engine = "spark"`` (crosscheck.spark_engine.SparkEngine) runs the
-Spark SQL that crosscheck.dialect writes from the same compiled tree. Compiling,
-skipping, binding and rendering evidence are shared, so both engines give the
-same findings.
+The runner hands each parsed query to an engine (crosscheck.engines: DuckDB, or
+Spark in crosscheck.spark_engine), which asks crosscheck.dialect for its SQL and
+binds the parameters; compiling, skipping, binding and rendering evidence are
+shared, so both engines give the same findings. Nothing here asks which engine
+it is.
 
 One query per rule, so one bad rule never breaks the others (it is "failed",
 visibly). A rule reading a table that was not delivered is "skipped" with the
@@ -25,10 +24,12 @@ import pyarrow as pa
 from sqlglot import exp
 
 from crosscheck import dialect
+from crosscheck.engines.base import Engine, as_engine
 
 from crosscheck.results import FINDINGS_SCHEMA, RuleOutcome
 from crosscheck.rules.compiler import EVIDENCE_PREFIX, CompileError
-from crosscheck.rules.model import TEMPLATE_SEPARATOR, Evidence, coerce_param
+from crosscheck.rules.fuzzy import BlockingCount, BlockingTooLarge
+from crosscheck.rules.model import TEMPLATE_SEPARATOR, Evidence
 
 if TYPE_CHECKING:
     from crosscheck.rules.loader import LoadedRule, RuleSet
@@ -39,25 +40,6 @@ MAX_SOURCES = 20
 MAX_LIST_ITEMS = 12
 NULL_TEXT = "无"
 CENT = Decimal("0.01")
-
-
-# ------------------------------------------------------------------ parameters
-
-
-def effective_parameters(rule: "LoadedRule", overrides: dict[str, Any] | None) -> dict[str, Any]:
-    """Defaults with overrides applied; ValueError for unknown names or values of the wrong type."""
-    spec = rule.spec
-    values = spec.defaults()
-    for name, value in (overrides or {}).items():
-        p = spec.parameters.get(name)
-        if p is None:
-            known = ", ".join(spec.parameters) or "none"
-            raise ValueError(f"rule {rule.id}: unknown parameter '{name}' (known: {known})")
-        try:
-            values[name] = coerce_param(p.type, value)
-        except ValueError as exc:
-            raise ValueError(f"rule {rule.id}: parameter '{name}': {exc}") from None
-    return values
 
 
 # ------------------------------------------------------------------ formatting
@@ -215,30 +197,36 @@ def _unavailable(available: dict[str, str | None], tables: set[str]) -> dict[str
     return out
 
 
-def engine_of(con) -> str:
-    """The engine a connection-like object runs on ("duckdb" for a DuckDB connection)."""
-    return getattr(con, "engine", "duckdb")
+def count_blocking(con, compiled, binds: dict[str, Any]) -> list[BlockingCount]:
+    """Candidate pairs per fuzzy_join step and pass (cheap GROUP BY counts) on `con` (an
+    engine, or a DuckDB connection)."""
+    engine = as_engine(con)
+    out = []
+    for g in compiled.fuzzy_guards:
+        counts = []
+        for label, tree in g.passes:
+            _, _, rows = engine.run(tree, {n: binds[n] for n in dialect.parameter_names(tree)}, pretty=False)
+            counts.append((label, int(rows[0][0])))
+        out.append(BlockingCount(g.step, counts, g.limit(binds)))
+    return out
 
 
-def execute(con, compiled, bound: dict[str, Any]) -> tuple[str, list[str], list[tuple]]:
-    """Run a compiled rule on `con`'s engine with bound parameters: (the SQL run, column names, rows)."""
-    return _run_sql(con, compiled.sql(engine_of(con)), compiled.tree, bound)
+def check_blocking(con, rule_id: str, compiled, binds: dict[str, Any]) -> list[BlockingCount]:
+    """Count, then raise BlockingTooLarge naming the rule, step and blocking if over the limit."""
+    counts = count_blocking(con, compiled, binds)
+    for c in counts:
+        if c.total > c.limit:
+            raise BlockingTooLarge(
+                f"rule {rule_id}, step {c.step}: {c.describe().replace(': ', ' would produce ', 1) if len(c.passes) == 1 else c.describe()}"
+                f", over the limit {c.limit:,} (max_candidate_pairs); block on more selective keys"
+            )
+    return counts
 
 
-def run_query(con, tree: exp.Expression, bound: dict[str, Any], pretty: bool = True) -> tuple[str, list[str], list[tuple]]:
-    """Run one parsed query on `con`'s engine (a DuckDB connection, or anything with
-    ``engine`` and ``query``: crosscheck.spark_engine.SparkEngine): (the SQL run, column names, rows)."""
-    return _run_sql(con, dialect.transpile(tree, engine_of(con), pretty=pretty), tree, bound)
-
-
-def _run_sql(con, sql: str, tree: exp.Expression, bound: dict[str, Any]) -> tuple[str, list[str], list[tuple]]:
-    engine = engine_of(con)
-    if engine != "duckdb":
-        udfs = sorted({n.name.lower() for n in tree.find_all(exp.Anonymous)} & set(dialect.UDFS))
-        columns, rows = con.query(sql, dialect.engine_params(bound, engine), udfs=udfs)
-        return sql, columns, rows
-    cur = con.execute(sql, bound)
-    return sql, [d[0] for d in cur.description], cur.fetchall()
+def candidate_pairs(con, rule: "LoadedRule", *, as_of, overrides: dict[str, Any] | None = None) -> list[BlockingCount]:
+    """How many candidate pairs each fuzzy_join step of `rule` would score on this connection."""
+    binds = {"as_of": as_of, **rule.spec.bind(overrides)}
+    return count_blocking(con, rule.compile(), binds)
 
 
 def view_ctes(view: str, ctes: list) -> list:
@@ -260,11 +248,11 @@ def view_signature(view: str, own_ctes: list) -> str:
     hash: the same in every run and process, different once the view is edited."""
     import hashlib
 
-    text = "\n".join([view, *(f"{c.name} AS ({c.query.sql(dialect='duckdb')})" for c in own_ctes)])
+    text = "\n".join([view, *(f"{c.name} AS ({c.query.sql(dialect=dialect.READ_DIALECT)})" for c in own_ctes)])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def materialize_views(con, compiled, shared: dict):
+def materialize_views(engine: Engine, compiled, shared: dict):
     """`compiled` with every view it uses read from a table, created on first use.
 
     `shared` maps (view id, `view_signature`) to the table holding its rows: a temp
@@ -289,12 +277,12 @@ def materialize_views(con, compiled, shared: dict):
                 owner = c.origin[1] if c.origin[0] == "view" else None
                 if owner in done:  # views already materialised are read from their tables
                     if c.name == owner:
-                        query = query.with_(c.name, as_=exp.select("*").from_(exp.to_table(done[owner], dialect="duckdb")), copy=False)
+                        query = query.with_(c.name, as_=exp.select("*").from_(exp.to_table(done[owner], dialect=dialect.READ_DIALECT)), copy=False)
                     continue
                 query = query.with_(c.name, as_=c.query.copy(), copy=False)
             table = f"__cc_view_{view}_{len(shared)}"
             try:
-                con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {query.sql(dialect='duckdb')}")
+                engine.create_table(table, query)
             except Exception:
                 continue  # left inline: the rule reports any real problem itself
             shared[key] = table
@@ -309,7 +297,7 @@ def materialize_views(con, compiled, shared: dict):
         owner = next((c.origin[1] for c in ctes if c.name == name and c.origin[0] == "view"), None)
         if owner in done:
             if name == owner:
-                keep.append(exp.CTE(this=exp.select("*").from_(exp.to_table(done[owner], dialect="duckdb")),
+                keep.append(exp.CTE(this=exp.select("*").from_(exp.to_table(done[owner], dialect=dialect.READ_DIALECT)),
                                     alias=exp.TableAlias(this=exp.to_identifier(name))))
             continue
         keep.append(cte)
@@ -326,14 +314,16 @@ def run_rule(
     overrides: dict[str, Any] | None = None,
     shared_views: dict | None = None,
 ) -> tuple[RuleOutcome, pa.Table]:
-    """Run one rule. Never raises for a rule problem (the outcome says skipped/failed),
-    except ValueError for an unknown parameter or a value of the wrong type.
+    """Run one rule on `con` (an engine, crosscheck.engines, or a DuckDB connection).
+    Never raises for a rule problem (the outcome says skipped/failed), except ValueError
+    for an unknown parameter or a value of the wrong type.
 
-    `shared_views` (DuckDB only): a dict kept by the caller for one run on one
-    connection; views the rule uses are then computed once into temp tables
-    (see `materialize_views`) and reused by the following rules. The caller
-    must clear it (and drop nothing: names are fresh) whenever tables change."""
-    params = effective_parameters(rule, overrides)
+    `shared_views` (engines that keep views): a dict kept by the caller for one run;
+    views the rule uses are then computed once into temp tables (see
+    `materialize_views`) and reused by the following rules. The caller must clear it
+    (and drop nothing: names are fresh) whenever tables change."""
+    engine = as_engine(con)
+    params = rule.spec.bind(overrides)
     started = time.perf_counter()
     empty = FINDINGS_SCHEMA.empty_table()
     try:
@@ -354,19 +344,13 @@ def run_rule(
     binds: dict[str, Any] = {"as_of": as_of, **params}
     bound = {p: binds[p] for p in compiled.parameters}
     try:
-        if engine_of(con) == "duckdb" and any(n.name.lower() in dialect.UDFS for n in compiled.tree.find_all(exp.Anonymous)):
-            from crosscheck import scorers
-
-            scorers.register(con)
         if compiled.fuzzy_guards:  # count the blocking's candidate pairs first; refuse an explosion
-            from crosscheck.rules.fuzzy import check_blocking
-
-            blocking = check_blocking(con, rule.id, compiled, binds)
+            blocking = check_blocking(engine, rule.id, compiled, binds)
             notes = "; ".join([n for n in (notes, *(f"{b.step}: {b.describe()}" for b in blocking)) if n])
         run_on = compiled
-        if shared_views is not None and engine_of(con) == "duckdb":
-            run_on = materialize_views(con, compiled, shared_views)
-        sql_run, columns, rows = execute(con, run_on, bound)
+        if shared_views is not None and engine.keeps_views:
+            run_on = materialize_views(engine, compiled, shared_views)
+        sql_run, columns, rows = engine.run_compiled(run_on, bound)
         sql = sql_run if run_on is compiled else sql
         table = render_findings(rule, columns, rows, params, as_of)
     except Exception as exc:  # one bad rule never stops the others
