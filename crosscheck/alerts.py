@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterable
 from urllib.parse import quote, unquote, urlsplit
 
 from crosscheck.config import SEVERITIES, AlertsConfig
-from crosscheck.reports.masking import mask_finding, mask_ids_in_text
+from crosscheck.masking import mask_finding, mask_ids_in_text
 from crosscheck.results import RunResult
 
 SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}

@@ -6,7 +6,7 @@ of those tables is the canonical catalog that rules are written and linted
 against. Adding a file-based source means adding a YAML file, not Python.
 
 What personal data a column holds is declared here, once, and masking follows
-that declaration everywhere (crosscheck.reports.masking; never a guess from a
+that declaration everywhere (crosscheck.masking; never a guess from a
 column's or a field's name):
 
 - ``type: identity`` (resident identity number) and ``type: name`` (person
@@ -26,7 +26,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from crosscheck.yamlio import ConfigError, Problem, load_yaml, validate
+from crosscheck.yamlio import IDENT, ConfigError, Problem, Strict, load_yaml, validate
 
 ColumnType = Literal["text", "identity", "name", "date", "datetime", "month", "amount", "integer", "number"]
 #: Personal data a `text` column may declare it holds (`personal:`); see the module docstring.
@@ -58,17 +58,13 @@ def normalize_header(header: str | None) -> str:
     return unicodedata.normalize("NFKC", (header or "").replace("\ufeff", "")).strip()
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 class Bilingual(Strict):
     zh: str
     en: str
 
 
 class ColumnSpec(Strict):
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(pattern=IDENT)
     header: str
     type: ColumnType = "text"
     nullable: bool = False
@@ -135,7 +131,7 @@ class TableSpec(Strict):
 
 
 class ConnectorSpec(Strict):
-    source: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    source: str = Field(pattern=IDENT)
     title: Bilingual
     folder: str
     encoding: Literal["auto", "utf-8", "gb18030"] = "auto"

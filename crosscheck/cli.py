@@ -1,6 +1,7 @@
 """The `crosscheck` command."""
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from datetime import date
@@ -16,7 +17,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="crosscheck: 
 
 
 def _fail(message: str, code: int = 2) -> None:
-    from crosscheck.reports.masking import mask_ids_in_text
+    from crosscheck.masking import mask_ids_in_text
 
     typer.echo(f"crosscheck: {mask_ids_in_text(message)}", err=True)
     raise typer.Exit(code)
@@ -31,20 +32,23 @@ def parse_date(value: str | None, option: str) -> date:
         _fail(str(exc))
 
 
+class _StderrHandler(logging.Handler):
+    """The pipeline's warnings on whatever sys.stderr is when they happen, masked."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from crosscheck.masking import mask_ids_in_text
+
+        try:
+            print("crosscheck: " + mask_ids_in_text(record.getMessage()), file=sys.stderr)
+        except Exception:  # noqa: BLE001 - a log line never breaks a run
+            self.handleError(record)
+
+
 def _log_to_stderr(debug: bool) -> None:
     """The pipeline's warnings (retries, skipped deliveries) on stderr, identity numbers masked."""
-    import logging
-
-    from crosscheck.reports.masking import mask_ids_in_text
-
-    class Masked(logging.Formatter):
-        def format(self, record: logging.LogRecord) -> str:
-            return "crosscheck: " + mask_ids_in_text(record.getMessage())
-
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(Masked())
     logger = logging.getLogger("crosscheck")
-    logger.handlers[:] = [handler]
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        logger.addHandler(_StderrHandler())
     logger.setLevel(logging.DEBUG if debug else logging.WARNING)
     logger.propagate = False
 

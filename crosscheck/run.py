@@ -426,7 +426,7 @@ class RunSession:
         """Record the run as failed (store, else journal) and send the failure notice; returns
         what to raise: RunFailed, or a StoreBusy as it is (nothing could be recorded)."""
         from crosscheck.faults import describe
-        from crosscheck.reports.masking import mask_ids_in_text
+        from crosscheck.masking import mask_ids_in_text
         from crosscheck.store import Store, StoreBusy
 
         result = self.result

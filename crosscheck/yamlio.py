@@ -11,7 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+#: Names of sources, tables, columns, rules, steps, parameters: snake_case.
+IDENT = r"^[a-z][a-z0-9_]*$"
+
+
+class Strict(BaseModel):
+    """A closed schema: unknown keys are errors (with file and line, see `validate`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class ConfigError(Exception):

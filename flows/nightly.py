@@ -19,7 +19,7 @@ from prefect.cache_policies import NONE
 
 from crosscheck.config import ProjectConfig
 from crosscheck.nightly import NightlyRequest, run_nightly
-from crosscheck.reports.masking import mask_ids_in_text
+from crosscheck.masking import mask_ids_in_text
 
 
 class TaskError(Exception):

@@ -31,7 +31,7 @@ from conftest_reports import (  # noqa: E402
 
 from crosscheck.reports import write_reports  # noqa: E402
 from crosscheck.reports.common import FINDINGS_COLUMNS, QUARANTINE_COLUMNS  # noqa: E402
-from crosscheck.reports.masking import mask_finding, mask_id, mask_ids_in_text, mask_name, neutralise_formula  # noqa: E402
+from crosscheck.masking import mask_finding, mask_id, mask_ids_in_text, mask_name, neutralise_formula  # noqa: E402
 
 FILES = ("findings.csv", "quarantine.csv", "summary.json", "findings.xlsx", "report.html")
 

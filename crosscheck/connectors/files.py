@@ -136,18 +136,6 @@ def transcode(path: Path, encoding: str, dest: Path) -> int:
     return newlines + (1 if last and last != "\n" else 0)
 
 
-def delivery_files(extracts_root: Path, catalog) -> list[tuple[str, Path]]:
-    """Every file of a delivery that some connector reads: (path relative to the root, path)."""
-    root = Path(extracts_root)
-    found: dict[str, Path] = {}
-    for connector in catalog.connectors.values():
-        folder = root / connector.folder
-        for spec in connector.tables.values():
-            for path in discover(folder, spec.files):
-                found[path.relative_to(root).as_posix()] = path
-    return sorted(found.items())
-
-
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:

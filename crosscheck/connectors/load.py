@@ -210,7 +210,7 @@ def _load_table(con, root: Path, connector: ConnectorSpec, table: str, spec: Tab
             if account.status == "failed":
                 account.rows_read = account.rows_loaded = account.rows_quarantined = account.duplicates_dropped = 0
                 con.execute(f'DELETE FROM "{table}" WHERE __file_idx = {index}')
-                from crosscheck.reports.masking import mask_ids_in_text  # logs never carry a full identity number
+                from crosscheck.masking import mask_ids_in_text  # logs never carry a full identity number
 
                 log.warning(mask_ids_in_text(account.error))
     if all(f.status == "failed" for f in load.files):

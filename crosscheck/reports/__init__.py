@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from crosscheck.reports.common import extra_columns, mask_run_texts, finding_rows, quarantine_rows, rule_views
-from crosscheck.reports.masking import mask_id, mask_ids_in_text, mask_name
+from crosscheck.masking import mask_id, mask_ids_in_text, mask_name
 from crosscheck.results import RunResult
 
 __all__ = ["write_reports", "mask_id", "mask_name", "mask_ids_in_text", "REPORT_FILES"]

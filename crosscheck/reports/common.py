@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from crosscheck.reports.figures import RAN, RunFigures, run_figures
-from crosscheck.reports.masking import mask_finding, mask_ids_in_text, mask_quarantine_row
+from crosscheck.masking import mask_finding, mask_ids_in_text, mask_quarantine_row
 from crosscheck.results import FINDINGS_SCHEMA, RuleOutcome, RunResult
 
 SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}

@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 from crosscheck.reports.common import FINDINGS_COLUMNS, QUARANTINE_COLUMNS, fmt_amount, review_columns, write_text_atomic
-from crosscheck.reports.masking import neutralise_formula
+from crosscheck.masking import neutralise_formula
 
 
 def _render(columns: list[str], rows: list[list]) -> str:

@@ -15,7 +15,7 @@ from crosscheck.reports.common import (
     resolved_rows,
     write_text_atomic,
 )
-from crosscheck.reports.masking import mask_deep
+from crosscheck.masking import mask_deep
 from crosscheck.results import RunResult
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from crosscheck.reports.common import figures_of
-from crosscheck.reports.masking import mask_ids_in_text
+from crosscheck.masking import mask_ids_in_text
 from crosscheck.results import RunResult
 
 #: Unread files named one by one; the rest are counted.

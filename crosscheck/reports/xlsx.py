@@ -24,7 +24,7 @@ from crosscheck.reports.common import (
     precision_rows,
     review_columns,
 )
-from crosscheck.reports.masking import neutralise_formula
+from crosscheck.masking import neutralise_formula
 from crosscheck.results import RunResult
 
 MONEY = "#,##0.00"

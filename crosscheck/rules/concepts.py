@@ -24,23 +24,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-IDENT = r"^[a-z][a-z0-9_]*$"
+from crosscheck.yamlio import IDENT, Strict
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-def _as_list(value: Any) -> Any:
+def as_list(value: Any) -> Any:
+    """A one-item list for a single string (YAML lets `by: person_id` stand for `by: [person_id]`)."""
     return [value] if isinstance(value, str) else value
 
 
 # ------------------------------------------------------------------ month-held intervals
 
 
-class HeldInMonth(_Strict):
+class HeldInMonth(Strict):
     """`start`..`end` (SQL over the joined rows) holds in the month of `month`.
 
     Held = started on or before the last day of the month, and not ended
@@ -62,7 +58,7 @@ class HeldInMonth(_Strict):
 # ------------------------------------------------------------------ self-join within a time window
 
 
-class Pairs(_Strict):
+class Pairs(Strict):
     """Pairs (a, b) of rows of `table`: same `same`, different `differ`, b not before a.
 
     With `later` left out, a and b are ordered by `earlier` (ties broken by
@@ -79,7 +75,7 @@ class Pairs(_Strict):
     later: str | None = Field(default=None, description="time column of the later row b; default: the same column")
     within_days: int | str | None = Field(default=None, description="days from a.earlier to b.later, at most (a number or $parameter)")
 
-    _lists = field_validator("same", "differ", mode="before")(_as_list)
+    _lists = field_validator("same", "differ", mode="before")(as_list)
 
     @field_validator("same", "differ")
     @classmethod
@@ -128,7 +124,7 @@ class Pairs(_Strict):
 # ------------------------------------------------------------------ aggregate comparison
 
 
-class SumOf(_Strict):
+class SumOf(Strict):
     """One sum per key: `value` summed over `from`'s rows (optionally filtered)."""
 
     from_: str = Field(alias="from", description="table, view or earlier step")
@@ -137,10 +133,10 @@ class SumOf(_Strict):
     where: list[str] = Field(default_factory=list)
     also: dict[str, str] = Field(default_factory=dict, description="more aggregate columns: name -> aggregate SQL")
 
-    _lists = field_validator("where", "key", mode="before")(_as_list)
+    _lists = field_validator("where", "key", mode="before")(as_list)
 
 
-class Compare(_Strict):
+class ReconcileCompare(Strict):
     """Keep keys where `left` − `right` exceeds `tolerance` × `left` (adds the column `gap`)."""
 
     left: str
@@ -148,7 +144,7 @@ class Compare(_Strict):
     tolerance: float | str = Field(description="fraction of left (a number or $parameter)")
 
 
-class Reconcile(_Strict):
+class Reconcile(Strict):
     """Two or three sums side by side per key, compared with a tolerance.
 
     Output columns: the key columns; per sum `<name>` (0 where nothing),
@@ -159,9 +155,9 @@ class Reconcile(_Strict):
     key: list[str] = Field(min_length=1)
     sums: dict[str, SumOf] = Field(min_length=2, max_length=3)
     driver: str | None = Field(default=None, description="the sum whose keys are compared; default: keys of any sum")
-    compare: Compare | None = None
+    compare: ReconcileCompare | None = None
 
-    _lists = field_validator("key", mode="before")(_as_list)
+    _lists = field_validator("key", mode="before")(as_list)
 
     @model_validator(mode="after")
     def _names(self) -> "Reconcile":

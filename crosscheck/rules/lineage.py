@@ -144,7 +144,7 @@ class _Tracer:
             return NOTHING
         args = PASS_THROUGH.get(type(node))
         if args is not None:
-            parts = [v for a in args for v in _as_list(node.args.get(a))]
+            parts = [v for a in args for v in _listed(node.args.get(a))]
             return reduce(Flow.__or__, (self.flow(scope, p) for p in parts), NOTHING)
         inner = reduce(Flow.__or__, (self.flow(scope, c) for c in node.iter_expressions()), NOTHING)
         if not inner.passed:
@@ -171,7 +171,7 @@ def _branches(query: exp.Expression) -> list[exp.Select]:
     return [query] if isinstance(query, exp.Select) else []
 
 
-def _as_list(value) -> list:
+def _listed(value) -> list:
     if value is None:
         return []
     return list(value) if isinstance(value, list) else [value]

@@ -16,11 +16,11 @@ import string
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from crosscheck.rules.concepts import HeldInMonth, Pairs, Reconcile
+from crosscheck.rules.concepts import HeldInMonth, Pairs, Reconcile, as_list
+from crosscheck.yamlio import IDENT, Strict
 
-IDENT = r"^[a-z][a-z0-9_]*$"
 RESERVED_PARAMETERS = {"as_of"}
 
 ParamType = Literal["integer", "number", "date", "text", "boolean"]
@@ -33,10 +33,6 @@ PARAM_SQL_TYPES: dict[str, str] = {
     "boolean": "BOOLEAN",
 }
 EvidenceFormat = Literal["text", "date", "month", "datetime", "amount", "integer", "number", "list"]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class Bilingual(Strict):
@@ -104,10 +100,6 @@ class Join(Strict):
         return self
 
 
-def _as_list(value: Any) -> Any:
-    return [value] if isinstance(value, str) else value
-
-
 class Sides(Strict):
     """A column or SQL expression that differs between the two sides of a fuzzy join."""
 
@@ -123,7 +115,7 @@ FuzzyScorer = Literal["name", "jaro_winkler", "levenshtein", "ratio", "token_set
 DEFAULT_MAX_CANDIDATE_PAIRS = 5_000_000
 
 
-class Compare(Strict):
+class ComparedField(Strict):
     """One compared field of a fuzzy join: a score in [0, 1] per candidate pair."""
 
     name: str | None = Field(default=None, pattern=IDENT, description="output columns left_<name>, right_<name>, score_<name>; default: the column")
@@ -134,7 +126,7 @@ class Compare(Strict):
     threshold: float | None = Field(default=None, ge=0, le=1, description="score becomes 1 at or above, 0 below (an agreement flag)")
 
     @model_validator(mode="after")
-    def _named(self) -> "Compare":
+    def _named(self) -> "ComparedField":
         if self.name is None and not re.fullmatch(IDENT, self.left):
             raise ValueError(f"compare on the expression '{self.left}' needs a 'name'")
         return self
@@ -151,7 +143,7 @@ class FuzzyJoin(Strict):
     right: str | None = Field(default=None, pattern=IDENT, description="table, view or step; omitted or equal to left: deduplicate left")
     id: SideExpr = Field(description="column identifying a record; output as left_<id>, right_<id> (or left_<left>, right_<right>)")
     block_on: list[list[SideExpr]] = Field(min_length=1, description="blocking passes (unioned); a pass lists keys that must all be equal")
-    compare: list[Compare] = Field(min_length=1)
+    compare: list[ComparedField] = Field(min_length=1)
     keep: list[SideExpr] = Field(default_factory=list, description="more columns carried as left_<col>, right_<col>")
     min_score: float | str = Field(description="weighted mean score a pair needs (number or $parameter)")
     max_candidate_pairs: int | str = Field(default=DEFAULT_MAX_CANDIDATE_PAIRS, description="refuse a blocking over this many pairs (integer or $parameter)")
@@ -214,7 +206,7 @@ class Step(Strict):
     reconcile: Reconcile | None = Field(default=None, description="two or three sums per key compared with a tolerance (see concepts)")
     fuzzy_join: FuzzyJoin | None = Field(default=None, description="blocked, scored candidate pairs (see crosscheck.rules.fuzzy)")
 
-    _lists = field_validator("where", "group_by", "select", "having", mode="before")(_as_list)
+    _lists = field_validator("where", "group_by", "select", "having", mode="before")(as_list)
 
     @model_validator(mode="after")
     def _one_form(self) -> "Step":
