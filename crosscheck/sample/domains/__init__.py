@@ -1,0 +1,70 @@
+"""The domain sources of the sample city (extracts-domains.md) and the fourteen domain rules' truth.
+
+One module per folder of rules/ (civil_affairs, agriculture, funds, medical,
+payroll), each with that domain's planted cases, ordinary rows and files.
+Called by city.py, in this order:
+
+- `plant_domains`: planted cases and near-miss decoys for every domain rule,
+  built with the core `Planter` (so planted people, their pensions and stays
+  land in the core tables too); the truth is recorded as the rows are made.
+- `ordinary_domains`: the ordinary population's 低保 households, payroll,
+  vehicles, enterprises, village officials, land contracts, subsidies and
+  exams, built so that no domain rule ever fires for them.
+- `fund_flows`: allocations and disbursements derived from all subsidy
+  payments (planted ones included), with the planted fund cases applied.
+- `deliver_domains` writes the files with the same mess as the core extracts
+  (encodings, date/month/amount/identity forms, duplicates, invalid numbers).
+
+Every step draws from one random stream, so the order of the calls below is
+part of the output: same seed, same files.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .. import deliver as D
+from ..model import Frame, Truth
+from ..planted import Planter
+from . import agriculture, civil_affairs, funds, medical, payroll
+from .funds import fund_flows
+from .planter import DomainPlanter
+from .shared import TABLES, Residents, combine, frames
+
+__all__ = ["DOMAIN_RULES", "DOMAIN_SOURCES", "TABLES", "combine", "deliver_domains", "frames", "fund_flows",
+           "ordinary_domains", "plant_domains"]
+
+DOMAIN_RULES = civil_affairs.RULES + agriculture.RULES + funds.RULES + medical.RULES + payroll.RULES
+#: domain source folders, in the order they are written
+DOMAIN_SOURCES = ["civil_affairs", "finance", "vehicle_registry", "market_regulation", "village_cadres", "agriculture"]
+
+
+def plant_domains(pl: Planter, truth: Truth, people: int) -> dict[str, pd.DataFrame]:
+    """Plant every domain rule's positives and decoys; return the domain rows (integer keys)."""
+    dp = DomainPlanter(pl, truth, people)
+    for domain in (civil_affairs, agriculture, funds, medical, payroll):
+        domain.plant(dp)
+    out = frames(dp.rows)
+    out["fund_cases"] = dp.fund_cases  # type: ignore[assignment]
+    out["n_households"] = dp.next_hh  # type: ignore[assignment]
+    return out
+
+
+def ordinary_domains(rng: np.random.Generator, people: pd.DataFrame, fr: Frame, hh_offset: int) -> dict[str, pd.DataFrame]:
+    """Domain rows of ordinary (not planted) people that never satisfy a domain rule (see each domain)."""
+    pop = Residents.of(people, fr)
+    rows, free = civil_affairs.ordinary_households(rng, pop, hh_offset)
+    rows |= payroll.ordinary_payroll(rng, pop, free)
+    rows |= civil_affairs.ordinary_holdings(rng, pop, free)
+    rows |= agriculture.ordinary_farms(rng, pop)
+    rows |= medical.ordinary_exams(rng, pop)
+    return frames(rows)
+
+
+def deliver_domains(ctx: D.Ctx, t: dict[str, pd.DataFrame], alloc: pd.DataFrame, disb: pd.DataFrame) -> None:
+    civil_affairs.deliver_households(ctx, t)
+    payroll.deliver(ctx, t["payroll"])
+    funds.deliver(ctx, alloc, disb)
+    civil_affairs.deliver_holdings(ctx, t)
+    agriculture.deliver(ctx, t)
+    medical.deliver(ctx, t["exams"])
