@@ -1,4 +1,4 @@
-"""Fault-injection hook for the hardening tests (tests/hardening/test_hardening_faults.py).
+"""Fault-injection hook for the hardening and store safety tests.
 
 Inert unless ``CROSSCHECK_TEST_PAUSE`` names a phase. Then, the first time a run
 reaches that phase, it creates the file named by ``CROSSCHECK_TEST_PAUSE_FILE``
@@ -7,6 +7,8 @@ test deletes that file, so a test can SIGKILL it at a known point. Phases:
 
 - ``load``: after the first source system is loaded (RunSession.load_source);
 - ``rules``: after the first rule ran (RunSession.run_rule);
+- ``record``: inside the findings-store transaction, the run's rows written but
+  not committed, before the reports (Store.record_run; tests/test_store_safety.py);
 - ``reports``: inside the findings-store transaction, with every report file
   but report.html written, report.html's temporary file written but not yet
   renamed into place (crosscheck.reports.common.atomic_path).
@@ -22,6 +24,7 @@ from pathlib import Path
 PAUSE_ENV = "CROSSCHECK_TEST_PAUSE"
 PAUSE_FILE_ENV = "CROSSCHECK_TEST_PAUSE_FILE"
 PAUSE_SECONDS_ENV = "CROSSCHECK_TEST_PAUSE_SECONDS"
+#: The phases tests/hardening/test_hardening_faults.py kills ``crosscheck run`` at.
 PHASES = ("load", "rules", "reports")
 
 _paused: set[str] = set()

@@ -16,8 +16,8 @@ import pytest
 
 from crosscheck.results import TableLoad
 from crosscheck.store import Store, StoreBusy, finding_key
-from crosscheck.store.store import HOLD_ENV, HOLD_SIGNAL_ENV
 from crosscheck.store.testing import finding, make_run
+from crosscheck.testhooks import PAUSE_ENV, PAUSE_FILE_ENV, PAUSE_SECONDS_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 D1, D2, D3 = date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)
@@ -50,11 +50,10 @@ def start(tmp_path: Path, store: Path, run_id: str, as_of: date, people: int, *,
           hold: float | None = None, signal_file: Path | None = None) -> subprocess.Popen:
     script = tmp_path / "record.py"
     script.write_text(SCRIPT, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k not in (HOLD_ENV, HOLD_SIGNAL_ENV)}
+    env = {k: v for k, v in os.environ.items() if k not in (PAUSE_ENV, PAUSE_FILE_ENV, PAUSE_SECONDS_ENV)}
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    if hold is not None:
-        env[HOLD_ENV] = str(hold)
-        env[HOLD_SIGNAL_ENV] = str(signal_file)
+    if hold is not None:  # pause inside record_run's transaction, creating signal_file when it starts
+        env.update({PAUSE_ENV: "record", PAUSE_SECONDS_ENV: str(hold), PAUSE_FILE_ENV: str(signal_file)})
     return subprocess.Popen(
         [sys.executable, str(script), str(store), run_id, as_of.isoformat(), str(people), str(timeout)],
         cwd=str(REPO), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -26,7 +26,7 @@ class StoreBusy(Exception):
     """Another process held the store for longer than the lock timeout."""
 
 
-def _user() -> str:
+def current_user() -> str:
     try:
         return getpass.getuser()
     except Exception:  # pragma: no cover - no passwd entry
@@ -78,7 +78,7 @@ class StoreLock:
             return
         self.info = {
             "what": what,
-            "user": _user(),
+            "user": current_user(),
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "since": self.info.get("since") or datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ"),

@@ -1,0 +1,187 @@
+"""Reviewers' feedback on findings, written to the store: a disposition of one finding, the
+dispositions of an edited findings sheet, and the money recovered on a confirmed finding.
+
+What dispositions mean, when they suppress, and how a sheet is read: `crosscheck.store.reviews`.
+"""
+from __future__ import annotations
+
+import os
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import NamedTuple
+
+import duckdb
+
+from crosscheck.store.db import StoreError, next_id, rows, utc_now
+from crosscheck.store.keys import is_key, normalise_key
+from crosscheck.store.lock import current_user
+from crosscheck.store.reviews import (
+    DISPOSITIONS,
+    ImportResult,
+    ReviewError,
+    SheetProblem,
+    SheetRow,
+    normalise_disposition,
+    parse_amount,
+    parse_day,
+    read_review_file,
+)
+
+
+class Review(NamedTuple):
+    key: str
+    disposition: str
+    note: str
+    reviewer: str
+    on: date
+
+
+class ReviewerFeedback:
+    """`Store.mark`, `Store.import_reviews` and `Store.record_outcome` (uses the store's
+    connection and transaction)."""
+
+    def mark(self, key: str, disposition: str, note: str = "", reviewer: str = "", on: date | None = None) -> int:
+        """Record a reviewer's disposition of one finding; returns the review id.
+
+        The finding's amount_at_risk and evidence_json from its latest run are
+        stored with the review (the baseline for the material-change test).
+        """
+        self._writable()
+        key = normalise_key(key)
+        try:
+            value = normalise_disposition(disposition)
+        except ReviewError as exc:
+            raise StoreError(str(exc)) from None
+        if value is None:
+            raise StoreError(f"a disposition is required ({', '.join(DISPOSITIONS)})")
+        if not (reviewer or "").strip():
+            raise StoreError("a reviewer name is required")
+        review = Review(key, value, (note or "").strip(), reviewer.strip(), on or date.today())
+        with self._transaction() as con:
+            return self._add_review(con, review, "cli")
+
+    def import_reviews(self, path: str | os.PathLike, reviewer: str, on: date | None = None) -> ImportResult:
+        """Apply the dispositions of a reviewer's edited findings.csv / findings.xlsx.
+
+        Blank dispositions are no decision. Rows naming an unknown key, an
+        unknown disposition or a bad date are reported as 'file:line: problem';
+        every other row is applied (in one transaction). A row repeating the
+        finding's current disposition and note is counted as unchanged, so a
+        file can be imported twice.
+        """
+        self._writable()
+        path = Path(path)
+        if not path.is_file():
+            raise StoreError(f"{path}: file not found")
+        default_reviewer = (reviewer or "").strip()
+        if not default_reviewer:
+            raise StoreError("a reviewer name is required")
+        result = ImportResult()
+        try:
+            items = list(read_review_file(path))
+        except ReviewError as exc:
+            raise StoreError(str(exc)) from None
+        with self._transaction() as con:
+            for item in items:
+                self._import_item(con, item, default_reviewer, on, result)
+        return result
+
+    def record_outcome(self, key: str, recovered: Decimal | float | str, on: date | None = None,
+                       note: str = "", recorded_by: str | None = None) -> int:
+        """Record money recovered for a confirmed finding; returns the outcome id."""
+        self._writable()
+        key = normalise_key(key)
+        try:
+            amount = parse_amount(recovered, "--recovered")
+        except ReviewError as exc:
+            raise StoreError(str(exc)) from None
+        if amount is None or amount < 0:
+            raise StoreError(f"recovered amount '{recovered}': expected a number ≥ 0")
+        current = self._current_review(key)
+        if current is None:
+            if self._finding_snapshot(key) is None:
+                raise StoreError(f"unknown finding key '{key}' (no recorded run has it)")
+            raise StoreError(f"finding {key} has not been reviewed; mark it confirmed before recording an outcome")
+        if current["disposition"] != "confirmed":
+            raise StoreError(f"finding {key} is {current['disposition']}, not confirmed; outcomes are recorded for confirmed findings")
+        with self._transaction() as con:
+            outcome_id = next_id(con, "outcome_id", "outcomes")
+            con.execute(
+                "INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [outcome_id, key, current["rule_id"], amount, on or date.today(), (note or "").strip(),
+                 recorded_by or current_user(), utc_now()],
+            )
+        return outcome_id
+
+    # -- a sheet's rows -------------------------------------------------------------
+    def _import_item(self, con: duckdb.DuckDBPyConnection, item: SheetRow | SheetProblem,
+                     default_reviewer: str, on: date | None, result: ImportResult) -> None:
+        """Apply one row of a reviewer's sheet, counting it in ``result``."""
+        if isinstance(item, SheetProblem):
+            result.errors.append(f"{item.where}: {item.problem}")
+            return
+        try:
+            review = self._review_of_row(item.values, default_reviewer, on)
+        except ReviewError as exc:
+            result.errors.append(f"{item.where}: {exc}")
+            return
+        if review is None:
+            result.blank += 1
+            return
+        current = self._current_review(review.key)
+        if current and current["disposition"] == review.disposition and (current["note"] or "") == review.note:
+            result.unchanged += 1
+            return
+        self._add_review(con, review, item.where)
+        result.applied += 1
+
+    def _review_of_row(self, values: dict, default_reviewer: str, on: date | None) -> Review | None:
+        """The review a sheet row gives (None: no decision); ReviewError says what is wrong with it."""
+        disposition = normalise_disposition(values.get("disposition"))
+        if disposition is None:
+            return None
+        raw_key = values.get("finding_key")
+        key = normalise_key(raw_key)
+        if not key:
+            raise ReviewError(f"disposition '{values.get('disposition')}' but no finding_key")
+        if not is_key(key):
+            raise ReviewError(f"'{raw_key}' is not a finding key (16 hex characters)")
+        snap = self._finding_snapshot(key)
+        if snap is None:
+            raise ReviewError(f"unknown finding key '{key}'")
+        rule = str(values.get("rule_id") or "").strip()
+        if rule and rule != snap["rule_id"]:
+            raise ReviewError(f"finding {key} belongs to rule {snap['rule_id']}, not {rule}")
+        day = parse_day(values.get("date"), "review date") or on or date.today()
+        note = str(values.get("note") or "").strip()
+        who = str(values.get("reviewer") or "").strip() or default_reviewer
+        return Review(key, disposition, note, who, day)
+
+    # -- the finding and its reviews --------------------------------------------------
+    def _finding_snapshot(self, key: str) -> dict | None:
+        """The finding's rule, run, amount and evidence in its latest recorded run."""
+        found = rows(
+            self.con,
+            """SELECT f.finding_key, f.rule_id, f.run_id, f.amount_at_risk, f.evidence_json
+               FROM findings f JOIN runs r ON r.run_id = f.run_id
+               WHERE f.finding_key = ? ORDER BY r.seq DESC LIMIT 1""",
+            [key],
+        )
+        return found[0] if found else None
+
+    def _current_review(self, key: str) -> dict | None:
+        found = rows(self.con, "SELECT * FROM reviews WHERE finding_key = ? ORDER BY review_id DESC LIMIT 1", [key])
+        return found[0] if found else None
+
+    def _add_review(self, con: duckdb.DuckDBPyConnection, review: Review, source: str) -> int:
+        snap = self._finding_snapshot(review.key)
+        if snap is None:
+            raise StoreError(f"unknown finding key '{review.key}' (no recorded run has it)")
+        review_id = next_id(con, "review_id", "reviews")
+        con.execute(
+            "INSERT INTO reviews VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [review_id, review.key, snap["rule_id"], review.disposition, review.note or "", review.reviewer,
+             review.on, utc_now(), source, snap["run_id"], snap["amount_at_risk"], snap["evidence_json"]],
+        )
+        return review_id
