@@ -83,7 +83,8 @@ def run(
     findings store stayed busy past its lock timeout."""
     from crosscheck.config import ProjectConfig
     from crosscheck.reports.text import console_summary
-    from crosscheck.run import RunError, RunFailed, RunRequest, execute_run, parse_overrides
+    from crosscheck.lifecycle import RunFailed
+    from crosscheck.run import RunError, RunRequest, execute_run, parse_overrides
     from crosscheck.store import StoreBusy, StoreError
 
     _log_to_stderr(debug)

@@ -17,19 +17,20 @@ from __future__ import annotations
 import getpass
 import logging
 import secrets
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-import duckdb
 import pyarrow as pa
 
 from crosscheck.catalog import Catalog, load_catalog
 from crosscheck.config import ProjectConfig
 from crosscheck.engines import engine_class, open_engine, unavailable_reason
+from crosscheck.lifecycle import RunLife
+from crosscheck.outcomes import broken_outcome, broken_rules, mark_partial
+from crosscheck.workspace import Workspace
 from crosscheck.fsutil import private_dirs
 from crosscheck.results import FINDINGS_SCHEMA, QUARANTINE_SCHEMA, RuleOutcome, RunResult, TableLoad
 from crosscheck.testhooks import pause
@@ -47,16 +48,6 @@ def call(name: str, fn: Callable, *args: Any) -> Any:
 
 class RunError(ValueError):
     """The run cannot start: bad input. The message names the file, folder or value and the problem."""
-
-
-class RunFailed(Exception):
-    """The run started but could not finish (disk full, memory, an unexpected error). It is
-    recorded in the findings store as failed and a notice went to the alert channels;
-    the message is one line naming the cause and the path."""
-
-    def __init__(self, message: str, result: RunResult):
-        super().__init__(message)
-        self.result = result
 
 
 @dataclass(frozen=True)
@@ -100,27 +91,6 @@ def parse_overrides(items: list[str]) -> dict[str, dict[str, str]]:
 
 def new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-
-
-def connect(config: ProjectConfig, spill_dir: Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB that spills to disk and never downloads extensions."""
-    settings = {
-        "autoinstall_known_extensions": False,
-        "autoload_known_extensions": False,
-        "memory_limit": config.duckdb_memory_limit,
-        "temp_directory": str(spill_dir),
-    }
-    if config.duckdb_threads:
-        settings["threads"] = config.duckdb_threads
-    con = duckdb.connect(":memory:", config=settings)
-    con.execute("SET enable_progress_bar = false")
-    return con
-
-
-def lock_down(con: duckdb.DuckDBPyConnection) -> None:
-    """No external access (files, databases, extensions) and the configuration locked."""
-    con.execute("SET enable_external_access = false")
-    con.execute("SET lock_configuration = true")
 
 
 def check_delivery(extracts: Path, catalog: Catalog) -> None:
@@ -201,17 +171,11 @@ class RunSession:
             self.result.warnings.append(
                 f"{len(self.rule_problems)} problem(s) in rule files; rules that need them cannot run: "
                 + "; ".join(self.rule_problems))
-        self._spill = tempfile.TemporaryDirectory(prefix="crosscheck-spill-")
-        self.con = connect(self.config, Path(self._spill.name))
+        self.workspace = Workspace(self.config, extracts, self.catalog, [f.path for f in self.inventory.read],
+                                   cached=engine_class(self.engine).uses_canonical_cache)
         self._findings: list[pa.Table] = []
-        self._shared_views: dict = {}   # views computed once per run (rules.runner.materialize_views)
         self._rule_engine = None        # crosscheck.engines.Engine, opened before the first rule
-        self.cache = self._canonical_cache()
-        self.load_db = None             # crosscheck.canonical_cache.LoadDatabase, once a table is parsed
-        self.cache_used = False         # tables attached from the cache entry
-        self.locked = False             # the DuckDB is locked down (no file access): rules may run
-        self.journal = None             # crosscheck.store.journal.RunJournal while the run is noted there
-        self.abandoned: list[RunResult] = []  # earlier runs found ended without finishing (recorded failed)
+        self.life = RunLife(self.config, self.store_path, self.result, self.request.alerts)
         self._failed_sources: dict[str, str] = {}  # source whose folder could not be listed -> why
 
     def _select(self, request: RunRequest) -> list[str]:
@@ -249,11 +213,11 @@ class RunSession:
             result = step("write-reports", self.finish)
         except RunError:
             self.close()
-            self.end_journal()
+            self.life.end()
             raise
         except BaseException as exc:
             self.close()
-            failure = self.fail(exc)
+            failure = self.life.fail(exc)
             if failure is exc:
                 raise
             raise failure from exc
@@ -274,19 +238,10 @@ class RunSession:
         return Path(self.request.store) if self.request.store else self.config.store
 
     def begin(self) -> None:
-        """Note the run in the store's journal; record runs that never finished as failed,
-        and work out the scheduled nights missed since the last complete run."""
-        if not self.request.record:
-            return
-        from crosscheck.store.journal import RunJournal
-
-        self.journal = RunJournal(self.store_path)
-        self.abandoned = self._record_abandoned(self.journal.ended())
-        self.journal.start({"run_id": self.result.run_id, "as_of": self.result.as_of.isoformat(),
-                            "extracts_root": self.result.extracts_root, "out_dir": self.result.out_dir,
-                            "started_at": self.result.started_at.isoformat(), "started_by": self.result.started_by,
-                            "scope": self.result.scope, "request": self.result.request})
-        self.result.missed_schedules = self._missed_schedules()
+        """Note the run (crosscheck.lifecycle): runs that never finished are recorded as failed,
+        and the scheduled nights missed since the last complete run are said."""
+        if self.request.record:
+            self.life.begin()
 
     def load_table(self, table: str) -> TableLoad:
         """Load one canonical table: from the delivery's cache entry, else from its files.
@@ -294,7 +249,7 @@ class RunSession:
         failed; faults (disk full, memory) stop the run."""
         connector = self.catalog.connectors[self.catalog.source_of(table)]
         self.result.loads = [t for t in self.result.loads if t.table != table]  # a retry replaces
-        self._shared_views.clear()  # tables change: views are computed afresh
+        self.workspace.tables_changed()
         if self._rule_engine is not None:  # reloaded after rules ran: offered to the engine again
             self._rule_engine.forget_table(table)
         load = self._load_with_retries(connector, table)
@@ -315,12 +270,11 @@ class RunSession:
         waits = [self.config.load_retry_wait * 4 ** i for i in range(self.config.load_retries)]
         for attempt, wait in enumerate([*waits, None], 1):
             try:
-                if self.cache is not None and self.cache.complete:
-                    self.cache_used = True
-                    return self.cache.attach(self.con, [table])[0]  # loaded and validated before: no re-parsing
-                self._load_database().begin(self.con)
-                return load_table(self.con, Path(self.request.extracts), connector, table,
-                                  known_hashes=self.cache.hashes if self.cache is not None else None)
+                ws = self.workspace
+                if ws.cached:
+                    return ws.attach(table)  # loaded and validated before: no re-parsing
+                ws.load_into()
+                return load_table(ws.con, Path(self.request.extracts), connector, table, known_hashes=ws.known_hashes)
             except OSError as exc:
                 if is_fault(exc):
                     raise
@@ -374,7 +328,7 @@ class RunSession:
                 available=self.available,
                 as_of=self.request.as_of,
                 overrides=self.request.overrides.get(rule_id),
-                shared_views=self._shared_views,
+                shared_views=self.workspace.shared_views,
             )
             if outcome.status == "ok":
                 mark_partial(outcome, rule, self.result.loads)
@@ -417,81 +371,10 @@ class RunSession:
             with Store.open(self.store_path, lock_timeout=self.config.store_lock_timeout) as store:
                 store.record_run(result, suppression_days=self.ruleset.suppression_days,
                                  before_commit=lambda recorded: write(recorded.findings, recorded, store))
-            self.end_journal()
+            self.life.end()
         else:
             write(result.findings)
         return result
-
-    def fail(self, exc: BaseException) -> BaseException:
-        """Record the run as failed (store, else journal) and send the failure notice; returns
-        what to raise: RunFailed, or a StoreBusy as it is (nothing could be recorded)."""
-        from crosscheck.faults import describe
-        from crosscheck.masking import mask_ids_in_text
-        from crosscheck.store import Store, StoreBusy
-
-        result = self.result
-        result.error = mask_ids_in_text(describe(exc, memory_limit=self.config.duckdb_memory_limit))
-        result.finished_at = datetime.now(timezone.utc)
-        message = f"run {result.run_id} failed: {result.error}"
-        if self.journal is not None:
-            self.journal.note_error(result.run_id, result.error)  # the next run records it if we cannot
-            if not isinstance(exc, StoreBusy):
-                try:
-                    with Store.open(self.store_path, lock_timeout=self.config.store_lock_timeout) as store:
-                        store.record_failed(result)
-                    self.end_journal()
-                except BaseException as store_exc:  # noqa: BLE001 - said; the journal keeps the run
-                    message += f"; not recorded in the store {self.store_path}: {describe(store_exc)}"
-        self._send_failure_notices([result])
-        return exc if isinstance(exc, StoreBusy) else RunFailed(message, result)
-
-    def end_journal(self) -> None:
-        if self.journal is not None:
-            self.journal.end(self.result.run_id)
-
-    def _record_abandoned(self, entries: list[dict]) -> list[RunResult]:
-        """Runs whose process ended without recording them: recorded as failed, notice sent."""
-        if not entries:
-            return []
-        from crosscheck.store import Store
-        from crosscheck.store.journal import ENDED
-
-        failed = []
-        for e in entries:
-            run = RunResult(run_id=e["run_id"], as_of=date.fromisoformat(e["as_of"]),
-                            extracts_root=e.get("extracts_root", ""), out_dir=e.get("out_dir", ""),
-                            started_at=datetime.fromisoformat(e["started_at"]), started_by=e.get("started_by", ""),
-                            scope=e.get("scope", "subset"), request=e.get("request") or {},
-                            error=e.get("error") or ENDED)
-            failed.append(run)
-        with Store.open(self.store_path, lock_timeout=self.config.store_lock_timeout) as store:
-            for run in failed:
-                store.record_failed(run)
-                self.journal.end(run.run_id)
-        self._send_failure_notices(failed)
-        return failed
-
-    def _send_failure_notices(self, runs: list[RunResult]) -> None:
-        from crosscheck.alerts import send_failure_notices
-
-        for run in runs:
-            self.result.alerts += send_failure_notices(run, self.config.alerts, self.request.alerts)
-
-    def _missed_schedules(self) -> list[str]:
-        from crosscheck.schedule import missed_since
-        from crosscheck.store import Store, StoreError
-
-        if not self.store_path.exists():
-            return []
-        try:
-            with Store.open(self.store_path, lock_timeout=self.config.store_lock_timeout, read_only=True) as store:
-                last = store.last_complete_run()
-        except StoreError:
-            return []
-        if last is None:
-            return []
-        finished = last["finished_at"].replace(tzinfo=timezone.utc)
-        return missed_since(self.config.nightly_cron, self.config.timezone, finished, self.result.started_at)
 
     def _overdue(self, store, recorded) -> list[dict]:
         """Findings of this run unreviewed for [alerts] overdue_days or more (masked; see crosscheck.alerts)."""
@@ -528,63 +411,22 @@ class RunSession:
 
         return findings.filter(listed_mask(findings, self.request.districts))
 
-    # -- where the tables live ------------------------------------------------------
-    def _canonical_cache(self):
-        """The canonical cache entry of this delivery (crosscheck.canonical_cache), None when disabled."""
-        if not (self.config.canonical_cache and self.config.cache_dir is not None
-                and engine_class(self.engine).uses_canonical_cache):
-            return None
-        from crosscheck.canonical_cache import CanonicalCache
+    # -- where the tables live (crosscheck.workspace) ---------------------------------
+    @property
+    def con(self):
+        return self.workspace.con
 
-        return CanonicalCache.of_delivery(Path(self.request.extracts), self.catalog, self.config.cache_dir,
-                                          [f.path for f in self.inventory.read])
+    @property
+    def cache(self):
+        return self.workspace.cache
 
-    def _load_database(self):
-        """The database file this run loads into (crosscheck.canonical_cache.LoadDatabase):
-        a partial cache entry, or with the cache disabled a file in the run's spill folder."""
-        if self.load_db is None:
-            from crosscheck.canonical_cache import LoadDatabase
-
-            self.load_db = (self.cache.new_load() if self.cache is not None
-                            else LoadDatabase(Path(self._spill.name) / "load"))
-        return self.load_db
-
-    def publish_loaded(self) -> None:
-        """Close the load database and read its tables from then on (before the connection is
-        locked); it becomes the cache entry only for a delivery fully loaded from its files in
-        this run with no file lost."""
-        db = self.load_db
-        if db is None or not db.active:
-            return
-        loaded = {load.table for load in self.result.loads}
-        keep = (not self.cache_used and loaded == set(self.catalog.tables)
-                and not any(t.status == "failed" or any(f.status == "failed" for f in t.files)
-                            for t in self.result.loads))
-        db.publish(self.con, self.result.loads, keep)
+    @property
+    def cache_used(self) -> bool:
+        return self.workspace.cache_used
 
     def lock_down(self) -> None:
-        """Lock the run's DuckDB before any rule runs: no file access (read_csv, COPY,
-        ATTACH, INSTALL/LOAD, EXPORT all fail) and no setting can be changed back.
-        Spilling to the run's temp_directory keeps working. Idempotent; run_rule calls
-        it, so anything that needs files (loading, exporting the canonical tables)
-        must happen before the first rule."""
-        if not self.locked:
-            self.publish_loaded()
-            store = self.view_store()
-            if store is not None:  # views an earlier run on this delivery computed: read, not computed
-                self._shared_views.update(store.attach(self.con))
-            lock_down(self.con)
-            self.locked = True
-
-    def view_store(self):
-        """Where the shared views of this delivery are kept (crosscheck.canonical_cache.ViewStore):
-        only when every canonical table is read from the delivery's cache entry."""
-        from_entry = self.cache_used or (self.load_db is not None and self.load_db.kept)
-        if self.cache is None or not from_entry or not self.cache.complete:
-            return None
-        from crosscheck.canonical_cache import ViewStore
-
-        return ViewStore(self.cache.dir)
+        """Before the first rule (see Workspace.lock_down)."""
+        self.workspace.lock_down(self.result.loads)
 
     def rule_engine(self):
         """What rules run on (crosscheck.engines), opened on first use; the loaded canonical
@@ -598,76 +440,10 @@ class RunSession:
         return self._rule_engine
 
     def close(self) -> None:
-        if self.con is None:
-            return
         if self._rule_engine is not None:
             self._rule_engine.close()
             self._rule_engine = None
-        self.keep_views()
-        self.con.close()
-        self.con = None
-        if self.load_db is not None:
-            self.load_db.discard()
-        self._spill.cleanup()
-
-    def keep_views(self) -> None:
-        """Keep the shared views this run computed in the delivery's cache entry, for the
-        next run (an ad-hoc run then reads them). Never fails the run."""
-        store = self.view_store() if self.locked and self._shared_views else None
-        if store is None:
-            return
-        try:
-            store.keep(self.con, self._shared_views)
-        except Exception as exc:  # noqa: BLE001 - the next run computes them again
-            log.warning("shared views not kept in the canonical cache: %s", exc)
-
-
-def broken_rules(ruleset, problems) -> dict[str, str]:
-    """Rule id -> why it cannot run, for every rule whose file (or a view file it names) has a
-    problem: the rule file's own problems, and 'needs view V: ...' for broken views."""
-    by_file: dict[str, list[str]] = {}
-    for p in problems:
-        by_file.setdefault(str(Path(p.file).resolve()), []).append(str(p))
-    rules_dir = Path(ruleset.rules_dir)
-    broken: dict[str, str] = {}
-    views: dict[str, str] = {}
-    for path in sorted(rules_dir.rglob("*.y*ml")):
-        found = by_file.get(str(path.resolve()))
-        if not found:
-            continue
-        is_view = any(part.startswith("_") for part in path.relative_to(rules_dir).parts[:-1])
-        (views if is_view else broken)[path.stem] = "; ".join(found)
-    if views:
-        import re
-
-        for rule_id, rule in ruleset.rules.items():
-            text = rule.path.read_text(encoding="utf-8")
-            needs = [f"needs view {v} ({why})" for v, why in views.items() if re.search(rf"\b{re.escape(v)}\b", text)]
-            if needs:
-                broken[rule_id] = "; ".join(filter(None, [broken.get(rule_id), *needs]))
-    return broken
-
-
-def broken_outcome(rule_id: str, why: str, rule=None) -> RuleOutcome:
-    if rule is not None:
-        s = rule.spec
-        return RuleOutcome(rule_id=rule_id, title_zh=s.title.zh, title_en=s.title.en, severity=s.severity,
-                           status="failed", reason=f"rule file does not load: {why}", version=rule.version,
-                           description=s.description.strip(), domain=rule.domain)
-    return RuleOutcome(rule_id=rule_id, title_zh=rule_id, title_en=rule_id, severity="", status="failed",
-                       reason=f"rule file does not load: {why}")
-
-
-def mark_partial(outcome: RuleOutcome, rule, loads: list[TableLoad]) -> None:
-    """A rule that ran on a table that lost a file is partial, and names each such file."""
-    try:
-        tables = rule.compile().tables
-    except Exception:  # noqa: BLE001 - it ran, so it compiles; nothing to add otherwise
-        return
-    lost = [f"{t.table}: {item}" for t in loads if t.table in tables and t.status == "partial" for item in t.lost]
-    if lost:
-        outcome.status = "partial"
-        outcome.reason = "; ".join(filter(None, ["inputs incomplete: " + "; ".join(lost), outcome.reason]))
+        self.workspace.close()
 
 
 def execute_run(request: RunRequest, config: ProjectConfig | None = None, step: Step = call) -> RunResult:

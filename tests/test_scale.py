@@ -90,7 +90,7 @@ def test_findings_equal_truth_then_cached_run_reuses_the_load(scale_city, tmp_pa
     first, result, found = _run(city, tmp_path, "r1", cache)
     assert found == _truth(city)
     # shared views were computed once, into temp tables, and reused by the rules
-    assert {key[0] for key in first._shared_views} >= {"person_death", "person_profile"}
+    assert {key[0] for key in first.workspace.shared_views} >= {"person_death", "person_profile"}
     # accounting equals the generator's ledger
     with open(city / "_truth" / "files.csv", encoding="utf-8") as fh:
         ledger = {r["file"]: r for r in csv.DictReader(fh)}
@@ -125,7 +125,7 @@ def test_shared_views_are_kept_with_the_delivery_and_recomputed_once_edited(scal
     assert not [p for p in (entry / "views").iterdir() if p.name.startswith(".")]  # no half-written view
 
     second, _, found2 = _run(city, tmp_path, "r2", cache)
-    read = {view: table for (view, _), table in second._shared_views.items()}
+    read = {view: table for (view, _), table in second.workspace.shared_views.items()}
     assert read["person_profile"].startswith("__cc_v_") and read["person_death"].startswith("__cc_v_")
     assert found2 == found == _truth(city)
 
@@ -135,7 +135,7 @@ def test_shared_views_are_kept_with_the_delivery_and_recomputed_once_edited(scal
     view.write_text(view.read_text(encoding="utf-8").replace("2 AS priority FROM residents", "3 AS priority FROM residents"),
                     encoding="utf-8")
     third, _, found3 = _run(city, tmp_path, "r3", cache, rules_dir=rules)
-    read = {view: table for (view, _), table in third._shared_views.items()}
+    read = {view: table for (view, _), table in third.workspace.shared_views.items()}
     assert not read["person_profile"].startswith("__cc_v_") and read["person_death"].startswith("__cc_v_")
     assert found3 == found
     assert len(list((entry / "views").glob("person_profile-*.duckdb"))) == 2

@@ -167,7 +167,7 @@ def test_spilling_still_works_when_locked(tmp_path):
             "SELECT count(*) FROM (SELECT i, md5(i::VARCHAR) AS s FROM range(1500000) r(i) ORDER BY s)"
         ).fetchall()[0][0]
         assert n == 1_500_000
-        assert os.listdir(session._spill.name), "expected the sort to spill to the run's temp_directory"
+        assert os.listdir(session.workspace.spill.name), "expected the sort to spill to the run's temp_directory"
     finally:
         session.close()
 

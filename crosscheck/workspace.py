@@ -1,0 +1,143 @@
+"""Where a run's canonical tables live: one object owns the run's DuckDB, its spill folder,
+the delivery's canonical cache entry, the database the tables load into, the shared views
+and the moment the connection is locked down.
+
+    ws = Workspace(config, extracts, catalog, files, cached=True)
+    ws.load_into()            # the loader's tables land in the load database
+    ws.lock_down(loads)       # before the first rule: publish, attach kept views, lock
+    ws.close()                # keep computed views, remove what was not kept
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+import duckdb
+
+from crosscheck.catalog import Catalog
+from crosscheck.config import ProjectConfig
+from crosscheck.results import TableLoad
+
+log = logging.getLogger("crosscheck.workspace")
+
+
+def connect(config: ProjectConfig, spill_dir: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that spills to disk and never downloads extensions."""
+    settings = {
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        "memory_limit": config.duckdb_memory_limit,
+        "temp_directory": str(spill_dir),
+    }
+    if config.duckdb_threads:
+        settings["threads"] = config.duckdb_threads
+    con = duckdb.connect(":memory:", config=settings)
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def lock_down(con: duckdb.DuckDBPyConnection) -> None:
+    """No external access (files, databases, extensions) and the configuration locked."""
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+class Workspace:
+    def __init__(self, config: ProjectConfig, extracts: Path, catalog: Catalog, files: list[Path], *, cached: bool):
+        """`files`: what the connectors read of the delivery; `cached`: the run may read and keep
+        the delivery's canonical cache entry (the DuckDB engine does; see crosscheck.engines)."""
+        self.catalog = catalog
+        self.spill = tempfile.TemporaryDirectory(prefix="crosscheck-spill-")
+        self.con = connect(config, Path(self.spill.name))
+        self.cache = None               # crosscheck.canonical_cache.CanonicalCache of the delivery
+        if cached and config.canonical_cache and config.cache_dir is not None:
+            from crosscheck.canonical_cache import CanonicalCache
+
+            self.cache = CanonicalCache.of_delivery(Path(extracts), catalog, config.cache_dir, files)
+        self.load_db = None             # crosscheck.canonical_cache.LoadDatabase, once a table is parsed
+        self.cache_used = False         # tables attached from the cache entry
+        self.locked = False             # no file access from here on: rules may run
+        self.shared_views: dict = {}    # views computed once per run (rules.runner.materialize_views)
+
+    @property
+    def cached(self) -> bool:
+        """The delivery's tables are in the cache entry: attach, do not parse."""
+        return self.cache is not None and self.cache.complete
+
+    def attach(self, table: str) -> TableLoad:
+        """A table loaded and validated by an earlier run, read from the cache entry."""
+        self.cache_used = True
+        return self.cache.attach(self.con, [table])[0]
+
+    def load_into(self) -> None:
+        """Make the load database the connection's default, so the loader's tables land there."""
+        if self.load_db is None:
+            from crosscheck.canonical_cache import LoadDatabase
+
+            self.load_db = (self.cache.new_load() if self.cache is not None
+                            else LoadDatabase(Path(self.spill.name) / "load"))
+        self.load_db.begin(self.con)
+
+    @property
+    def known_hashes(self) -> dict[str, str] | None:
+        return self.cache.hashes if self.cache is not None else None
+
+    def tables_changed(self) -> None:
+        """A table was (re)loaded: shared views are computed afresh."""
+        self.shared_views.clear()
+
+    def publish_loaded(self, loads: list[TableLoad]) -> None:
+        """Close the load database and read its tables from then on (before the connection is
+        locked); it becomes the cache entry only for a delivery fully loaded from its files in
+        this run with no file lost."""
+        db = self.load_db
+        if db is None or not db.active:
+            return
+        keep = (not self.cache_used and {load.table for load in loads} == set(self.catalog.tables)
+                and not any(t.status == "failed" or any(f.status == "failed" for f in t.files) for t in loads))
+        db.publish(self.con, loads, keep)
+
+    def lock_down(self, loads: list[TableLoad]) -> None:
+        """Lock the run's DuckDB before any rule runs: no file access (read_csv, COPY,
+        ATTACH, INSTALL/LOAD, EXPORT all fail) and no setting can be changed back.
+        Spilling to the run's temp_directory keeps working. Idempotent; anything that
+        needs files (loading, exporting the canonical tables) happens before."""
+        if not self.locked:
+            self.publish_loaded(loads)
+            store = self.view_store()
+            if store is not None:  # views an earlier run on this delivery computed: read, not computed
+                self.shared_views.update(store.attach(self.con))
+            lock_down(self.con)
+            self.locked = True
+
+    def view_store(self):
+        """Where the shared views of this delivery are kept (crosscheck.canonical_cache.ViewStore):
+        only when every canonical table is read from the delivery's cache entry."""
+        from_entry = self.cache_used or (self.load_db is not None and self.load_db.kept)
+        if self.cache is None or not from_entry or not self.cache.complete:
+            return None
+        from crosscheck.canonical_cache import ViewStore
+
+        return ViewStore(self.cache.dir)
+
+    def keep_views(self) -> None:
+        """Keep the shared views this run computed in the delivery's cache entry, for the
+        next run (an ad-hoc run then reads them). Never fails the run."""
+        store = self.view_store() if self.locked and self.shared_views else None
+        if store is None:
+            return
+        try:
+            store.keep(self.con, self.shared_views)
+        except Exception as exc:  # noqa: BLE001 - the next run computes them again
+            log.warning("shared views not kept in the canonical cache: %s", exc)
+
+    def close(self) -> None:
+        if self.con is None:
+            return
+        self.keep_views()
+        self.con.close()
+        self.con = None
+        if self.load_db is not None:
+            self.load_db.discard()
+        self.spill.cleanup()
