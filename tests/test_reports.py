@@ -334,12 +334,13 @@ def test_empty_run(tmp_path):
 def test_ten_thousand_findings_stay_small():
     """report.html embeds findings as JSON (no pre-rendered rows): 10,000 findings stay well under 5 MB.
     (Only the html is rendered here, to keep the test fast; write_reports does the same.)"""
-    from crosscheck.reports.common import finding_rows, rule_views
     from crosscheck.reports.html import render_html
+    from crosscheck.reports.model import build_model
 
     run = make_run(extra_findings=10_000)
-    rows = finding_rows(run, True)
-    html = render_html(run, rule_views(run, rows), rows, [], [], True)
+    model = build_model(run, True)
+    rows = model.rows
+    html = render_html(model)
     size = len(html.encode("utf-8"))
     print(f"\nreport.html with {len(rows):,} findings: {size / 1e6:.2f} MB")
     assert size < 5_000_000, size

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crosscheck.reports.common import extra_columns, mask_run_texts, finding_rows, quarantine_rows, rule_views
+from crosscheck.reports.model import build_model
 from crosscheck.masking import mask_id, mask_ids_in_text, mask_name
 from crosscheck.results import RunResult
 
@@ -30,21 +30,15 @@ def write_reports(run: RunResult, out_dir: Path, *, mask: bool = True) -> dict[s
     from crosscheck.reports.summary import build_summary, write_summary_json
     from crosscheck.reports.xlsx import write_xlsx
 
-    if mask:
-        run = mask_run_texts(run)
+    model = build_model(run, mask)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    rows = finding_rows(run, mask)
-    quarantine = quarantine_rows(run, mask)
-    extra = extra_columns(run)
-    views = rule_views(run, rows)
-
     written: dict[str, Path] = {}
-    written["findings.csv"] = write_findings_csv(out / "findings.csv", rows, extra)
-    written["quarantine.csv"] = write_quarantine_csv(out / "quarantine.csv", quarantine)
-    written["summary.json"] = write_summary_json(out / "summary.json", build_summary(run, views, rows, quarantine, mask))
-    written["findings.xlsx"] = write_xlsx(out / "findings.xlsx", run, views, rows, extra, mask)
-    written["report.html"] = write_html(out / "report.html", run, views, rows, quarantine, extra, mask)
+    written["findings.csv"] = write_findings_csv(out / "findings.csv", model)
+    written["quarantine.csv"] = write_quarantine_csv(out / "quarantine.csv", model)
+    written["summary.json"] = write_summary_json(out / "summary.json", build_summary(model))
+    written["findings.xlsx"] = write_xlsx(out / "findings.xlsx", model)
+    written["report.html"] = write_html(out / "report.html", model)
     return written
 
 
@@ -55,16 +49,11 @@ def rewrite_reports(run: RunResult, out_dir: Path, *, mask: bool = True,
     from crosscheck.reports.html import write_html
     from crosscheck.reports.summary import build_summary, write_summary_json
 
-    if mask:
-        run = mask_run_texts(run)
+    model = build_model(run, mask)
     out = Path(out_dir)
-    rows = finding_rows(run, mask)
-    quarantine = quarantine_rows(run, mask)
-    extra = extra_columns(run)
-    views = rule_views(run, rows)
     written: dict[str, Path] = {}
     if "summary.json" in names:
-        written["summary.json"] = write_summary_json(out / "summary.json", build_summary(run, views, rows, quarantine, mask))
+        written["summary.json"] = write_summary_json(out / "summary.json", build_summary(model))
     if "report.html" in names:
-        written["report.html"] = write_html(out / "report.html", run, views, rows, quarantine, extra, mask)
+        written["report.html"] = write_html(out / "report.html", model)
     return written

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from crosscheck.reports.common import FINDINGS_COLUMNS, QUARANTINE_COLUMNS, fmt_amount, review_columns, write_text_atomic
 from crosscheck.masking import neutralise_formula
+from crosscheck.reports.model import ReportModel
 
 
 def _render(columns: list[str], rows: list[list]) -> str:
@@ -17,13 +18,13 @@ def _render(columns: list[str], rows: list[list]) -> str:
     return buf.getvalue()
 
 
-def write_findings_csv(path: Path, rows: list[dict], extra: list[str]) -> Path:
+def write_findings_csv(path: Path, model: ReportModel) -> Path:
     """One row per finding; with a finding_key, also the empty review columns a reviewer
     fills in (处置 / disposition, 备注 / note, 复核人 / reviewer) for `crosscheck review import`."""
-    columns = FINDINGS_COLUMNS + extra
-    review = review_columns(extra)
+    columns = FINDINGS_COLUMNS + model.extra
+    review = review_columns(model.extra)
     out = []
-    for r in rows:
+    for r in model.rows:
         line = []
         for c in columns:
             v = r.get(c)
@@ -35,9 +36,9 @@ def write_findings_csv(path: Path, rows: list[dict], extra: list[str]) -> Path:
     return write_text_atomic(path, _render(columns + review, out), bom=True)
 
 
-def write_quarantine_csv(path: Path, rows: list[dict]) -> Path:
+def write_quarantine_csv(path: Path, model: ReportModel) -> Path:
     out = []
-    for r in rows:
+    for r in model.quarantine:
         line = []
         for c in QUARANTINE_COLUMNS:
             v = r.get(c)

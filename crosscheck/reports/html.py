@@ -31,16 +31,11 @@ from crosscheck.reports.common import (
     CHANGE_KEYS,
     RuleView,
     as_float,
-    district_totals,
-    figures_of,
     fmt_dt,
     fmt_money,
-    history_rows,
-    precision_rows,
-    resolved_rows,
     write_text_atomic,
 )
-from crosscheck.results import RunResult
+from crosscheck.reports.model import ReportModel
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: Quarantined rows shown in the report (all of them are in quarantine.csv).
@@ -163,14 +158,13 @@ def _charts(views: list[RuleView], districts: list[dict]) -> dict[str, Markup]:
     }
 
 
-def render_html(run: RunResult, views: list[RuleView], rows: list[dict], quarantine: list[dict],
-                extra: list[str], mask: bool) -> str:
-    districts = district_totals(rows)
+def render_html(model: ReportModel) -> str:
+    run, rows, quarantine, extra, mask = model.run, model.rows, model.quarantine, model.extra, model.mask
+    views, districts, figures = model.views, model.districts, model.figures
     first = {}  # rules grouped by domain, domains in order of first appearance, run order within
     for v in views:
         first.setdefault(v.outcome.domain or "", len(first))
     views = sorted(views, key=lambda v: first[v.outcome.domain or ""])
-    figures = figures_of(run)
     rules = [_rule_context(v, extra, i, figures) for i, v in enumerate(views, 1)]
     funds = fund_rows(rows)
     for r in rules:
@@ -179,12 +173,12 @@ def render_html(run: RunResult, views: list[RuleView], rows: list[dict], quarant
     expectations = [e for t in loads for e in t.expectations]
     q_reasons = Counter((q.get("source") or "", q.get("table") or "", q.get("reason") or "") for q in quarantine)
     files = run.files
-    changes = history_rows(run, views)
-    precision = precision_rows(run, views)
+    changes = model.changes
+    precision = [dict(p) for p in model.precision]
     for p in precision:
         p["low"] = (p["precision"] is not None and p["precision"] < PRECISION_WARN
                     and p["reviewed"] >= PRECISION_MIN_REVIEWED)
-    resolved = resolved_rows(run, mask)
+    resolved = [dict(r) for r in model.resolved]
     titles = {v.rule_id: (v.outcome.title_zh or v.rule_id, v.outcome.title_en or v.rule_id) for v in views}
     for r in resolved:
         r["title_zh"], r["title_en"] = titles.get(r.get("rule_id"), (r.get("rule_id"), r.get("rule_id")))
@@ -240,6 +234,5 @@ def render_html(run: RunResult, views: list[RuleView], rows: list[dict], quarant
     return _env().get_template("report.html.j2").render(**ctx)
 
 
-def write_html(path: Path, run: RunResult, views: list[RuleView], rows: list[dict], quarantine: list[dict],
-               extra: list[str], mask: bool) -> Path:
-    return write_text_atomic(path, render_html(run, views, rows, quarantine, extra, mask))
+def write_html(path: Path, model: ReportModel) -> Path:
+    return write_text_atomic(path, render_html(model))

@@ -4,31 +4,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from crosscheck.reports.common import (
-    CHANGE_KEYS,
-    RuleView,
-    as_float,
-    district_totals,
-    figures_of,
-    history_rows,
-    precision_rows,
-    resolved_rows,
-    write_text_atomic,
-)
 from crosscheck.masking import mask_deep
-from crosscheck.results import RunResult
+from crosscheck.reports.common import CHANGE_KEYS, as_float, write_text_atomic
+from crosscheck.reports.model import ReportModel
 
 
-def build_summary(run: RunResult, views: list[RuleView], rows: list[dict], quarantine: list[dict], mask: bool) -> dict:
+def build_summary(model: ReportModel) -> dict:
     """run.to_dict(), with the reports' view of each rule and the totals added.
 
     Findings counts and amounts are the run's figures (crosscheck.reports.figures: what
     every other output shows); a rule that did not run has ``findings: null`` so it
     never reads as "zero findings".
     """
+    run, views, figures = model.run, model.views, model.figures
     data = run.to_dict()
-    data["masked"] = mask
-    figures = figures_of(run)
+    data["masked"] = model.mask
     rules = []
     for v in views:
         d = next((r for r in data["rules"] if r["rule_id"] == v.rule_id), None)
@@ -78,37 +68,38 @@ def build_summary(run: RunResult, views: list[RuleView], rows: list[dict], quara
         "duplicates_dropped": sum(f.duplicates_dropped for f in run.files),
         "files_unread": len(run.unread),
         "files_unread_like_data": sum(bool(u.looks_like) for u in run.unread),
-        "quarantine_rows": len(quarantine),
+        "quarantine_rows": len(model.quarantine),
         "expectations_failed": sum(not e.success for t in run.loads for e in t.expectations),
     }
     data["by_district"] = [
         {"district": d["district"], "findings": d["findings"], "amount_at_risk": as_float(d["amount"]),
          "high": d["high"], "medium": d["medium"], "low": d["low"]}
-        for d in district_totals(rows)
+        for d in model.districts
     ]
-    data["history"] = _history(run, views)
+    data["history"] = _history(model)
     # identity numbers never appear here, --no-mask or not (a reason or detail may quote one)
     return mask_deep(data)
 
 
-def _history(run: RunResult, views: list[RuleView]) -> dict:
+def _history(model: ReportModel) -> dict:
     """The comparison with earlier runs (empty dict when the run was not recorded):
     per-rule counts {findings (listed), new, recurring, resolved, suppressed,
     outside_districts} from the run's figures, their totals, per-rule precision from
     reviewers' dispositions, and the resolved findings' keys."""
+    run = model.run
     if not run.history:
         return {}
     counts = {r["rule_id"]: {"findings": r["listed"], **{k: r[k] for k in CHANGE_KEYS if k != "listed"}}
-              for r in history_rows(run, views)}
+              for r in model.changes}
     precision = {
         p["rule_id"]: {"reviewed": p["reviewed"], "confirmed": p["confirmed"], "false_positive": p["false_positive"],
                        "explained": p["explained"], "precision": p["precision"], "recovered": as_float(p["recovered"])}
-        for p in precision_rows(run, views)
+        for p in model.precision
     }
     totals = {k: sum(c[k] for c in counts.values()) for k in ("findings", *CHANGE_KEYS[1:])}
     resolved = [{"finding_key": r.get("finding_key"), "rule_id": r.get("rule_id"),
                  "last_seen": r.get("last_seen"), "last_run_id": r.get("last_run_id")}
-                for r in resolved_rows(run, True)]
+                for r in model.resolved]
     out = dict(run.history)  # other keys (e.g. overdue) pass through as they are
     out.update({"counts": counts, "totals": totals, "precision": precision, "resolved": resolved})
     return out

@@ -17,15 +17,11 @@ from crosscheck.reports.common import (
     RuleView,
     UNKNOWN_DISTRICT,
     atomic_path,
-    district_totals,
-    figures_of,
     fmt_dt,
-    history_rows,
-    precision_rows,
     review_columns,
 )
 from crosscheck.masking import neutralise_formula
-from crosscheck.results import RunResult
+from crosscheck.reports.model import ReportModel
 
 MONEY = "#,##0.00"
 HEADER_FILL = PatternFill("solid", fgColor="1F3A5F")
@@ -80,8 +76,8 @@ def _header(ws, row: int, headers: list[str], widths: list[int] | None = None) -
             ws.column_dimensions[get_column_letter(col)].width = widths[col - 1]
 
 
-def _summary_sheet(ws, run: RunResult, views: list[RuleView], rows: list[dict], mask: bool) -> None:
-    figures = figures_of(run)
+def _summary_sheet(ws, model: ReportModel) -> None:
+    run, views, mask, figures = model.run, model.views, model.mask, model.figures
     ws.title = "汇总"
     ws["A1"] = "数据比对疑点核查报告"
     ws["A1"].font = TITLE_FONT
@@ -133,13 +129,13 @@ def _summary_sheet(ws, run: RunResult, views: list[RuleView], rows: list[dict], 
             if not v.ran:
                 ws.cell(row=r, column=5, value="未运行")
 
-    r = _history_section(ws, r, run, views)
+    r = _history_section(ws, r, model)
 
     r += 2
     ws.cell(row=r, column=1, value="分区县统计").font = Font(bold=True, size=12)
     r += 1
     _header(ws, r, ["区县", "疑点数", "涉及金额（元）", "高", "中", "低"])
-    for d in district_totals(rows):
+    for d in model.districts:
         r += 1
         for col, val in enumerate([_text(d["district"] or UNKNOWN_DISTRICT), d["findings"], float(d["amount"]),
                                    d["high"], d["medium"], d["low"]], 1):
@@ -154,9 +150,9 @@ def _summary_sheet(ws, run: RunResult, views: list[RuleView], rows: list[dict], 
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
 
 
-def _history_section(ws, r: int, run: RunResult, views: list[RuleView]) -> int:
+def _history_section(ws, r: int, model: ReportModel) -> int:
     """与上次运行相比 (counts per rule) and 规则准确率 (precision per rule); returns the last row used."""
-    changes = history_rows(run, views)
+    changes = model.changes
     r += 2
     ws.cell(row=r, column=1, value="与上次运行相比").font = Font(bold=True, size=12)
     if not changes:
@@ -178,7 +174,7 @@ def _history_section(ws, r: int, run: RunResult, views: list[RuleView]) -> int:
 
     r += 2
     ws.cell(row=r, column=1, value="规则准确率（复核结果：确认 ÷ 已复核）").font = Font(bold=True, size=12)
-    prec = precision_rows(run, views)
+    prec = model.precision
     if not prec:
         r += 1
         ws.cell(row=r, column=1, value="尚无复核结果。")
@@ -247,17 +243,17 @@ def _rule_sheet(ws, view: RuleView, extra: list[str]) -> None:
     ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{last}"
 
 
-def write_xlsx(path: Path, run: RunResult, views: list[RuleView], rows: list[dict], extra: list[str], mask: bool) -> Path:
+def write_xlsx(path: Path, model: ReportModel) -> Path:
     wb = Workbook()
     used: set[str] = {"汇总"}
     sheets = []
-    for v in views:
+    for v in model.views:
         if v.findings:
             v.sheet = _sheet_name(v, used)
             sheets.append(v)
-    _summary_sheet(wb.active, run, views, rows, mask)
+    _summary_sheet(wb.active, model)
     for v in sheets:
-        _rule_sheet(wb.create_sheet(v.sheet), v, extra)
+        _rule_sheet(wb.create_sheet(v.sheet), v, model.extra)
     with atomic_path(path) as tmp:
         wb.save(tmp)
     return Path(path)
