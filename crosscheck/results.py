@@ -141,6 +141,8 @@ class RuleOutcome:
     #: personal data each finding column ("subject", "person_id", "name", ...) and evidence
     #: field ("evidence.<field>") carries: column or field -> kind (crosscheck.rules.lineage)
     personal: dict[str, str] = field(default_factory=dict)
+    #: marks of each finding's timeline (crosscheck.rules.model.TimelineItem as dicts: label, at / from, to, kind)
+    timeline: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -162,6 +164,9 @@ class RunResult:
     # counts: rule_id -> {findings, new, recurring, resolved, suppressed}; precision: rule_id -> {...}
     history: dict = field(default_factory=dict)
     resolved: pa.Table | None = None
+    #: findings in the districts asked for that a review suppressed (false positive / explained,
+    #: within its suppression period): not listed, but shown collapsed with why and until when
+    suppressed_findings: pa.Table | None = None
     # Per canonical table: delivered header (normalised, aliases too) -> kind of personal data
     # it holds (crosscheck.catalog.Catalog.personal_headers): how its quarantined rows are masked.
     personal_headers: dict[str, dict[str, str]] = field(default_factory=dict)

@@ -29,6 +29,7 @@ from crosscheck.catalog import Catalog, load_catalog
 from crosscheck.config import ProjectConfig
 from crosscheck.engines import engine_class, open_engine, unavailable_reason
 from crosscheck.lifecycle import RunLife
+from crosscheck.reports.figures import listed_mask, run_figures, suppressed_in
 from crosscheck.outcomes import broken_outcome, broken_rules, mark_partial
 from crosscheck.workspace import Workspace
 from crosscheck.fsutil import private_dirs
@@ -342,7 +343,6 @@ class RunSession:
         """Record the run in the findings store and write every report file, as
         one step: if writing the reports fails, the store keeps nothing of it."""
         from crosscheck.reports import write_reports
-        from crosscheck.reports.figures import run_figures
         from crosscheck.store import Store
 
         result = self.result
@@ -365,6 +365,7 @@ class RunSession:
                                   "overdue_days": self.config.alerts.overdue_days}
             result.figures = run_figures(result.rules, findings, self.request.districts, result.resolved)
             result.findings = self._for_reviewers(findings)
+            result.suppressed_findings = suppressed_in(findings, self.request.districts)
             write_reports(result, out, mask=result.masked)
 
         if self.request.record:
@@ -407,8 +408,6 @@ class RunSession:
 
     def _for_reviewers(self, findings: pa.Table) -> pa.Table:
         """What reviewers are shown: not suppressed, in the requested districts."""
-        from crosscheck.reports.figures import listed_mask
-
         return findings.filter(listed_mask(findings, self.request.districts))
 
     # -- where the tables live (crosscheck.workspace) ---------------------------------

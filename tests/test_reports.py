@@ -432,7 +432,7 @@ def test_html_shows_change_precision_suppressed_and_resolved(recorded):
     assert prow, "precision 50.0% for pension_identity_mismatch"
     resolved = re.search(r'<table class="grid compact" id="resolved-table">(.*?)</table>', html, re.S).group(1)
     assert keys["gone"] in resolved and "420204********5678" in resolved and ID_OUYANG not in html
-    blobs = [json.loads(b) for b in re.findall(r'<script type="application/json" id="blob-\d+">(.*?)</script>', html, re.S)]
+    blobs = [json.loads(b) for b in re.findall(r'<script type="application/json" id="blob-findings">(.*?)</script>', html, re.S)]
     assert all(b["cols"][0] == "status" and "first_seen" in b["cols"] and "finding_key" in b["cols"] for b in blobs)
     statuses = {row[0] for b in blobs for row in b["rows"]}
     assert statuses == {"new", "recurring"}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import secrets
 from collections import defaultdict
@@ -11,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator
 
+from crosscheck.priority import in_priority_order
 from crosscheck.reports.figures import RAN, RunFigures, run_figures
 from crosscheck.masking import mask_finding, mask_ids_in_text, mask_quarantine_row
 from crosscheck.results import FINDINGS_SCHEMA, RuleOutcome, RunResult
@@ -24,8 +26,12 @@ STATUS_EN = {"ok": "Ran", "partial": "Partial", "skipped": "Skipped", "failed": 
 #: findings.csv columns, in this order; EXTRA_COLUMNS follow when the findings table has them.
 FINDINGS_COLUMNS = ["rule_id", "subject", "person_id", "name", "severity", "amount_at_risk", "evidence", "district", "sources"]
 EXTRA_COLUMNS = ["finding_key", "status", "first_seen"]
-#: Empty columns for the reviewer's round trip (`crosscheck review import` reads them back,
-#: see crosscheck.store.reviews.header_field); written only when findings carry a finding_key.
+#: What the findings store says of each finding's current review (shown beside it; never CSV columns
+#: of their own: they fill the review columns below).
+REVIEW_FIELDS = ["review", "review_note", "reviewer", "reviewed_on", "suppressed_until", "review_change"]
+#: Columns for the reviewer's round trip (`crosscheck review import` reads them back, see
+#: crosscheck.store.reviews.header_field), filled with the current review where there is one;
+#: written only when findings carry a finding_key.
 REVIEW_COLUMNS = ["处置 / disposition", "备注 / note", "复核人 / reviewer"]
 #: Finding status (from the findings store) for people.
 FINDING_STATUS_ZH = {"new": "新增", "recurring": "持续"}
@@ -65,8 +71,19 @@ def extra_columns(run: RunResult) -> list[str]:
 
 
 def review_columns(extra: list[str]) -> list[str]:
-    """The empty review columns, when the findings can be reviewed (they have a finding_key)."""
+    """The review columns, when the findings can be reviewed (they have a finding_key)."""
     return list(REVIEW_COLUMNS) if "finding_key" in extra else []
+
+
+#: Dispositions as reviewers write them in the review columns (crosscheck review import reads them back).
+DISPOSITION_ZH = {"confirmed": "确认", "false_positive": "误报", "explained": "已解释"}
+DISPOSITION_EN = {"confirmed": "Confirmed", "false_positive": "False positive", "explained": "Explained"}
+
+
+def review_values(row: dict) -> list[str]:
+    """The review columns' values for one finding: its current disposition, note and reviewer."""
+    return [DISPOSITION_ZH.get(row.get("review") or "", row.get("review") or ""), row.get("review_note") or "",
+            row.get("reviewer") or ""]
 
 
 #: The counts of the change since the previous run, as the reports show them.
@@ -136,32 +153,54 @@ def masked_findings(run: RunResult, rows: list[dict]) -> list[dict]:
     return [mask_finding(r, kinds.get(r.get("rule_id") or "", {})) for r in rows]
 
 
-def _sort_key(row: dict) -> tuple:
-    amount = row.get("amount_at_risk")
-    return (
-        row.get("rule_id") or "",
-        SEVERITY_RANK.get(row.get("severity") or "", 9),
-        amount is None,
-        -(amount if amount is not None else Decimal(0)),
-        row.get("person_id") or "",
-        row.get("subject") or "",
-    )
+def finding_rows(run: RunResult, mask: bool, table=None) -> list[dict]:
+    """Every finding of `table` (default: the run's findings), by rule, each rule's in priority
+    order (crosscheck.priority), with its rank in the run's one priority list (`priority`, 1 is
+    first) and its timeline marks (`timeline`); masked if asked.
 
-
-def finding_rows(run: RunResult, mask: bool) -> list[dict]:
-    """Every finding, sorted by rule, severity, amount (desc), person; masked if asked.
-
-    Sorting uses the full values, so masked and unmasked reports list findings in
-    the same order. Values are plain Python (amount_at_risk a Decimal or None).
-    """
-    wanted = [c for c in (*FINDINGS_SCHEMA.names, *EXTRA_COLUMNS) if c in run.findings.column_names]
-    rows = run.findings.select(wanted).to_pylist()
+    Sorting uses the full values, so masked and unmasked reports list findings in the same
+    order. Values are plain Python (amount_at_risk a Decimal or None)."""
+    table = run.findings if table is None else table
+    wanted = [c for c in (*FINDINGS_SCHEMA.names, *EXTRA_COLUMNS, *REVIEW_FIELDS) if c in table.column_names]
+    rows = table.select(wanted).to_pylist()
+    marks = {o.rule_id: o.timeline for o in run.rules if o.timeline}
     for row in rows:
         amt = row.get("amount_at_risk")
         if amt is not None and not isinstance(amt, Decimal):
             row["amount_at_risk"] = Decimal(str(amt))
-    rows.sort(key=_sort_key)
+        row["timeline"] = timeline_of(marks.get(row.get("rule_id") or ""), row.get("evidence_json"))
+    for rank, row in enumerate(in_priority_order(rows), 1):
+        row["priority"] = rank
+    rows.sort(key=lambda r: (r.get("rule_id") or "", r["priority"]))
     return masked_findings(run, rows) if mask else rows
+
+
+def timeline_of(marks: list[dict] | None, evidence_json: str | None) -> list[dict]:
+    """The marks of a finding's timeline with their dates ('YYYY-MM-DD', a month as its first day),
+    from its evidence: dates are not personal data. Marks whose evidence is empty are left out."""
+    if not marks or not evidence_json:
+        return []
+    try:
+        evidence = json.loads(evidence_json)
+    except ValueError:
+        return []
+
+    def day(name):
+        value = evidence.get(name) if name else None
+        if isinstance(value, list):
+            value = min((v for v in value if v), default=None)
+        if not value:
+            return None
+        text = str(value)[:10]
+        return text + "-01" if len(text) == 7 else text
+
+    out = []
+    for m in marks:
+        start, end = (day(m.get("at")), None) if m.get("at") else (day(m.get("from")), day(m.get("to")))
+        if start:
+            out.append({"zh": m["label"]["zh"], "en": m["label"]["en"], "kind": m.get("kind", "event"),
+                        "from": start, "to": end or start})
+    return out
 
 
 def quarantine_rows(run: RunResult, mask: bool) -> list[dict]:

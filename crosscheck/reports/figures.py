@@ -34,6 +34,14 @@ def listed_mask(findings: pa.Table, districts: list[str] | None) -> pa.Array:
     return keep
 
 
+def suppressed_in(findings: pa.Table, districts: list[str] | None) -> pa.Table | None:
+    """The findings in the districts asked for that a review suppressed (None when not recorded)."""
+    if "suppressed" not in findings.column_names:
+        return None
+    inside = listed_mask(findings.drop_columns(["suppressed"]), districts)
+    return findings.filter(pc.and_(inside, pc.fill_null(findings["suppressed"], False)))
+
+
 @dataclass
 class Figures:
     """The counts of one rule, or of the whole run."""

@@ -17,6 +17,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from crosscheck.priority import PRIORITY_NOTE
 from crosscheck.reports.charts import Bar, bar_chart
 from crosscheck.reports.funds import fund_rows
 from crosscheck.reports.common import (
@@ -29,6 +30,8 @@ from crosscheck.reports.common import (
     FINDING_STATUS_EN,
     FINDING_STATUS_ZH,
     CHANGE_KEYS,
+    DISPOSITION_EN,
+    DISPOSITION_ZH,
     RuleView,
     as_float,
     fmt_dt,
@@ -45,8 +48,11 @@ CHART_DISTRICTS = 15
 
 # Column keys of the JSON blobs; the script labels them.
 BLOB_COLUMNS = ["id", "name", "district", "severity", "amount", "evidence", "sources"]
-#: Where the findings store's columns go in the table (status first: a reviewer looks for 新增).
-_BLOB_ORDER = ["status", "id", "name", "district", "severity", "amount", "evidence", "first_seen", "finding_key", "sources"]
+#: Columns of the findings blob, in order (status first: a reviewer looks for 新增). `sources` is
+#: shown when a finding is opened; `priority` and `rule` by the priority list; `rule_id` selects a
+#: rule's findings (report.js).
+_BLOB_ORDER = ["status", "id", "name", "district", "severity", "amount", "evidence", "first_seen", "review",
+               "finding_key", "sources", "priority", "rule", "rule_id"]
 #: Resolved findings listed in the report (the count is always complete).
 RESOLVED_SHOWN = 500
 #: Below this precision, with at least PRECISION_MIN_REVIEWED reviews, a rule is flagged as wasting reviewers' time.
@@ -81,24 +87,51 @@ def _param_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _rule_context(v: RuleView, extra: list[str], index: int, figures) -> dict:
+def _detail(row: dict) -> dict | None:
+    """What a finding adds when opened, beside its whole evidence and sources: timeline and review."""
+    review = None
+    if row.get("review"):
+        review = {"d": row["review"], "note": row.get("review_note") or "", "by": row.get("reviewer") or "",
+                  "on": str(row.get("reviewed_on") or ""), "until": str(row.get("suppressed_until") or ""),
+                  "change": row.get("review_change") or ""}
+    timeline = row.get("timeline") or []
+    return {"timeline": timeline, "review": review} if timeline or review else None
+
+
+def findings_blob(rows: list[dict], extra: list[str], titles: dict[str, tuple[str, str]]) -> Markup | None:
+    """The JSON every findings table of report.js reads, once for the whole run: columns, one
+    compact row per finding (who, what, how much, since when, review) in priority order, and
+    what each adds when opened. The priority list shows them all; each rule's table its own
+    (by `rule_id`)."""
+    if not rows:
+        return None
+    has_amount = any(r.get("amount_at_risk") is not None for r in rows)
+    getters = {
+        "status": lambda r: r.get("status") or "",
+        "id": lambda r: r.get("person_id") or r.get("subject") or "",
+        "name": lambda r: r.get("name") or "",
+        "district": lambda r: r.get("district") or "",
+        "severity": lambda r: r.get("severity") or "",
+        "amount": lambda r: as_float(r.get("amount_at_risk")),
+        "evidence": lambda r: r.get("evidence") or "",
+        "first_seen": lambda r: "" if r.get("first_seen") is None else str(r.get("first_seen")),
+        "review": lambda r: r.get("review") or "",
+        "finding_key": lambda r: r.get("finding_key") or "",
+        "sources": lambda r: "\n".join(s.strip() for s in (r.get("sources") or "").split(";") if s.strip()),
+        "priority": lambda r: r.get("priority"),
+        "rule": lambda r: list(titles.get(r.get("rule_id") or "", (r.get("rule_id"), r.get("rule_id")))),
+        "rule_id": lambda r: r.get("rule_id") or "",
+    }
+    cols = [c for c in _BLOB_ORDER if (c != "amount" or has_amount)
+            and (c not in ("status", "first_seen", "finding_key") or c in extra)
+            and (c != "review" or any(r.get("review") for r in rows))]
+    return json_for_script({"cols": cols, "rows": [[getters[c](r) for c in cols] for r in rows],
+                            "details": [_detail(r) for r in rows]})
+
+
+def _rule_context(v: RuleView, extra: list[str], index: int, figures, suppressed: list[dict]) -> dict:
     o = v.outcome
     f = figures.of(o.rule_id)
-    has_amount = any(f.get("amount_at_risk") is not None for f in v.findings)
-    getters = {
-        "id": lambda f: f.get("person_id") or f.get("subject") or "",
-        "name": lambda f: f.get("name") or "",
-        "district": lambda f: f.get("district") or "",
-        "severity": lambda f: f.get("severity") or "",
-        "amount": lambda f: as_float(f.get("amount_at_risk")),
-        "evidence": lambda f: f.get("evidence") or "",
-        "sources": lambda f: "\n".join(s.strip() for s in (f.get("sources") or "").split(";") if s.strip()),
-    }
-    for c in extra:
-        getters[c] = (lambda c: lambda f: "" if f.get(c) is None else str(f.get(c)))(c)
-    cols = [c for c in _BLOB_ORDER if c in getters and (c != "amount" or has_amount)]
-    cols += [c for c in getters if c not in cols and (c != "amount" or has_amount)]
-    rows = [[getters[c](row) for c in cols] for row in v.findings]
     return {
         "index": index,
         "anchor": f"rule-{index}",
@@ -117,12 +150,13 @@ def _rule_context(v: RuleView, extra: list[str], index: int, figures) -> dict:
         "parameters": [(k, _param_text(val)) for k, val in (o.parameters or {}).items()],
         "count": f.findings or 0,
         "amount": f.amount,
-        "has_amount": has_amount,
+        "has_amount": any(r.get("amount_at_risk") is not None for r in v.findings),
         "sev_counts": [(s, f.by_severity[s]) for s in ("high", "medium", "low") if f.by_severity.get(s)],
         "status_counts": [(s, getattr(f, s)) for s in ("new", "recurring") if getattr(f, s)],
         "suppressed": f.suppressed,
+        "suppressed_rows": [r for r in suppressed if r.get("rule_id") == o.rule_id],
         "outside_districts": f.outside_districts,
-        "blob": json_for_script({"cols": cols, "rows": rows}) if rows else None,
+        "has_rows": bool(v.findings),
     }
 
 
@@ -165,7 +199,9 @@ def render_html(model: ReportModel) -> str:
     for v in views:
         first.setdefault(v.outcome.domain or "", len(first))
     views = sorted(views, key=lambda v: first[v.outcome.domain or ""])
-    rules = [_rule_context(v, extra, i, figures) for i, v in enumerate(views, 1)]
+    rules = [_rule_context(v, extra, i, figures, model.suppressed) for i, v in enumerate(views, 1)]
+    titles = {v.rule_id: (v.outcome.title_zh or v.rule_id, v.outcome.title_en or v.rule_id) for v in views}
+    priority = sorted(rows, key=lambda r: r["priority"])  # the blob's order: the priority list
     funds = fund_rows(rows)
     for r in rules:
         r["funds"] = funds.get(r["id"], [])
@@ -189,6 +225,11 @@ def render_html(model: ReportModel) -> str:
         "started": fmt_dt(run.started_at, run.timezone),
         "finished": fmt_dt(run.finished_at, run.timezone),
         "rules": rules,
+        "findings_blob": findings_blob(priority, extra, titles),
+        "priority_note": PRIORITY_NOTE,
+        "priority_shown": len(priority),
+        "disposition_zh": DISPOSITION_ZH,
+        "disposition_en": DISPOSITION_EN,
         "outcomes": figures.outcomes,
         "totals": figures.totals,
         "total_findings": figures.totals.findings,

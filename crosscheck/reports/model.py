@@ -39,6 +39,7 @@ class ReportModel:
     precision: list[dict]
     resolved: list[dict]
     districts: list[dict]
+    suppressed: list[dict]         # findings a review suppressed (shown collapsed, with why and until when)
 
 
 def build_model(run: RunResult, mask: bool = True) -> ReportModel:
@@ -51,4 +52,5 @@ def build_model(run: RunResult, mask: bool = True) -> ReportModel:
         run=run, mask=mask, rows=rows, quarantine=quarantine_rows(run, mask), extra=extra_columns(run),
         views=views, figures=figures, changes=history_rows(run, views), precision=precision_rows(run, views),
         resolved=resolved_rows(run, mask), districts=district_totals(rows),
+        suppressed=finding_rows(run, mask, run.suppressed_findings) if run.suppressed_findings is not None else [],
     )

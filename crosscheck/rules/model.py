@@ -285,6 +285,32 @@ class TemplatePart(Strict):
             raise ValueError(f"template: {exc}") from None
 
 
+#: Evidence formats that hold a point in time (what a timeline can place).
+DATED_FORMATS = ("date", "month", "datetime")
+
+
+class TimelineItem(Strict):
+    """One mark on a finding's timeline, drawn in report.html beside its evidence: a day
+    (`at`) or a span (`from` … `to`), each an evidence field holding a date, month or time.
+    `kind: death` is drawn as the death it is; the rest as what happened."""
+
+    label: Bilingual
+    at: str | None = None
+    from_: str | None = Field(default=None, alias="from")
+    to: str | None = None
+    kind: Literal["death", "event"] = "event"
+
+    @model_validator(mode="after")
+    def _a_day_or_a_span(self) -> "TimelineItem":
+        if (self.at is None) == (self.from_ is None or self.to is None):
+            raise ValueError("a timeline mark has 'at' (a day), or 'from' and 'to' (a span)")
+        return self
+
+    @property
+    def field_names(self) -> list[str]:
+        return [f for f in (self.at, self.from_, self.to) if f]
+
+
 class Evidence(Strict):
     """`template` is one Chinese line, or a list of parts joined by TEMPLATE_SEPARATOR (，):
 
@@ -296,6 +322,18 @@ class Evidence(Strict):
 
     fields: dict[str, EvidenceField] = Field(min_length=1)
     template: list[TemplatePart] = Field(min_length=1, description="Chinese one-liner, or a list of parts; {field} or {parameter} placeholders")
+    timeline: list[TimelineItem] = Field(default_factory=list, description="marks of the finding's timeline in the report")
+
+    @model_validator(mode="after")
+    def _timeline_reads_dated_fields(self) -> "Evidence":
+        for mark in self.timeline:
+            for name in mark.field_names:
+                f = self.fields.get(name)
+                if f is None:
+                    raise ValueError(f"timeline: '{name}' is not an evidence field")
+                if (f.item if f.format == "list" else f.format) not in DATED_FORMATS:
+                    raise ValueError(f"timeline: '{name}' is not a date, month or datetime field ({f.format})")
+        return self
 
     @field_validator("template", mode="before")
     @classmethod

@@ -28,6 +28,8 @@ STORE_COLUMNS = pa.schema(
         ("suppressed", pa.bool_()),
         ("review", pa.string()),            # current disposition, null if never reviewed
         ("reviewed_on", pa.date32()),
+        ("review_note", pa.string()),       # the current disposition's note and reviewer (reports show them)
+        ("reviewer", pa.string()),
         ("suppressed_until", pa.date32()),
         ("review_change", pa.string()),     # why a false_positive / explained finding is shown again
     ]
@@ -49,7 +51,7 @@ INCOMING_WITH_HISTORY = f"""
     WITH latest AS ({LATEST_REVIEWS}),
     seen AS (SELECT finding_key, min(first_seen) AS first_seen FROM finding_keys GROUP BY finding_key)
     SELECT i.*, seen.first_seen AS prev_first_seen,
-           latest.review_id, latest.disposition, latest.reviewed_on,
+           latest.review_id, latest.disposition, latest.reviewed_on, latest.note AS review_note, latest.reviewer,
            latest.amount_at_risk AS review_amount, latest.evidence_json AS review_evidence
     FROM incoming i
     LEFT JOIN seen ON seen.finding_key = i.finding_key
@@ -182,6 +184,8 @@ def _classify(enriched: pa.Table, as_of: date, days: dict[str, int], default_day
         "suppressed": pa.array(suppressed, pa.bool_()),
         "review": enriched.column("disposition").cast(pa.string()),
         "reviewed_on": enriched.column("reviewed_on").cast(pa.date32()),
+        "review_note": enriched.column("review_note").cast(pa.string()),
+        "reviewer": enriched.column("reviewer").cast(pa.string()),
         "suppressed_until": pa.array(until, pa.date32()),
         "review_change": pa.array(change, pa.string()),
         "review_id": enriched.column("review_id").cast(pa.int64()),

@@ -11,7 +11,11 @@
       unknown: '（未知）', sev: { high: '高', medium: '中', low: '低' },
       st: { 'new': '新增', recurring: '持续' }, allStatus: '新增及持续',
       cols: { id: '身份证号', name: '姓名', district: '区县', severity: '风险等级', amount: '涉及金额（元）',
-              evidence: '证据', sources: '来源记录', finding_key: '发现编号', status: '状态', first_seen: '首次发现' }
+              evidence: '证据', sources: '来源记录', finding_key: '发现编号', status: '状态', first_seen: '首次发现',
+              priority: '序', rule: '规则', review: '复核结论' },
+      rv: { confirmed: '确认', false_positive: '误报', explained: '已解释' },
+      open: '展开详情', evidenceFull: '证据', sourcesTitle: '来源记录（文件:行号）', timeline: '时间线',
+      reviewTitle: '复核', reviewBy: '复核人', reviewOn: '日期', reviewUntil: '抑制至', reviewChange: '再次列出的原因'
     },
     en: {
       toggle: '中文', search: 'Search id, name, evidence…', allDistricts: 'All districts', allSev: 'All severities',
@@ -20,10 +24,22 @@
       unknown: '(unknown)', sev: { high: 'High', medium: 'Medium', low: 'Low' },
       st: { 'new': 'New', recurring: 'Recurring' }, allStatus: 'New and recurring',
       cols: { id: 'Identity no.', name: 'Name', district: 'District', severity: 'Severity', amount: 'Amount (CNY)',
-              evidence: 'Evidence', sources: 'Source records', finding_key: 'Finding key', status: 'Status', first_seen: 'First seen' }
+              evidence: 'Evidence', sources: 'Source records', finding_key: 'Finding key', status: 'Status', first_seen: 'First seen',
+              priority: '#', rule: 'Rule', review: 'Review' },
+      rv: { confirmed: 'Confirmed', false_positive: 'False positive', explained: 'Explained' },
+      open: 'Show details', evidenceFull: 'Evidence', sourcesTitle: 'Source records (file:line)', timeline: 'Timeline',
+      reviewTitle: 'Review', reviewBy: 'Reviewer', reviewOn: 'Date', reviewUntil: 'Suppressed until', reviewChange: 'Listed again because'
     }
   };
   var SEV_RANK = { high: 0, medium: 1, low: 2 };
+  var HIDDEN = { sources: 1, rule_id: 1 };   /* in the data (searched), shown in a finding's details */
+  var parsed = {};                            /* one findings blob, parsed once, read by every table */
+  function blob(id) {
+    if (!parsed[id]) parsed[id] = JSON.parse(document.getElementById(id).textContent);
+    return parsed[id];
+  }
+  /* the SVG namespace, as the HTML parser gives it (the page names no address at all) */
+  var SVG = (function () { var d = document.createElement('div'); d.innerHTML = '<svg>'; return d.firstChild.namespaceURI; })();
   var ST_RANK = { 'new': 0, recurring: 1 };
   var lang = 'zh';
   var widgets = [];
@@ -46,15 +62,29 @@
   function cmpText(a, b) { return collator ? collator.compare(a, b) : (a < b ? -1 : a > b ? 1 : 0); }
 
   function Widget(host) {
-    var blob = document.getElementById(host.getAttribute('data-blob'));
-    var data = JSON.parse(blob.textContent);
+    var data = blob(host.getAttribute('data-blob'));
+    var rule = host.getAttribute('data-rule'), ri = data.cols.indexOf('rule_id');
+    var keep = data.rows.map(function (_, k) { return k; })
+      .filter(function (k) { return !rule || data.rows[k][ri] === rule; });
     this.host = host;
     this.cols = data.cols;
-    this.rows = data.rows;
+    this.rows = keep.map(function (k) { return data.rows[k]; });
+    this.details = keep.map(function (k) { return (data.details || [])[k] || null; });
+    /* a rule's table leaves out the rule and the run-wide rank; the priority list shows them first */
+    this.hidden = rule ? { priority: 1, rule: 1 } : {};
+    var first = rule ? [] : ['priority', 'rule'];
+    var cols = this.cols, me0 = this;
+    this.display = first.map(function (c) { return cols.indexOf(c); }).filter(function (i) { return i >= 0; })
+      .concat(cols.map(function (_, i) { return i; }).filter(function (i) {
+        return first.indexOf(cols[i]) < 0 && !HIDDEN[cols[i]] && !me0.hidden[cols[i]];
+      }));
+    this.open = {};
     this.idx = {};
     for (var i = 0; i < this.cols.length; i++) this.idx[this.cols[i]] = i;
     var me = this;
-    this.hay = this.rows.map(function (r) { return r.join('\u0001').toLowerCase(); });
+    this.hay = this.rows.map(function (r) {
+      return r.map(function (v) { return Array.isArray(v) ? v.join(' ') : v; }).join('\u0001').toLowerCase();
+    });
     this.order = this.rows.map(function (_, i) { return i; });
     this.view = this.order.slice();
     this.sortCol = null; this.sortDir = 1; this.page = 0; this.pageSize = 100;
@@ -124,7 +154,8 @@
     this.prev.textContent = T.prev; this.next.textContent = T.next;
     this.thead.textContent = '';
     var tr = el('tr');
-    this.cols.forEach(function (c, i) {
+    this.display.forEach(function (i) {
+      var c = me.cols[i];
       var th = el('th', c === 'amount' ? 'num' : null, T.cols[c] || c);
       th.setAttribute('data-col', c);
       th.setAttribute('scope', 'col');
@@ -147,6 +178,8 @@
     if (col === 'amount') key = function (r) { return r[i] === null ? null : r[i]; };
     else if (col === 'severity') key = function (r) { return SEV_RANK[r[i]] === undefined ? 9 : SEV_RANK[r[i]]; };
     else if (col === 'status') key = function (r) { return ST_RANK[r[i]] === undefined ? 9 : ST_RANK[r[i]]; };
+    else if (col === 'priority') key = function (r) { return r[i]; };
+    else if (col === 'rule') key = null;
     else key = null;
     this.order = this.rows.map(function (_, k) { return k; });
     this.order.sort(function (a, b) {
@@ -158,7 +191,8 @@
         else if (y === null) return -1;
         else c = x - y;
       } else {
-        c = cmpText(String(rows[a][i]), String(rows[b][i]));
+        var u = rows[a][i], w = rows[b][i];
+        c = cmpText(String(Array.isArray(u) ? u[lang === 'en' ? 1 : 0] : u), String(Array.isArray(w) ? w[lang === 'en' ? 1 : 0] : w));
       }
       return c !== 0 ? c * dir : a - b;
     });
@@ -187,10 +221,16 @@
     var start = this.page * this.pageSize, end = Math.min(this.view.length, start + this.pageSize);
     var frag = document.createDocumentFragment();
     for (var k = start; k < end; k++) {
-      var r = this.rows[this.view[k]];
-      var tr = el('tr');
-      for (var i = 0; i < this.cols.length; i++) {
-        var c = this.cols[i], v = r[i], td;
+      var n = this.view[k], r = this.rows[n];
+      var tr = el('tr', 'ft-row');
+      tr.tabIndex = 0;
+      tr.title = T.open;
+      (function (n, tr) {
+        tr.addEventListener('click', function () { me.toggle(n, tr); });
+        tr.addEventListener('keydown', function (ev) { if (ev.key === 'Enter') { ev.preventDefault(); me.toggle(n, tr); } });
+      })(n, tr);
+      for (var j = 0; j < this.display.length; j++) {
+        var i = this.display[j], c = this.cols[i], v = r[i], td;
         if (c === 'amount') td = el('td', 'num c-amount', money(v));
         else if (c === 'severity') {
           td = el('td', 'c-severity');
@@ -198,15 +238,21 @@
         } else if (c === 'status') {
           td = el('td', 'c-status');
           if (v) td.appendChild(el('span', 'badge fs-' + (ST_RANK[v] === undefined ? 'x' : v), T.st[v] || v));
-        } else if (c === 'district') td = el('td', 'c-district', v || T.unknown);
+        } else if (c === 'review') {
+          td = el('td', 'c-review');
+          if (v) td.appendChild(el('span', 'badge rv-' + v, T.rv[v] || v));
+        } else if (c === 'rule') td = el('td', 'c-rule', v[lang === 'en' ? 1 : 0]);
+        else if (c === 'district') td = el('td', 'c-district', v || T.unknown);
+        else if (c === 'evidence') { td = el('td', 'c-evidence', v); td.title = v; }
         else td = el('td', 'c-' + c, v);
         tr.appendChild(td);
       }
       frag.appendChild(tr);
+      if (this.open[n]) frag.appendChild(this.detailRow(n));
     }
     if (!this.view.length) {
       var tr0 = el('tr'), td0 = el('td', 'empty', T.none);
-      td0.colSpan = this.cols.length; tr0.appendChild(td0); frag.appendChild(tr0);
+      td0.colSpan = this.shownCols(); tr0.appendChild(td0); frag.appendChild(tr0);
     }
     this.tbody.textContent = '';
     this.tbody.appendChild(frag);
@@ -220,6 +266,92 @@
     this.prev.disabled = this.page === 0;
     this.next.disabled = this.page >= this.pages() - 1;
   };
+
+  Widget.prototype.shownCols = function () { return this.display.length; };
+
+  Widget.prototype.toggle = function (n, tr) {
+    if (this.open[n]) {
+      delete this.open[n];
+      if (tr.nextSibling && tr.nextSibling.className === 'ft-detail') tr.parentNode.removeChild(tr.nextSibling);
+    } else {
+      this.open[n] = 1;
+      tr.parentNode.insertBefore(this.detailRow(n), tr.nextSibling);
+    }
+    tr.classList.toggle('is-open', !!this.open[n]);
+  };
+
+  /* A finding opened: its whole evidence, its timeline, its review and its source records. */
+  Widget.prototype.detailRow = function (n) {
+    var T = L[lang], d = this.details[n] || {}, r = this.rows[n], tr = el('tr', 'ft-detail'), td = el('td');
+    td.colSpan = this.shownCols();
+    var body = el('div', 'ft-detail-body');
+    var ev = this.idx.evidence, so = this.idx.sources;
+    body.appendChild(el('div', 'd-label', T.evidenceFull));
+    body.appendChild(el('p', 'd-evidence', ev === undefined ? '' : r[ev]));
+    if (d.timeline && d.timeline.length) {
+      body.appendChild(el('div', 'd-label', T.timeline));
+      body.appendChild(timeline(d.timeline));
+    }
+    if (d.review) {
+      var rv = el('div', 'd-review');
+      rv.appendChild(el('span', 'badge rv-' + d.review.d, T.rv[d.review.d] || d.review.d));
+      if (d.review.note) rv.appendChild(el('span', 'd-note', d.review.note));
+      var meta = [T.reviewBy + '：' + (d.review.by || '—'), T.reviewOn + '：' + (d.review.on || '—')];
+      if (d.review.until) meta.push(T.reviewUntil + '：' + d.review.until);
+      rv.appendChild(el('span', 'd-meta', meta.join(' · ')));
+      if (d.review.change) rv.appendChild(el('div', 'd-change', T.reviewChange + '：' + d.review.change));
+      body.appendChild(el('div', 'd-label', T.reviewTitle));
+      body.appendChild(rv);
+    }
+    var sources = so === undefined || !r[so] ? [] : r[so].split('\n');
+    if (sources.length) {
+      body.appendChild(el('div', 'd-label', T.sourcesTitle));
+      var ul = el('ul', 'd-sources');
+      sources.forEach(function (s) { ul.appendChild(el('li', null, s)); });
+      body.appendChild(ul);
+    }
+    td.appendChild(body);
+    tr.appendChild(td);
+    return tr;
+  };
+
+  function svg(tag, attrs, text) {
+    var e = document.createElementNS(SVG, tag);
+    Object.keys(attrs).forEach(function (k) { e.setAttribute(k, String(attrs[k])); });
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function day(s) { var p = String(s).split('-'); return Date.UTC(+p[0], (+p[1] || 1) - 1, +p[2] || 1); }
+
+  /* One lane per mark on a shared date axis; a death is a red line through every lane. */
+  function timeline(marks) {
+    var W = 640, left = 150, right = 20, lane = 20, top = 6;
+    var lo = Infinity, hi = -Infinity;
+    marks.forEach(function (m) { lo = Math.min(lo, day(m.from)); hi = Math.max(hi, day(m.to)); });
+    var pad = Math.max((hi - lo) * 0.04, 15 * 864e5);
+    lo -= pad; hi += pad;
+    var x = function (t) { return left + (W - left - right) * (t - lo) / (hi - lo); };
+    var H = top + lane * marks.length + 22;
+    var g = svg('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, 'class': 'timeline', role: 'img' });
+    g.appendChild(svg('line', { x1: left, x2: W - right, y1: H - 18, y2: H - 18, 'class': 'tl-axis' }));
+    g.appendChild(svg('text', { x: left, y: H - 4, 'class': 'tl-date' }, new Date(lo + pad).toISOString().slice(0, 10)));
+    g.appendChild(svg('text', { x: W - right, y: H - 4, 'class': 'tl-date', 'text-anchor': 'end' }, new Date(hi - pad).toISOString().slice(0, 10)));
+    marks.forEach(function (m, i) {
+      var y = top + lane * i + lane / 2, a = x(day(m.from)), b = x(day(m.to));
+      g.appendChild(svg('text', { x: left - 8, y: y + 4, 'text-anchor': 'end', 'class': 'tl-label' }, lang === 'en' ? m.en : m.zh));
+      if (m.kind === 'death') {
+        g.appendChild(svg('line', { x1: a, x2: a, y1: top, y2: H - 18, 'class': 'tl-death' }));
+        g.appendChild(svg('text', { x: a + 4, y: y + 4, 'class': 'tl-when tl-death-text' }, m.from));
+      } else if (b - a < 3) {
+        g.appendChild(svg('circle', { cx: a, cy: y, r: 4, 'class': 'tl-point' }));
+        g.appendChild(svg('text', { x: a + 7, y: y + 4, 'class': 'tl-when' }, m.from));
+      } else {
+        g.appendChild(svg('rect', { x: a, y: y - 5, width: b - a, height: 10, rx: 2, 'class': 'tl-span' }));
+        g.appendChild(svg('text', { x: Math.min(b + 4, W - right - 150), y: y + 4, 'class': 'tl-when' }, m.from + ' – ' + m.to));
+      }
+    });
+    return g;
+  }
 
   function setLang(l) {
     lang = l === 'en' ? 'en' : 'zh';
@@ -238,7 +370,12 @@
       try { widgets.push(new Widget(hosts[i])); }
       catch (e) { hosts[i].textContent = 'Error: ' + e.message; }
     }
-    window.crosscheckWidgets = widgets;
+    window.crosscheckWidgets = widgets.slice();
+    var first = document.querySelector('.priority-findings[data-blob]');
+    if (first) {
+      try { window.crosscheckPriority = new Widget(first); widgets.push(window.crosscheckPriority); }
+      catch (e) { first.textContent = 'Error: ' + e.message; }
+    }
     var saved = null;
     try { saved = window.localStorage.getItem('crosscheck-lang'); } catch (e) { saved = null; }
     setLang(saved || 'zh');
