@@ -129,7 +129,7 @@ def test_imported_findings_csv_gives_precision_in_next_report(check, cli, tmp_pa
 def test_imported_findings_xlsx_round_trip(check, cli, tmp_path):
     first = check("r1")
     wb = load_workbook(first / "findings.xlsx")
-    ws = wb.worksheets[1]
+    ws = wb["优先核查"]   # every finding in priority order; each is also on its rule's sheet, left blank
     header = [c.value for c in ws[1]]
     key = ws.cell(row=2, column=header.index("发现编号 / finding_key") + 1).value
     ws.cell(row=2, column=header.index(DISPOSITION) + 1, value="已解释")
@@ -140,3 +140,31 @@ def test_imported_findings_xlsx_round_trip(check, cli, tmp_path):
     assert "1 reviews recorded" in proc.stdout and "0 problems" in proc.stdout, proc.stdout + proc.stderr
     shown = cli("review", "show", key).stdout
     assert "explained" in shown and "补发历史欠款" in shown and "张审" in shown
+
+
+def test_one_finding_given_two_decisions_in_one_workbook_is_refused(check, cli, tmp_path):
+    """findings.xlsx lists a finding on the priority sheet and on its rule's sheet: the same
+    decision on both is applied once; two different ones are an error naming both, none applied."""
+    first = check("r1")
+    wb = load_workbook(first / "findings.xlsx")
+    top = wb["优先核查"]
+    header = [c.value for c in top[1]]
+    key = top.cell(row=2, column=header.index("发现编号 / finding_key") + 1).value
+    top.cell(row=2, column=header.index(DISPOSITION) + 1, value="确认")
+    sheet = next(ws for ws in wb.worksheets[2:] for r in range(2, ws.max_row + 1)
+                 if ws.cell(row=r, column=[c.value for c in ws[1]].index("发现编号 / finding_key") + 1).value == key)
+    rh = [c.value for c in sheet[1]]
+    row = next(r for r in range(2, sheet.max_row + 1) if sheet.cell(row=r, column=rh.index("发现编号 / finding_key") + 1).value == key)
+    sheet.cell(row=row, column=rh.index(DISPOSITION) + 1, value="确认")
+    same = tmp_path / "same.xlsx"
+    wb.save(same)
+    proc = cli("review", "import", str(same), "--reviewer", "张审")
+    assert "1 reviews recorded, 1 unchanged" in proc.stdout, proc.stdout
+    sheet.cell(row=row, column=rh.index(DISPOSITION) + 1, value="误报")
+    top.cell(row=2, column=header.index(DISPOSITION) + 1, value="已解释")
+    differ = tmp_path / "differ.xlsx"
+    wb.save(differ)
+    proc = cli("review", "import", str(differ), "--reviewer", "张审", ok=False)
+    assert proc.returncode == 1 and "0 reviews recorded" in proc.stdout
+    assert f"finding {key} has different dispositions" in proc.stderr and "优先核查" in proc.stderr and sheet.title in proc.stderr
+    assert "confirmed" in cli("review", "show", key).stdout.split("reviews:")[1]

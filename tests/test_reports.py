@@ -221,12 +221,19 @@ def test_xlsx_layout(masked):
     wb = load_workbook(out / "findings.xlsx")
     run = make_run()
     with_findings = [r for r in run.rules if r.rule_id in set(run.findings.column("rule_id").to_pylist())]
-    assert wb.sheetnames[0] == "汇总"
-    assert len(wb.sheetnames) == 1 + len(with_findings)
-    assert wb.sheetnames[1:] == [r.title_zh[:31] for r in with_findings]
+    assert wb.sheetnames[:2] == ["优先核查", "汇总"]   # every finding in priority order first, then the summary
+    assert len(wb.sheetnames) == 2 + len(with_findings)
+    assert wb.sheetnames[2:] == [r.title_zh[:31] for r in with_findings]
+    first = wb["优先核查"]
+    assert [c.value for c in first[1]][:3] == ["优先序", "规则名称", "身份证号"]
+    ranks = [first.cell(row=r, column=1).value for r in range(2, first.max_row + 1)]
+    assert ranks == list(range(1, len(run.findings) + 1))
+    severities = [first.cell(row=r, column=6).value for r in range(2, first.max_row + 1)]
+    assert severities == sorted(severities, key=["高", "中", "低"].index)   # highest severity first
+    assert first["H2"].alignment.wrap_text   # the evidence wraps
     summary_text = "\n".join(str(c.value) for row in wb["汇总"].iter_rows() for c in row if c.value is not None)
     assert "已跳过" in summary_text and "运行失败" in summary_text and "Binder Error" in summary_text
-    for ws in wb.worksheets[1:]:
+    for ws in wb.worksheets[2:]:
         assert len(ws.title) <= 31
         assert ws.freeze_panes == "A2"
         assert [c.value for c in ws[1]][:8] == ["规则", "身份证号", "姓名", "区县", "风险等级", "涉及金额（元）", "证据", "来源记录"]
@@ -367,7 +374,9 @@ def test_findings_csv_has_status_and_empty_review_columns(recorded):
     assert len(rows) == 5
     assert rows[keys["new"]]["status"] == "new" and rows[keys["new"]]["first_seen"] == "2026-12-01"
     assert rows[keys["ok2"]]["status"] == "recurring" and rows[keys["ok2"]]["first_seen"] == "2026-11-01"
-    assert all(r[c] == "" for r in rows.values() for c in REVIEW_COLUMNS)
+    # findings already reviewed carry their current review; the others are blank for the reviewer
+    assert [rows[keys["ok2"]][c] for c in REVIEW_COLUMNS] == ["确认", "", "王强"]
+    assert all(r[c] == "" for k, r in rows.items() if k not in (keys["ok1"], keys["ok2"]) for c in REVIEW_COLUMNS)
 
 
 def test_findings_xlsx_review_round_trip_and_history(recorded):
@@ -376,14 +385,16 @@ def test_findings_xlsx_review_round_trip_and_history(recorded):
 
     out, keys = recorded
     wb = load_workbook(out / "findings.xlsx")
-    for ws in wb.worksheets[1:]:
+    reviewed = {keys["ok1"]: ["确认", None, "李娜"], keys["ok2"]: ["确认", None, "王强"]}
+    for ws in [wb["优先核查"], *wb.worksheets[2:]]:
         header = [c.value for c in ws[1]]
         assert header[-3:] == REVIEW_COLUMNS and "发现编号 / finding_key" in header
         kcol = header.index("发现编号 / finding_key") + 1
         for r in range(2, ws.max_row + 1):
             cell = ws.cell(row=r, column=kcol)
             assert cell.data_type == "s" and cell.number_format == "@" and re.fullmatch(r"[0-9a-f]{16}", cell.value)
-            assert all(ws.cell(row=r, column=c).value is None for c in range(len(header) - 2, len(header) + 1))
+            shown = [ws.cell(row=r, column=c).value for c in range(len(header) - 2, len(header) + 1)]
+            assert shown == reviewed.get(cell.value, [None, None, None])
         assert ws.data_validations.dataValidation, ws.title  # the 处置 drop-down
     ws = wb["重复领取养老金"]
     header = [c.value for c in ws[1]]

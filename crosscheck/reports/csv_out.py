@@ -5,7 +5,8 @@ import csv
 import io
 from pathlib import Path
 
-from crosscheck.reports.common import FINDINGS_COLUMNS, QUARANTINE_COLUMNS, fmt_amount, review_columns, write_text_atomic
+from crosscheck.reports.common import (FINDINGS_COLUMNS, QUARANTINE_COLUMNS, fmt_amount, review_columns, review_values,
+                                       write_text_atomic)
 from crosscheck.masking import neutralise_formula
 from crosscheck.reports.model import ReportModel
 
@@ -19,8 +20,9 @@ def _render(columns: list[str], rows: list[list]) -> str:
 
 
 def write_findings_csv(path: Path, model: ReportModel) -> Path:
-    """One row per finding; with a finding_key, also the empty review columns a reviewer
-    fills in (处置 / disposition, 备注 / note, 复核人 / reviewer) for `crosscheck review import`."""
+    """One row per finding; with a finding_key, also the review columns a reviewer fills in
+    (处置 / disposition, 备注 / note, 复核人 / reviewer) for `crosscheck review import`, showing
+    the current review of findings already reviewed."""
     columns = FINDINGS_COLUMNS + model.extra
     review = review_columns(model.extra)
     out = []
@@ -32,7 +34,7 @@ def write_findings_csv(path: Path, model: ReportModel) -> Path:
                 line.append(fmt_amount(v))  # a number, even when negative: never prefixed
             else:
                 line.append(neutralise_formula("" if v is None else str(v)))
-        out.append(line + [""] * len(review))
+        out.append(line + ([neutralise_formula(v) for v in review_values(r)] if review else []))
     return write_text_atomic(path, _render(columns + review, out), bom=True)
 
 

@@ -19,6 +19,7 @@ from crosscheck.reports.common import (
     atomic_path,
     fmt_dt,
     review_columns,
+    review_values,
 )
 from crosscheck.masking import neutralise_formula
 from crosscheck.reports.model import ReportModel
@@ -36,7 +37,7 @@ STATUS_FILL = {"partial": PatternFill("solid", fgColor="FDF0D8"), "skipped": Pat
 FINDING_HEADERS = ["规则", "身份证号", "姓名", "区县", "风险等级", "涉及金额（元）", "证据", "来源记录"]
 FINDING_WIDTHS = [30, 22, 12, 12, 10, 16, 80, 40]
 EXTRA_HEADERS = {"finding_key": ("发现编号 / finding_key", 22), "status": ("状态", 8), "first_seen": ("首次发现日期", 14)}
-#: Widths of the empty review columns (headers: common.REVIEW_COLUMNS).
+#: Widths of the review columns (headers: common.REVIEW_COLUMNS).
 REVIEW_WIDTHS = [18, 40, 14]
 #: What the disposition column's drop-down offers (the importer also takes the English values).
 DISPOSITION_CHOICES = "确认,误报,已解释"
@@ -195,19 +196,25 @@ def _history_section(ws, r: int, model: ReportModel) -> int:
     return r
 
 
-def _rule_sheet(ws, view: RuleView, extra: list[str]) -> None:
+def _findings_sheet(ws, findings: list[dict], extra: list[str], titles: dict[str, str] | None = None) -> None:
+    """One row per finding, with the review columns (filled with the current review, a
+    drop-down for the disposition). With `titles` (rule id -> Chinese title) it is the
+    priority sheet: the rank first and the rule's title instead of its id."""
     review = review_columns(extra)
-    headers = FINDING_HEADERS + [EXTRA_HEADERS[c][0] for c in extra] + review
-    widths = FINDING_WIDTHS + [EXTRA_HEADERS[c][1] for c in extra] + REVIEW_WIDTHS[: len(review)]
+    lead = ["优先序"] if titles is not None else []
+    names = FINDING_HEADERS if titles is None else ["规则名称", *FINDING_HEADERS[1:]]  # a title, not an id the importer checks
+    headers = lead + names + [EXTRA_HEADERS[c][0] for c in extra] + review
+    widths = [8] * len(lead) + FINDING_WIDTHS + [EXTRA_HEADERS[c][1] for c in extra] + REVIEW_WIDTHS[: len(review)]
+    k = len(lead)
     _header(ws, 1, headers, widths)
     first_review = len(headers) - len(review) + 1
     for col in range(first_review, len(headers) + 1):
         ws.cell(row=1, column=col).fill = REVIEW_HEADER_FILL
     ws.row_dimensions[1].height = 22
-    for i, f in enumerate(view.findings[:MAX_ROWS], 2):
+    for i, f in enumerate(findings[:MAX_ROWS], 2):
         amount = f.get("amount_at_risk")
-        vals = [
-            _text(f.get("rule_id")),
+        vals = [f.get("priority")] * len(lead) + [
+            _text(titles.get(f.get("rule_id") or "", f.get("rule_id")) if titles is not None else f.get("rule_id")),
             _text(f.get("person_id") or f.get("subject")),
             _text(f.get("name")),
             _text(f.get("district")),
@@ -218,19 +225,22 @@ def _rule_sheet(ws, view: RuleView, extra: list[str]) -> None:
         ] + [_text(FINDING_STATUS_ZH.get(f.get(c), f.get(c)) if c == "status" else f.get(c)) for c in extra]
         for col, val in enumerate(vals, 1):
             c = ws.cell(row=i, column=col, value=val)
-            if col > len(FINDING_HEADERS) and extra[col - len(FINDING_HEADERS) - 1] == "finding_key":
+            at = col - k  # the column among FINDING_HEADERS and the extra columns
+            if at > len(FINDING_HEADERS) and extra[at - len(FINDING_HEADERS) - 1] == "finding_key":
                 c.number_format = TEXT  # a text cell: a key of digits never becomes a number
-            elif col == 6:
+            elif at == 6:
                 c.number_format = "0.00"
-            elif col == 5:
+            elif at == 5:
                 c.fill = SEV_FILL.get(f.get("severity") or "", PatternFill())
                 c.alignment = Alignment(horizontal="center")
-            elif col in (7, 8):
+            elif at == 7:
+                c.alignment = Alignment(wrap_text=True, vertical="top")  # the evidence wraps
+            elif at == 8:
                 c.alignment = Alignment(wrap_text=False, vertical="top")
-        for col in range(first_review, len(headers) + 1):
-            c = ws.cell(row=i, column=col)
+        for col, value in zip(range(first_review, len(headers) + 1), review_values(f) if review else []):
+            c = ws.cell(row=i, column=col, value=_text(value) or None)
             c.number_format, c.fill = TEXT, REVIEW_FILL
-    last = max(1, min(len(view.findings), MAX_ROWS) + 1)
+    last = max(1, min(len(findings), MAX_ROWS) + 1)
     if review and last > 1:
         letter = get_column_letter(first_review)
         dv = DataValidation(type="list", formula1=f'"{DISPOSITION_CHOICES}"', allow_blank=True, showErrorMessage=False,
@@ -243,17 +253,28 @@ def _rule_sheet(ws, view: RuleView, extra: list[str]) -> None:
     ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{last}"
 
 
+#: The first sheet: every finding in the run's priority order (crosscheck.priority).
+PRIORITY_SHEET = "优先核查"
+
+
 def write_xlsx(path: Path, model: ReportModel) -> Path:
     wb = Workbook()
-    used: set[str] = {"汇总"}
+    used: set[str] = {"汇总", PRIORITY_SHEET}
     sheets = []
     for v in model.views:
         if v.findings:
             v.sheet = _sheet_name(v, used)
             sheets.append(v)
-    _summary_sheet(wb.active, model)
+    titles = {v.rule_id: v.outcome.title_zh or v.rule_id for v in model.views}
+    if model.rows:
+        first = wb.active
+        first.title = PRIORITY_SHEET
+        _findings_sheet(first, sorted(model.rows, key=lambda r: r["priority"]), model.extra, titles)
+        _summary_sheet(wb.create_sheet("汇总"), model)
+    else:
+        _summary_sheet(wb.active, model)
     for v in sheets:
-        _rule_sheet(wb.create_sheet(v.sheet), v, model.extra)
+        _findings_sheet(wb.create_sheet(v.sheet), v.findings, model.extra)
     with atomic_path(path) as tmp:
         wb.save(tmp)
     return Path(path)

@@ -82,6 +82,7 @@ class ReviewerFeedback:
             items = list(read_review_file(path))
         except ReviewError as exc:
             raise StoreError(str(exc)) from None
+        items = _without_conflicts(items, result)
         with self._transaction() as con:
             for item in items:
                 self._import_item(con, item, default_reviewer, on, result)
@@ -185,3 +186,30 @@ class ReviewerFeedback:
              review.on, utc_now(), source, snap["run_id"], snap["amount_at_risk"], snap["evidence_json"]],
         )
         return review_id
+
+
+def _without_conflicts(items: list, result: ImportResult) -> list:
+    """A finding may appear on several sheets (findings.xlsx lists it on the priority sheet and
+    on its rule's sheet): the same decision twice is applied once; different decisions for one
+    finding are an error naming every place, and none of them is applied."""
+    decided: dict[str, list] = {}
+    for item in items:
+        if isinstance(item, SheetRow) and str(item.values.get("disposition") or "").strip():
+            decided.setdefault(normalise_key(item.values.get("finding_key")), []).append(item)
+    out, skip = [], set()
+    for key, places in decided.items():
+        if not key:
+            continue
+        seen = {(str(r.values.get("disposition")).strip(), str(r.values.get("note") or "").strip()) for r in places}
+        if len(seen) > 1:
+            skip.update(id(r) for r in places)
+            result.errors.append(f"{places[0].where}: finding {key} has different dispositions or notes at "
+                                 + ", ".join(r.where for r in places) + "; none applied: give it one decision")
+        else:
+            skip.update(id(r) for r in places[1:])
+            result.unchanged += len(places) - 1
+    for item in items:
+        if id(item) not in skip:
+            out.append(item)
+    return out
+
