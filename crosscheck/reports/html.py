@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from crosscheck.priority import PRIORITY_NOTE
 from crosscheck.reports.charts import Bar, bar_chart
+from crosscheck.reports.zh import expectation_zh, zh
 from crosscheck.reports.funds import fund_rows
 from crosscheck.reports.common import (
     SEVERITY_EN,
@@ -76,6 +77,8 @@ def _env() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["money"] = fmt_money
+    env.filters["zh"] = zh
+    env.filters["expectation_zh"] = expectation_zh
     env.filters["int"] = lambda n: "" if n is None else f"{int(n):,}"
     env.filters["pct"] = lambda x: "—" if x is None else f"{x * 100:.1f}%"
     return env
