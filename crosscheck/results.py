@@ -182,6 +182,7 @@ class RunResult:
     #: scheduled nightly times since the last complete run finished, in the project's timezone
     missed_schedules: list[str] = field(default_factory=list)
     timezone: str = "UTC"                            # times are shown to people in this zone
+    domain_titles: dict = field(default_factory=dict)  # rule domain -> {zh, en} (rules/_domains.yaml)
     #: the run's counts, computed once when it finished (crosscheck.reports.figures.RunFigures)
     figures: Any = None
 

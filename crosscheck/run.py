@@ -163,6 +163,7 @@ class RunSession:
             request={"rules": request.rules, "districts": request.districts, "parameters": request.overrides,
                      "engine": self.engine},
             timezone=self.config.timezone,
+            domain_titles=dict(self.ruleset.domains),
             personal_headers=self.catalog.personal_headers(),
         )
         if request.as_of > date.today():

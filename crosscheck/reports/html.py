@@ -132,7 +132,8 @@ def findings_blob(rows: list[dict], extra: list[str], titles: dict[str, tuple[st
                             "details": [_detail(r) for r in rows]})
 
 
-def _rule_context(v: RuleView, extra: list[str], index: int, figures, suppressed: list[dict]) -> dict:
+def _rule_context(v: RuleView, extra: list[str], index: int, figures, suppressed: list[dict],
+                  domains: dict) -> dict:
     o = v.outcome
     f = figures.of(o.rule_id)
     return {
@@ -147,6 +148,8 @@ def _rule_context(v: RuleView, extra: list[str], index: int, figures, suppressed
         "reason": o.reason,
         "description": o.description,
         "domain": o.domain,
+        "domain_zh": (domains.get(o.domain) or {}).get("zh") or o.domain,
+        "domain_en": (domains.get(o.domain) or {}).get("en") or o.domain,
         "version": o.version,
         "seconds": o.seconds,
         "sql": o.sql,
@@ -202,7 +205,7 @@ def render_html(model: ReportModel) -> str:
     for v in views:
         first.setdefault(v.outcome.domain or "", len(first))
     views = sorted(views, key=lambda v: first[v.outcome.domain or ""])
-    rules = [_rule_context(v, extra, i, figures, model.suppressed) for i, v in enumerate(views, 1)]
+    rules = [_rule_context(v, extra, i, figures, model.suppressed, run.domain_titles) for i, v in enumerate(views, 1)]
     titles = {v.rule_id: (v.outcome.title_zh or v.rule_id, v.outcome.title_en or v.rule_id) for v in views}
     priority = sorted(rows, key=lambda r: r["priority"])  # the blob's order: the priority list
     funds = fund_rows(rows)

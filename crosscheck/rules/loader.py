@@ -90,6 +90,8 @@ class RuleSet:
     rules_dir: Path
     rules: dict[str, LoadedRule] = field(default_factory=dict)
     views: dict[str, LoadedView] = field(default_factory=dict)
+    #: domain (first folder under rules/) -> its title {zh, en}, from rules/_domains.yaml
+    domains: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def view_specs(self) -> dict[str, View]:
@@ -168,7 +170,9 @@ def collect_ruleset(rules_dir: Path, catalog: "Catalog", *, lint: bool = False, 
     problems: list[Problem] = []
     if not rules_dir.is_dir():
         return ruleset, [Problem(str(rules_dir), None, "", "rules directory not found")]
-    files = sorted(p for p in rules_dir.rglob("*") if p.suffix in {".yaml", ".yml"} and p.is_file())
+    files = sorted(p for p in rules_dir.rglob("*") if p.suffix in {".yaml", ".yml"} and p.is_file()
+                   and p != rules_dir / DOMAINS_FILE)
+    ruleset.domains = _read_domains(rules_dir / DOMAINS_FILE, problems)
     first_seen: dict[str, Path] = {}
     for path in files:
         rel = path.relative_to(rules_dir)
@@ -192,7 +196,37 @@ def collect_ruleset(rules_dir: Path, catalog: "Catalog", *, lint: bool = False, 
             domain = rel.parts[0] if len(rel.parts) > 1 else ""
             ruleset.rules[spec.id] = LoadedRule(spec, path, locator, version, domain, ruleset)
     problems.extend(validators.run_checks(ruleset, lint=lint, engine=engine))
+    if lint and (rules_dir / DOMAINS_FILE).is_file():  # without the file, reports show the folder names
+        for domain in sorted({r.domain for r in ruleset} - set(ruleset.domains) - {""}):
+            problems.append(Problem(str(rules_dir / DOMAINS_FILE), None, domain,
+                                    f"the rules of {domain}/ have no domain title: add `{domain}: {{zh: ..., en: ...}}`"))
     return ruleset, problems
+
+
+#: The rule domains' titles (reviewers read Chinese): folder -> {zh: ..., en: ...}.
+DOMAINS_FILE = "_domains.yaml"
+
+
+def _read_domains(path: Path, problems: list[Problem]) -> dict[str, dict[str, str]]:
+    if not path.is_file():
+        return {}
+    from crosscheck.rules.model import Bilingual
+
+    try:
+        data, locator = load_yaml(path)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        return {}
+    if not isinstance(data, dict):
+        problems.append(Problem(str(path), 1, "", "expected a mapping: domain folder -> {zh: ..., en: ...}"))
+        return {}
+    out = {}
+    for domain, title in data.items():
+        try:
+            out[str(domain)] = validate(Bilingual, title, Locator(str(path), {(): locator.line_of((domain,))})).model_dump()
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    return out
 
 
 def load_ruleset(rules_dir: Path, catalog: "Catalog") -> RuleSet:
