@@ -122,3 +122,27 @@ def test_the_alert_digest_says_which_rules_are_partial(messy, receiver):
     assert digests, receiver.posts
     message = digests[0]["message"]
     assert "部分数据" in message and "pension_paid_after_death" in message and "pension_payments_2027.csv" in message
+
+
+def test_the_chinese_view_reads_chinese(messy):
+    """Every reason this run wrote (quarantined rows, files not read, partial rules, failed
+    files) reads Chinese in the report's Chinese view: nothing English left but file names,
+    headers and the values quoted."""
+    import re
+
+    from crosscheck.reports.zh import zh
+
+    _, out, _ = messy
+    summary = _summary(out)
+    reasons = [r["reason"] for r in read_csv_rows(out / "quarantine.csv")]
+    reasons += [u["reason"] for u in summary["unread_files"]]
+    reasons += [r["reason"] for r in summary["rules"] if r["status"] != "ok"]
+    reasons += [f["error"] for f in summary["files"] if f["error"]]
+    assert len(reasons) > 20
+    for reason in reasons:
+        text = zh(reason)
+        text = re.sub(r"'[^']*'|\S+\.(csv|xlsx|parquet|txt|json)|\.[a-z]+\b|\S+/|\b[a-z_]+\b(?=[：:])|pension_payments", "", text)
+        assert not re.search(r"[A-Za-z]{4,}", text), (reason, zh(reason))
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "空文件（0 字节）" in html and "位于 social_security/ 的子目录（2026年/）中" in html
+    assert "领域" in html and "养老保险" in html

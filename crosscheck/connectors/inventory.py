@@ -87,7 +87,7 @@ def _why_unread(rel: Path, folders: dict) -> tuple[str, bool]:
         return (f"in a sub-folder of {folder}/ ({'/'.join(parts[1:-1])}/): only files directly in "
                 f"{folder}/ are read"), True
     if rel.suffix.lower() not in READABLE:
-        return f"not a data file a connector reads ({rel.suffix or 'no extension'}; read: {', '.join(READABLE)})", True
+        return f"not a data file a connector reads ({rel.suffix or 'no extension'}: connectors read {', '.join(READABLE)})", True
     patterns = sorted({p for spec in folders[folder].tables.values() for p in spec.files})
     return f"no connector pattern matches its name ({folder}/ reads {', '.join(patterns)})", True
 

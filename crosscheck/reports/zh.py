@@ -55,7 +55,7 @@ _PARTS: list[tuple[re.Pattern, str]] = [(re.compile(p, re.S), zh) for p, zh in [
     (r"hidden or system file", r"隐藏文件或系统文件"),
     (r"at the top of the delivery, not in a source folder", r"位于交付根目录，不在任何数据源目录中"),
     (r"in (?P<d>\S+)/, which is not a source folder", r"位于 \g<d>/，不是数据源目录"),
-    (r"not a data file a connector reads \((?P<x>[^;]*); read: (?P<r>.*)\)", r"不是可读取的数据文件（\g<x>；可读取：\g<r>）"),
+    (r"not a data file a connector reads \((?P<x>[^:]*): connectors read (?P<r>.*)\)", r"不是可读取的数据文件（\g<x>；可读取：\g<r>）"),
     (r"no connector pattern matches its name \((?P<d>\S+)/ reads (?P<p>.*)\)", r"文件名与数据源的文件模式不符（\g<d>/ 读取 \g<p>）"),
     # rule outcomes (crosscheck.rules.runner, crosscheck.outcomes)
     (r"inputs incomplete: (?P<t>\w+): (?P<rest>.*)", r"输入不完整：\g<t>：\g<rest>"),
