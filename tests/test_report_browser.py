@@ -223,3 +223,62 @@ def test_status_badges_and_filter_of_a_recorded_run(page, tmp_path):
     assert cdp.js("document.getElementById('precision-table').innerText").count("50.0%") == 1
     cdp.js("document.getElementById('lang-toggle').click()")
     assert cdp.js("window.__alerts") == 0
+
+
+# --- a reviewer's report of a real run: one glance per finding, details and timeline when opened ---
+
+@pytest.fixture(scope="module")
+def city_report(sample_city, crosscheck_cmd, tmp_path_factory):
+    """`crosscheck run` of the sample city, recorded twice (the second run's findings are recurring)."""
+    from conftest import SAMPLE_AS_OF
+
+    base = tmp_path_factory.mktemp("city-report")
+    for name in ("r1", "r2"):
+        proc = subprocess.run([*crosscheck_cmd, "run", "--extracts", str(sample_city), "--as-of", SAMPLE_AS_OF.isoformat(),
+                               "--out", str(base / name), "--store", str(base / "store.duckdb")],
+                              capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+    return base / "r2"
+
+
+def _open(cdp: CDP, report: Path) -> None:
+    cdp.send("Emulation.setDeviceMetricsOverride", {"width": 1400, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+    cdp.send("Page.navigate", {"url": report.as_uri()})
+    cdp.wait_event("Page.loadEventFired", timeout=15)
+
+
+def _shot(cdp: CDP, path: Path) -> Path:
+    path.write_bytes(base64.b64decode(cdp.send("Page.captureScreenshot", {"format": "png"}, timeout=20)["data"]))
+    return path
+
+
+def test_a_finding_row_is_one_glance_and_opens_to_its_evidence_and_timeline(page, city_report, tmp_path):
+    cdp, _, _ = page
+    _open(cdp, city_report / "report.html")
+    heights = cdp.js("Array.from(document.querySelectorAll('tr.ft-row')).map(tr => tr.getBoundingClientRect().height)")
+    assert heights and max(heights) <= 80, max(heights)
+    # the investigate-first list: every finding, highest severity first, the largest amounts leading
+    rows = cdp.js("window.crosscheckPriority.rows.length")
+    listed = sum(1 for _ in open(city_report / "findings.csv", encoding="utf-8-sig")) - 1
+    assert rows == listed
+    sev = cdp.js("Array.from(document.querySelectorAll('.priority-findings tbody td.c-severity')).map(td => td.textContent)")
+    assert sev == sorted(sev, key=["高", "中", "低"].index)
+    top = tmp_path / "report-top-1400x900.png"
+    cdp.js("window.scrollTo({top: 0, behavior: 'instant'})")
+    _shot(cdp, top)
+    # one rule's section, then one finding opened: whole evidence, timeline with the death and the months paid, sources
+    section = "document.querySelector('section[data-rule-id=pension_paid_after_death]')"
+    cdp.js(f"window.scrollTo({{top: {section}.getBoundingClientRect().top + window.scrollY - 10, behavior: 'instant'}})")
+    rule_shot = _shot(cdp, tmp_path / "report-rule-1400x900.png")
+    cdp.js(f"{section}.querySelector('tr.ft-row').click()")
+    detail = f"{section}.querySelector('tr.ft-detail')"
+    assert cdp.js(f"{detail} !== null")
+    assert cdp.js(f"{detail}.querySelector('svg.timeline .tl-death') !== null")
+    assert cdp.js(f"{detail}.querySelector('svg.timeline .tl-span') !== null")
+    assert cdp.js(f"{detail}.querySelectorAll('.d-sources li').length") >= 2
+    assert "死亡" in cdp.js(f"{detail}.querySelector('svg.timeline').textContent")
+    opened = _shot(cdp, tmp_path / "report-opened-1400x900.png")
+    cdp.js(f"{section}.querySelector('tr.ft-row').click()")
+    assert cdp.js(f"{detail} === null")  # closed again
+    print(f"\nscreenshots: {top} {rule_shot} {opened}")
+    assert cdp.js("window.__alerts") == 0

@@ -32,7 +32,7 @@
     }
   };
   var SEV_RANK = { high: 0, medium: 1, low: 2 };
-  var HIDDEN = { sources: 1, rule_id: 1 };   /* in the data (searched), shown in a finding's details */
+  var HIDDEN = { sources: 1, rule_id: 1, finding_key: 1 };   /* in the data (searched), shown in a finding's details */
   var parsed = {};                            /* one findings blob, parsed once, read by every table */
   function blob(id) {
     if (!parsed[id]) parsed[id] = JSON.parse(document.getElementById(id).textContent);
@@ -288,6 +288,11 @@
     var ev = this.idx.evidence, so = this.idx.sources;
     body.appendChild(el('div', 'd-label', T.evidenceFull));
     body.appendChild(el('p', 'd-evidence', ev === undefined ? '' : r[ev]));
+    if (this.idx.finding_key !== undefined && r[this.idx.finding_key]) {
+      var key = el('div', 'd-key', T.cols.finding_key + '：');
+      key.appendChild(el('code', null, r[this.idx.finding_key]));
+      body.appendChild(key);
+    }
     if (d.timeline && d.timeline.length) {
       body.appendChild(el('div', 'd-label', T.timeline));
       body.appendChild(timeline(d.timeline));
@@ -325,7 +330,7 @@
 
   /* One lane per mark on a shared date axis; a death is a red line through every lane. */
   function timeline(marks) {
-    var W = 640, left = 150, right = 20, lane = 20, top = 6;
+    var W = 640, left = 150, right = 20, lane = 26, top = 10;
     var lo = Infinity, hi = -Infinity;
     marks.forEach(function (m) { lo = Math.min(lo, day(m.from)); hi = Math.max(hi, day(m.to)); });
     var pad = Math.max((hi - lo) * 0.04, 15 * 864e5);
@@ -346,8 +351,8 @@
         g.appendChild(svg('circle', { cx: a, cy: y, r: 4, 'class': 'tl-point' }));
         g.appendChild(svg('text', { x: a + 7, y: y + 4, 'class': 'tl-when' }, m.from));
       } else {
-        g.appendChild(svg('rect', { x: a, y: y - 5, width: b - a, height: 10, rx: 2, 'class': 'tl-span' }));
-        g.appendChild(svg('text', { x: Math.min(b + 4, W - right - 150), y: y + 4, 'class': 'tl-when' }, m.from + ' – ' + m.to));
+        g.appendChild(svg('rect', { x: a, y: y, width: b - a, height: 8, rx: 2, 'class': 'tl-span' }));
+        g.appendChild(svg('text', { x: a, y: y - 3, 'class': 'tl-when' }, m.from + ' – ' + m.to));
       }
     });
     return g;
