@@ -172,9 +172,10 @@ def record_two_runs(base: Path) -> tuple[Path, dict[str, str]]:
         st.mark(keys["ok2"], "confirmed", reviewer="王强", on=date(2026, 11, 5))
 
         def write(rec):  # what crosscheck.run.RunSession.finish does
-            from crosscheck.reports.figures import run_figures
+            from crosscheck.reports.figures import run_figures, suppressed_in
 
             run2.figures = run_figures(run2.rules, rec.findings, None, rec.resolved)
+            run2.suppressed_findings = suppressed_in(rec.findings, None)
             run2.findings = rec.findings.filter(pc.invert(rec.findings["suppressed"]))
             run2.resolved = rec.resolved
             run2.history = {"counts": rec.counts, "precision": rec.precision}

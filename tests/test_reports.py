@@ -475,3 +475,21 @@ def test_times_are_shown_in_the_project_timezone(tmp_path):
     assert "18:30:00" not in html
     sheet = {r[0]: r[1] for r in load_workbook(tmp_path / "findings.xlsx")["汇总"].iter_rows(values_only=True) if r and r[0]}
     assert sheet["开始时间"] == "2026-11-02 02:30:00 (UTC+08:00)"
+
+
+def test_dispositions_are_visible_and_suppressed_findings_listed_with_why(recorded):
+    """A reviewed finding shows its disposition, note, reviewer and date; a suppressed one is
+    not in the tables but listed, collapsed, with its review and until when."""
+    out, keys = recorded
+    html = (out / "report.html").read_text(encoding="utf-8")
+    blob = json.loads(re.search(r'<script type="application/json" id="blob-findings">(.*?)</script>', html, re.S).group(1))
+    cols = blob["cols"]
+    by_key = {r[cols.index("finding_key")]: (r, d) for r, d in zip(blob["rows"], blob["details"])}
+    row, detail = by_key[keys["ok2"]]
+    assert row[cols.index("review")] == "confirmed"
+    assert detail["review"] == {"d": "confirmed", "note": "", "by": "王强", "on": "2026-11-05", "until": "", "change": ""}
+    assert keys["fp"] not in by_key
+    listed = re.search(r'<details class="suppressed-list" data-rule-id="pension_identity_mismatch">(.*?)</details>', html, re.S)
+    assert listed, "the suppressed finding is listed under its rule"
+    text = re.sub(r"<[^>]+>", " ", listed.group(1))
+    assert "误报" in text and "同名不同人" in text and "李娜" in text and "2026-11-05" in text and "2027-05-04" in text  # 180 days
