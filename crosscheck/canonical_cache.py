@@ -77,6 +77,16 @@ def indexed_hashes(files: list[Path], cache_dir: Path) -> tuple[dict[Path, str],
     return known, idents
 
 
+def hash_files(paths: list[Path]) -> dict[Path, str]:
+    """SHA-256 of each file, several at a time (hashing releases the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from crosscheck.connectors.files import file_sha256
+
+    with ThreadPoolExecutor(max_workers=max(1, min(len(paths), os.cpu_count() or 1))) as pool:
+        return dict(zip(paths, pool.map(file_sha256, paths)))
+
+
 def delivery_key(root: Path, catalog: Catalog, hashes: dict[Path, str]) -> str:
     root = Path(root)
     digest = hashlib.sha256(FORMAT.encode())
@@ -116,18 +126,18 @@ def _lit(text: str) -> str:
 
 
 class CanonicalCache:
-    """The cache entry of one delivery. Its key needs the SHA-256 of every file: known
-    from hashes.json for a delivery seen before; for a new one (some file not in the
-    index) no entry can exist, so the run loads at once, the loader hashes each file
-    as it reads it, and `settle` works the key out from the load's accounts."""
+    """The cache entry of one delivery, keyed by the SHA-256 of every file: known from
+    hashes.json for files seen before (same path, size and mtime); the others are hashed
+    when the run starts, in parallel, each once (the loader then reads them only to parse
+    them, and files parsed before are not parsed again: crosscheck.connectors.parts)."""
 
     def __init__(self, cache_dir: Path, key: str | None, hashes: dict[Path, str] | None = None,
-                 pending: tuple[Path, Catalog, dict[Path, str]] | None = None):
+                 idents: dict[Path, str] | None = None):
         self.cache_dir = Path(cache_dir)
         self.key = key
         #: SHA-256 of the delivery's files by resolved path (the loader need not hash them again)
         self.hashes = {str(p.resolve()): h for p, h in (hashes or {}).items()}
-        self._pending = pending   # (root, catalog, file identities) while the key is unknown
+        self._idents = idents or {}   # (size, mtime) of each file when it was hashed
 
     @property
     def dir(self) -> Path:
@@ -139,29 +149,18 @@ class CanonicalCache:
         (crosscheck.connectors.inventory)."""
         root = Path(root)
         known, idents = indexed_hashes(files, Path(cache_dir))
-        if len(known) == len(files):
-            return cls(cache_dir, delivery_key(root, catalog, known), known)
-        return cls(cache_dir, None, known, pending=(root, catalog, idents))
+        missing = [p for p in files if p not in known]
+        if missing:
+            known.update(hash_files(missing))
+            _write_index(Path(cache_dir), {str(p.resolve()): {"id": idents[p], "sha256": known[p]} for p in missing})
+        return cls(cache_dir, delivery_key(root, catalog, known), known, idents)
 
     def settle(self, loads: list[TableLoad]) -> bool:
-        """Work out the key of a delivery new to the cache from the SHA-256 its load recorded,
-        and remember them in hashes.json. False when a file changed since the run began."""
-        if self.key is not None:
-            return True
-        root, catalog, idents = self._pending
-        recorded = {f.file: f.sha256 for t in loads for f in t.files if f.sha256}
-        hashes: dict[Path, str] = {}
-        for path, ident in idents.items():
-            sha = recorded.get(path.relative_to(root).as_posix()) or self.hashes.get(str(path.resolve()))
-            try:
-                if not sha or _ident(path) != ident:
-                    return False
-            except OSError:
-                return False
-            hashes[path] = sha
-        self.key = delivery_key(root, catalog, hashes)
-        _write_index(self.cache_dir, {str(p.resolve()): {"id": idents[p], "sha256": h} for p, h in hashes.items()})
-        return True
+        """The delivery's files are still as they were hashed (False: one changed during the run)."""
+        try:
+            return all(_ident(path) == ident for path, ident in self._idents.items())
+        except OSError:
+            return False
 
     @property
     def complete(self) -> bool:

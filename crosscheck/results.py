@@ -59,6 +59,7 @@ class FileAccount:
     duplicates_dropped: int = 0
     status: Literal["loaded", "failed"] = "loaded"
     error: str = ""
+    reused: bool = False           # its parsed rows were kept from an earlier run (not parsed again)
 
     @property
     def balanced(self) -> bool:

@@ -276,7 +276,8 @@ class RunSession:
                 if ws.cached:
                     return ws.attach(table)  # loaded and validated before: no re-parsing
                 ws.load_into()
-                return load_table(ws.con, Path(self.request.extracts), connector, table, known_hashes=ws.known_hashes)
+                return load_table(ws.con, Path(self.request.extracts), connector, table, known_hashes=ws.known_hashes,
+                                  parts=ws.parts)
             except OSError as exc:
                 if is_fault(exc):
                     raise

@@ -51,10 +51,14 @@ class Workspace:
         self.spill = tempfile.TemporaryDirectory(prefix="crosscheck-spill-")
         self.con = connect(config, Path(self.spill.name))
         self.cache = None               # crosscheck.canonical_cache.CanonicalCache of the delivery
+        self.parts = None               # crosscheck.connectors.parts.PartStore: files parsed before
         if cached and config.canonical_cache and config.cache_dir is not None:
             from crosscheck.canonical_cache import CanonicalCache
 
+            from crosscheck.connectors.parts import PartStore
+
             self.cache = CanonicalCache.of_delivery(Path(extracts), catalog, config.cache_dir, files)
+            self.parts = PartStore(Path(config.cache_dir) / "parts")
         self.load_db = None             # crosscheck.canonical_cache.LoadDatabase, once a table is parsed
         self.cache_used = False         # tables attached from the cache entry
         self.locked = False             # no file access from here on: rules may run

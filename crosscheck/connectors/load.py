@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from crosscheck.catalog import Catalog, ConnectorSpec, TableSpec
 from crosscheck.connectors.files import FileProblem, discover, scan, transcode
+from crosscheck.connectors.parts import PartStore, declaration
 from crosscheck.faults import is_fault
 from crosscheck.connectors.parse import install_macros, lit, name_values_sql, parse_select
 from crosscheck.connectors.readers import (NotUTF8, Staged, build_distinct, csv_header, distinct_sql, drop_staged, normalize_header,
@@ -82,9 +83,10 @@ def load_source(con, extracts_root: Path, connector: ConnectorSpec, *, validate:
 
 
 def load_table(con, extracts_root: Path, connector: ConnectorSpec, table: str, *, validate: bool = True,
-               known_hashes: dict[str, str] | None = None) -> TableLoad:
+               known_hashes: dict[str, str] | None = None, parts: PartStore | None = None) -> TableLoad:
     """Load one canonical table from its files. `known_hashes`: SHA-256 of files already
-    hashed (by resolved path), so they are not hashed again. Raises OSError when the
+    hashed (by resolved path), so they are not hashed again; `parts`: where files parsed
+    before are kept (crosscheck.connectors.parts): those are read, not parsed. Raises OSError when the
     source folder exists but cannot be listed (worth retrying); faults (disk full, out of
     memory: crosscheck.faults) are raised, never recorded as a failed file."""
     extracts_root = Path(extracts_root)
@@ -108,7 +110,7 @@ def load_table(con, extracts_root: Path, connector: ConnectorSpec, table: str, *
             load = TableLoad(connector.source, table, "missing",
                              f"no file matching {', '.join(spec.files)} in {connector.folder}/")
         else:
-            load = _load_table(con, extracts_root, connector, table, spec, paths, known_hashes or {})
+            load = _load_table(con, extracts_root, connector, table, spec, paths, known_hashes or {}, parts)
     if not load.usable:
         con.execute(f'DROP TABLE IF EXISTS "{table}"')
     elif validate:
@@ -179,9 +181,11 @@ def _stage_text(con, path: Path, info, account: FileAccount, workdir: Path) -> S
 
 
 def _load_table(con, root: Path, connector: ConnectorSpec, table: str, spec: TableSpec, paths: list[Path],
-                known_hashes: dict[str, str]) -> TableLoad:
-    """Parse every file straight into the table (in the connection's current database), then
-    move quarantined rows out, drop extra copies and the working columns."""
+                known_hashes: dict[str, str], parts: PartStore | None) -> TableLoad:
+    """Parse every file straight into the table (in the connection's current database), or read
+    the part a run kept of it, then move quarantined rows out, drop extra copies and the
+    working columns."""
+    version = declaration(connector, table) if parts is not None else ""
     columns = spec.canonical_columns()
     con.execute(f'CREATE OR REPLACE TABLE "{table}" ('
                 + ", ".join(f'"{c}" {t}' for c, t in {**columns, **WORK_COLUMNS}.items()) + ")")
@@ -192,9 +196,19 @@ def _load_table(con, root: Path, connector: ConnectorSpec, table: str, spec: Tab
             rel = path.relative_to(root).as_posix()
             account = FileAccount(connector.source, table, rel, sha256="")
             load.files.append(account)
+            known = known_hashes.get(str(path.resolve()))
             try:
-                _load_file(con, connector, table, spec, index, path, rel, account, Path(tmp), warnings,
-                           known_hashes.get(str(path.resolve())))
+                part = parts.find(table, version, known) if parts is not None else None
+                if part is not None:
+                    absent = _reuse(con, connector, table, index, rel, account, part)
+                else:
+                    rejects, absent = _load_file(con, connector, table, spec, index, path, rel, account, Path(tmp), known)
+                    if parts is not None and account.sha256:
+                        parts.keep(con, table, version, account.sha256, index, {
+                            "sha256": account.sha256, "encoding": account.encoding, "rows_read": account.rows_read,
+                            "absent": absent, "rejects": [[r.line, r.reason, r.raw_values] for r in rejects]})
+                if absent:
+                    warnings.append(f"{rel}: optional column{'s' if len(absent) > 1 else ''} {', '.join(absent)} absent, loaded as empty")
             except FileProblem as exc:
                 account.status, account.error = "failed", f"{rel}: {exc}"
             except duckdb.Error as exc:
@@ -226,7 +240,21 @@ def _load_table(con, root: Path, connector: ConnectorSpec, table: str, spec: Tab
     return load
 
 
-def _load_file(con, connector, table, spec, index, path, rel, account, workdir, warnings, known_sha256) -> None:
+def _reuse(con, connector, table, index, rel, account, part) -> list[str]:
+    """A file parsed before: its kept rows and account; the optional columns it lacks."""
+    meta = part.meta()
+    with _phase(table, "reuse"):
+        PartStore.read_into(con, table, part, index, rel)
+    if meta["rejects"]:
+        con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?)",
+                        [(connector.source, table, rel, line, reason, raw) for line, reason, raw in meta["rejects"]])
+    account.sha256, account.encoding, account.reused = meta["sha256"], meta["encoding"], True
+    account.rows_read, account.rows_quarantined = meta["rows_read"], len(meta["rejects"])
+    return list(meta["absent"])
+
+
+def _load_file(con, connector, table, spec, index, path, rel, account, workdir, known_sha256) -> tuple[list, list[str]]:
+    """Parse one file into the table; (the lines that could not be split, optional columns absent)."""
     with _phase(table, "stage"):
         staged = _stage(con, path, account, workdir, known_sha256)
     positions, missing, absent = _match_headers(spec, staged.headers)
@@ -235,8 +263,6 @@ def _load_file(con, connector, table, spec, index, path, rel, account, workdir, 
     with _phase(table, "stage"):
         lookups = _lookup_positions(con, spec, positions, staged)
         build_distinct(con, staged, sorted(set(lookups.values())))
-    if absent:
-        warnings.append(f"{rel}: optional column{'s' if len(absent) > 1 else ''} {', '.join(absent)} absent, loaded as empty")
     maps: dict[str, str] = {}
     try:
         with _phase(table, "names"):
@@ -262,6 +288,7 @@ def _load_file(con, connector, table, spec, index, path, rel, account, workdir, 
         )
     account.rows_read = staged.rows + len(staged.rejects)
     account.rows_quarantined = len(staged.rejects)
+    return staged.rejects, absent
 
 
 #: A column is parsed once per DISTINCT value when a sample of its rows holds at most this

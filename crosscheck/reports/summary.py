@@ -44,7 +44,8 @@ def build_summary(model: ReportModel) -> dict:
     data["files"] = [
         {"source": f.source, "table": f.table, "file": f.file, "sha256": f.sha256, "encoding": f.encoding,
          "rows_read": f.rows_read, "rows_loaded": f.rows_loaded, "rows_quarantined": f.rows_quarantined,
-         "duplicates_dropped": f.duplicates_dropped, "balanced": f.balanced, "status": f.status, "error": f.error}
+         "duplicates_dropped": f.duplicates_dropped, "balanced": f.balanced, "status": f.status, "error": f.error,
+         "reused": f.reused}
         for f in run.files
     ]
     data["totals"] = {
