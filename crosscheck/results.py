@@ -141,6 +141,13 @@ class RuleOutcome:
     #: personal data each finding column ("subject", "person_id", "name", ...) and evidence
     #: field ("evidence.<field>") carries: column or field -> kind (crosscheck.rules.lineage)
     personal: dict[str, str] = field(default_factory=dict)
+    #: the rule file's status: draft (runs in shadow: findings recorded and counted, never
+    #: listed, alerted or pushed to the workbench), experimental, stable; "" when not known
+    rule_status: str = ""
+
+    @property
+    def draft(self) -> bool:
+        return self.rule_status == "draft"
 
 
 @dataclass
