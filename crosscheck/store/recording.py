@@ -4,6 +4,7 @@ provenance; or record a run that failed.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
@@ -18,6 +19,8 @@ from crosscheck.store.lock import current_user
 from crosscheck.store.provenance import insert_provenance
 from crosscheck.store.reviews import DEFAULT_SUPPRESSION_DAYS, decide_suppression
 from crosscheck.testhooks import pause
+
+log = logging.getLogger("crosscheck.store")
 
 #: Columns the store adds to a run's findings table.
 STORE_COLUMNS = pa.schema(
@@ -137,7 +140,11 @@ class RunRecording:
             )
             if before_commit is not None:
                 before_commit(recorded)  # e.g. write the reports; if it fails, nothing is recorded
-        self.casework.publish(self.con)
+        try:
+            self.casework.publish(self.con)
+        except Exception as exc:  # noqa: BLE001 - the run is recorded; the next open of the store publishes it
+            log.warning("run %s is recorded; its clues reach the workbench when the store is next opened "
+                        "for writing (publishing failed: %s)", run.run_id, exc)
         self.lock.set_holder(f"{current_user()}'s session")
         return recorded
 

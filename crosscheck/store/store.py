@@ -19,6 +19,7 @@ record_outcome) and `crosscheck.store.queries` (precision, runs, run_detail, ...
 """
 from __future__ import annotations
 
+import logging
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +37,7 @@ from crosscheck.store.recording import RecordedRun, RunRecording
 from crosscheck.store.schema import SchemaError, ensure_schema, has_schema, needs_upgrade
 
 DEFAULT_STORE_NAME = "crosscheck.duckdb"
+log = logging.getLogger("crosscheck.store")
 
 __all__ = ["DEFAULT_STORE_NAME", "RecordedRun", "Store", "StoreError"]
 
@@ -101,7 +103,14 @@ class Store(RunRecording, ReviewerFeedback, HistoryQueries):
         """Move a schema-2 store's reviews and outcomes to the casework database, and publish
         every complete run it has not seen (a run cut short between its commit and its publish)."""
         moving = self.con.execute("SELECT count(*) FROM meta WHERE key = 'reviews_to_move'").fetchall()[0][0]
-        self.casework.publish(self.con)
+        if moving:
+            self.casework.publish(self.con)  # the clues first: the moved reviews point at them
+        else:
+            try:
+                self.casework.publish(self.con)
+            except Exception as exc:  # noqa: BLE001 - the store is usable; a later open publishes
+                log.warning("store %s: publishing runs to the workbench failed (%s); the next open tries again",
+                            self.path, exc)
         if moving:
             self.casework.move_from_store(self.con)
             with self._transaction() as con:
