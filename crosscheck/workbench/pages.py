@@ -25,6 +25,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAGE_SIZE = 100
 ENV = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]),
                   trim_blocks=True, lstrip_blocks=True)
+ENV.filters["when"] = lambda text: (text or "")[:19].replace("T", " ")  # local time; the zone is in the header
 SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
 DISPOSITION_EN = {"confirmed": "Confirmed", "false_positive": "False positive", "explained": "Explained"}
 STATUS_EN = {"new": "New", "assigned": "In review", "answered": "Answered", "closed": "Closed"}
@@ -74,8 +75,6 @@ def login_page(request: Request) -> HTMLResponse:
 def clue_list(request: Request, who: Caller = Depends(page_caller)) -> HTMLResponse:
     q = request.query_params
     filters = {k: q.get(k) or "" for k in ("status", "rule_id", "district", "color", "assignee")}
-    if q.get("mine") and who.account.role == "supervisor":
-        filters["assignee"] = who.account.username
     try:
         page = max(1, int(q.get("page") or 1))
     except ValueError:
