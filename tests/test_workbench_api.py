@@ -362,6 +362,18 @@ def test_cli_review_mark_shows_in_the_workbench_and_the_other_way_round(server, 
     wang = logged_in(server, "wang")
     assert wang.post(f"/api/clues/{web_key}/disposition", {"disposition": "confirmed", "note": "已查实",
                                                            "amount_recovered": 88}).status_code == 200
+    sheet = tmp_path / "findings.xlsx"                # a reviewer's edited findings.xlsx, imported
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["线索编号", "处置 / disposition", "备注 / note", "复核人 / reviewer"])
+    book.active.append([key_of(33), "已解释", "补发历史欠款", "赵审"])
+    book.save(sheet)
+    out = CliRunner().invoke(review_app, ["import", str(sheet), "--reviewer", "赵审", "--store", str(server.store)])
+    assert out.exit_code == 0 and "1 reviews recorded" in out.output, out.output
+    imported = boss.get(f"/api/clues/{key_of(33)}").json()
+    assert imported["status"] == "answered" and imported["disposition"]["disposition"] == "explained"
+    assert imported["disposition"]["source"].startswith("findings.xlsx[")
     shown = CliRunner().invoke(review_app, ["show", web_key, "--store", str(server.store)])
     assert shown.exit_code == 0 and "confirmed" in shown.output and "wang" in shown.output
     with Store.open(server.store) as st:             # the next run reads the same place
