@@ -7,12 +7,14 @@ SAMPLE_SEED ?= 7
 SAMPLE_AS_OF ?= 2026-11-01
 DELIVERIES := sample_data/deliveries
 DELIVERY := $(DELIVERIES)/$(SAMPLE_AS_OF)
+# The demo's workbench accounts (demo only: choose real passwords with `crosscheck users add`).
+DEMO_PASSWORD ?= demo-workbench-2026
 
 # No telemetry, nothing downloaded at run time.
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup sample demo test browser serve clean bench
+.PHONY: setup sample demo test browser serve clean bench bench-workbench
 
 setup: $(BIN)/crosscheck
 
@@ -28,6 +30,9 @@ sample: setup
 
 demo: sample
 	$(BIN)/python -m flows.nightly --deliveries $(DELIVERIES) --out reports/demo
+	@$(BIN)/crosscheck users list | grep -q '^demo-supervisor ' || echo '$(DEMO_PASSWORD)' | $(BIN)/crosscheck users add demo-supervisor --role supervisor --unmask --password-stdin
+	@$(BIN)/crosscheck users list | grep -q '^demo-reviewer ' || echo '$(DEMO_PASSWORD)' | $(BIN)/crosscheck users add demo-reviewer --role reviewer --password-stdin
+	@echo "Workbench: $(BIN)/crosscheck workbench   then open http://127.0.0.1:8765/ as demo-supervisor (or demo-reviewer), password $(DEMO_PASSWORD)"
 
 # The browser test needs Debian's chromium, the xlsx-to-PDF test LibreOffice (and poppler-utils);
 # without them those tests skip and say why.
@@ -54,5 +59,9 @@ BENCH_DIR ?= /tmp/crosscheck-bench
 BENCH_PEOPLE ?= 1000000,10000000
 # Spark local-mode row for cities up to this size (0: none; it adds about 6 minutes at 1M).
 BENCH_SPARK_MAX ?= 0
-bench: $(BIN)/python
+bench: $(BIN)/python bench-workbench
 	BENCH_DIR=$(BENCH_DIR) $(BIN)/python bench/run_bench.py --people $(BENCH_PEOPLE) --spark-max $(BENCH_SPARK_MAX)
+
+# The workbench under load: 20 reviewers on 100,000 clues while a run records; writes its BENCHMARKS.md section.
+bench-workbench: $(BIN)/python
+	$(BIN)/python bench/workbench_bench.py --write

@@ -8,8 +8,9 @@ After a run is recorded in the findings store and its reports are written,
   or above the channel's severity, routed by rule domain / rule id; nothing is
   sent when there are none;
 - one **reminder** of the *overdue* findings (``run.history["overdue"]``: first
-  seen at least ``overdue_days`` before the as-of date, never reviewed), routed
-  the same way.
+  seen at least ``overdue_days`` before the as-of date, never reviewed), and of the
+  workbench's clues whose deadline is near or past (``run.history["deadlines"]``:
+  yellow and red, 三色预警), routed the same way.
 
 Messages are Chinese, give counts and amounts per rule, the as-of date and where
 to open the report (under ``report_url`` where the reports folder is published,
@@ -259,23 +260,49 @@ def new_digest(run: RunResult, channel: Channel, rows: list[dict], config: Alert
     return Digest("new", title, mask_ids_in_text("\n".join(lines)), len(rows))
 
 
-def overdue_digest(run: RunResult, channel: Channel, rows: list[dict], config: AlertsConfig, report: str) -> Digest:
+def _deadline_note(r: dict) -> str:
+    left = int(r.get("days_left") or 0)
+    when = f"已逾期 {-left} 天" if left < 0 else ("今天到期" if left == 0 else f"{left} 天后到期")
+    colour = {"red": "红", "yellow": "黄"}.get(r.get("color") or "", "")
+    return f"{colour}·{when}（期限 {r.get('deadline')}，核查人 {r.get('assignee') or '—'}）"
+
+
+def overdue_digest(run: RunResult, channel: Channel, rows: list[dict], config: AlertsConfig, report: str,
+                   deadlines: list[dict] | None = None) -> Digest:
     titles = {o.rule_id: o.title_zh for o in run.rules}
     shown = [dict(r, subject_masked=r.get("subject")) for r in rows]
     oldest = min((r.get("first_seen") or "" for r in rows), default="")
-    lines = [
-        f"数据截止日期：{run.as_of.isoformat()}",
-        f"以下 {len(rows)} 条疑点首次发现已超过 {config.overdue_days} 天，仍未填写复核处置（最早发现于 {oldest}）。",
-        "",
-        "按规则：",
-        *_per_rule_lines(shown, titles, config.examples, {}, extra=lambda r: f"已 {r.get('days_open', 0)} 天"),
-        "",
-        f"报告（“逾期未复核”一节）：{report}",
-        "请在 findings.xlsx 中填写处置（确认 / 误报 / 已解释）后用 crosscheck review import 导入。",
-        "本消息中的身份证号、姓名均已脱敏。",
-    ]
-    title = f"【逾期未复核提醒】{run.as_of.isoformat()} {len(rows)} 条疑点超过 {config.overdue_days} 天未复核"
-    return Digest("overdue", title, mask_ids_in_text("\n".join(lines)), len(rows))
+    due = [dict(r, subject_masked=r.get("subject")) for r in deadlines or []]
+    lines = [f"数据截止日期：{run.as_of.isoformat()}"]
+    if rows:
+        lines += [
+            f"以下 {len(rows)} 条疑点首次发现已超过 {config.overdue_days} 天，仍未填写复核处置（最早发现于 {oldest}）。",
+            "",
+            "按规则：",
+            *_per_rule_lines(shown, titles, config.examples, {}, extra=lambda r: f"已 {r.get('days_open', 0)} 天"),
+            "",
+            f"报告（“逾期未复核”一节）：{report}",
+            "请在 findings.xlsx 中填写处置（确认 / 误报 / 已解释）后用 crosscheck review import 导入。",
+        ]
+    if due:
+        red = sum(1 for r in due if r.get("color") == "red")
+        lines += [
+            *([""] if rows else []),
+            f"核查工作台：{len(due)} 条线索核查期限将至或已逾期（红色逾期 {red} 条，黄色临期 {len(due) - red} 条）。",
+            "",
+            "按规则：",
+            *_per_rule_lines(due, titles, max(config.examples, 1), {}, extra=_deadline_note),
+            "",
+            "请核查人在工作台（crosscheck workbench）填写处置，督办人跟进。",
+        ]
+    lines.append("本消息中的身份证号、姓名均已脱敏。")
+    if rows:
+        title = f"【逾期未复核提醒】{run.as_of.isoformat()} {len(rows)} 条疑点超过 {config.overdue_days} 天未复核"
+        if due:
+            title += f"，{len(due)} 条线索期限将至或已逾期"
+    else:
+        title = f"【线索到期提醒】{run.as_of.isoformat()} {len(due)} 条线索核查期限将至或已逾期"
+    return Digest("overdue", title, mask_ids_in_text("\n".join(lines)), len(rows) + len(due))
 
 
 def _new_rows(run: RunResult) -> list[dict] | None:
@@ -335,8 +362,9 @@ def send_alerts(run: RunResult, config: AlertsConfig, extra_urls: Iterable[str] 
     try:
         new = _new_rows(run)
         overdue = list(run.history.get("overdue") or [])
+        deadlines = list(run.history.get("deadlines") or [])
     except Exception as exc:  # noqa: BLE001
-        new, overdue = None, []
+        new, overdue, deadlines = None, [], []
         log.warning("alerts: cannot read the run's findings: %s", exc)
     tries = 1 + max(0, int(config.retries))
     for ch in channels:
@@ -353,8 +381,9 @@ def send_alerts(run: RunResult, config: AlertsConfig, extra_urls: Iterable[str] 
                 todo.append(("new", None, f"no new findings of {_severity_phrase(ch.min_severity)} for this channel"))
         if ch.reminders and new is not None:
             due = [r for r in overdue if ch.wants(r["rule_id"], domains.get(r["rule_id"], ""), r.get("severity"))]
-            if due:
-                todo.append(("overdue", overdue_digest(run, ch, due, config, report), ""))
+            near = [r for r in deadlines if ch.wants(r["rule_id"], domains.get(r["rule_id"], ""), r.get("severity"))]
+            if due or near:
+                todo.append(("overdue", overdue_digest(run, ch, due, config, report, near), ""))
             else:
                 todo.append(("overdue", None, f"no findings unreviewed for {config.overdue_days} days or more"))
         for kind, digest, reason in todo:

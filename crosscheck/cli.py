@@ -176,8 +176,11 @@ def eval_linkage(
 def _mount_subcommands() -> None:
     from crosscheck.rules.cli import rules_app
     from crosscheck.store.cli import review_app, runs_app
+    from crosscheck.workbench.cli import users_app, workbench
 
     app.add_typer(rules_app, name="rules", help="List, lint, show and test rules.")
+    app.add_typer(users_app, name="users", help="Workbench accounts: add, list, disable, passwd.")
+    app.command("workbench")(workbench)
     app.add_typer(review_app, name="review", help="Record reviewers' dispositions and outcomes.")
     app.add_typer(runs_app, name="runs", help="Runs recorded in the findings store, with provenance.")
 

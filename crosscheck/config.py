@@ -96,6 +96,47 @@ class AlertsConfig:
                              "address of the published reports folder, with no query")
 
 
+@dataclass(frozen=True)
+class WorkbenchConfig:
+    """The `[workbench]` table of crosscheck.toml (see docs/workbench.md)."""
+
+    warn_days: int = 3                 # a deadline this many days away or less is yellow (三色预警)
+    tuning_window: int = 20            # a model's last N answered clues ...
+    tuning_below: float = 0.10         # ... confirmed under this rate: flagged as needing tuning
+    session_seconds: int = 8 * 3600    # a login lasts this long
+    secure_cookies: bool = False       # true behind an HTTPS reverse proxy: the session cookie is Secure
+    host: str = "127.0.0.1"            # `crosscheck workbench` binds here unless --host says otherwise
+    port: int = 8765
+
+    @classmethod
+    def from_toml(cls, raw: dict, where: str = CONFIG_FILE) -> "WorkbenchConfig":
+        if not isinstance(raw, dict):
+            raise ValueError(f"{where}: [workbench] must be a table")
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(raw) - set(known))
+        if unknown:
+            raise ValueError(f"{where}: unknown [workbench] setting(s): {', '.join(unknown)}")
+        out = cls(**raw)
+        out.check(where)
+        return out
+
+    def check(self, where: str = CONFIG_FILE) -> None:
+        def whole(name: str, low: int) -> None:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise ValueError(f"{where}: [workbench] {name} '{value}': expected a whole number ≥ {low}")
+
+        for name, low in (("warn_days", 0), ("tuning_window", 1), ("session_seconds", 1), ("port", 1)):
+            whole(name, low)
+        if not isinstance(self.tuning_below, (int, float)) or isinstance(self.tuning_below, bool) \
+                or not 0 <= self.tuning_below <= 1:
+            raise ValueError(f"{where}: [workbench] tuning_below '{self.tuning_below}': expected a rate from 0 to 1")
+        if not isinstance(self.secure_cookies, bool):
+            raise ValueError(f"{where}: [workbench] secure_cookies '{self.secure_cookies}': expected true or false")
+        if not isinstance(self.host, str) or not self.host.strip():
+            raise ValueError(f"{where}: [workbench] host '{self.host}': expected an address such as 127.0.0.1")
+
+
 def check_memory_limit(value: str, where: str) -> str:
     """``value`` if DuckDB takes it as a memory limit (``4GB``, ``512MB``, ``80%``), else a
     ValueError naming ``where``."""
@@ -152,19 +193,30 @@ class ProjectConfig:
     spark_conf: dict = field(default_factory=dict)  # extra Spark settings ([crosscheck.spark_conf] table)
     extra: dict = field(default_factory=dict)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)  # the [alerts] table
+    workbench: WorkbenchConfig = field(default_factory=WorkbenchConfig)  # the [workbench] table
+
+    def casework_settings(self):
+        """What the casework database needs of this project (crosscheck.casework.Settings)."""
+        from crosscheck.casework.db import Settings
+
+        w = self.workbench
+        return Settings(timezone=self.timezone, warn_days=w.warn_days, tuning_window=w.tuning_window,
+                        tuning_below=float(w.tuning_below))
 
     @classmethod
     def load(cls, project_dir: Path | None = None) -> "ProjectConfig":
         root = Path(project_dir or os.environ.get("CROSSCHECK_PROJECT") or default_project_dir()).resolve()
         raw: dict = {}
         alerts_raw: dict = {}
+        workbench_raw: dict = {}
         path = root / CONFIG_FILE
         if path.is_file():
             with path.open("rb") as fh:
                 data = tomllib.load(fh)
             raw = data.get("crosscheck", {})
             alerts_raw = data.get("alerts", {})
-        known = {f.name for f in fields(cls)} - {"alerts"}
+            workbench_raw = data.get("workbench", {})
+        known = {f.name for f in fields(cls)} - {"alerts", "workbench"}
         unknown = sorted(set(raw) - known)
         if unknown:
             raise ValueError(f"{path}: unknown setting(s): {', '.join(unknown)}")
@@ -185,5 +237,6 @@ class ProjectConfig:
             store=Path(os.environ["CROSSCHECK_STORE"]).resolve() if os.environ.get("CROSSCHECK_STORE") else folder("store", "crosscheck.duckdb"),
             spark_work_dir=folder("spark_work_dir", "") if raw.get("spark_work_dir") else None,
             alerts=AlertsConfig.from_toml(alerts_raw, str(path)),
+            workbench=WorkbenchConfig.from_toml(workbench_raw, str(path)),
             **scalars,
         )

@@ -144,6 +144,13 @@ class RuleOutcome:
     personal: dict[str, str] = field(default_factory=dict)
     #: marks of each finding's timeline (crosscheck.rules.model.TimelineItem as dicts: label, at / from, to, kind)
     timeline: list[dict] = field(default_factory=list)
+    #: the rule file's status: draft (runs in shadow: findings recorded and counted, never
+    #: listed, alerted or pushed to the workbench), experimental, stable; "" when not known
+    rule_status: str = ""
+
+    @property
+    def draft(self) -> bool:
+        return self.rule_status == "draft"
 
 
 @dataclass

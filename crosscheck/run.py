@@ -359,15 +359,20 @@ class RunSession:
         out = Path(result.out_dir)
         private_dirs(out)
 
+        draft = {r.rule_id for r in result.rules if r.draft}
+
         def write(findings: pa.Table, recorded=None, store=None) -> None:
+            live = _without_rules(findings, draft)  # a draft rule runs in shadow: recorded, never listed
             if recorded is not None:
-                result.resolved = recorded.resolved
+                result.resolved = _without_rules(recorded.resolved, draft)
                 result.history = {"counts": recorded.counts, "precision": recorded.precision,
-                                  "overdue": self._overdue(store, recorded),
-                                  "overdue_days": self.config.alerts.overdue_days}
-            result.figures = run_figures(result.rules, findings, self.request.districts, result.resolved)
-            result.findings = self._for_reviewers(findings)
-            result.suppressed_findings = suppressed_in(findings, self.request.districts)
+                                  "overdue": [o for o in self._overdue(store, recorded) if o["rule_id"] not in draft],
+                                  "overdue_days": self.config.alerts.overdue_days,
+                                  "deadlines": self._deadlines(store),
+                                  "shadow": {r: recorded.counts.get(r, {}).get("findings", 0) for r in sorted(draft)}}
+            result.figures = run_figures(result.rules, live, self.request.districts, result.resolved)
+            result.findings = self._for_reviewers(live)
+            result.suppressed_findings = suppressed_in(live, self.request.districts)
             write_reports(result, out, mask=result.masked)
 
         if self.request.record:
@@ -385,6 +390,14 @@ class RunSession:
 
         rows = store.overdue(recorded.run_id, self.request.as_of, self.config.alerts.overdue_days)
         return overdue_entries(rows, self.request.districts, self.result.personal_kinds)
+
+    def _deadlines(self, store) -> list[dict]:
+        """Workbench clues whose deadline is near (yellow) or past (red), masked: the reminders
+        carry them (crosscheck.alerts)."""
+        store.casework.settings = self.config.casework_settings()
+        rows = store.casework.due_clues()
+        districts = self.request.districts
+        return [r for r in rows if not districts or r["district"] in districts]
 
     def send_alerts(self) -> list[dict]:
         """After finish(): send the digests (crosscheck.alerts), record the outcomes in
@@ -445,6 +458,15 @@ class RunSession:
             self._rule_engine.close()
             self._rule_engine = None
         self.workspace.close()
+
+
+def _without_rules(table: pa.Table | None, rule_ids: set[str]) -> pa.Table | None:
+    """``table`` without the rows of these rules (the draft rules of the run)."""
+    if table is None or not rule_ids or not table.num_rows:
+        return table
+    import pyarrow.compute as pc
+
+    return table.filter(pc.invert(pc.is_in(table["rule_id"], pa.array(sorted(rule_ids), pa.string()))))
 
 
 def execute_run(request: RunRequest, config: ProjectConfig | None = None, step: Step = call) -> RunResult:

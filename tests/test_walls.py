@@ -17,6 +17,10 @@ ONLY_IN = {
     "great_expectations": {"crosscheck/validation.py"},
     "pyspark": {"crosscheck/spark_engine.py", "crosscheck/__init__.py"},
     "apprise": {"crosscheck/alerts.py"},
+    "fastapi": {"crosscheck/workbench"},
+    "starlette": {"crosscheck/workbench"},
+    "uvicorn": {"crosscheck/workbench"},
+    "argon2": {"crosscheck/casework/accounts.py"},
 }
 
 

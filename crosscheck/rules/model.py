@@ -424,7 +424,9 @@ class Rule(Logic):
     title: Bilingual
     description: str = ""
     severity: Literal["high", "medium", "low"]
-    status: Literal["experimental", "stable", "deprecated"] = "experimental"
+    # draft: runs in shadow on every complete run (findings recorded and counted on the
+    # workbench's dashboard, never listed, alerted or pushed as clues) until promoted
+    status: Literal["draft", "experimental", "stable", "deprecated"] = "experimental"
     owner: str = ""
     tags: list[str] = Field(default_factory=list)
     references: list[str] = Field(default_factory=list)

@@ -62,6 +62,32 @@ def _open(store: Path | None, project: Path | None, timeout: float, *, read_only
         _fail(str(exc))
 
 
+def _open_for_feedback(store: Path | None, project: Path | None, timeout: float, purpose: str):
+    """The store, or while a run holds it, the casework database alone (`ReviewDesk`): a
+    disposition never waits for a run."""
+    from crosscheck.casework import Casework, CaseworkError, casework_path
+    from crosscheck.store import Store, StoreBusy, StoreError
+    from crosscheck.store.feedback import ReviewDesk
+
+    path = store_path(store, project)
+    try:
+        return Store.open(path, lock_timeout=0, purpose=purpose, notify=None)
+    except StoreBusy:
+        pass
+    except StoreError as exc:
+        _fail(str(exc))
+    cw_path = casework_path(path)
+    if cw_path.exists():
+        try:
+            casework = Casework.open(cw_path)
+        except CaseworkError as exc:
+            _fail(str(exc))
+        if casework.meta("moved_from_store") == "yes":
+            return ReviewDesk(casework)
+        casework.close()
+    return _open(store, project, timeout, purpose=purpose)
+
+
 def _day(value: str | None, option: str) -> date | None:
     if value is None:
         return None
@@ -114,7 +140,7 @@ def review_mark(
     from crosscheck.store import StoreError
 
     day = _day(on, "--date")
-    with _open(store, project, lock_timeout, purpose=f"review mark by {reviewer}") as st:
+    with _open_for_feedback(store, project, lock_timeout, purpose=f"review mark by {reviewer}") as st:
         try:
             st.mark(key, disposition, note=note, reviewer=reviewer, on=day)
         except StoreError as exc:
@@ -136,7 +162,7 @@ def review_import(
     from crosscheck.store import StoreError
 
     day = _day(on, "--date")
-    with _open(store, project, lock_timeout, purpose=f"review import by {reviewer}") as st:
+    with _open_for_feedback(store, project, lock_timeout, purpose=f"review import by {reviewer}") as st:
         try:
             result = st.import_reviews(file, reviewer=reviewer, on=day)
         except StoreError as exc:
@@ -163,7 +189,7 @@ def review_outcome(
     from crosscheck.store import StoreError
 
     day = _day(on, "--date")
-    with _open(store, project, lock_timeout, purpose="review outcome") as st:
+    with _open_for_feedback(store, project, lock_timeout, purpose="review outcome") as st:
         try:
             st.record_outcome(key, recovered, on=day, note=note, recorded_by=by)
         except StoreError as exc:

@@ -14,10 +14,6 @@ import pyarrow as pa
 
 from crosscheck.store.lock import StoreBusy
 
-#: The current (newest) review of every reviewed finding key.
-LATEST_REVIEWS = """SELECT * FROM reviews
-                    QUALIFY row_number() OVER (PARTITION BY finding_key ORDER BY review_id DESC) = 1"""
-
 
 class StoreError(Exception):
     """The store cannot do what was asked; the message says why."""

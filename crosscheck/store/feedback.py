@@ -1,7 +1,11 @@
-"""Reviewers' feedback on findings, written to the store: a disposition of one finding, the
-dispositions of an edited findings sheet, and the money recovered on a confirmed finding.
+"""Reviewers' feedback on findings: a disposition of one finding, the dispositions of an
+edited findings sheet, and the money recovered on a confirmed finding; written to the casework
+database (`crosscheck.casework`), the one record of a clue's status that the workbench, the
+reports and the alerts read too. A disposition makes the clue answered, and is in the audit log.
 
 What dispositions mean, when they suppress, and how a sheet is read: `crosscheck.store.reviews`.
+`ReviewDesk` does the same with the casework database alone (no findings store lock), so the
+`review` commands go on while a run holds the store.
 """
 from __future__ import annotations
 
@@ -11,9 +15,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
-import duckdb
+import sqlite3
 
-from crosscheck.store.db import StoreError, next_id, rows, utc_now
+from crosscheck.casework import Casework, CaseworkError
+from crosscheck.store.db import StoreError
 from crosscheck.store.keys import is_key, normalise_key
 from crosscheck.store.lock import current_user
 from crosscheck.store.reviews import (
@@ -38,8 +43,9 @@ class Review(NamedTuple):
 
 
 class ReviewerFeedback:
-    """`Store.mark`, `Store.import_reviews` and `Store.record_outcome` (uses the store's
-    connection and transaction)."""
+    """`Store.mark`, `Store.import_reviews` and `Store.record_outcome` (use ``self.casework``)."""
+
+    casework: Casework
 
     def mark(self, key: str, disposition: str, note: str = "", reviewer: str = "", on: date | None = None) -> int:
         """Record a reviewer's disposition of one finding; returns the review id.
@@ -58,8 +64,11 @@ class ReviewerFeedback:
         if not (reviewer or "").strip():
             raise StoreError("a reviewer name is required")
         review = Review(key, value, (note or "").strip(), reviewer.strip(), on or date.today())
-        with self._transaction() as con:
-            return self._add_review(con, review, "cli")
+        try:
+            with self.casework.write() as con:
+                return self._add_review(con, review, "cli")
+        except CaseworkError as exc:
+            raise StoreError(str(exc)) from None
 
     def import_reviews(self, path: str | os.PathLike, reviewer: str, on: date | None = None) -> ImportResult:
         """Apply the dispositions of a reviewer's edited findings.csv / findings.xlsx.
@@ -83,7 +92,7 @@ class ReviewerFeedback:
         except ReviewError as exc:
             raise StoreError(str(exc)) from None
         items = _without_conflicts(items, result)
-        with self._transaction() as con:
+        with self.casework.write() as con:
             for item in items:
                 self._import_item(con, item, default_reviewer, on, result)
         return result
@@ -106,17 +115,13 @@ class ReviewerFeedback:
             raise StoreError(f"finding {key} has not been reviewed; mark it confirmed before recording an outcome")
         if current["disposition"] != "confirmed":
             raise StoreError(f"finding {key} is {current['disposition']}, not confirmed; outcomes are recorded for confirmed findings")
-        with self._transaction() as con:
-            outcome_id = next_id(con, "outcome_id", "outcomes")
-            con.execute(
-                "INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [outcome_id, key, current["rule_id"], amount, on or date.today(), (note or "").strip(),
-                 recorded_by or current_user(), utc_now()],
-            )
-        return outcome_id
+        who = recorded_by or current_user()
+        with self.casework.write() as con:
+            return self.casework.record_outcome(con, key, amount, on or date.today(), (note or "").strip(), who,
+                                                actor=who, via=f"cli ({current_user()})")
 
     # -- a sheet's rows -------------------------------------------------------------
-    def _import_item(self, con: duckdb.DuckDBPyConnection, item: SheetRow | SheetProblem,
+    def _import_item(self, con: sqlite3.Connection, item: SheetRow | SheetProblem,
                      default_reviewer: str, on: date | None, result: ImportResult) -> None:
         """Apply one row of a reviewer's sheet, counting it in ``result``."""
         if isinstance(item, SheetProblem):
@@ -134,7 +139,11 @@ class ReviewerFeedback:
         if current and current["disposition"] == review.disposition and (current["note"] or "") == review.note:
             result.unchanged += 1
             return
-        self._add_review(con, review, item.where)
+        try:
+            self._add_review(con, review, item.where)
+        except CaseworkError as exc:
+            result.errors.append(f"{item.where}: {exc}")
+            return
         result.applied += 1
 
     def _review_of_row(self, values: dict, default_reviewer: str, on: date | None) -> Review | None:
@@ -159,33 +168,47 @@ class ReviewerFeedback:
         who = str(values.get("reviewer") or "").strip() or default_reviewer
         return Review(key, disposition, note, who, day)
 
-    # -- the finding and its reviews --------------------------------------------------
+    # -- the finding and its reviews (casework database) ---------------------------------
     def _finding_snapshot(self, key: str) -> dict | None:
-        """The finding's rule, run, amount and evidence in its latest recorded run."""
-        found = rows(
-            self.con,
-            """SELECT f.finding_key, f.rule_id, f.run_id, f.amount_at_risk, f.evidence_json
-               FROM findings f JOIN runs r ON r.run_id = f.run_id
-               WHERE f.finding_key = ? ORDER BY r.seq DESC LIMIT 1""",
-            [key],
-        )
-        return found[0] if found else None
+        """The clue's rule, last run, amount and evidence as its latest complete run had them."""
+        return self.casework.clue_facts(key)
 
     def _current_review(self, key: str) -> dict | None:
-        found = rows(self.con, "SELECT * FROM reviews WHERE finding_key = ? ORDER BY review_id DESC LIMIT 1", [key])
-        return found[0] if found else None
+        return self.casework.current_review(key)
 
-    def _add_review(self, con: duckdb.DuckDBPyConnection, review: Review, source: str) -> int:
-        snap = self._finding_snapshot(review.key)
-        if snap is None:
-            raise StoreError(f"unknown finding key '{review.key}' (no recorded run has it)")
-        review_id = next_id(con, "review_id", "reviews")
-        con.execute(
-            "INSERT INTO reviews VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [review_id, review.key, snap["rule_id"], review.disposition, review.note or "", review.reviewer,
-             review.on, utc_now(), source, snap["run_id"], snap["amount_at_risk"], snap["evidence_json"]],
-        )
-        return review_id
+    def _add_review(self, con: sqlite3.Connection, review: Review, source: str) -> int:
+        return self.casework.record_review(
+            con, review.key, review.disposition, review.note or "", review.reviewer, review.on, source,
+            actor=review.reviewer, via=f"{'cli' if source == 'cli' else 'import'} ({current_user()})")
+
+
+class ReviewDesk(ReviewerFeedback):
+    """The `review` commands' feedback methods on the casework database alone: used while a run
+    holds the findings store, so a reviewer never waits for it."""
+
+    def __init__(self, casework: Casework):
+        self.casework = casework
+        self.path = casework.path
+
+    def _writable(self) -> None:
+        if self.casework.con is None:
+            raise StoreError("casework database is closed")
+
+    def close(self) -> None:
+        self.casework.close()
+
+    def __enter__(self) -> "ReviewDesk":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def finding(self, key: str) -> dict:
+        key = normalise_key(key)
+        clue = self.casework.clue_facts(key)
+        if clue is None:
+            raise StoreError(f"unknown finding key '{key}'")
+        return {"key": clue, "reviews": self.casework.reviews_of(key), "outcomes": self.casework.outcomes_of(key)}
 
 
 def _without_conflicts(items: list, result: ImportResult) -> list:
@@ -212,4 +235,3 @@ def _without_conflicts(items: list, result: ImportResult) -> list:
         if id(item) not in skip:
             out.append(item)
     return out
-

@@ -54,11 +54,14 @@ def insert_provenance(con: duckdb.DuckDBPyConnection, run: RunResult, findings: 
     _insert_run(con, run, findings, counts)
     if run.rules:
         con.executemany(
-            "INSERT INTO run_rules VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            """INSERT INTO run_rules (run_id, rule_id, title_zh, title_en, severity, status, reason, findings,
+                                      amount_at_risk, version, sql, parameters, description, domain, seconds,
+                                      personal, rule_status)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
                 [run.run_id, r.rule_id, r.title_zh, r.title_en, r.severity, r.status, r.reason, r.findings,
                  float(r.amount_at_risk or 0), r.version, r.sql, _json(r.parameters),
-                 r.description, r.domain, float(r.seconds or 0)]
+                 r.description, r.domain, float(r.seconds or 0), _json(r.personal or {}), r.rule_status or None]
                 for r in run.rules
             ],
         )

@@ -4,26 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
 
-from crosscheck.store.db import LATEST_REVIEWS, StoreError, rows
+from crosscheck.store.db import StoreError, registered, rows
 from crosscheck.store.keys import normalise_key
-
-PRECISION = f"""
-    WITH latest AS ({LATEST_REVIEWS}),
-    rec AS (SELECT finding_key, sum(recovered) AS recovered FROM outcomes GROUP BY finding_key)
-    SELECT l.rule_id,
-           count(*) FILTER (WHERE disposition = 'confirmed') AS confirmed,
-           count(*) FILTER (WHERE disposition = 'false_positive') AS false_positive,
-           count(*) FILTER (WHERE disposition = 'explained') AS explained,
-           count(*) AS reviewed,
-           coalesce(sum(rec.recovered) FILTER (WHERE disposition = 'confirmed'), 0) AS recovered
-    FROM latest l LEFT JOIN rec ON rec.finding_key = l.finding_key
-    GROUP BY l.rule_id ORDER BY l.rule_id
-"""
 
 #: The newest complete, not failed run whose files and rules (one "name:hash" a line) are these.
 RUN_OF_DELIVERY = """
@@ -46,7 +32,7 @@ OVERDUE = """
     FROM findings f JOIN finding_keys k ON k.finding_key = f.finding_key
     WHERE f.run_id = ? AND NOT coalesce(f.suppressed, false)
       AND k.first_seen <= ?::DATE - ?::INTEGER
-      AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.finding_key = f.finding_key)
+      AND NOT EXISTS (SELECT 1 FROM reviewed_keys r WHERE r.finding_key = f.finding_key)
     ORDER BY k.first_seen, f.rule_id, f.amount_at_risk DESC NULLS LAST, f.finding_key
 """
 
@@ -64,22 +50,11 @@ class HistoryQueries:
     record_run's transaction too)."""
 
     def precision(self) -> dict[str, dict[str, Any]]:
-        """Per rule, over the current disposition of every reviewed finding:
-        confirmed / (confirmed + false_positive + explained), with the counts
+        """Per rule, over the current disposition of every reviewed finding (in the casework
+        database): confirmed / (confirmed + false_positive + explained), with the counts
         and the total recovered on confirmed findings. precision is None when
         nothing of the rule has been reviewed."""
-        out: dict[str, dict[str, Any]] = {}
-        for r in rows(self.con, PRECISION):
-            reviewed = int(r["reviewed"])
-            out[r["rule_id"]] = {
-                "confirmed": int(r["confirmed"]),
-                "false_positive": int(r["false_positive"]),
-                "explained": int(r["explained"]),
-                "reviewed": reviewed,
-                "precision": (int(r["confirmed"]) / reviewed) if reviewed else None,
-                "recovered": Decimal(str(r["recovered"])),
-            }
-        return out
+        return self.casework.precision()
 
     def run_of_delivery(self, files: dict[str, str], rule_versions: dict[str, str]) -> dict | None:
         """The newest complete run that finished on exactly these files (path -> SHA-256) with
@@ -100,7 +75,8 @@ class HistoryQueries:
         """Findings of run ``run_id`` still waiting for a reviewer: first seen at least
         ``days`` days before ``as_of``, not suppressed, and never given a disposition.
         Oldest first. (Works inside record_run's transaction, e.g. from before_commit.)"""
-        return rows(self.con, OVERDUE, [as_of, run_id, as_of, int(days)])
+        with registered(self.con, reviewed_keys=self.casework.ever_reviewed()):
+            return rows(self.con, OVERDUE, [as_of, run_id, as_of, int(days)])
 
     def runs(self, limit: int | None = None) -> list[dict]:
         """Recorded runs, newest first."""
@@ -183,6 +159,6 @@ class HistoryQueries:
                 [key],
             ),
             "resolved": rows(self.con, "SELECT run_id, last_seen FROM resolved WHERE finding_key = ? ORDER BY run_id", [key]),
-            "reviews": rows(self.con, "SELECT * FROM reviews WHERE finding_key = ? ORDER BY review_id", [key]),
-            "outcomes": rows(self.con, "SELECT * FROM outcomes WHERE finding_key = ? ORDER BY outcome_id", [key]),
+            "reviews": self.casework.reviews_of(key),
+            "outcomes": self.casework.outcomes_of(key),
         }

@@ -4,6 +4,7 @@ provenance; or record a run that failed.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
@@ -12,12 +13,14 @@ import duckdb
 import pyarrow as pa
 
 from crosscheck.results import FINDINGS_SCHEMA, RunResult
-from crosscheck.store.db import LATEST_REVIEWS, StoreError, registered
+from crosscheck.store.db import StoreError, registered
 from crosscheck.store.keys import key_column
 from crosscheck.store.lock import current_user
 from crosscheck.store.provenance import insert_provenance
 from crosscheck.store.reviews import DEFAULT_SUPPRESSION_DAYS, decide_suppression
 from crosscheck.testhooks import pause
+
+log = logging.getLogger("crosscheck.store")
 
 #: Columns the store adds to a run's findings table.
 STORE_COLUMNS = pa.schema(
@@ -28,8 +31,8 @@ STORE_COLUMNS = pa.schema(
         ("suppressed", pa.bool_()),
         ("review", pa.string()),            # current disposition, null if never reviewed
         ("reviewed_on", pa.date32()),
-        ("review_note", pa.string()),       # the current disposition's note and reviewer (reports show them)
-        ("reviewer", pa.string()),
+        ("review_note", pa.string()),       # the current disposition's note
+        ("reviewer", pa.string()),          # and who gave it
         ("suppressed_until", pa.date32()),
         ("review_change", pa.string()),     # why a false_positive / explained finding is shown again
     ]
@@ -46,10 +49,10 @@ RESOLVED_SCHEMA = pa.schema(
     ]
 )
 
-#: Each incoming finding (in the run's order) with its first appearance and current review, if any.
-INCOMING_WITH_HISTORY = f"""
-    WITH latest AS ({LATEST_REVIEWS}),
-    seen AS (SELECT finding_key, min(first_seen) AS first_seen FROM finding_keys GROUP BY finding_key)
+#: Each incoming finding (in the run's order) with its first appearance and current review, if any
+#: (``latest``: the casework database's current dispositions, read once before the transaction).
+INCOMING_WITH_HISTORY = """
+    WITH seen AS (SELECT finding_key, min(first_seen) AS first_seen FROM finding_keys GROUP BY finding_key)
     SELECT i.*, seen.first_seen AS prev_first_seen,
            latest.review_id, latest.disposition, latest.reviewed_on, latest.note AS review_note, latest.reviewer,
            latest.amount_at_risk AS review_amount, latest.evidence_json AS review_evidence
@@ -112,13 +115,18 @@ class RunRecording:
         findings of the last earlier run in which that rule ran that are missing
         now are resolved. A ``subset`` run reads the history to label its
         findings and records its provenance only.
+
+        The current dispositions come from the casework database, read once before the
+        transaction (reviewers go on recording meanwhile; theirs count from the next run).
+        After the commit, a complete run's clues are published there (`Casework.publish`).
         """
         if self._is_recorded(run):
             raise StoreError(f"run {run.run_id} is already recorded in {self.path}")
         self.lock.set_holder(f"run {run.run_id}")
         incoming = _incoming_findings(run)
+        latest = self.casework.review_snapshot()
         with self._transaction() as con:
-            findings, resolved = _compare_with_history(con, run, incoming, dict(suppression_days or {}),
+            findings, resolved = _compare_with_history(con, run, incoming, latest, dict(suppression_days or {}),
                                                        default_suppression_days)
             counts = _counts(run, findings, resolved)
             insert_provenance(con, run, findings, counts)
@@ -132,6 +140,11 @@ class RunRecording:
             )
             if before_commit is not None:
                 before_commit(recorded)  # e.g. write the reports; if it fails, nothing is recorded
+        try:
+            self.casework.publish(self.con)
+        except Exception as exc:  # noqa: BLE001 - the run is recorded; the next open of the store publishes it
+            log.warning("run %s is recorded; its clues reach the workbench when the store is next opened "
+                        "for writing (publishing failed: %s)", run.run_id, exc)
         self.lock.set_holder(f"{current_user()}'s session")
         return recorded
 
@@ -159,13 +172,14 @@ def _incoming_findings(run: RunResult) -> pa.Table:
     return incoming.append_column("_ord", pa.array(range(incoming.num_rows), pa.int64()))
 
 
-def _compare_with_history(con: duckdb.DuckDBPyConnection, run: RunResult, incoming: pa.Table,
+def _compare_with_history(con: duckdb.DuckDBPyConnection, run: RunResult, incoming: pa.Table, latest: pa.Table,
                           days: dict[str, int], default_days: int) -> tuple[pa.Table, pa.Table]:
     """(the run's findings labelled against the history, the findings resolved now);
     a complete run's are added to the history."""
     complete = run.scope == "complete"
     ran_ok = sorted({r.rule_id for r in run.rules if r.status == "ok"}) if complete else []
-    with registered(con, incoming=incoming, ran_ok=pa.table({"rule_id": pa.array(ran_ok, pa.string())})):
+    with registered(con, incoming=incoming, latest=latest,
+                    ran_ok=pa.table({"rule_id": pa.array(ran_ok, pa.string())})):
         findings = _classify(con.sql(INCOMING_WITH_HISTORY).to_arrow_table(), run.as_of, days, default_days)
         resolved = con.sql(NOW_RESOLVED).to_arrow_table().cast(RESOLVED_SCHEMA)
         if complete:

@@ -43,7 +43,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Iterator
 
-DISPOSITIONS = ("confirmed", "false_positive", "explained")
+from crosscheck.casework.scope import DISPOSITIONS  # noqa: F401 - the values, re-exported
+
 SUPPRESSING = ("false_positive", "explained")
 DEFAULT_SUPPRESSION_DAYS = 180
 

@@ -16,17 +16,17 @@ findings      every finding of every run, with its key, new/recurring status,
               first_seen, and whether a review suppressed it in that run
 finding_keys  one row per key ever seen: first and last appearance
 resolved      per run: findings of the rule's previous run that stopped appearing
-reviews       append-only reviewer dispositions; the newest per key is current.
-              Each keeps the finding's amount_at_risk and evidence_json as they
-              were when it was reviewed (for the material-change test)
-outcomes      append-only recoveries recorded for confirmed findings
-meta          schema_version
+reviews       retired in schema 3: dispositions live in the casework database beside the
+outcomes      store (crosscheck.casework: one place for a clue's status, written by the workbench
+              and `crosscheck review` alike, never locked by a run). Opening a schema-2 store
+              for writing moves them there (ids kept); the tables stay, empty
+meta          schema_version; reviews_to_move while a schema-2 store's reviews are being moved
 """
 from __future__ import annotations
 
 import duckdb
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 DDL = [
     """CREATE TABLE IF NOT EXISTS meta (key VARCHAR, value VARCHAR)""",
@@ -69,7 +69,9 @@ DDL = [
         parameters VARCHAR,                -- JSON object
         description VARCHAR,
         domain VARCHAR,
-        seconds DOUBLE
+        seconds DOUBLE,
+        personal VARCHAR,                  -- JSON: finding column / evidence field -> personal kind
+        rule_status VARCHAR                -- the rule file's status: draft (shadow) | experimental | stable
     )""",
     """CREATE TABLE IF NOT EXISTS run_loads (
         run_id VARCHAR NOT NULL,
@@ -171,6 +173,11 @@ MIGRATIONS: dict[int, list[str]] = {
         "UPDATE runs SET scope = 'complete', status = CASE status WHEN 'complete' THEN 'ok' ELSE status END",
         "UPDATE run_rules SET status = 'failed' WHERE status = 'errored'",
     ],
+    2: [
+        "ALTER TABLE run_rules ADD COLUMN personal VARCHAR",
+        "ALTER TABLE run_rules ADD COLUMN rule_status VARCHAR",
+        "INSERT INTO meta VALUES ('reviews_to_move', 'yes')",  # Store.open moves them to the casework database
+    ],
 }
 
 
@@ -208,6 +215,13 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 def has_schema(con: duckdb.DuckDBPyConnection) -> bool:
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
     return "meta" in tables
+
+
+def needs_upgrade(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether a store must first be opened for writing (older schema, or reviews not yet moved)."""
+    version = con.execute("SELECT max(value) FROM meta WHERE key = 'schema_version'").fetchall()[0][0]
+    moving = con.execute("SELECT count(*) FROM meta WHERE key = 'reviews_to_move'").fetchall()[0][0]
+    return int(version or 0) < SCHEMA_VERSION or bool(moving)
 
 
 def _migrate(con: duckdb.DuckDBPyConnection, version: int) -> None:

@@ -1,0 +1,310 @@
+"""The casework database: where every clue's status lives (SQLite, WAL, beside the findings store).
+
+The findings store (`crosscheck.store`, DuckDB) keeps the runs and the findings history; a
+run holds it for minutes while it records and writes its reports. Everything people do with
+a clue lives here instead, in a SQLite file beside it (``<store stem>.clues.sqlite``) in WAL
+mode, written in short transactions: a nightly run reads the current dispositions it needs
+without blocking anyone, and reviewers' actions never wait for a run.
+
+Tables
+    meta          schema_version, published_seq (the last complete run published), moved_from_store
+    rules         per rule of the last complete run: titles, domain, severity, rule_status
+                  (draft: runs in shadow, never pushed as clues), personal kinds (masking)
+    runs          complete runs published: run_id, seq, as_of; run_counts per run, rule, district
+    clues         one row per finding_key of the history: the finding as last seen (published by
+                  each complete run), its priority rank, and its workflow state: status
+                  (new / assigned / answered / closed), assignee, deadline, current disposition
+    reviews       append-only dispositions (confirmed / false_positive / explained); the newest
+                  per key is current; the finding's amount and evidence at review time
+    outcomes      append-only money recovered on confirmed clues (cents)
+    feedback      append-only department feedback (整改反馈)
+    audit         append-only log of every action, with the values before and after
+    users, sessions, login_failures   accounts (argon2 hashes), sessions, failed logins
+
+Reviews, outcomes, feedback and the audit log refuse UPDATE and DELETE (triggers).
+Amounts are whole cents (INTEGER); dates ISO text; times ISO text in UTC.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Iterator
+from zoneinfo import ZoneInfo
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 10_000
+APPEND_ONLY = ("reviews", "outcomes", "feedback", "audit")
+
+DDL = [
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
+    """CREATE TABLE IF NOT EXISTS rules (
+        rule_id TEXT PRIMARY KEY, title_zh TEXT, title_en TEXT, domain TEXT, severity TEXT,
+        rule_status TEXT, personal TEXT, last_run_id TEXT)""",
+    "CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, seq INTEGER, as_of TEXT, finished_at TEXT)",
+    """CREATE TABLE IF NOT EXISTS run_counts (
+        run_id TEXT NOT NULL, rule_id TEXT NOT NULL, district TEXT NOT NULL, findings INTEGER, new INTEGER,
+        suppressed INTEGER, amount_cents INTEGER, PRIMARY KEY (run_id, rule_id, district))""",
+    """CREATE TABLE IF NOT EXISTS clues (
+        finding_key TEXT PRIMARY KEY, rule_id TEXT NOT NULL, domain TEXT, subject TEXT, person_id TEXT,
+        name TEXT, district TEXT, severity TEXT, amount_cents INTEGER, evidence TEXT, evidence_json TEXT,
+        sources TEXT, discriminator TEXT, first_seen TEXT, last_seen TEXT, last_run_id TEXT,
+        seen_status TEXT, suppressed INTEGER, review_change TEXT, resolved_run_id TEXT, resolved_on TEXT,
+        priority INTEGER,
+        status TEXT NOT NULL DEFAULT 'new', assignee TEXT, deadline TEXT, assigned_at TEXT,
+        answered_at TEXT, closed_at TEXT, review_id INTEGER, disposition TEXT)""",
+    "CREATE INDEX IF NOT EXISTS clues_priority ON clues (priority)",
+    "CREATE INDEX IF NOT EXISTS clues_district ON clues (district, priority)",
+    "CREATE INDEX IF NOT EXISTS clues_assignee ON clues (assignee, priority)",
+    "CREATE INDEX IF NOT EXISTS clues_rule ON clues (rule_id, status)",
+    """CREATE TABLE IF NOT EXISTS reviews (
+        review_id INTEGER PRIMARY KEY AUTOINCREMENT, finding_key TEXT NOT NULL, rule_id TEXT,
+        disposition TEXT NOT NULL, note TEXT, reviewer TEXT NOT NULL, reviewed_on TEXT NOT NULL,
+        recorded_at TEXT, source TEXT, run_id TEXT, amount_cents INTEGER, evidence_json TEXT,
+        rectification TEXT)""",
+    "CREATE INDEX IF NOT EXISTS reviews_key ON reviews (finding_key, review_id)",
+    """CREATE TABLE IF NOT EXISTS outcomes (
+        outcome_id INTEGER PRIMARY KEY AUTOINCREMENT, finding_key TEXT NOT NULL, rule_id TEXT,
+        recovered_cents INTEGER, recovered_on TEXT, note TEXT, recorded_by TEXT, recorded_at TEXT)""",
+    "CREATE INDEX IF NOT EXISTS outcomes_key ON outcomes (finding_key)",
+    """CREATE TABLE IF NOT EXISTS feedback (
+        feedback_id INTEGER PRIMARY KEY AUTOINCREMENT, finding_key TEXT NOT NULL, note TEXT, author TEXT, at TEXT)""",
+    "CREATE INDEX IF NOT EXISTS feedback_key ON feedback (finding_key)",
+    """CREATE TABLE IF NOT EXISTS audit (
+        audit_id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, user TEXT NOT NULL, action TEXT NOT NULL,
+        finding_key TEXT, before TEXT, after TEXT, via TEXT)""",
+    "CREATE INDEX IF NOT EXISTS audit_key ON audit (finding_key)",
+    "CREATE INDEX IF NOT EXISTS audit_user ON audit (user)",
+    """CREATE TABLE IF NOT EXISTS users (
+        username TEXT PRIMARY KEY, role TEXT NOT NULL, districts TEXT, domains TEXT,
+        unmask INTEGER NOT NULL DEFAULT 0, password_hash TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT, changed_at TEXT)""",
+    """CREATE TABLE IF NOT EXISTS sessions (
+        token_hash TEXT PRIMARY KEY, username TEXT NOT NULL, csrf_token TEXT NOT NULL, created_at TEXT,
+        expires_at TEXT NOT NULL, ended_at TEXT)""",
+    "CREATE TABLE IF NOT EXISTS login_failures (username TEXT NOT NULL, at TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS login_failures_user ON login_failures (username, at)",
+] + [
+    f"""CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table}
+        BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"""
+    for table in APPEND_ONLY for verb in ("UPDATE", "DELETE")
+]
+
+
+class CaseworkError(Exception):
+    """The casework database cannot do what was asked; the message says why."""
+
+
+class BadInput(CaseworkError):
+    """A value given cannot be used (HTTP 400)."""
+
+
+class Forbidden(CaseworkError):
+    """The account's role may not do this (HTTP 403)."""
+
+
+class NotFound(CaseworkError):
+    """No such clue (or none in the account's scope) (HTTP 404)."""
+
+
+class Conflict(CaseworkError):
+    """The clue's status does not allow it (HTTP 409)."""
+
+
+def casework_path(store: str | os.PathLike) -> Path:
+    """The casework database of a findings store: ``crosscheck.duckdb`` -> ``crosscheck.clues.sqlite``."""
+    store = Path(store)
+    return store.with_name(f"{store.stem}.clues.sqlite")
+
+
+# -- values ---------------------------------------------------------------------------
+
+def utc_now() -> datetime:
+    """Now (UTC), moved by the tests' clock offset (crosscheck.testhooks) when one is set."""
+    from crosscheck.testhooks import clock_offset
+
+    return datetime.now(timezone.utc) + timedelta(seconds=clock_offset())
+
+
+def stamp(at: datetime | None = None) -> str:
+    """A UTC time as stored: ISO text, microseconds, +00:00 (so texts sort as times)."""
+    at = at or utc_now()
+    return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def parse_stamp(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def to_cents(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int((Decimal(str(value)) * 100).quantize(Decimal(1)))
+    except InvalidOperation:
+        raise CaseworkError(f"amount '{value}': expected a number") from None
+
+
+def from_cents(cents: int | None) -> Decimal | None:
+    return None if cents is None else (Decimal(int(cents)) / 100).quantize(Decimal("0.01"))
+
+
+def day_text(value: date | str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    return value.isoformat() if isinstance(value, date) else str(value)[:10]
+
+
+def parse_day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def dumps(obj: Any) -> str | None:
+    return None if obj is None else json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def loads(text: str | None) -> Any:
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+# -- the connection -------------------------------------------------------------------
+
+def _connect(path: Path, read_only: bool) -> sqlite3.Connection:
+    if read_only:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False,
+                              timeout=BUSY_TIMEOUT_MS / 1000)
+    else:
+        if not path.exists():  # owner-only; SQLite gives the -wal and -shm files the same mode
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        con = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+    con.row_factory = sqlite3.Row
+    con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    if not read_only:
+        con.execute("PRAGMA journal_mode = WAL")
+        con.execute("PRAGMA synchronous = NORMAL")
+    return con
+
+
+def _ensure_schema(con: sqlite3.Connection, path: Path) -> None:
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in DDL:
+            con.execute(statement)
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None:
+            con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        elif int(row[0]) > SCHEMA_VERSION:
+            raise CaseworkError(f"{path}: casework schema {row[0]} is newer than this crosscheck understands")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the casework reads from crosscheck.toml: the timezone deadlines and times are told
+    in, and the `[workbench]` thresholds (crosscheck.config.WorkbenchConfig)."""
+
+    timezone: str = "Asia/Shanghai"
+    warn_days: int = 3                  # yellow within this many days of the deadline
+    tuning_window: int = 20             # a model's last N answered clues ...
+    tuning_below: float = 0.10          # ... confirmed below this rate: it needs tuning
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def today(self) -> date:
+        """Today in the project's timezone."""
+        return utc_now().astimezone(self.zone).date()
+
+
+class CaseworkBase:
+    """An open casework database: one connection, transactions. The parts (publishing, reviews,
+    the clue workflow, accounts, the dashboard) are mixed into `crosscheck.casework.Casework`."""
+
+    def __init__(self, path: Path, con: sqlite3.Connection, read_only: bool = False,
+                 settings: Settings | None = None):
+        self.path = path
+        self.con = con
+        self.read_only = read_only
+        self.settings = settings or Settings()
+        self._lock = threading.RLock()
+
+    @classmethod
+    def open(cls, path: str | os.PathLike, *, read_only: bool = False, settings: Settings | None = None):
+        path = Path(path).expanduser().absolute()
+        if read_only and not path.exists():
+            raise CaseworkError(f"no casework database at {path}")
+        try:
+            con = _connect(path, read_only)
+            if not read_only:
+                _ensure_schema(con, path)
+        except sqlite3.Error as exc:
+            raise CaseworkError(f"{path}: {exc}") from exc
+        return cls(path, con, read_only, settings)
+
+    def close(self) -> None:
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction (BEGIN IMMEDIATE: writers queue, readers never wait)."""
+        if self.read_only:
+            raise CaseworkError(f"{self.path} was opened read-only")
+        with self._lock:
+            con = self.con
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+                con.execute("COMMIT")
+            except BaseException:
+                try:
+                    con.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                raise
+
+    def rows(self, query: str, params: list | tuple = ()) -> list[dict]:
+        with self._lock:
+            return [dict(r) for r in self.con.execute(query, params).fetchall()]
+
+    def one(self, query: str, params: list | tuple = ()) -> dict | None:
+        found = self.rows(query, params)
+        return found[0] if found else None
+
+    def meta(self, key: str) -> str | None:
+        row = self.one("SELECT value FROM meta WHERE key = ?", [key])
+        return row["value"] if row else None
+
+    @staticmethod
+    def set_meta(con: sqlite3.Connection, key: str, value: str) -> None:
+        con.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value])
+
+
+def audit(con: sqlite3.Connection, user: str, action: str, key: str | None = None, before: Any = None,
+          after: Any = None, via: str = "web") -> int:
+    """Append one entry to the audit log (inside the caller's transaction)."""
+    cur = con.execute("INSERT INTO audit (at, user, action, finding_key, before, after, via) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                      [stamp(), user, action, key, dumps(before), dumps(after), via])
+    return int(cur.lastrowid)

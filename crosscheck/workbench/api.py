@@ -1,0 +1,191 @@
+"""The workbench's JSON contract (/work/shared/spec/workbench.md, "The HTTP contract").
+
+Every body is UTF-8 JSON; errors answer ``{"error": ...}`` with 400 (bad input), 401 (not
+logged in), 403 (the role may not, or no CSRF token), 404 (no such clue in your scope), 409
+(the clue's status does not allow it). Beyond the contract: ``GET /api/me``,
+``GET /api/assignees``, ``POST /api/assign`` (one deadline for many clues),
+``POST /api/clues/{key}/unmask`` (one logged unmasked view) and ``GET /export/clues.csv``.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Request
+from fastapi.responses import JSONResponse, Response
+
+from crosscheck.casework import BadInput, LoginRefused
+from crosscheck.masking import neutralise_formula
+from crosscheck.store.reviews import ReviewError, normalise_disposition
+from crosscheck.workbench.auth import Caller, caller, changer, clear_session_cookie, database, set_session_cookie
+
+router = APIRouter()
+
+
+def _field(payload: Any, name: str, default: Any = None) -> Any:
+    if payload is None:
+        return default
+    if not isinstance(payload, dict):
+        raise BadInput("the body must be a JSON object")
+    return payload.get(name, default)
+
+
+def _disposition(value: Any) -> str:
+    try:
+        found = normalise_disposition(value)
+    except ReviewError as exc:
+        raise BadInput(str(exc)) from None
+    if found is None:
+        raise BadInput("disposition is required (confirmed / false_positive / explained)")
+    return found
+
+
+def _int(value: str | None, name: str, default: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise BadInput(f"{name} '{value}': expected a whole number") from None
+
+
+# -- sessions ---------------------------------------------------------------------------
+
+@router.post("/api/login")
+def login(request: Request, payload: Any = Body(None)) -> JSONResponse:
+    config = request.app.state.config.workbench
+    username, password = _field(payload, "username"), _field(payload, "password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise BadInput("username and password are required (text)")
+    try:
+        session, token = database(request).login(username, password, config.session_seconds)
+    except LoginRefused as exc:
+        extra = {"locked_until": exc.locked_until.isoformat()} if exc.locked_until else {}
+        return JSONResponse({"error": str(exc), **extra}, status_code=401)
+    response = JSONResponse({"csrf_token": session.csrf_token, "role": session.account.role,
+                             "username": session.account.username, "expires_at": session.expires_at.isoformat()})
+    set_session_cookie(response, token, config.session_seconds, config.secure_cookies)
+    return response
+
+
+@router.post("/api/logout")
+def logout(request: Request, who: Caller = Depends(changer)) -> JSONResponse:
+    who.cw.logout(who.token, who.account.username)
+    response = JSONResponse({})
+    clear_session_cookie(response, request.app.state.config.workbench.secure_cookies)
+    return response
+
+
+@router.get("/api/me")
+def me(who: Caller = Depends(caller)) -> dict:
+    return {**who.account.public(), "expires_at": who.session.expires_at.isoformat()}
+
+
+# -- clues ------------------------------------------------------------------------------
+
+def list_args(request: Request) -> dict:
+    q = request.query_params
+    return {"status": q.get("status") or None, "rule_id": q.get("rule_id") or None,
+            "district": q.get("district") or None, "color": q.get("color") or None,
+            "assignee": q.get("assignee") or None, "limit": _int(q.get("limit"), "limit", 1000),
+            "offset": _int(q.get("offset"), "offset", 0)}
+
+
+@router.get("/api/clues")
+def clues(request: Request, who: Caller = Depends(caller)) -> dict:
+    return who.cw.list_clues(who.account, **list_args(request))
+
+
+@router.get("/api/clues/{key}")
+def clue(key: str, who: Caller = Depends(caller)) -> dict:
+    return who.cw.clue_detail(who.account, key)
+
+
+@router.post("/api/clues/{key}/assign")
+def assign(key: str, payload: Any = Body(None), who: Caller = Depends(changer)) -> dict:
+    who.cw.clue_row(who.account, key)  # 404 before anything else is said
+    return who.cw.assign(who.account, key, _field(payload, "assignee"), _field(payload, "deadline"))
+
+
+@router.post("/api/assign")
+def bulk_assign(payload: Any = Body(None), who: Caller = Depends(changer)) -> dict:
+    done = who.cw.bulk_assign(who.account, _field(payload, "keys"), _field(payload, "assignee"),
+                              _field(payload, "deadline"))
+    return {"assigned": len(done), "clues": done}
+
+
+@router.post("/api/clues/{key}/disposition")
+def disposition(key: str, payload: Any = Body(None), who: Caller = Depends(changer)) -> dict:
+    who.cw.clue_row(who.account, key)
+    if who.account.role not in ("reviewer", "supervisor"):
+        return who.cw.answer(who.account, key, None, None)  # says 403
+    return who.cw.answer(who.account, key, _disposition(_field(payload, "disposition")), _field(payload, "note"),
+                         _field(payload, "amount_recovered"), _field(payload, "rectification"))
+
+
+@router.post("/api/clues/{key}/feedback")
+def feedback(key: str, payload: Any = Body(None), who: Caller = Depends(changer)) -> dict:
+    return who.cw.add_feedback(who.account, key, _field(payload, "note"))
+
+
+@router.post("/api/clues/{key}/close")
+def close(key: str, payload: Any = Body(None), who: Caller = Depends(changer)) -> dict:
+    return who.cw.close_clue(who.account, key, _field(payload, "note", ""))
+
+
+@router.post("/api/clues/{key}/reopen")
+def reopen(key: str, payload: Any = Body(None), who: Caller = Depends(changer)) -> dict:
+    return who.cw.reopen_clue(who.account, key, _field(payload, "note"))
+
+
+@router.post("/api/clues/{key}/unmask")
+def unmask(key: str, who: Caller = Depends(changer)) -> dict:
+    return who.cw.log_unmask(who.account, key)
+
+
+@router.get("/api/assignees")
+def assignees(who: Caller = Depends(caller)) -> dict:
+    if who.account.role != "supervisor":
+        from crosscheck.casework import Forbidden
+
+        raise Forbidden("only a supervisor assigns clues")
+    return {"assignees": [{"username": a.username, "districts": list(a.districts), "domains": list(a.domains)}
+                          for a in who.cw.users("reviewer") if not a.disabled]}
+
+
+# -- the audit log and the dashboard ----------------------------------------------------
+
+@router.get("/api/audit")
+def audit(request: Request, who: Caller = Depends(caller)) -> dict:
+    q = request.query_params
+    return who.cw.audit_log(who.account, finding_key=q.get("finding_key") or None, user=q.get("user") or None,
+                            limit=_int(q.get("limit"), "limit", 500), offset=_int(q.get("offset"), "offset", 0))
+
+
+@router.get("/api/dashboard")
+def dashboard(who: Caller = Depends(caller)) -> dict:
+    return who.cw.dashboard(who.account)
+
+
+# -- export -----------------------------------------------------------------------------
+
+EXPORT_COLUMNS = ["finding_key", "rule_id", "title_zh", "district", "severity", "amount_at_risk", "status",
+                  "assignee", "deadline", "color", "days_left", "disposition", "person_id", "name", "first_seen",
+                  "last_seen"]
+
+
+@router.get("/export/clues.csv")
+def export_clues(request: Request, who: Caller = Depends(caller)) -> Response:
+    """The list as CSV (UTF-8 with BOM for Excel), masked, every text cell safe from formulas."""
+    args = list_args(request)
+    args["limit"] = _int(request.query_params.get("limit"), "limit", 5000)
+    found = who.cw.list_clues(who.account, **args)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    for c in found["clues"]:
+        writer.writerow([neutralise_formula("" if c.get(k) is None else (c[k] if isinstance(c[k], (int, float))
+                                                                         else str(c[k]))) for k in EXPORT_COLUMNS])
+    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="clues.csv"'})

@@ -1,0 +1,178 @@
+"""`crosscheck users ...` and `crosscheck workbench` (mounted by crosscheck.cli).
+
+    crosscheck users add NAME --role supervisor|reviewer|department|admin [--districts A,B] [--domains D,E]
+                         [--unmask] [--store FILE] --password-stdin
+    crosscheck users list | disable NAME | passwd NAME --password-stdin
+    crosscheck workbench [--host 127.0.0.1] [--port 8765] [--store FILE] [--project DIR]
+"""
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from crosscheck.store.cli import PROJECT_HELP, STORE_HELP, store_path
+
+users_app = typer.Typer(no_args_is_help=True, add_completion=False, help="Workbench accounts.")
+
+_store_opt = typer.Option(None, "--store", help=STORE_HELP)
+_project_opt = typer.Option(None, "--project", help=PROJECT_HELP)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"crosscheck: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _casework(store: Path | None, project: Path | None):
+    from crosscheck.casework import Casework, CaseworkError, casework_path
+    from crosscheck.fsutil import private_dirs, private_files
+
+    path = casework_path(store_path(store, project))
+    private_dirs(path.parent)
+    try:
+        with private_files():
+            return Casework.open(path)
+    except CaseworkError as exc:
+        _fail(str(exc))
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        return line[:-1] if line.endswith("\n") else line
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        _fail("the two passwords differ")
+    return first
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").replace("，", ",").split(",") if v.strip()]
+
+
+@users_app.command("add")
+def users_add(
+    name: str = typer.Argument(..., help="User name (letters, digits, Chinese characters, . _ - @)."),
+    role: str = typer.Option(..., "--role", help="supervisor | reviewer | department | admin."),
+    districts: Optional[str] = typer.Option(None, "--districts", help="Comma-separated districts (所属区县). Default: every district."),
+    domains: Optional[str] = typer.Option(None, "--domains", help="Comma-separated rule domains (folders under rules/). Default: every domain; required for a department."),
+    unmask: bool = typer.Option(False, "--unmask", help="May ask to see identity numbers and names in full (each view is logged)."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from the first line of standard input."),
+    store: Optional[Path] = _store_opt,
+    project: Optional[Path] = _project_opt,
+) -> None:
+    """Create a workbench account (the password is kept only as an argon2id hash)."""
+    from crosscheck.casework import CaseworkError
+    from crosscheck.store.lock import current_user
+
+    password = _password(password_stdin)
+    with _casework(store, project) as cw:
+        try:
+            account = cw.add_user(name, role, password, districts=_split(districts), domains=_split(domains),
+                                  unmask=unmask, actor=f"operator ({current_user()})")
+        except CaseworkError as exc:
+            _fail(str(exc))
+    scope = "、".join(account.districts) or "every district"
+    typer.echo(f"user {account.username} added: {account.role}, {scope}"
+               + (f", domains {', '.join(account.domains)}" if account.domains else "")
+               + (", may unmask" if account.unmask else ""))
+
+
+@users_app.command("list")
+def users_list(store: Optional[Path] = _store_opt, project: Optional[Path] = _project_opt) -> None:
+    """Every account with its role and scope."""
+    from crosscheck.store.cli import _table
+
+    with _casework(store, project) as cw:
+        users = cw.users()
+    if not users:
+        typer.echo("no users")
+        return
+    typer.echo(_table(["user", "role", "districts", "domains", "unmask", "state"],
+                      [[u.username, u.role, ",".join(u.districts) or "(all)", ",".join(u.domains) or "(all)",
+                        "yes" if u.unmask else "", "disabled" if u.disabled else "active"] for u in users]))
+
+
+@users_app.command("disable")
+def users_disable(name: str = typer.Argument(...), store: Optional[Path] = _store_opt,
+                  project: Optional[Path] = _project_opt) -> None:
+    """Disable an account: its sessions end at once, it cannot log in."""
+    from crosscheck.casework import CaseworkError
+    from crosscheck.store.lock import current_user
+
+    with _casework(store, project) as cw:
+        try:
+            cw.disable_user(name, actor=f"operator ({current_user()})")
+        except CaseworkError as exc:
+            _fail(str(exc))
+    typer.echo(f"user {name} disabled")
+
+
+@users_app.command("passwd")
+def users_passwd(name: str = typer.Argument(...), password_stdin: bool = typer.Option(False, "--password-stdin"),
+                 store: Optional[Path] = _store_opt, project: Optional[Path] = _project_opt) -> None:
+    """Set an account's password (its sessions end)."""
+    from crosscheck.casework import CaseworkError
+    from crosscheck.store.lock import current_user
+
+    password = _password(password_stdin)
+    with _casework(store, project) as cw:
+        try:
+            cw.set_password(name, password, actor=f"operator ({current_user()})")
+        except CaseworkError as exc:
+            _fail(str(exc))
+    typer.echo(f"password of {name} changed")
+
+
+def prepare(store: Path) -> None:
+    """Before serving: a findings store whose reviews are not yet in the casework database (an
+    earlier crosscheck wrote it) is opened once for writing, which moves them (and publishes
+    any complete run not yet published). Waits, saying so, while a run holds the store."""
+    from crosscheck.casework import Casework, casework_path
+    from crosscheck.store import Store, StoreBusy, StoreError
+
+    if not store.exists():
+        return
+    cw_path = casework_path(store)
+    if cw_path.exists():
+        with Casework.open(cw_path) as cw:
+            if cw.meta("moved_from_store") == "yes":
+                return
+    try:
+        with Store.open(store, lock_timeout=3600, purpose="workbench start (moving reviews)"):
+            pass
+    except (StoreBusy, StoreError) as exc:
+        _fail(str(exc))
+
+
+def workbench(
+    host: Optional[str] = typer.Option(None, "--host", help="Address to listen on. Default: [workbench] host, 127.0.0.1."),
+    port: Optional[int] = typer.Option(None, "--port", help="Port. Default: [workbench] port, 8765."),
+    store: Optional[Path] = _store_opt,
+    project: Optional[Path] = _project_opt,
+    workers: int = typer.Option(1, "--workers", min=1, help="Server processes (they share the casework database)."),
+) -> None:
+    """Serve the workbench (线索核查工作台): clues, dispositions, feedback, closure, dashboard, audit log."""
+    import uvicorn
+
+    from crosscheck.config import ProjectConfig
+
+    try:
+        config = ProjectConfig.load(project)
+    except ValueError as exc:
+        _fail(str(exc))
+    path = store_path(store, project).absolute()
+    prepare(path)
+    os.umask(0o077)  # the casework database and its WAL are owner-only
+    host = host or config.workbench.host
+    port = port or config.workbench.port
+    os.environ["CROSSCHECK_WORKBENCH_STORE"] = str(path)
+    os.environ["CROSSCHECK_WORKBENCH_PROJECT"] = str(config.project_dir)
+    typer.echo(f"crosscheck workbench on http://{host}:{port}/ (store {path}); Ctrl-C stops it", err=True)
+    uvicorn.run("crosscheck.workbench.server:app_from_environment", factory=True, host=host, port=port,
+                workers=workers, log_level="warning", access_log=False, server_header=False)
