@@ -93,8 +93,9 @@ def show(
     typer.echo(f"tables: {', '.join(sorted(compiled.tables))}" + (f"  (optional: {', '.join(sorted(compiled.optional))})" if compiled.optional else ""))
     if compiled.views:
         typer.echo(f"views: {', '.join(compiled.views)}")
-    if s.description:
-        typer.echo(s.description.strip())
+    for text in (s.description.zh, s.description.en):
+        if text.strip():
+            typer.echo(text.strip())
     for name, p in s.parameters.items():
         typer.echo(f"  ${name} ({p.type}) = {p.default!r}  {p.description}")
     parts = s.evidence.template
