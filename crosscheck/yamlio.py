@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from crosscheck.suggest import did_you_mean
+from crosscheck.suggest import closest, did_you_mean
 
 #: Names of sources, tables, columns, rules, steps, parameters: snake_case.
 IDENT = r"^[a-z][a-z0-9_]*$"
@@ -156,13 +156,18 @@ def validate(model: type[BaseModel], data: Any, locator: Locator, context: dict 
     try:
         return model.model_validate(data, context=context)
     except ValidationError as exc:
+        errors = exc.errors()
+        misspelt = {tuple(e["loc"][:-1]) + (m,) for e in errors if e["type"] == "extra_forbidden"
+                    for m in closest_key(model, tuple(e["loc"]))}
         problems = []
-        for err in exc.errors():
+        for err in errors:
             loc = tuple(err["loc"])
             message = err["msg"]
             if err["type"] == "extra_forbidden":
                 message = unknown_key_message(model, loc)
             elif err["type"] == "missing":
+                if loc in misspelt:
+                    continue  # said once, as the misspelt key: "evidance: unknown key; did you mean evidence?"
                 message = "required key missing"
             problems.append(locator.problem(loc, message))
         raise ConfigError(problems) from exc
@@ -175,6 +180,11 @@ def unknown_key_message(model: type[BaseModel], loc: tuple) -> str:
         return "unknown key"
     hint = did_you_mean(str(loc[-1]), known)
     return f"unknown key{hint}" if hint else f"unknown key (keys here: {', '.join(known)})"
+
+
+def closest_key(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The known key an unknown one at `loc` is most likely a misspelling of ([] when none is alike)."""
+    return closest(str(loc[-1]), keys_at(model, loc[:-1]), n=1)
 
 
 def keys_at(model: type[BaseModel], loc: tuple) -> list[str]:

@@ -36,8 +36,7 @@ MESSAGES = [
         "7: steps.0.where.0: function 'lenght' is not available in rules; did you mean length? " + FUNCTIONS]),
     ("unknown_function.yaml", [
         "6: steps.0.sql: function 'getenv' is not available in rules; r" + FUNCTIONS[1:]]),
-    ("unknown_key_evidance.yaml", [
-        "1: evidence: required key missing",
+    ("unknown_key_evidance.yaml", [  # once: not also "evidence: required key missing"
         "7: evidance: unknown key; did you mean evidence?"]),
     ("yaml_colon.yaml", [
         "4: invalid YAML: mapping values are not allowed here; "
@@ -109,3 +108,16 @@ def test_failing_rule_test_names_findings_missing_and_unexpected():
         "evidence 死亡日期 2024-03-15（户籍死亡日期），死亡后发放 2 个月（2024-04 至 2024-05），合计 6000.50 元")
     one_more = run_test(rule, positive.model_copy(update={"expect": [positive.expect[0], {"person_id": "x"}]}))
     assert one_more.message == "expected finding 2: not found; the rule's 1 finding(s) match other expected rows"
+
+
+def test_references_name_documents_that_ship(tmp_path):
+    rules = _rules_with(tmp_path, "unshipped_reference.yaml")
+    (tmp_path / "docs").mkdir()
+    shutil.copy(ROOT / "docs" / "rules.md", tmp_path / "docs" / "rules.md")
+    _, problems = collect_ruleset(rules, CATALOG, lint=True)
+    path = rules / "test" / "unshipped_reference.yaml"
+    assert [str(p) for p in problems] == [
+        f"{path}:4: references.0: 'core-rules.md' is not a document of the project: name a shipped document "
+        "(docs/rules.md#date-of-death, README.md#rule-catalog) or a URL",
+        f"{path}:4: references.1: docs/rules.md has no section 'date-of-deth'; did you mean date-of-death?",
+    ]

@@ -27,7 +27,8 @@ from sqlglot.errors import ParseError, SqlglotError
 from crosscheck import dialect
 from crosscheck.suggest import did_you_mean
 from crosscheck.rules.fuzzy import Guard, count_sql, fuzzy_join_sql, pass_label
-from crosscheck.rules.model import PARAM_SQL_TYPES, Rule, Step, View
+from crosscheck.rules.model import Rule, Step, View
+from crosscheck.rules.parameters import PARAM_SQL_TYPES
 
 if TYPE_CHECKING:
     from crosscheck.catalog import Catalog

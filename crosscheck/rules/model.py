@@ -19,19 +19,9 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from crosscheck.rules.concepts import HeldInMonth, Pairs, Reconcile, as_list
+from crosscheck.rules.parameters import RESERVED_PARAMETERS, Parameter, coerce_param
 from crosscheck.yamlio import IDENT, Strict
 
-RESERVED_PARAMETERS = {"as_of"}
-
-ParamType = Literal["integer", "number", "date", "text", "boolean"]
-#: DuckDB type each parameter type is cast to where it is referenced.
-PARAM_SQL_TYPES: dict[str, str] = {
-    "integer": "BIGINT",
-    "number": "DOUBLE",
-    "date": "DATE",
-    "text": "VARCHAR",
-    "boolean": "BOOLEAN",
-}
 EvidenceFormat = Literal["text", "date", "month", "datetime", "amount", "integer", "number", "list"]
 
 
@@ -53,50 +43,6 @@ class Description(Strict):
     @classmethod
     def _plain(cls, value: Any) -> Any:
         return {"en": value} if isinstance(value, str) else value
-
-
-def coerce_param(ptype: str, value: Any) -> Any:
-    """Check and convert a parameter value to its declared type; ValueError if it does not fit."""
-    if value is None:
-        raise ValueError("value is missing")
-    if ptype == "integer":
-        if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()))):
-            raise ValueError(f"expected an integer, got {value!r}")
-        return int(value)
-    if ptype == "number":
-        if isinstance(value, bool):
-            raise ValueError(f"expected a number, got {value!r}")
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"expected a number, got {value!r}") from None
-    if ptype == "date":
-        if isinstance(value, date):
-            return value if type(value) is date else value.date() if hasattr(value, "date") else value
-        try:
-            return date.fromisoformat(str(value).strip())
-        except ValueError:
-            raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}") from None
-    if ptype == "boolean":
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in {"true", "false", "yes", "no", "1", "0"}:
-            return value.strip().lower() in {"true", "yes", "1"}
-        raise ValueError(f"expected true or false, got {value!r}")
-    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-        raise ValueError(f"expected text, got {value!r}")
-    return str(value)
-
-
-class Parameter(Strict):
-    type: ParamType = Field(description="integer, number, date (YYYY-MM-DD), text or boolean; the value is checked and cast to it")
-    default: Any = Field(description="value used unless a run or a test gives another (`--param RULE.NAME=VALUE`)")
-    description: str = Field(default="", description="what the value means, with its unit")
-
-    @model_validator(mode="after")
-    def _default_fits(self) -> "Parameter":
-        coerce_param(self.type, self.default)
-        return self
 
 
 class Join(Strict):
@@ -341,8 +287,10 @@ class Evidence(Strict):
     so that a finding names only what did happen (a plain string is a one-part list)."""
 
     fields: dict[str, EvidenceField] = Field(
-        min_length=1, description="values of the last step kept with each finding (evidence_json), by snake_case name")
-    template: list[TemplatePart] = Field(min_length=1, description="Chinese one-liner, or a list of parts; {field} or {parameter} placeholders")
+        min_length=1, description="values of the last step kept with each finding (evidence_json), by snake_case name; "
+        "`months: integer` is short for `months: {format: integer}`")
+    template: list[TemplatePart] = Field(
+        min_length=1, description="one Chinese sentence, or a list of parts joined by ，; {field} or {parameter} placeholders")
 
     @field_validator("template", mode="before")
     @classmethod
@@ -435,7 +383,7 @@ class Rule(Logic):
     title: Bilingual = Field(description="short name in Chinese and English: {zh: ..., en: ...}")
     description: Description = Field(
         default_factory=Description, description="exactly what fires and what does not: English text, or {zh: ..., en: ...} (zh required when stable)")
-    severity: Literal["high", "medium", "low"] = Field(description="high, medium or low: how the findings are ranked and alerted")
+    severity: Literal["high", "medium", "low"] = Field(description="how the findings are ranked and alerted")
     status: Literal["experimental", "stable", "deprecated"] = Field(
         default="experimental", description="experimental (runs, lint is lenient), stable (metadata and tests required), deprecated (not run unless named)")
     owner: str = Field(default="", description="team or person who answers for the rule (required when stable)")

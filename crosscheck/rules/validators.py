@@ -7,12 +7,13 @@ Add a check by writing a function and decorating it with `@check(...)`.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from crosscheck.rules.columns import column_problems
 from crosscheck.rules.compiler import CompileError, Issue, compile_view
-from crosscheck.rules.model import coerce_param
+from crosscheck.rules.parameters import coerce_param
 from crosscheck.suggest import did_you_mean
 from crosscheck.yamlio import Problem
 
@@ -282,6 +283,33 @@ def spark_portable(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]:
 @check("view_spark_portable", target="view", lint_only=True, engine="spark")
 def view_spark_portable(ruleset: "RuleSet", view: "LoadedView") -> Iterable[Problem]:
     yield from _engine_problems(view, "spark", view.spec.steps, {})
+
+
+def _anchors(text: str) -> list[str]:
+    """The sections a Markdown file can be linked to: `<a id="...">` and its headings' slugs."""
+    ids = re.findall(r'<a id="([^"]+)"', text)
+    for heading in re.findall(r"^#+\s+(.+?)\s*$", text, re.M):
+        ids.append(re.sub(r"[^\w\- ]", "", heading.lower()).strip().replace(" ", "-"))
+    return ids
+
+
+@check("references_shipped", lint_only=True)
+def references_shipped(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]:
+    """A reference is a URL or a document of the project (and a section of it) that exists."""
+    root = ruleset.rules_dir.resolve().parent
+    for i, ref in enumerate(rule.spec.references):
+        if "://" in ref:
+            continue
+        doc, _, anchor = ref.partition("#")
+        path = root / doc
+        if not path.is_file():
+            yield rule.locator.problem(("references", i), f"'{ref}' is not a document of the project: name a shipped "
+                                       "document (docs/rules.md#date-of-death, README.md#rule-catalog) or a URL")
+            continue
+        if anchor:
+            known = _anchors(path.read_text(encoding="utf-8"))
+            if anchor not in known:
+                yield rule.locator.problem(("references", i), f"{doc} has no section '{anchor}'{did_you_mean(anchor, known)}")
 
 
 @check("metadata", lint_only=True)
