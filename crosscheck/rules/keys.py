@@ -194,6 +194,8 @@ def default_words(field: Any) -> str:
         return {list: "default []", dict: "default {}"}.get(type(value), "optional")
     if field.default is None or field.default is PydanticUndefined:
         return "default none"
+    if field.default == "":
+        return "default empty"
     return f"default {field.default!r}" if isinstance(field.default, str) else f"default {field.default}"
 
 
@@ -203,8 +205,7 @@ def keys_markdown() -> str:
     for m, where in MODELS:
         lines += [f"### {where}", ""]
         for key, f in keys(m):
-            meaning = f.description[:1].upper() + f.description[1:].rstrip(".")
-            lines.append(f"- `{key}` — {type_words(f.annotation)}, {default_words(f)}. {meaning}.")
+            lines.append(f"- `{key}` — {type_words(f.annotation)}, {default_words(f)}: {f.description.rstrip('.')}.")
             example = EXAMPLES[f"{m.__name__}.{key}"]
             lines += ["", "  ```yaml", *(f"  {x}" for x in example.splitlines()), "  ```", ""]
         lines.append("")

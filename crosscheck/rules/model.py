@@ -51,7 +51,7 @@ class Join(Strict):
     using: list[str] | None = Field(default=None, description="columns of the same name on both sides (give 'on' or 'using')")
     how: Literal["inner", "left", "semi", "anti"] = Field(
         default="inner", description="inner (both sides), left (keep rows without a match), semi (has a match), anti (has none)")
-    held: HeldInMonth | None = Field(default=None, description="month-held interval condition added to 'on' (see concepts)")
+    held: HeldInMonth | None = Field(default=None, description="condition added to 'on': the joined row's interval is held in a month (docs/writing-rules.md, held)")
 
     @model_validator(mode="after")
     def _on_or_using(self) -> "Join":
@@ -164,9 +164,9 @@ class Step(Strict):
     group_by: list[str] = Field(default_factory=list, description="declarative step: one output row per distinct value of these")
     select: list[str] = Field(default_factory=list, description="declarative step: the output columns (`expression AS name`)")
     having: list[str] = Field(default_factory=list, description="declarative step: conditions on the groups (AND)")
-    pairs: Pairs | None = Field(default=None, description="self-join within a time window: rows a and b (see concepts)")
-    reconcile: Reconcile | None = Field(default=None, description="two or three sums per key compared with a tolerance (see concepts)")
-    fuzzy_join: FuzzyJoin | None = Field(default=None, description="blocked, scored candidate pairs (see crosscheck.rules.fuzzy)")
+    pairs: Pairs | None = Field(default=None, description="self-join within a time window: rows a and b (docs/writing-rules.md, pairs)")
+    reconcile: Reconcile | None = Field(default=None, description="two or three sums per key compared with a tolerance (docs/writing-rules.md, reconcile)")
+    fuzzy_join: FuzzyJoin | None = Field(default=None, description="blocked, scored candidate pairs (docs/writing-rules.md, fuzzy_join)")
 
     _lists = field_validator("where", "group_by", "select", "having", mode="before")(as_list)
 
