@@ -124,7 +124,7 @@ def sample(
     seed: int = typer.Option(7, "--seed", help="Random seed; same seed, same files."),
     as_of: str = typer.Option("2026-11-01", "--as-of", help="The delivery's as-of date (YYYY-MM-DD)."),
     scale: Optional[bool] = typer.Option(None, "--scale/--no-scale", help="City-scale generator (DuckDB SQL, UTF-8 CSV + parquet taps); default: on above 2,000,000 people."),
-    domains: bool = typer.Option(True, "--domains/--core-only", help="Also the domain sources of extracts-domains.md (civil_affairs, finance, ...) with their planted cases."),
+    domains: bool = typer.Option(True, "--domains/--core-only", help="Also the domain sources (civil_affairs, finance, vehicle_registry, market_regulation, village_cadres, agriculture, hospital exams) with their planted cases."),
     memory_limit: str = typer.Option("8GB", "--memory-limit", help="City-scale generator: DuckDB's memory limit (e.g. 2GB); beyond it DuckDB spills to a temp folder."),
 ) -> None:
     """Write a deterministic synthetic city as raw extracts, with its ground truth in _truth/."""
@@ -178,10 +178,10 @@ def _mount_subcommands() -> None:
     from crosscheck.store.cli import review_app, runs_app
     from crosscheck.workbench.cli import users_app, workbench
 
-    app.add_typer(rules_app, name="rules", help="List, lint, show and test rules.")
+    app.add_typer(rules_app, name="rules", help="List, lint, show and test rules; write the rule catalog and reference (docs/writing-rules.md).")
     app.add_typer(users_app, name="users", help="Workbench accounts: add, list, disable, passwd.")
     app.command("workbench")(workbench)
-    app.add_typer(review_app, name="review", help="Record reviewers' dispositions and outcomes.")
+    app.add_typer(review_app, name="review", help="Record reviewers' dispositions and outcomes (docs/reviewing.md).")
     app.add_typer(runs_app, name="runs", help="Runs recorded in the findings store, with provenance.")
 
 

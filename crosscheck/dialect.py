@@ -160,22 +160,49 @@ def parse_expression(sql: str) -> exp.Expression:
 
 def forbidden_constructs(tree: exp.Expression) -> list[str]:
     """Human-readable reasons the tree is not a plain, side-effect-free SELECT."""
-    problems: list[str] = []
+    return [message for message, _ in forbidden_nodes(tree)]
+
+
+def forbidden_nodes(tree: exp.Expression) -> list[tuple[str, exp.Expression]]:
+    """Each reason the tree is not a plain, side-effect-free SELECT, with the node it is about."""
+    problems: list[tuple[str, exp.Expression]] = []
     for node in tree.walk():
         if isinstance(node, FORBIDDEN_NODES):
-            problems.append(f"{type(node).__name__.upper()} is not allowed (rules are SELECT only)")
+            problems.append((f"{type(node).__name__.upper()} is not allowed (rules are SELECT only)", node))
         elif isinstance(node, exp.Table):
             if not isinstance(node.this, exp.Identifier) or node.args.get("db") or node.args.get("catalog"):
-                problems.append(f"'{node.sql(dialect=READ_DIALECT)}' is not allowed as a table (only canonical tables, views and steps)")
+                problems.append((f"'{node.sql(dialect=READ_DIALECT)}' is not allowed as a table (only canonical tables, views and steps)", node))
             elif node.this.quoted and any(c in node.name for c in "./\\:*"):
-                problems.append(f"file path '{node.name}' is not allowed as a table")
+                problems.append((f"file path '{node.name}' is not allowed as a table", node))
         elif isinstance(node, exp.Anonymous):
             fname = node.name.lower()
             if fname not in ANONYMOUS_FUNCTIONS:
-                problems.append(f"function '{fname}' is not known to crosscheck.dialect (add it to ANONYMOUS_FUNCTIONS with its engines)")
+                problems.append((unknown_function_message(fname), node))
         elif isinstance(node, exp.Placeholder) and not node.name:
-            problems.append("positional parameter '?' is not allowed: use $name")
+            problems.append(("positional parameter '?' is not allowed: use $name", node))
     return problems
+
+
+#: Functions sqlglot knows by name that read files or the system: never suggested.
+_NOT_SUGGESTED = {"read_csv", "read_csv_auto", "read_parquet", "read_json", "read_json_auto", "getenv", "current_setting"}
+
+
+def known_functions() -> list[str]:
+    """Names of the functions a rule may call: DuckDB's as sqlglot knows them, and crosscheck's own."""
+    from sqlglot.dialects.duckdb import DuckDB
+
+    names = {n.lower() for n in DuckDB.Parser.FUNCTIONS} | set(ANONYMOUS_FUNCTIONS)
+    return sorted(n for n in names if n.isidentifier() and n not in _NOT_SUGGESTED)
+
+
+def unknown_function_message(name: str) -> str:
+    """Why a function a rule calls cannot be used, and what to use instead."""
+    from crosscheck.suggest import did_you_mean
+
+    hint = did_you_mean(name, [f for f in known_functions() if f != name])
+    return (f"function '{name}' is not available in rules" + (f"{hint} Rules" if hint else "; rules")
+            + " call DuckDB's SQL functions (coalesce, date_trunc, date_diff, list, string_agg, ...), name_similarity() "
+            "and the fz_* scorers, and match records fuzzily with a fuzzy_join step (docs/writing-rules.md, \"Functions\")")
 
 
 def unsupported_functions(tree: exp.Expression, dialect: Dialect) -> list[str]:
@@ -236,6 +263,7 @@ class EngineProblem:
     function: str
     line: int | None              # line within the SQL text the tree was parsed from (1-based)
     message: str
+    start: int | None = None      # offset within that text
 
 
 def engine_problems(tree: exp.Expression, engine: str) -> list[EngineProblem]:
@@ -247,11 +275,12 @@ def engine_problems(tree: exp.Expression, engine: str) -> list[EngineProblem]:
         if isinstance(node, exp.Anonymous):
             name = node.name.lower()
             if name in ANONYMOUS_FUNCTIONS and name not in functions:
-                out.append(EngineProblem(f"{name}()", node.meta.get("line"), f"{name}() has no {engine.capitalize()} twin"))
+                out.append(EngineProblem(f"{name}()", node.meta.get("line"), f"{name}() has no {engine.capitalize()} twin",
+                                         node.meta.get("start")))
             continue
         gap = gaps.get(type(node).__name__)
         if gap is not None and gap.applies(node):
-            out.append(EngineProblem(gap.function, node.meta.get("line"), gap.message(engine)))
+            out.append(EngineProblem(gap.function, node.meta.get("line"), gap.message(engine), node.meta.get("start")))
     return out
 
 

@@ -155,7 +155,7 @@ MASKS: dict[str, Callable[[str | None], str | None]] = {
     "phone": mask_phone, "address": mask_address, "account": mask_account, "shape": mask_shape,
 }
 
-#: Full-width digits and X as delivered (extracts.md), one ASCII character each, so positions hold.
+#: Full-width digits and X as delivered in the extracts, one ASCII character each, so positions hold.
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９Ｘｘ", "0123456789Xx")
 
 

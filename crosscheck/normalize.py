@@ -5,7 +5,7 @@ The identity check is also compiled to DuckDB SQL (`identity_sql_macros`) so
 large tables are checked in the engine; both paths share the constants here
 and tests prove they agree.
 
-Identity numbers (extracts.md): trim surrounding whitespace (incl. full-width
+Identity numbers (as delivered in every extract): trim surrounding whitespace (incl. full-width
 U+3000), full-width digits/X to ASCII, lowercase x to X; a legacy 15-digit
 number becomes 18 digits by inserting '19' before the birth year and appending
 the ISO 7064 MOD 11-2 check character. Anything else is rejected with a reason,

@@ -39,7 +39,8 @@ def broken_outcome(rule_id: str, why: str, rule=None) -> RuleOutcome:
         s = rule.spec
         return RuleOutcome(rule_id=rule_id, title_zh=s.title.zh, title_en=s.title.en, severity=s.severity,
                            status="failed", reason=f"rule file does not load: {why}", version=rule.version,
-                           description=s.description.strip(), domain=rule.domain, rule_status=s.status)
+                           description=s.description.en.strip(), description_zh=s.description.zh.strip(),
+                           domain=rule.domain, rule_status=s.status)
     return RuleOutcome(rule_id=rule_id, title_zh=rule_id, title_en=rule_id, severity="", status="failed",
                        reason=f"rule file does not load: {why}")
 

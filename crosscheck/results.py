@@ -136,7 +136,8 @@ class RuleOutcome:
     version: str = ""              # SHA-256 of the rule file
     sql: str = ""                  # compiled SQL as run
     parameters: dict = field(default_factory=dict)
-    description: str = ""
+    description: str = ""          # the rule's description in English (description.en)
+    description_zh: str = ""       # the rule's description in Chinese (description.zh), for reviewers
     domain: str = ""
     seconds: float = 0.0
     #: personal data each finding column ("subject", "person_id", "name", ...) and evidence

@@ -6,12 +6,16 @@ that maps a pydantic error location (a tuple of keys and indexes) to a line.
 """
 from __future__ import annotations
 
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from crosscheck.suggest import closest, did_you_mean
 
 #: Names of sources, tables, columns, rules, steps, parameters: snake_case.
 IDENT = r"^[a-z][a-z0-9_]*$"
@@ -45,10 +49,13 @@ class Problem:
 
 @dataclass
 class Locator:
-    """Line numbers (1-based) of every mapping key and sequence item."""
+    """Line numbers (1-based) of every mapping key and sequence item, and where the text of
+    every scalar starts (a `|` block keeps its lines, so a line within it can be named)."""
 
     file: str
     lines: dict[tuple, int] = field(default_factory=dict)
+    #: loc -> (file line of the text's first line, whether the text keeps its line breaks)
+    texts: dict[tuple, tuple[int, bool]] = field(default_factory=dict)
 
     def line_of(self, loc: tuple) -> int | None:
         loc = tuple(loc)
@@ -58,21 +65,36 @@ class Locator:
             loc = loc[:-1]
         return self.lines.get((), 1)
 
-    def problem(self, loc: tuple, message: str) -> Problem:
-        return Problem(self.file, self.line_of(loc), ".".join(str(p) for p in loc), message)
+    def line_in_text(self, loc: tuple, line: int | None) -> int | None:
+        """The file line of line `line` (1-based) of the text at `loc` (`sql: |` and the like);
+        the line of `loc` when the text is not a block of lines or the line is not known."""
+        start = self.texts.get(tuple(loc))
+        if start is None or not line:
+            return self.line_of(loc)
+        first, keeps_lines = start
+        return first + line - 1 if keeps_lines else first
+
+    def problem(self, loc: tuple, message: str, text_line: int | None = None) -> Problem:
+        """A problem at `loc`; `text_line`: at that line of the text at `loc` (an SQL block)."""
+        line = self.line_in_text(loc, text_line) if text_line else self.line_of(loc)
+        return Problem(self.file, line, ".".join(str(p) for p in loc), message)
 
 
-def _walk(node: yaml.Node, path: tuple, lines: dict[tuple, int]) -> Any:
-    lines.setdefault(path, node.start_mark.line + 1)
+def _walk(node: yaml.Node, path: tuple, locator: Locator) -> Any:
+    locator.lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         out = {}
         for key_node, value_node in node.value:
             key = key_node.value
-            lines[path + (key,)] = key_node.start_mark.line + 1
-            out[key] = _walk(value_node, path + (key,), lines)
+            locator.lines[path + (key,)] = key_node.start_mark.line + 1
+            out[key] = _walk(value_node, path + (key,), locator)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_walk(item, path + (i,), lines) for i, item in enumerate(node.value)]
+        return [_walk(item, path + (i,), locator) for i, item in enumerate(node.value)]
+    if node.style == "|":  # the text starts on the line after the `|`
+        locator.texts[path] = (node.start_mark.line + 2, True)
+    else:
+        locator.texts[path] = (node.start_mark.line + 1, False)
     return yaml.SafeLoader.construct_object(_loader, node, deep=True)  # scalar
 
 
@@ -91,11 +113,42 @@ def load_yaml(path: Path) -> tuple[Any, Locator]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
-        raise ConfigError([Problem(name, line, "", f"invalid YAML: {getattr(exc, 'problem', exc)}")]) from exc
+        hint = yaml_hint(exc, text)
+        message = f"invalid YAML: {getattr(exc, 'problem', exc)}" + (f"; hint: {hint}" if hint else "")
+        raise ConfigError([Problem(name, line, "", message)]) from exc
     locator = Locator(name)
     if node is None:
         return None, locator
-    return _walk(node, (), locator.lines), locator
+    return _walk(node, (), locator), locator
+
+
+def yaml_hint(exc: yaml.YAMLError, text: str) -> str:
+    """One line on the usual cause of a YAML syntax error, from the error and the line it names."""
+    problem = str(getattr(exc, "problem", "") or "")
+    mark = getattr(exc, "problem_mark", None)
+    lines = text.splitlines()
+    line = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
+    before = line[: mark.column] if mark is not None else ""
+    if "'\\t'" in problem or "\t" in problem:
+        return "indent with spaces: YAML does not allow tabs"
+    if "mapping values are not allowed" in problem:
+        if ": " in before.strip() or before.rstrip().endswith(":"):
+            return "a ': ' inside an unquoted value starts a new key: put the whole value in quotes"
+        return "this line is indented more than the key above it: keys of one mapping start in the same column"
+    if "end of stream" in problem and "quoted" in str(getattr(exc, "context", "")):
+        start = getattr(exc, "context_mark", None)
+        where = f" on line {start.line + 1}" if start is not None else ""
+        return f"the quoted value that starts{where} is not closed"
+    if "expected <block end>" in problem or "did not find expected" in problem or "could not find expected" in problem:
+        if line.lstrip().startswith("-") and not line.lstrip().startswith(("- ", "---")) and line.strip() != "-":
+            return "a list item needs a space after the '-'"
+        value = line.split(":", 1)[1].strip() if ":" in line else ""
+        if value.startswith(("{", "[")) and not value.endswith(("}", "]")):
+            return "a value that starts with { or [ is read as a mapping or list: put the whole value in quotes"
+        return "check the indentation of this line against the lines above it: the keys of one mapping, and the '- ' of one list, start in the same column"
+    if "expected ',' or" in problem:
+        return "a mapping or list in { } or [ ] is not closed, or holds an unquoted ':': quote values that contain ': ', '{' or '['"
+    return ""
 
 
 def validate(model: type[BaseModel], data: Any, locator: Locator, context: dict | None = None) -> BaseModel:
@@ -103,11 +156,72 @@ def validate(model: type[BaseModel], data: Any, locator: Locator, context: dict 
     try:
         return model.model_validate(data, context=context)
     except ValidationError as exc:
+        errors = exc.errors()
+        misspelt = {tuple(e["loc"][:-1]) + (m,) for e in errors if e["type"] == "extra_forbidden"
+                    for m in closest_key(model, tuple(e["loc"]))}
         problems = []
-        for err in exc.errors():
+        for err in errors:
             loc = tuple(err["loc"])
             message = err["msg"]
             if err["type"] == "extra_forbidden":
-                message = f"unknown key '{loc[-1]}'"
+                message = unknown_key_message(model, loc)
+            elif err["type"] == "missing":
+                if loc in misspelt:
+                    continue  # said once, as the misspelt key: "evidance: unknown key; did you mean evidence?"
+                message = "required key missing"
             problems.append(locator.problem(loc, message))
         raise ConfigError(problems) from exc
+
+
+def unknown_key_message(model: type[BaseModel], loc: tuple) -> str:
+    """'unknown key; did you mean evidence?', or the keys allowed where the unknown one is."""
+    known = keys_at(model, loc[:-1])
+    if not known:
+        return "unknown key"
+    hint = did_you_mean(str(loc[-1]), known)
+    return f"unknown key{hint}" if hint else f"unknown key (keys here: {', '.join(known)})"
+
+
+def closest_key(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The known key an unknown one at `loc` is most likely a misspelling of ([] when none is alike)."""
+    return closest(str(loc[-1]), keys_at(model, loc[:-1]), n=1)
+
+
+def keys_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The keys (aliases where a field has one) of the model found at `loc` under `model`;
+    [] when `loc` does not lead to one model."""
+    found: list[Any] = [model]
+    for part in loc:
+        found = [t for tp in found for t in _inside(tp, part)]
+    models = [t for t in found if isinstance(t, type) and issubclass(t, BaseModel)]
+    if len(models) != 1:
+        return []
+    return [f.alias or name for name, f in models[0].model_fields.items()]
+
+
+def _members(tp: Any) -> list[Any]:
+    """The types a value of `tp` may have (a union or Optional unpacked)."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Union or origin is types.UnionType:
+        return [m for a in typing.get_args(tp) for m in _members(a) if m is not type(None)]
+    if origin is typing.Annotated:
+        return _members(typing.get_args(tp)[0])
+    return [tp]
+
+
+def _inside(tp: Any, part: Any) -> list[Any]:
+    """The types one step of a pydantic error location leads to from `tp`."""
+    out: list[Any] = []
+    for m in _members(tp):
+        origin = typing.get_origin(m)
+        if isinstance(m, type) and issubclass(m, BaseModel):
+            if part == m.__name__:
+                out.append(m)  # pydantic names the union member it tried
+            for name, f in m.model_fields.items():
+                if part in (name, f.alias):
+                    out.append(f.annotation)
+        elif origin is list and isinstance(part, int):
+            out.append(typing.get_args(m)[0])
+        elif origin is dict and isinstance(part, str):
+            out.append(typing.get_args(m)[1])
+    return out

@@ -19,7 +19,7 @@ os.environ["CROSSCHECK_STORE"] = os.path.join(tempfile.mkdtemp(prefix="crosschec
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_AS_OF = date(2026, 11, 1)
-#: The seven rules of core-rules.md.
+#: The seven core rules (pension, transit, medical; docs/rules.md).
 CORE_RULES = [
     "pension_paid_after_death",
     "pension_paid_after_hospital_death",

@@ -31,3 +31,25 @@ def test_harness_detects_wrong_expectations():
     assert not result.passed and "unexpected finding" in result.message
     negative = next(t for t in rule.spec.tests if not t.expect and t.expect_status == "ok")
     assert not run_test(rule, negative.model_copy(update={"expect": [{"person_id": "x"}]})).passed
+
+
+def test_description_is_english_text_or_chinese_and_english():
+    from crosscheck.rules.model import Description
+
+    assert Description.model_validate("Pension paid after death.") == Description(en="Pension paid after death.")
+    assert Description.model_validate({"zh": "死亡后仍发放养老金。", "en": "Pension paid."}).zh == "死亡后仍发放养老金。"
+    assert all(r.spec.description.zh.strip() for r in RULESET if r.spec.status == "stable")
+
+
+def test_outcome_carries_both_descriptions():
+    import duckdb
+
+    from crosscheck.rules.runner import run_rule
+    from crosscheck.rules.testing import create_tables
+
+    rule = RULESET["pension_paid_after_death"]
+    con = duckdb.connect(":memory:")
+    create_tables(con, CATALOG, {})
+    outcome, _ = run_rule(con, rule, available={t: None for t in CATALOG.tables}, as_of=rule.spec.tests[0].as_of)
+    assert outcome.description.startswith("The registry gives a date of death")
+    assert outcome.description_zh.startswith("户籍给出了死亡日期")

@@ -30,7 +30,7 @@ HEADERS = {
     ("transit_card", "taps"): ["卡号", "交易时间", "线路编号", "车辆编号", "交易金额"],
 }
 CORE_HEADERS = dict(HEADERS)
-HEADERS.update({  # extracts-domains.md
+HEADERS.update({  # the domain sources (connectors/)
     ("civil_affairs", "dibao_members"): ["保障户编号", "户主身份证号", "公民身份号码", "姓名", "与户主关系", "保障类别", "所属区县", "街道乡镇", "村社区", "村干部近亲属备案"],
     ("civil_affairs", "dibao_payments"): ["保障户编号", "户主身份证号", "户主姓名", "发放年月", "发放金额"],
     ("finance", "public_payroll"): ["公民身份号码", "姓名", "单位名称", "人员类别", "发放年月", "应发工资"],
@@ -222,7 +222,7 @@ def test_no_name_is_a_word_of_the_citys_own_text():
     words = {w for p in sources for w in cjk.findall(p.read_text(encoding="utf-8"))}
     ruleset = load_ruleset(root / "rules", load_catalog(root / "connectors"))
     for r in [*ruleset, *ruleset.views.values()]:
-        fixed = [r.spec.description, *(st.to_sql() for st in r.spec.steps)]
+        fixed = [r.spec.description.zh, r.spec.description.en, *(st.to_sql() for st in r.spec.steps)]
         if r.id in ruleset:
             template = r.spec.evidence.template
             fixed += [r.spec.title.zh, *([template] if isinstance(template, str) else

@@ -214,7 +214,8 @@ def quarantine_rows(run: RunResult, mask: bool) -> list[dict]:
 def mask_run_texts(run: RunResult) -> RunResult:
     """A copy of ``run`` whose free texts (reasons, errors, details, descriptions) have
     identity numbers masked. Findings and quarantine are masked separately."""
-    rules = [dataclasses.replace(r, reason=mask_ids_in_text(r.reason), description=mask_ids_in_text(r.description))
+    rules = [dataclasses.replace(r, reason=mask_ids_in_text(r.reason), description=mask_ids_in_text(r.description),
+                                 description_zh=mask_ids_in_text(r.description_zh))
              for r in run.rules]
     loads = [
         dataclasses.replace(

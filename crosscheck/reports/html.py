@@ -147,6 +147,7 @@ def _rule_context(v: RuleView, extra: list[str], index: int, figures, suppressed
         "ran": v.ran,
         "reason": o.reason,
         "description": o.description,
+        "description_zh": o.description_zh,
         "domain": o.domain,
         "domain_zh": (domains.get(o.domain) or {}).get("zh") or o.domain,
         "domain_en": (domains.get(o.domain) or {}).get("en") or o.domain,

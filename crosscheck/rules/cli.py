@@ -93,8 +93,9 @@ def show(
     typer.echo(f"tables: {', '.join(sorted(compiled.tables))}" + (f"  (optional: {', '.join(sorted(compiled.optional))})" if compiled.optional else ""))
     if compiled.views:
         typer.echo(f"views: {', '.join(compiled.views)}")
-    if s.description:
-        typer.echo(s.description.strip())
+    for text in (s.description.zh, s.description.en):
+        if text.strip():
+            typer.echo(text.strip())
     for name, p in s.parameters.items():
         typer.echo(f"  ${name} ({p.type}) = {p.default!r}  {p.description}")
     parts = s.evidence.template
@@ -136,13 +137,16 @@ def test(
 @rules_app.command("catalog")
 def catalog(
     markdown: bool = typer.Option(True, "--markdown/--no-markdown", help="print the catalog as Markdown"),
-    write: Optional[Path] = typer.Option(None, "--write", help="replace the catalog section of this file (e.g. README.md)"),
+    write: Optional[Path] = typer.Option(None, "--write", help="refresh the generated sections of this file (README.md, docs/rules.md, docs/writing-rules.md)"),
     check: bool = typer.Option(False, "--check", help="with --write: exit 1 if the file is not up to date, change nothing"),
     rules_dir: Path = RulesDir,
     connectors_dir: Path = ConnectorsDir,
 ) -> None:
-    """The rule catalog by domain, one line per rule, generated from the rule files."""
-    from crosscheck.rules.catalog import catalog_markdown, replace_section, write_catalog
+    """The rule catalog by domain, one line per rule; --write FILE refreshes FILE's generated sections.
+
+    The sections are generated from the rule files and the schema: README.md's catalog,
+    docs/rules.md's reference of every rule, docs/writing-rules.md's list of keys."""
+    from crosscheck.rules.catalog import catalog_markdown, refresh, write_catalog
 
     ruleset = _load(rules_dir, connectors_dir)
     if write is None:
@@ -152,13 +156,13 @@ def catalog(
     try:
         if check:
             text = write.read_text(encoding="utf-8")
-            if replace_section(text, catalog_markdown(ruleset)) != text:
-                typer.echo(f"{write}: rule catalog is out of date; run `crosscheck rules catalog --write {write}`", err=True)
+            if refresh(text, ruleset) != text:
+                typer.echo(f"{write}: generated sections are out of date; run `crosscheck rules catalog --write {write}`", err=True)
                 raise typer.Exit(1)
-            typer.echo(f"{write}: rule catalog up to date")
+            typer.echo(f"{write}: generated sections up to date")
             return
         changed = write_catalog(write, ruleset)
     except ValueError as exc:
         typer.echo(f"{write}: {exc}", err=True)
         raise typer.Exit(2)
-    typer.echo(f"{write}: rule catalog {'updated' if changed else 'already up to date'}")
+    typer.echo(f"{write}: generated sections {'updated' if changed else 'already up to date'}")

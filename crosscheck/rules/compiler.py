@@ -19,15 +19,16 @@ turns the same tree into Spark SQL.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, NamedTuple
 
 from sqlglot import exp
-from sqlglot.errors import OptimizeError, ParseError, SqlglotError
-from sqlglot.optimizer.qualify import qualify
+from sqlglot.errors import ParseError, SqlglotError
 
 from crosscheck import dialect
+from crosscheck.suggest import did_you_mean
 from crosscheck.rules.fuzzy import Guard, count_sql, fuzzy_join_sql, pass_label
-from crosscheck.rules.model import PARAM_SQL_TYPES, Rule, Step, View
+from crosscheck.rules.model import Rule, Step, View
+from crosscheck.rules.parameters import PARAM_SQL_TYPES
 
 if TYPE_CHECKING:
     from crosscheck.catalog import Catalog
@@ -36,12 +37,51 @@ OUTPUT_COLUMNS = ["subject", "person_id", "name", "district", "severity", "amoun
 EVIDENCE_PREFIX = "ev__"
 
 
-class CompileError(Exception):
-    """Problems found while compiling; each is (location within the rule, message)."""
+class Issue(NamedTuple):
+    """A problem found compiling: where in the rule (or view) file, and what."""
 
-    def __init__(self, problems: list[tuple[tuple, str]]):
-        self.problems = problems
-        super().__init__("; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in problems))
+    loc: tuple                  # key path in the file: ("steps", 2, "where", 0), ("view", id, "steps", 1, "sql")
+    message: str
+    line: int | None = None     # line within the SQL text at `loc` (1-based), when the text is an SQL block
+
+
+class CompileError(Exception):
+    """Problems found while compiling (`Issue`s; a (loc, message) pair is one too)."""
+
+    def __init__(self, problems: list[Issue | tuple]):
+        self.problems = [Issue(*p) for p in problems]
+        super().__init__("; ".join(f"{'.'.join(map(str, p.loc))}: {p.message}" for p in self.problems))
+
+
+class SqlError(ValueError):
+    """What is wrong with a piece of rule SQL, and where in its text (a character offset), when known."""
+
+    def __init__(self, message: str, start: int | None = None):
+        super().__init__(message)
+        self.start = start
+
+
+def text_start(node: exp.Expression) -> int | None:
+    """Offset in the parsed SQL text where `node` is written (its first token the parser placed)."""
+    starts = [n.meta["start"] for n in node.walk() if isinstance(n, exp.Expression) and "start" in n.meta]
+    return min(starts) if starts else None
+
+
+def place(base: tuple, step: Step, start: int | None, default: str | None = None) -> Issue:
+    """Where a problem at offset `start` of a step's SQL is written in the file: the line of a `sql:`
+    block, the key of a declarative step (a `where` item, a join's `on`...); `base` is the step's
+    location, `default` the key named when the place is not known."""
+    if step.fuzzy_join is not None:
+        return Issue(base + ("fuzzy_join",), "")
+    if step.sql is not None:
+        line = step.sql[:start].count("\n") + 1 if start is not None else None
+        return Issue(base + ("sql",), "", line)
+    key = step.key_at(start) if start is not None else ()
+    return Issue(base + (key or ((default,) if default else ())), "")
+
+
+def at(base: tuple, step: Step, start: int | None, message: str, default: str | None = None) -> Issue:
+    return place(base, step, start, default)._replace(message=message)
 
 
 @dataclass
@@ -49,6 +89,7 @@ class Cte:
     name: str
     query: exp.Query
     origin: tuple  # where it came from: ("steps", i) in the rule, or ("view", view_id, i)
+    step: Step | None = None  # the step it compiles (None: a stand-in for a table not delivered)
 
 
 @dataclass
@@ -75,28 +116,39 @@ def parse_query(sql: str) -> exp.Query:
     except ParseError as exc:
         errs = getattr(exc, "errors", None) or []
         msg = errs[0].get("description") if errs else str(exc)
-        raise ValueError(f"SQL does not parse: {msg}") from None
+        raise SqlError(f"SQL does not parse: {msg}", _offset(sql, errs[0]) if errs else None) from None
     except SqlglotError as exc:
-        raise ValueError(f"SQL does not parse: {exc}") from None
+        raise SqlError(f"SQL does not parse: {exc}") from None
     if len(statements) != 1:
-        raise ValueError(f"exactly one SELECT statement expected, found {len(statements)}")
+        raise SqlError(f"exactly one SELECT statement expected, found {len(statements)}", text_start(statements[1]) if statements[1:] else None)
     tree = statements[0]
     if not isinstance(tree, exp.Query):
-        raise ValueError(f"only SELECT is allowed, found {type(tree).__name__.upper()}")
-    bad = dialect.forbidden_constructs(tree)
-    if bad:
-        raise ValueError("; ".join(dict.fromkeys(bad)))
+        raise SqlError(f"only SELECT is allowed, found {type(tree).__name__.upper()}")
+    _refuse_forbidden(tree)
     return tree
+
+
+def _offset(sql: str, err: dict) -> int | None:
+    """Offset in `sql` of a parse error's line and column (sqlglot counts both from 1)."""
+    line, col = err.get("line"), err.get("col")
+    if not line:
+        return None
+    lines = sql.split("\n")
+    return sum(len(x) + 1 for x in lines[: line - 1]) + max(int(col or 1) - 1, 0)
+
+
+def _refuse_forbidden(tree: exp.Expression) -> None:
+    bad = dialect.forbidden_nodes(tree)
+    if bad:
+        raise SqlError("; ".join(dict.fromkeys(m for m, _ in bad)), text_start(bad[0][1]))
 
 
 def parse_expr(sql: str) -> exp.Expression:
     try:
         tree = dialect.parse_expression(sql)
     except SqlglotError as exc:
-        raise ValueError(f"expression does not parse: {exc}") from None
-    bad = dialect.forbidden_constructs(tree)
-    if bad:
-        raise ValueError("; ".join(dict.fromkeys(bad)))
+        raise SqlError(f"expression does not parse: {exc}") from None
+    _refuse_forbidden(tree)
     return tree
 
 
@@ -154,10 +206,11 @@ def _view_ctes(view_order, views, tables, ctes, read_tables, required, problems)
         local = {s.name: (v if j == len(view.steps) - 1 else f"{v}__{s.name}") for j, s in enumerate(view.steps)}
         names = [s.name for s in view.steps]
         for j, step in enumerate(view.steps):
+            base = ("view", v, "steps", j)
             try:
                 q = step_query(step)
             except ValueError as exc:
-                problems.append((("view", v, "steps", j), str(exc)))
+                problems.append(at(base, step, getattr(exc, "start", None), str(exc), "select"))
                 continue
             for t in table_refs(q):
                 if t.name in names[:j]:
@@ -167,15 +220,15 @@ def _view_ctes(view_order, views, tables, ctes, read_tables, required, problems)
                 elif t.name in views and t.name != v:
                     pass
                 else:
-                    problems.append((("view", v, "steps", j), f"unknown table '{t.name}' (not a canonical table, view or earlier step)"))
-            ctes.append(Cte(local[step.name], q, ("view", v, j)))
+                    problems.append(at(base, step, text_start(t), unknown_table_message(t.name, tables, views, names[:j]), "from"))
+            ctes.append(Cte(local[step.name], q, ("view", v, j), step))
         read_tables |= reads
         required |= reads - set(view.optional)
 
 
 def compile_view(view_id: str, views: dict[str, View], catalog: "Catalog") -> Compiled:
     """A view on its own (SELECT * FROM view), to check it where it is defined."""
-    problems: list[tuple[tuple, str]] = []
+    problems: list[Issue] = []
     order = _views_used([view_id], views)
     ctes: list[Cte] = []
     read_tables: set[str] = set()
@@ -213,7 +266,7 @@ def compile_logic(
     unavailable: set[str] | frozenset[str] = frozenset(),
 ) -> Compiled:
     """Compile a rule with its views; tables in `unavailable` become empty stand-ins."""
-    problems: list[tuple[tuple, str]] = []
+    problems: list[Issue] = []
     tables = set(catalog.tables)
 
     rule_queries: list[exp.Query | None] = []
@@ -222,7 +275,7 @@ def compile_logic(
             rule_queries.append(step_query(step))
         except ValueError as exc:
             rule_queries.append(None)
-            problems.append((("steps", i, "sql" if step.sql is not None else "select"), str(exc)))
+            problems.append(at(("steps", i), step, getattr(exc, "start", None), str(exc), "select"))
 
     referenced = {t.name for q in rule_queries if q is not None for t in table_refs(q)}
     view_order = _views_used(sorted(referenced), views)  # sorted: the same SQL in every process
@@ -236,24 +289,23 @@ def compile_logic(
     step_names = [s.name for s in rule.steps]
     for i, (step, q) in enumerate(zip(rule.steps, rule_queries)):
         if step.name in tables or step.name in views:
-            problems.append((("steps", i, "name"), f"step name '{step.name}' hides a table or view of that name"))
+            problems.append(Issue(("steps", i, "name"), f"step name '{step.name}' hides a table or view of that name"))
         if q is None:
             continue
-        where = ("steps", i, "sql" if step.sql is not None else "from")
         for t in table_refs(q):
             if t.name in tables:
                 own_reads.add(t.name)
             elif t.name in views:
                 pass
             elif t.name in step_names[i:]:
-                problems.append((where, f"step '{step.name}' reads '{t.name}', which is not an earlier step"))
+                problems.append(at(("steps", i), step, text_start(t), f"step '{step.name}' reads '{t.name}', which is not an earlier step", "from"))
             elif t.name not in step_names[:i]:
-                problems.append((where, f"unknown table '{t.name}' (not a canonical table, view or earlier step)"))
-        ctes.append(Cte(step.name, q, ("steps", i, "sql") if step.sql is not None else ("steps", i)))
+                problems.append(at(("steps", i), step, text_start(t), unknown_table_message(t.name, tables, views, step_names[:i]), "from"))
+        ctes.append(Cte(step.name, q, ("steps", i, "sql") if step.sql is not None else ("steps", i), step))
 
     for o in rule.optional:
         if o not in tables:
-            problems.append((("optional",), f"'{o}' is not a canonical table"))
+            problems.append(Issue(("optional",), f"'{o}' is not a canonical table{did_you_mean(o, tables)}"))
     read_tables |= own_reads
     required |= own_reads - set(rule.optional)
     optional = read_tables - required
@@ -281,7 +333,7 @@ def compile_logic(
             try:
                 node = parse_expr(sql)
             except ValueError as exc:
-                problems.append((loc, str(exc)))
+                problems.append(Issue(loc, str(exc)))
                 continue
         if cast:
             node = exp.cast(node, exp.DataType.build(cast, dialect=dialect.READ_DIALECT))
@@ -308,41 +360,16 @@ def compile_logic(
     return Compiled(tree=tree, ctes=ctes, parameters=params, tables=read_tables, views=view_order, optional=optional, fuzzy_guards=guards)
 
 
-# ---------------------------------------------------------------- column checks
+# ---------------------------------------------------------------- names
 
 
 def catalog_schema(catalog: "Catalog") -> dict[str, dict[str, str]]:
     return {t: dict(catalog.columns(t)) for t in catalog.tables}
 
 
-def _qualify(tree: exp.Expression, schema: dict) -> None:
-    qualify(tree.copy(), schema=schema, dialect=dialect.READ_DIALECT, validate_qualify_columns=True, quote_identifiers=False)
-
-
-def column_problems(compiled: Compiled, catalog: "Catalog") -> list[tuple[tuple, str]]:
-    """Every column reference resolved against tables, views and earlier CTEs (sqlglot qualify).
-
-    The first CTE whose columns do not resolve is named; later ones are not
-    checked (they would only repeat the error).
-    """
-    schema = catalog_schema(catalog)
-    try:
-        _qualify(compiled.tree, schema)
-        return []
-    except (OptimizeError, SqlglotError) as exc:
-        whole = str(exc)
-    for k, cte in enumerate(compiled.ctes):
-        probe = exp.select("*").from_(exp.to_table(cte.name))
-        for c in compiled.ctes[: k + 1]:
-            probe = probe.with_(c.name, as_=c.query.copy(), copy=False)
-        try:
-            _qualify(probe, schema)
-        except (OptimizeError, SqlglotError) as exc:
-            origin = cte.origin
-            if origin[0] == "view":
-                return [(("steps",), f"in view '{origin[1]}' step {origin[2]} ({cte.name}): {exc}")]
-            return [(origin, f"step '{cte.name}': {exc}")]
-    return [(("evidence",), f"output/evidence expressions over step '{compiled.ctes[-1].name if compiled.ctes else ''}': {whole}")]
+def unknown_table_message(name: str, tables: Iterable[str], views: Iterable[str], steps: Iterable[str]) -> str:
+    known = [*steps, *views, *tables]
+    return f"unknown table '{name}' (not a canonical table, view or earlier step){did_you_mean(name, known)}"
 
 
 def guard_queries(steps, ctes) -> list[Guard]:

@@ -130,7 +130,7 @@ class SumOf(Strict):
     from_: str = Field(alias="from", description="table, view or earlier step")
     value: str = Field(description="SQL summed")
     key: list[str] | None = Field(default=None, description="SQL per reconcile key, in order; default: the key names")
-    where: list[str] = Field(default_factory=list)
+    where: list[str] = Field(default_factory=list, description="conditions on the rows summed (AND)")
     also: dict[str, str] = Field(default_factory=dict, description="more aggregate columns: name -> aggregate SQL")
 
     _lists = field_validator("where", "key", mode="before")(as_list)
@@ -139,8 +139,8 @@ class SumOf(Strict):
 class ReconcileCompare(Strict):
     """Keep keys where `left` − `right` exceeds `tolerance` × `left` (adds the column `gap`)."""
 
-    left: str
-    right: str
+    left: str = Field(description="the sum expected to be the larger (a name under sums)")
+    right: str = Field(description="the sum compared with it (a name under sums)")
     tolerance: float | str = Field(description="fraction of left (a number or $parameter)")
 
 
@@ -152,10 +152,10 @@ class Reconcile(Strict):
     `also` columns; `gap` when `compare` is given.
     """
 
-    key: list[str] = Field(min_length=1)
-    sums: dict[str, SumOf] = Field(min_length=2, max_length=3)
+    key: list[str] = Field(min_length=1, description="names of the key columns the sums are compared by")
+    sums: dict[str, SumOf] = Field(min_length=2, max_length=3, description="two or three named sums; each becomes a column of that name")
     driver: str | None = Field(default=None, description="the sum whose keys are compared; default: keys of any sum")
-    compare: ReconcileCompare | None = None
+    compare: ReconcileCompare | None = Field(default=None, description="keep only keys where left − right exceeds the tolerance (adds gap)")
 
     _lists = field_validator("key", mode="before")(as_list)
 

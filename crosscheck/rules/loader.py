@@ -49,6 +49,7 @@ class LoadedRule:
     #: compile() results by unavailable tables: a rule is compiled once per run, not once per check.
     _compiled: dict = field(default_factory=dict, repr=False, compare=False)
     _personal: "Personal | None" = field(default=None, repr=False, compare=False)
+    _column_issues: list | None = field(default=None, repr=False, compare=False)
 
     @property
     def id(self) -> str:
@@ -79,6 +80,14 @@ class LoadedRule:
 
             self._personal = trace_personal(self.compile(), self.catalog, list(self.spec.evidence.fields))
         return self._personal
+
+    def column_issues(self) -> list:
+        """Column references that do not resolve (crosscheck.rules.columns); raises CompileError."""
+        if self._column_issues is None:
+            from crosscheck.rules.columns import column_problems
+
+            self._column_issues = column_problems(self.compile(), self.catalog)
+        return self._column_issues
 
     def problem(self, loc: tuple, message: str) -> Problem:
         return self.locator.problem(loc, message)

@@ -19,77 +19,39 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from crosscheck.rules.concepts import HeldInMonth, Pairs, Reconcile, as_list
+from crosscheck.rules.parameters import RESERVED_PARAMETERS, Parameter, coerce_param
 from crosscheck.yamlio import IDENT, Strict
 
-RESERVED_PARAMETERS = {"as_of"}
-
-ParamType = Literal["integer", "number", "date", "text", "boolean"]
-#: DuckDB type each parameter type is cast to where it is referenced.
-PARAM_SQL_TYPES: dict[str, str] = {
-    "integer": "BIGINT",
-    "number": "DOUBLE",
-    "date": "DATE",
-    "text": "VARCHAR",
-    "boolean": "BOOLEAN",
-}
 EvidenceFormat = Literal["text", "date", "month", "datetime", "amount", "integer", "number", "list"]
 
 
 class Bilingual(Strict):
-    zh: str = Field(min_length=1)
-    en: str = Field(min_length=1)
+    """A short text in Chinese and in English, both required (a rule's title)."""
+
+    zh: str = Field(min_length=1, description="Chinese: what the reviewers read first")
+    en: str = Field(min_length=1, description="English")
 
 
-def coerce_param(ptype: str, value: Any) -> Any:
-    """Check and convert a parameter value to its declared type; ValueError if it does not fit."""
-    if value is None:
-        raise ValueError("value is missing")
-    if ptype == "integer":
-        if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()))):
-            raise ValueError(f"expected an integer, got {value!r}")
-        return int(value)
-    if ptype == "number":
-        if isinstance(value, bool):
-            raise ValueError(f"expected a number, got {value!r}")
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"expected a number, got {value!r}") from None
-    if ptype == "date":
-        if isinstance(value, date):
-            return value if type(value) is date else value.date() if hasattr(value, "date") else value
-        try:
-            return date.fromisoformat(str(value).strip())
-        except ValueError:
-            raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}") from None
-    if ptype == "boolean":
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in {"true", "false", "yes", "no", "1", "0"}:
-            return value.strip().lower() in {"true", "yes", "1"}
-        raise ValueError(f"expected true or false, got {value!r}")
-    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-        raise ValueError(f"expected text, got {value!r}")
-    return str(value)
+class Description(Strict):
+    """What a rule (or view) does, exactly: a plain string is the English text; `{zh: ..., en: ...}`
+    gives the Chinese one the reviewers read beside it (a stable rule needs `zh`)."""
 
+    zh: str = Field(default="", description="Chinese description, shown to reviewers first")
+    en: str = Field(default="", description="English description")
 
-class Parameter(Strict):
-    type: ParamType
-    default: Any
-    description: str = ""
-
-    @model_validator(mode="after")
-    def _default_fits(self) -> "Parameter":
-        coerce_param(self.type, self.default)
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _plain(cls, value: Any) -> Any:
+        return {"en": value} if isinstance(value, str) else value
 
 
 class Join(Strict):
     table: str = Field(description="table, view or step, optionally with an alias: 'pension_payments p'")
-    on: str | None = None
-    using: list[str] | None = None
-    how: Literal["inner", "left", "semi", "anti"] = "inner"
-    held: HeldInMonth | None = Field(default=None, description="month-held interval condition added to 'on' (see concepts)")
+    on: str | None = Field(default=None, description="SQL join condition (give 'on' or 'using')")
+    using: list[str] | None = Field(default=None, description="columns of the same name on both sides (give 'on' or 'using')")
+    how: Literal["inner", "left", "semi", "anti"] = Field(
+        default="inner", description="inner (both sides), left (keep rows without a match), semi (has a match), anti (has none)")
+    held: HeldInMonth | None = Field(default=None, description="condition added to 'on': the joined row's interval is held in a month (docs/writing-rules.md, held)")
 
     @model_validator(mode="after")
     def _on_or_using(self) -> "Join":
@@ -103,8 +65,8 @@ class Join(Strict):
 class Sides(Strict):
     """A column or SQL expression that differs between the two sides of a fuzzy join."""
 
-    left: str = Field(min_length=1)
-    right: str = Field(min_length=1)
+    left: str = Field(min_length=1, description="column or SQL on the left record")
+    right: str = Field(min_length=1, description="column or SQL on the right record")
 
 
 #: A value read on both sides: one expression for both, or {left: ..., right: ...}.
@@ -121,8 +83,8 @@ class ComparedField(Strict):
     name: str | None = Field(default=None, pattern=IDENT, description="output columns left_<name>, right_<name>, score_<name>; default: the column")
     left: str = Field(min_length=1, description="column or expression on the left record")
     right: str | None = Field(default=None, description="on the right record; default: same as left")
-    scorer: FuzzyScorer
-    weight: float = Field(default=1.0, gt=0)
+    scorer: FuzzyScorer = Field(description="name (Chinese and pinyin aware), jaro_winkler, levenshtein, ratio, token_set, token_sort, date or exact")
+    weight: float = Field(default=1.0, gt=0, description="weight of this field in the pair's match_score")
     threshold: float | None = Field(default=None, ge=0, le=1, description="score becomes 1 at or above, 0 below (an agreement flag)")
 
     @model_validator(mode="after")
@@ -143,7 +105,7 @@ class FuzzyJoin(Strict):
     right: str | None = Field(default=None, pattern=IDENT, description="table, view or step; omitted or equal to left: deduplicate left")
     id: SideExpr = Field(description="column identifying a record; output as left_<id>, right_<id> (or left_<left>, right_<right>)")
     block_on: list[list[SideExpr]] = Field(min_length=1, description="blocking passes (unioned); a pass lists keys that must all be equal")
-    compare: list[ComparedField] = Field(min_length=1)
+    compare: list[ComparedField] = Field(min_length=1, description="the fields scored for each candidate pair")
     keep: list[SideExpr] = Field(default_factory=list, description="more columns carried as left_<col>, right_<col>")
     min_score: float | str = Field(description="weighted mean score a pair needs (number or $parameter)")
     max_candidate_pairs: int | str = Field(default=DEFAULT_MAX_CANDIDATE_PAIRS, description="refuse a blocking over this many pairs (integer or $parameter)")
@@ -193,18 +155,18 @@ class FuzzyJoin(Strict):
 
 
 class Step(Strict):
-    name: str = Field(pattern=IDENT)
-    description: str = ""
-    sql: str | None = None
-    from_: str | None = Field(default=None, alias="from")
-    join: list[Join] = Field(default_factory=list)
-    where: list[str] = Field(default_factory=list)
-    group_by: list[str] = Field(default_factory=list)
-    select: list[str] = Field(default_factory=list)
-    having: list[str] = Field(default_factory=list)
-    pairs: Pairs | None = Field(default=None, description="self-join within a time window: rows a and b (see concepts)")
-    reconcile: Reconcile | None = Field(default=None, description="two or three sums per key compared with a tolerance (see concepts)")
-    fuzzy_join: FuzzyJoin | None = Field(default=None, description="blocked, scored candidate pairs (see crosscheck.rules.fuzzy)")
+    name: str = Field(pattern=IDENT, description="snake_case; later steps read this step by its name, like a table")
+    description: str = Field(default="", description="what the step keeps, for the next reader")
+    sql: str | None = Field(default=None, description="one SELECT in DuckDB SQL (a `|` block for several lines)")
+    from_: str | None = Field(default=None, alias="from", description="declarative step: the table, view or earlier step read, with an alias")
+    join: list[Join] = Field(default_factory=list, description="declarative step: tables joined, in order")
+    where: list[str] = Field(default_factory=list, description="declarative step: conditions, all of which must hold (AND)")
+    group_by: list[str] = Field(default_factory=list, description="declarative step: one output row per distinct value of these")
+    select: list[str] = Field(default_factory=list, description="declarative step: the output columns (`expression AS name`)")
+    having: list[str] = Field(default_factory=list, description="declarative step: conditions on the groups (AND)")
+    pairs: Pairs | None = Field(default=None, description="self-join within a time window: rows a and b (docs/writing-rules.md, pairs)")
+    reconcile: Reconcile | None = Field(default=None, description="two or three sums per key compared with a tolerance (docs/writing-rules.md, reconcile)")
+    fuzzy_join: FuzzyJoin | None = Field(default=None, description="blocked, scored candidate pairs (docs/writing-rules.md, fuzzy_join)")
 
     _lists = field_validator("where", "group_by", "select", "having", mode="before")(as_list)
 
@@ -228,37 +190,67 @@ class Step(Strict):
     def to_sql(self) -> str:
         """The step's SELECT text (declarative steps are assembled here, then parsed like any SQL;
         a fuzzy_join step is written by the compiler, crosscheck.rules.fuzzy)."""
+        return "".join(text for _, text in self.sql_pieces())
+
+    def sql_pieces(self) -> list[tuple[tuple, str]]:
+        """The step's SELECT text in pieces, each with the key of the step it comes from
+        (("select", 2), ("where", 0), ("join", 1, "on"), ...; () for the words in between), so a
+        problem at a place in the text is named at the key that wrote it."""
         if self.fuzzy_join is not None:
             raise ValueError(f"step {self.name}: a fuzzy_join step's SQL comes from crosscheck.rules.fuzzy")
         if self.sql is not None:
-            return self.sql
-        select = f"SELECT {', '.join(self.select or ['*'])}"
-        if self.pairs is not None:
-            parts = [select, self.pairs.from_sql()[0]]
-        elif self.reconcile is not None:
-            parts = [select, f"FROM (\n{self.reconcile.to_sql()}\n) r"]
+            return [(("sql",), self.sql)]
+        out: list[tuple[tuple, str]] = []
+
+        def listed(key: str, items: list[str], sep: str, wrap: str = "{}") -> None:
+            for i, item in enumerate(items):
+                before, after = wrap.split("{}")
+                out.extend([((), (sep if i else "") + before), ((key, i), item), ((), after)])
+
+        out.append(((), "SELECT "))
+        if self.select:
+            listed("select", self.select, ", ")
         else:
-            parts = [select, f"FROM {self.from_}"]
-        for j in self.join:
+            out.append(((), "*"))
+        if self.pairs is not None:
+            out.append((("pairs",), "\n" + self.pairs.from_sql()[0]))
+        elif self.reconcile is not None:
+            out.append((("reconcile",), f"\nFROM (\n{self.reconcile.to_sql()}\n) r"))
+        else:
+            out.extend([((), "\nFROM "), (("from",), str(self.from_))])
+        for k, j in enumerate(self.join):
             kind = {"inner": "JOIN", "left": "LEFT JOIN", "semi": "SEMI JOIN", "anti": "ANTI JOIN"}[j.how]
-            cond = f"ON {j.on}" if j.on is not None else f"USING ({', '.join(j.using or [])})"
-            if j.held is not None:
-                cond = f"ON ({j.on}) AND ({j.held.predicate()})"
-            parts.append(f"{kind} {j.table} {cond}")
-        if self.where:
-            parts.append("WHERE " + " AND ".join(f"({w})" for w in self.where))
-        if self.group_by:
-            parts.append("GROUP BY " + ", ".join(self.group_by))
-        if self.having:
-            parts.append("HAVING " + " AND ".join(f"({h})" for h in self.having))
-        return "\n".join(parts)
+            out.extend([((), f"\n{kind} "), (("join", k, "table"), j.table), ((), " ")])
+            if j.using is not None:
+                out.append((("join", k, "using"), f"USING ({', '.join(j.using)})"))
+            elif j.held is not None:
+                out.extend([((), "ON ("), (("join", k, "on"), str(j.on)), ((), ") AND ("),
+                            (("join", k, "held"), j.held.predicate()), ((), ")")])
+            else:
+                out.extend([((), "ON "), (("join", k, "on"), str(j.on))])
+        for key, word, sep in (("where", "WHERE ", " AND "), ("group_by", "GROUP BY ", ", "), ("having", "HAVING ", " AND ")):
+            items = getattr(self, key)
+            if items:
+                out.append(((), f"\n{word}"))
+                listed(key, items, sep, "{}" if key == "group_by" else "({})")
+        return out
+
+    def key_at(self, offset: int) -> tuple:
+        """The key of the step (see `sql_pieces`) that wrote the character at `offset` of its SQL."""
+        at = 0
+        for key, text in self.sql_pieces():
+            if at <= offset < at + len(text) and key:
+                return key
+            at += len(text)
+        return ()
 
 
 class EvidenceField(Strict):
     expr: str | None = Field(default=None, description="SQL over the last step; default: the column of the field's name")
-    format: EvidenceFormat = "text"
+    format: EvidenceFormat = Field(
+        default="text", description="how the value is written: text, date, month, datetime, amount (2 decimals), integer, number or list")
     item: EvidenceFormat = Field(default="text", description="format of each element when format is list")
-    description: str = ""
+    description: str = Field(default="", description="what the field holds")
 
 
 #: What joins the parts of a list template that are shown.
@@ -294,11 +286,11 @@ class TimelineItem(Strict):
     (`at`) or a span (`from` … `to`), each an evidence field holding a date, month or time.
     `kind: death` is drawn as the death it is; the rest as what happened."""
 
-    label: Bilingual
-    at: str | None = None
-    from_: str | None = Field(default=None, alias="from")
-    to: str | None = None
-    kind: Literal["death", "event"] = "event"
+    label: Bilingual = Field(description="what the mark is, in Chinese and English")
+    at: str | None = Field(default=None, description="a date, month or datetime evidence field: a day on the timeline")
+    from_: str | None = Field(default=None, alias="from", description="with `to`: the evidence fields a span starts and ends at")
+    to: str | None = Field(default=None, description="the evidence field the span ends at")
+    kind: Literal["death", "event"] = Field(default="event", description="death is drawn as a death (red); event as what happened")
 
     @model_validator(mode="after")
     def _a_day_or_a_span(self) -> "TimelineItem":
@@ -320,9 +312,13 @@ class Evidence(Strict):
 
     so that a finding names only what did happen (a plain string is a one-part list)."""
 
-    fields: dict[str, EvidenceField] = Field(min_length=1)
-    template: list[TemplatePart] = Field(min_length=1, description="Chinese one-liner, or a list of parts; {field} or {parameter} placeholders")
-    timeline: list[TimelineItem] = Field(default_factory=list, description="marks of the finding's timeline in the report")
+    fields: dict[str, EvidenceField] = Field(
+        min_length=1, description="values of the last step kept with each finding (evidence_json), by snake_case name; "
+        "`months: integer` is short for `months: {format: integer}`")
+    template: list[TemplatePart] = Field(
+        min_length=1, description="one Chinese sentence, or a list of parts joined by ，; {field} or {parameter} placeholders")
+    timeline: list[TimelineItem] = Field(
+        default_factory=list, description="marks of each finding's timeline in the report: a day (at) or a span (from, to) of date fields")
 
     @model_validator(mode="after")
     def _timeline_reads_dated_fields(self) -> "Evidence":
@@ -374,31 +370,33 @@ class Evidence(Strict):
 class Output(Strict):
     """How the last step's columns become the findings' columns (SQL expressions)."""
 
-    subject: str = "person_id"
-    person_id: str | None = "person_id"
-    name: str | None = None
-    district: str | None = None
+    subject: str = Field(default="person_id", description="what the finding is about (a person id, or a document|township); with discriminator it makes the finding's key")
+    person_id: str | None = Field(default="person_id", description="the person's identity number (null: the finding is about no person)")
+    name: str | None = Field(default=None, description="the person's name as shown to reviewers (masked in a masked run)")
+    district: str | None = Field(default=None, description="district of the finding, for `--districts` and the report's grouping")
     severity: str | None = Field(default=None, description="per-finding severity expression; default: the rule's severity")
-    discriminator: str | None = None
+    discriminator: str | None = Field(default=None, description="tells apart several findings of one rule on one subject (default: none)")
     sources: str | None = Field(default=None, description="list or text of 'file:line' of the records the finding rests on")
 
 
 class RuleTest(Strict):
-    name: str = Field(min_length=1)
-    description: str = ""
-    as_of: date
-    params: dict[str, Any] = Field(default_factory=dict)
-    given: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+    name: str = Field(min_length=1, description="what the test shows, unique within the rule")
+    description: str = Field(default="", description="more about the case, if the name is not enough")
+    as_of: date = Field(description="the run's as-of date for this test ($as_of)")
+    params: dict[str, Any] = Field(default_factory=dict, description="parameter values for this test (others: their defaults)")
+    given: dict[str, list[dict[str, Any]]] = Field(
+        default_factory=dict, description="rows of canonical tables, column: value; columns left out are null; other tables are empty")
     unavailable: dict[str, str] = Field(default_factory=dict, description="tables to treat as not delivered, with the reason")
     expect: list[dict[str, Any]] = Field(default_factory=list, description="findings, fields to compare; [] = no finding")
-    expect_status: Literal["ok", "skipped", "failed"] = "ok"
+    expect_status: Literal["ok", "skipped", "failed"] = Field(
+        default="ok", description="the rule's outcome: ok, or skipped (a table it needs is unavailable) or failed")
 
 
 class Logic(Strict):
     """What rules and views share: tables that may be missing, and the steps."""
 
     optional: list[str] = Field(default_factory=list, description="tables treated as empty when not delivered")
-    steps: list[Step] = Field(min_length=1)
+    steps: list[Step] = Field(min_length=1, description="the logic, in order; the last step returns one row per finding")
 
     @field_validator("steps")
     @classmethod
@@ -413,28 +411,30 @@ class Logic(Strict):
 class View(Logic):
     """A shared derived relation (e.g. person_death), used by rules like a table."""
 
-    id: str = Field(pattern=IDENT)
-    title: Bilingual | None = None
-    description: str = ""
-    owner: str = ""
+    id: str = Field(pattern=IDENT, description="the view's name, as rules read it; equals the file name")
+    title: Bilingual | None = Field(default=None, description="{zh: ..., en: ...}")
+    description: Description = Field(default_factory=Description, description="the view's columns and what a row is")
+    owner: str = Field(default="", description="team or person who answers for the view")
 
 
 class Rule(Logic):
-    id: str = Field(pattern=IDENT)
-    title: Bilingual
-    description: str = ""
-    severity: Literal["high", "medium", "low"]
-    # draft: runs in shadow on every complete run (findings recorded and counted on the
-    # workbench's dashboard, never listed, alerted or pushed as clues) until promoted
-    status: Literal["draft", "experimental", "stable", "deprecated"] = "experimental"
-    owner: str = ""
-    tags: list[str] = Field(default_factory=list)
-    references: list[str] = Field(default_factory=list)
-    parameters: dict[str, Parameter] = Field(default_factory=dict)
-    output: Output = Field(default_factory=Output)
+    id: str = Field(pattern=IDENT, description="snake_case, unique, equal to the file name (without .yaml)")
+    title: Bilingual = Field(description="short name in Chinese and English: {zh: ..., en: ...}")
+    description: Description = Field(
+        default_factory=Description, description="exactly what fires and what does not: English text, or {zh: ..., en: ...} (zh required when stable)")
+    severity: Literal["high", "medium", "low"] = Field(description="how the findings are ranked and alerted")
+    status: Literal["draft", "experimental", "stable", "deprecated"] = Field(
+        default="experimental", description="draft (runs in shadow on every complete run: counted on the workbench's dashboard, "
+        "never listed, alerted or pushed as clues, until promoted), experimental (runs, lint is lenient), stable (metadata "
+        "and tests required), deprecated (not run unless named)")
+    owner: str = Field(default="", description="team or person who answers for the rule (required when stable)")
+    tags: list[str] = Field(default_factory=list, description="free words to find rules by")
+    references: list[str] = Field(default_factory=list, description="where the rule's notions are defined: a shipped document (docs/rules.md#...) or a URL")
+    parameters: dict[str, Parameter] = Field(default_factory=dict, description="values a run may change, read as $name in SQL")
+    output: Output = Field(default_factory=Output, description="which columns of the last step are the finding's subject, person, name, district")
     amount_at_risk: str | None = Field(default=None, description="SQL over the last step; null = the rule defines none")
-    evidence: Evidence
-    tests: list[RuleTest] = Field(default_factory=list)
+    evidence: Evidence = Field(description="the values kept with each finding and the Chinese sentence that shows them")
+    tests: list[RuleTest] = Field(default_factory=list, description="embedded tests: given rows, expected findings (`crosscheck rules test`)")
     suppression_days: int | None = Field(
         default=None, ge=0, description="days a reviewed finding of this rule stays suppressed; default: the store's"
     )

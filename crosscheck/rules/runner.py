@@ -183,8 +183,8 @@ def _outcome(rule: "LoadedRule", status: str, **kw: Any) -> RuleOutcome:
     s = rule.spec
     return RuleOutcome(
         rule_id=s.id, title_zh=s.title.zh, title_en=s.title.en, severity=s.severity, status=status,  # type: ignore[arg-type]
-        version=rule.version, description=s.description.strip(), domain=rule.domain, rule_status=s.status,
-        timeline=[m.model_dump(by_alias=True) for m in s.evidence.timeline], **kw,
+        version=rule.version, description=s.description.en.strip(), description_zh=s.description.zh.strip(),
+        domain=rule.domain, rule_status=s.status, timeline=[m.model_dump(by_alias=True) for m in s.evidence.timeline], **kw,
     )
 
 

@@ -136,28 +136,67 @@ def run_test(rule: "LoadedRule", test: RuleTest) -> RuleTestResult:
     if outcome.status != test.expect_status:
         return RuleTestResult(rule.id, test.name, False, f"status {outcome.status} (expected {test.expect_status}): {outcome.reason}")
     found = _finding_dicts(table)
+    problems = compare_findings(rule, test, found)
+    return RuleTestResult(rule.id, test.name, not problems, "\n    ".join(problems))
+
+
+#: Evidence formats whose values a failing test shows with two decimals.
+_AMOUNT_FIELDS = {"amount_at_risk"}
+
+
+def _shown(value: Any, amount: bool = False) -> str:
+    """A value as a failing test shows it: amounts with two decimals, dates ISO, lists [a, b]."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if amount and isinstance(value, (int, float, Decimal)) or amount and isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value):
+        return f"{Decimal(str(value)):.2f}"
+    if isinstance(value, (date, datetime)):
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def field_differences(expected: dict[str, Any], finding: dict[str, Any], amounts: set[str] = _AMOUNT_FIELDS) -> list[str]:
+    """'months: expected 3, got 2' for each field of an expected row the finding does not match."""
+    return [f"{k}: expected {_shown(v, k in amounts)}, got {_shown(finding.get(k), k in amounts)}"
+            for k, v in expected.items() if not _same(v, finding.get(k))]
+
+
+def compare_findings(rule: "LoadedRule", test: RuleTest, found: list[dict[str, Any]]) -> list[str]:
+    """Why the findings do not match the test's `expect`, one line per expected finding not found
+    (the fields that differ on the finding most like it) and per finding not expected; [] when they match."""
     unmatched = list(range(len(found)))
-    missing = []
-    for exp_row in test.expect:
-        hit = next((i for i in unmatched if all(_same(v, found[i].get(k)) for k, v in exp_row.items())), None)
+    missing: list[int] = []
+    for r, exp_row in enumerate(test.expect):
+        hit = next((i for i in unmatched if not field_differences(exp_row, found[i])), None)
         if hit is None:
-            missing.append(exp_row)
+            missing.append(r)
         else:
             unmatched.remove(hit)
-    if missing or unmatched:
-        lines = []
-        for m in missing:
-            lines.append(f"expected, not found: {m}")
-        for i in unmatched:
-            f = found[i]
-            lines.append(
-                "unexpected finding: "
-                + str({k: f.get(k) for k in ("subject", "severity", "amount_at_risk", "evidence")})
-            )
-        if missing and found:
-            lines.append("findings were: " + "; ".join(str({k: f.get(k) for k in ("subject", "severity", "amount_at_risk", "evidence")}) for f in found))
-        return RuleTestResult(rule.id, test.name, False, "\n    ".join(lines))
-    return RuleTestResult(rule.id, test.name, True)
+    amounts = _AMOUNT_FIELDS | {n for n, f in rule.spec.evidence.fields.items() if f.format == "amount"}
+    index = next((i for i, t in enumerate(rule.spec.tests) if t is test or t == test), None)
+    lines = []
+    for r in missing:
+        exp_row = test.expect[r]
+        line = rule.locator.line_of(("tests", index, "expect", r)) if index is not None else None
+        label = f"expected finding {r + 1}" + (f" (line {line})" if line else "")
+        if not unmatched:
+            lines.append(f"{label}: not found; " + ("the rule found nothing" if not found else
+                         f"the rule's {len(found)} finding(s) match other expected rows"))
+            continue
+        best = min(unmatched, key=lambda i: len(field_differences(exp_row, found[i], amounts)))
+        unmatched.remove(best)
+        lines.append(f"{label}: " + "; ".join(field_differences(exp_row, found[best], amounts)))
+    for i in unmatched:
+        f = found[i]
+        shown = ", ".join(f"{k} {_shown(f.get(k), k in amounts)}" for k in ("subject", "severity", "amount_at_risk", "evidence"))
+        lines.append(f"unexpected finding: {shown}")
+    return lines
 
 
 def embedded_tests(ruleset: "RuleSet", ids: list[str] | None = None) -> list[tuple["LoadedRule", RuleTest]]:

@@ -7,12 +7,14 @@ Add a check by writing a function and decorating it with `@check(...)`.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from crosscheck.rules.compiler import CompileError, column_problems, compile_view
-from crosscheck.rules.model import coerce_param
+from crosscheck.rules.columns import column_problems
+from crosscheck.rules.compiler import CompileError, Issue, compile_view
+from crosscheck.rules.parameters import coerce_param
+from crosscheck.suggest import did_you_mean
 from crosscheck.yamlio import Problem
 
 if TYPE_CHECKING:
@@ -55,15 +57,15 @@ def run_checks(ruleset: "RuleSet", *, lint: bool = False, disabled: Iterable[str
     return problems
 
 
+def _issue_problem(owner, issue: Issue) -> Problem:
+    """An issue as a problem of `owner`'s file; a view's issue ("view", id, "steps", ...) is
+    located in the view's file (its own key path after the id)."""
+    loc = issue.loc[2:] if issue.loc[:1] == ("view",) else issue.loc
+    return owner.locator.problem(loc or ("steps",), issue.message, text_line=issue.line)
+
+
 def _compile_problems(owner, exc: CompileError, skip_views: bool = False) -> list[Problem]:
-    out = []
-    for loc, msg in exc.problems:
-        if loc and loc[0] == "view":
-            if skip_views:
-                continue
-            loc = ("steps", loc[3]) if len(loc) > 3 else ("steps",)
-        out.append(owner.locator.problem(loc, msg))
-    return out
+    return [_issue_problem(owner, p) for p in exc.problems if not (skip_views and p.loc[:1] == ("view",))]
 
 
 # ------------------------------------------------------------------ views
@@ -74,19 +76,21 @@ def view_compiles(ruleset: "RuleSet", view: "LoadedView") -> Iterable[Problem]:
     try:
         compiled = compile_view(view.id, ruleset.view_specs, ruleset.catalog)
     except CompileError as exc:
-        own = [(loc, m) for loc, m in exc.problems if len(loc) < 2 or loc[1] == view.id]
+        own = [p for p in exc.problems if len(p.loc) < 2 or p.loc[1] == view.id]
         yield from _compile_problems(view, CompileError(own or exc.problems))
         return
     for o in view.spec.optional:
         if o not in ruleset.catalog.tables:
-            yield view.locator.problem(("optional",), f"'{o}' is not a canonical table")
+            yield view.locator.problem(("optional",), f"'{o}' is not a canonical table{did_you_mean(o, ruleset.catalog.tables)}")
     params = [p for p in compiled.parameters if p != "as_of"]
     if params:
         yield view.locator.problem(("steps",), f"views take no parameters except $as_of, found: {', '.join('$' + p for p in params)}")
-    for loc, msg in column_problems(compiled, ruleset.catalog):
-        if loc and loc[0] == "view":
-            loc = ("steps",)
-        yield view.locator.problem(loc if loc[0] != "evidence" else ("steps",), msg)
+    for issue in column_problems(compiled, ruleset.catalog):
+        if issue.loc[:1] == ("view",) and issue.loc[1] != view.id:
+            issue = Issue(("steps",), f"in view '{issue.loc[1]}': {issue.message}")  # a view this one reads
+        elif issue.loc[:1] == ("evidence",):
+            issue = Issue(("steps",), issue.message)
+        yield _issue_problem(view, issue)
 
 
 # ------------------------------------------------------------------ rules
@@ -112,15 +116,17 @@ def columns_resolve(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]
     compiled, exc = _compiled(ruleset, rule)
     if compiled is None:
         return
-    for loc, msg in column_problems(compiled, ruleset.catalog):
-        yield rule.locator.problem(loc, msg)
+    for issue in rule.column_issues():
+        if issue.loc[:1] == ("view",):
+            issue = Issue(("steps",), f"in view '{issue.loc[1]}': {issue.message}")  # reported where the view is written too
+        yield _issue_problem(rule, issue)
 
 
 @check("personal_data_in_text")
 def personal_data_in_text(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]:
     """Personal data leaves a finding only as a value of its own, so a masked run can mask it."""
     compiled, _ = _compiled(ruleset, rule)
-    if compiled is None:
+    if compiled is None or rule.column_issues():  # personal data is followed through columns that resolve
         return
     for loc, msg in rule.personal().problems:
         yield rule.locator.problem(loc, msg)
@@ -230,42 +236,28 @@ def test_coverage(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]:
         yield rule.locator.problem(("tests",), "a stable rule needs at least one negative test (expect: [])")
 
 
-def _sql_line(owner, loc: tuple, line_in_sql: int | None) -> int | None:
-    """File line of a line within the SQL at `loc` (a `|` block starts on the line after its key)."""
-    key_line = owner.locator.line_of(loc)
-    if key_line is None or not line_in_sql:
-        return key_line
-    try:
-        text = Path(owner.locator.file).read_text(encoding="utf-8").splitlines()[key_line - 1]
-    except (OSError, IndexError, UnicodeDecodeError):
-        return key_line
-    block = text.rstrip().endswith(("|", "|-", "|+", ">", ">-", ">+"))
-    return key_line + line_in_sql - (0 if block else 1)
-
-
 def _engine_problems(owner, engine: str, steps, extra: dict[tuple, str | None]) -> list[Problem]:
     """Functions the engine lacks, named with the file line where the rule (or view) calls them."""
     from crosscheck import dialect
-    from crosscheck.rules.compiler import parse_expr, step_query
+    from crosscheck.rules.compiler import parse_expr, place, step_query
 
     out: list[Problem] = []
-    sources: list[tuple[tuple, object]] = []
     for i, step in enumerate(steps):
         try:
-            sources.append((("steps", i, "sql") if step.sql is not None else ("steps", i), step_query(step)))
+            tree = step_query(step)
         except Exception:  # noqa: BLE001 - reported by sql_compiles
             continue
-    for loc, sql in extra.items():
-        if sql:
-            try:
-                sources.append((loc, parse_expr(sql)))
-            except ValueError:
-                continue
-    for loc, tree in sources:
         for p in dialect.engine_problems(tree, engine):
-            line = _sql_line(owner, loc, p.line) if loc[-1] == "sql" else owner.locator.line_of(loc)
-            prob = owner.locator.problem(loc, f"not portable to {engine}: {p.message}")
-            out.append(Problem(prob.file, line, prob.field, prob.message))
+            where = place(("steps", i), step, p.start)
+            out.append(_issue_problem(owner, where._replace(message=f"not portable to {engine}: {p.message}")))
+    for loc, sql in extra.items():
+        if not sql:
+            continue
+        try:
+            tree = parse_expr(sql)
+        except ValueError:
+            continue
+        out += [owner.locator.problem(loc, f"not portable to {engine}: {p.message}") for p in dialect.engine_problems(tree, engine)]
     return out
 
 
@@ -293,10 +285,40 @@ def view_spark_portable(ruleset: "RuleSet", view: "LoadedView") -> Iterable[Prob
     yield from _engine_problems(view, "spark", view.spec.steps, {})
 
 
+def _anchors(text: str) -> list[str]:
+    """The sections a Markdown file can be linked to: `<a id="...">` and its headings' slugs."""
+    ids = re.findall(r'<a id="([^"]+)"', text)
+    for heading in re.findall(r"^#+\s+(.+?)\s*$", text, re.M):
+        ids.append(re.sub(r"[^\w\- ]", "", heading.lower()).strip().replace(" ", "-"))
+    return ids
+
+
+@check("references_shipped", lint_only=True)
+def references_shipped(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]:
+    """A reference is a URL or a document of the project (and a section of it) that exists."""
+    root = ruleset.rules_dir.resolve().parent
+    for i, ref in enumerate(rule.spec.references):
+        if "://" in ref:
+            continue
+        doc, _, anchor = ref.partition("#")
+        path = root / doc
+        if not path.is_file():
+            yield rule.locator.problem(("references", i), f"'{ref}' is not a document of the project: name a shipped "
+                                       "document (docs/rules.md#date-of-death, README.md#rule-catalog) or a URL")
+            continue
+        if anchor:
+            known = _anchors(path.read_text(encoding="utf-8"))
+            if anchor not in known:
+                yield rule.locator.problem(("references", i), f"{doc} has no section '{anchor}'{did_you_mean(anchor, known)}")
+
+
 @check("metadata", lint_only=True)
 def metadata(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]:
     if rule.spec.status == "stable":
-        if not rule.spec.description.strip():
+        if not rule.spec.description.en.strip():
             yield rule.locator.problem(("description",), "a stable rule needs a description")
+        if not rule.spec.description.zh.strip():
+            yield rule.locator.problem(("description",), "a stable rule needs description.zh, the Chinese description reviewers read: "
+                                       "write description: {zh: ..., en: ...}")
         if not rule.spec.owner.strip():
             yield rule.locator.problem(("owner",), "a stable rule needs an owner")

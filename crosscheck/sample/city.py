@@ -46,7 +46,7 @@ def generate_city(out: Path, people: int = 20_000, seed: int = 7, as_of: dt.date
     """Write one synthetic delivery (extracts root) to ``out`` plus ``out/_truth``; return a summary.
 
     With ``domains`` (the default) the delivery also holds every domain source of
-    extracts-domains.md, with planted cases and decoys for the domain rules; without
+    connectors/ (civil_affairs, finance, ...), with planted cases and decoys for the domain rules; without
     it, only the four core sources.
     """
     out = Path(out)

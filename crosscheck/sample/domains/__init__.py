@@ -1,4 +1,4 @@
-"""The domain sources of the sample city (extracts-domains.md) and the fourteen domain rules' truth.
+"""The domain sources of the sample city (declared in connectors/) and the fourteen domain rules' truth.
 
 One module per folder of rules/ (civil_affairs, agriculture, funds, medical,
 payroll), each with that domain's planted cases, ordinary rows and files.

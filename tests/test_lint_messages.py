@@ -1,0 +1,123 @@
+"""The exact words of the messages an analyst meets writing a rule: each names the line that is
+wrong and says what to write instead (docs/writing-rules.md, "Lint messages")."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from crosscheck.catalog import load_catalog
+from crosscheck.rules import collect_ruleset
+from crosscheck.rules.cli import rules_app
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "rule_fixtures"
+CATALOG = load_catalog(ROOT / "connectors")
+
+FUNCTIONS = ("Rules call DuckDB's SQL functions (coalesce, date_trunc, date_diff, list, string_agg, ...), "
+             "name_similarity() and the fz_* scorers, and match records fuzzily with a fuzzy_join step "
+             "(docs/writing-rules.md, \"Functions\")")
+
+# (fixture, every problem it has, as `crosscheck rules lint` prints it after the file name)
+MESSAGES = [
+    ("unknown_column_in_block.yaml", [
+        # the 5th line of the `sql: |` block, not the step's first line
+        "11: steps.0.sql: pay_mnth: no such column in pension_payments; did you mean pay_month? (columns: pay_month, "
+        "personal_no, person_id, name, scheme, amount, paid_date, name_raw, source_file, source_line)"]),
+    ("unknown_column.yaml", [
+        "6: steps.0.sql: amout: no such column in pension_payments; did you mean amount? (columns: amount, "
+        "personal_no, person_id, name, scheme, pay_month, paid_date, name_raw, source_file, source_line)"]),
+    ("unknown_column_declarative.yaml", [
+        "11: steps.0.where.1: deathdate: no such column in view person_death; did you mean death_date? (columns: "
+        "death_date, registry_death_date, hospital_death_date, person_id, death_source, death_sources)"]),
+    ("unknown_function_typo.yaml", [
+        "7: steps.0.where.0: function 'lenght' is not available in rules; did you mean length? " + FUNCTIONS]),
+    ("unknown_function.yaml", [
+        "6: steps.0.sql: function 'getenv' is not available in rules; r" + FUNCTIONS[1:]]),
+    ("unknown_key_evidance.yaml", [  # once: not also "evidence: required key missing"
+        "7: evidance: unknown key; did you mean evidence?"]),
+    ("yaml_colon.yaml", [
+        "4: invalid YAML: mapping values are not allowed here; "
+        "hint: a ': ' inside an unquoted value starts a new key: put the whole value in quotes"]),
+    ("yaml_indent.yaml", [
+        "6: invalid YAML: mapping values are not allowed here; "
+        "hint: this line is indented more than the key above it: keys of one mapping start in the same column"]),
+    ("stable_without_zh.yaml", [
+        "3: description: a stable rule needs description.zh, the Chinese description reviewers read: "
+        "write description: {zh: ..., en: ...}"]),
+]
+
+
+def _rules_with(tmp_path: Path, fixture: str) -> Path:
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules" / "_views", rules / "_views")
+    (rules / "test").mkdir(parents=True)
+    shutil.copy(FIXTURES / fixture, rules / "test" / fixture)
+    return rules
+
+
+@pytest.mark.parametrize(("fixture", "expected"), MESSAGES, ids=[f for f, _ in MESSAGES])
+def test_lint_message(tmp_path, fixture, expected):
+    rules = _rules_with(tmp_path, fixture)
+    _, problems = collect_ruleset(rules, CATALOG, lint=True)
+    assert [str(p) for p in problems] == [f"{rules / 'test' / fixture}:{m}" for m in expected]
+
+
+def test_yaml_hints_name_the_usual_cause(tmp_path):
+    from crosscheck.yamlio import ConfigError, load_yaml
+
+    cases = {
+        "steps:\n\t- name: f\n": "hint: indent with spaces: YAML does not allow tabs",
+        "template: {death_date} 元\n": "hint: a value that starts with { or [ is read as a mapping or list: put the whole value in quotes",
+        "steps:\n  - name: f\n  -name: g\n": "hint: a list item needs a space after the '-'",
+        "a: \"open\nb: 1\n": "hint: the quoted value that starts on line 1 is not closed",
+        "evidence:\n  fields:\n    a: text\n   template: x\n": "hint: check the indentation of this line against the lines above it",
+    }
+    for i, (text, hint) in enumerate(cases.items()):
+        path = tmp_path / f"case{i}.yaml"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(ConfigError) as exc:
+            load_yaml(path)
+        assert hint in str(exc.value), str(exc.value)
+
+
+def test_failing_rule_test_names_the_fields_that_differ(tmp_path):
+    rules = _rules_with(tmp_path, "failing_test.yaml")
+    args = ["--rules-dir", str(rules), "--connectors-dir", str(ROOT / "connectors")]
+    result = CliRunner().invoke(rules_app, ["test", "failing_test", *args])
+    assert result.exit_code == 1
+    path = rules / "test" / "failing_test.yaml"
+    assert result.output == (
+        "FAIL failing_test :: three months paid\n"
+        "    expected finding 1 (line 21): months: expected 3, got 2; amount_at_risk: expected 9000.00, got 6000.00\n"
+        f"    at {path}:14\n"
+        "0 passed, 1 failed\n")
+
+
+def test_failing_rule_test_names_findings_missing_and_unexpected():
+    from crosscheck.rules import load_ruleset
+    from crosscheck.rules.testing import run_test
+
+    rule = load_ruleset(ROOT / "rules", CATALOG)["pension_paid_after_death"]
+    positive = rule.spec.tests[0]
+    none_expected = run_test(rule, positive.model_copy(update={"expect": []}))
+    assert none_expected.message == (
+        "unexpected finding: subject 110101194001011234, severity high, amount_at_risk 6000.50, "
+        "evidence 死亡日期 2024-03-15（户籍死亡日期），死亡后发放 2 个月（2024-04 至 2024-05），合计 6000.50 元")
+    one_more = run_test(rule, positive.model_copy(update={"expect": [positive.expect[0], {"person_id": "x"}]}))
+    assert one_more.message == "expected finding 2: not found; the rule's 1 finding(s) match other expected rows"
+
+
+def test_references_name_documents_that_ship(tmp_path):
+    rules = _rules_with(tmp_path, "unshipped_reference.yaml")
+    (tmp_path / "docs").mkdir()
+    shutil.copy(ROOT / "docs" / "rules.md", tmp_path / "docs" / "rules.md")
+    _, problems = collect_ruleset(rules, CATALOG, lint=True)
+    path = rules / "test" / "unshipped_reference.yaml"
+    assert [str(p) for p in problems] == [
+        f"{path}:4: references.0: 'core-rules.md' is not a document of the project: name a shipped document "
+        "(docs/rules.md#date-of-death, README.md#rule-catalog) or a URL",
+        f"{path}:4: references.1: docs/rules.md has no section 'date-of-deth'; did you mean date-of-death?",
+    ]

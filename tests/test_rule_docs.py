@@ -1,0 +1,104 @@
+"""The analyst's documents ship with the project and cannot drift from it: every key of the rule
+schema is documented with an example, the generated sections are current, the README names every
+command, and nothing points to a document a user does not have."""
+from __future__ import annotations
+
+import re
+import typing
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import BaseModel
+
+from crosscheck.catalog import load_catalog
+from crosscheck.rules import load_ruleset
+from crosscheck.rules.catalog import SECTIONS, refresh
+from crosscheck.rules.keys import EXAMPLES, MODELS, keys
+from crosscheck.rules.model import Rule, View
+
+ROOT = Path(__file__).resolve().parent.parent
+RULESET = load_ruleset(ROOT / "rules", load_catalog(ROOT / "connectors"))
+
+
+def _models_under(tp, seen: list) -> None:
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        if tp in seen:
+            return
+        seen.append(tp)
+        for f in tp.model_fields.values():
+            _models_under(f.annotation, seen)
+    for arg in typing.get_args(tp):
+        _models_under(arg, seen)
+
+
+def test_every_model_of_the_schema_is_in_the_guide():
+    reachable: list = []
+    _models_under(Rule, reachable)
+    _models_under(View, reachable)
+    assert {m for m, _ in MODELS} == set(reachable)
+
+
+@pytest.mark.parametrize("model", [m for m, _ in MODELS], ids=[m.__name__ for m, _ in MODELS])
+def test_every_key_has_a_meaning_and_an_example(model):
+    for key, field in keys(model):
+        assert field.description, f"{model.__name__}.{key} has no description (Field(description=...))"
+        example = EXAMPLES.get(f"{model.__name__}.{key}")
+        assert example, f"{model.__name__}.{key} has no example in crosscheck.rules.keys.EXAMPLES"
+        written = [k.value for k, _ in yaml.compose(example).value]  # the keys as written (`on` is not true)
+        assert written == [key], f"the example of {model.__name__}.{key} is not '{key}: ...'"
+
+
+def test_no_example_for_a_key_that_does_not_exist():
+    documented = {f"{m.__name__}.{k}" for m, _ in MODELS for k, _ in keys(m)}
+    assert set(EXAMPLES) - documented == set()
+
+
+@pytest.mark.parametrize("section", SECTIONS, ids=[s.home for s in SECTIONS])
+def test_generated_sections_are_current(section):
+    text = (ROOT / section.home).read_text(encoding="utf-8")
+    assert section.start in text and section.end in text
+    assert refresh(text, RULESET) == text, f"{section.home} is out of date: run `crosscheck rules catalog --write {section.home}`"
+
+
+def test_the_guide_lists_every_key():
+    text = (ROOT / "docs" / "writing-rules.md").read_text(encoding="utf-8")
+    for m, where in MODELS:
+        assert f"### {where}" in text
+        for key, _ in keys(m):
+            assert f"- `{key}` — " in text
+
+
+def test_readme_names_every_command():
+    from crosscheck.cli import app
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    names = []
+    for command in app.registered_commands:
+        names.append(command.name or command.callback.__name__)
+    for group in app.registered_groups:
+        names += [f"{group.name} {c.name or c.callback.__name__}" for c in group.typer_instance.registered_commands]
+    assert len(names) >= 15
+    for name in names:
+        assert f"crosscheck {name}" in readme, f"README.md does not name `crosscheck {name}`"
+
+
+UNSHIPPED = re.compile(r"\b(core-rules|domain-rules|extracts|extracts-domains)\.md\b")
+
+
+def test_nothing_points_to_a_document_users_do_not_have():
+    found = []
+    for path in [*ROOT.glob("rules/**/*.yaml"), *ROOT.glob("crosscheck/**/*.py"), ROOT / "README.md", *ROOT.glob("docs/*.md")]:
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if UNSHIPPED.search(line) and "is not a document of the project" not in line:
+                found.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert found == []
+
+
+def test_every_reference_of_a_rule_is_shipped():
+    for rule in RULESET:
+        assert rule.spec.references, rule.id
+        for ref in rule.spec.references:
+            doc, _, anchor = ref.partition("#")
+            text = (ROOT / doc).read_text(encoding="utf-8")
+            assert f'<a id="{anchor}"></a>' in text, ref
