@@ -174,6 +174,7 @@ class CanonicalCache:
         """Define every loaded canonical table (of `tables`, default all) as a view on the entry."""
         loads = [t for t in self.loads() if tables is None or t.table in tables]
         attach_tables(con, self.dir / "canonical.duckdb", loads)
+        os.utime(self.dir / "loads.json")  # last used: the cache evicts the least recently used first (cache_admin)
         return loads
 
     def new_load(self) -> "LoadDatabase":

@@ -184,6 +184,7 @@ class ProjectConfig:
     duckdb_threads: int = 0       # 0: DuckDB's default (all cores)
     cache_dir: Path | None = None # canonical cache: loaded deliveries by file hashes (crosscheck.canonical_cache)
     canonical_cache: bool = True  # false: always parse the raw files
+    cache_max_size: str = "50GB"  # beyond it the least recently used deliveries and parsed files go (crosscheck.cache_admin)
     nightly_cron: str = "0 2 * * *"
     timezone: str = "Asia/Shanghai"
     engine: str = "duckdb"        # where rules run: duckdb (one machine) or spark (see README "Running on Spark")
@@ -225,6 +226,10 @@ class ProjectConfig:
             return (root / raw.get(key, default)).resolve()
 
         scalars = {k: v for k, v in raw.items() if not k.endswith("_dir") and k != "store"}
+        if "cache_max_size" in scalars:
+            from crosscheck.cache_admin import parse_size
+
+            parse_size(scalars["cache_max_size"], f"{path}: cache_max_size")
         if "duckdb_memory_limit" in scalars:
             check_memory_limit(scalars["duckdb_memory_limit"], f"{path}: duckdb_memory_limit")
         return cls(

@@ -5,10 +5,12 @@ reaches that phase, it creates the file named by ``CROSSCHECK_TEST_PAUSE_FILE``
 (if set) and sleeps ``CROSSCHECK_TEST_PAUSE_SECONDS`` (default 60), or until the
 test deletes that file, so a test can SIGKILL it at a known point. Phases:
 
-- ``load``: after the first source system is loaded (RunSession.load_source);
+- ``load``: after the first table is loaded (RunSession.load_table);
 - ``rules``: after the first rule ran (RunSession.run_rule);
 - ``record``: inside the findings-store transaction, the run's rows written but
   not committed, before the reports (Store.record_run; tests/test_store_safety.py);
+- ``part``: a parsed file's part written under its temporary names, not yet renamed
+  into place (crosscheck.connectors.parts.PartStore.keep; tests/test_incremental.py);
 - ``reports``: inside the findings-store transaction, with every report file
   but report.html written, report.html's temporary file written but not yet
   renamed into place (crosscheck.reports.common.atomic_path).

@@ -63,6 +63,7 @@ class Workspace:
         self.cache_used = False         # tables attached from the cache entry
         self.locked = False             # no file access from here on: rules may run
         self.shared_views: dict = {}    # views computed once per run (rules.runner.materialize_views)
+        self.config = config
 
     @property
     def cached(self) -> bool:
@@ -145,3 +146,14 @@ class Workspace:
         if self.load_db is not None:
             self.load_db.discard()
         self.spill.cleanup()
+        if self.cache is not None:
+            self.keep_cache_small()
+
+    def keep_cache_small(self) -> None:
+        """The cache under `cache_max_size`, least recently used out first. Never fails the run."""
+        from crosscheck.cache_admin import parse_size, prune
+
+        try:
+            prune(Path(self.config.cache_dir), parse_size(self.config.cache_max_size, "cache_max_size"))
+        except Exception as exc:  # noqa: BLE001 - a full cache is not a failed run
+            log.warning("cache not pruned: %s", exc)

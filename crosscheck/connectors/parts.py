@@ -25,6 +25,7 @@ from pathlib import Path
 
 from crosscheck.catalog import ConnectorSpec
 from crosscheck.fsutil import private_dirs
+from crosscheck.testhooks import pause
 
 #: Bump when the parser writes different rows from the same file: older parts are then unused.
 PARSER_VERSION = "crosscheck-parser-1"
@@ -83,6 +84,7 @@ class PartStore:
             os.chmod(tmp_rows, 0o600)
             tmp_meta.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
             os.chmod(tmp_meta, 0o600)
+            pause("part")  # fault tests only: killed here, the part was never whole
             os.replace(tmp_rows, part.rows)
             os.replace(tmp_meta, part.account)  # last: the part exists from here on
         finally:

@@ -37,6 +37,7 @@ MODELS: list[tuple[type[BaseModel], str]] = [
     (model.Evidence, "`evidence:`"),
     (model.EvidenceField, "`evidence: fields: {<name>: ...}`"),
     (model.TemplatePart, "`evidence: template:` items"),
+    (model.TimelineItem, "`evidence: timeline:` items"),
     (model.RuleTest, "`tests:` items"),
     (model.View, "A shared view, `rules/_views/<id>.yaml` (top level)"),
 ]
@@ -138,7 +139,7 @@ EXAMPLES: dict[str, str] = {
     "Evidence.timeline": "timeline:\n  - {at: death_date, kind: death, label: {zh: 死亡, en: Death}}\n  - {from: first_month, to: last_month, label: {zh: 死亡后仍发放, en: Paid after death}}",
     "TimelineItem.label": "label: {zh: 死亡后仍发放养老金, en: Pension paid after death}",
     "TimelineItem.at": "at: death_date",
-    "TimelineItem.from_": "from: first_month",
+    "TimelineItem.from": "from: first_month",
     "TimelineItem.to": "to: last_month",
     "TimelineItem.kind": "kind: death",
     "EvidenceField.expr": "expr: coalesce(taps, 0)",

@@ -1,0 +1,144 @@
+"""Work that grows with the change: a second delivery (the first plus one month of payments,
+taps and outpatient visits, and a registry snapshot with new deaths) reuses every file the
+first run parsed, and its findings, quarantine and accounting equal a cold run's, byte for
+byte in findings.csv.
+
+Both deliveries are real folders of files (the second a copy of the first, as a department
+delivers again), each run through the CLI with its own cache folder.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import SAMPLE_AS_OF
+
+SECOND_AS_OF = "2026-12-01"
+
+
+def _rows(path: Path, encoding: str = "utf-8-sig") -> tuple[list[str], list[list[str]]]:
+    with open(path, encoding=encoding, newline="") as fh:
+        rows = list(csv.reader(fh))
+    return rows[0], rows[1:]
+
+
+def _write(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([header, *rows])
+
+
+def _one_more_month(first: Path, second: Path) -> list[str]:
+    """The second delivery; returns the identity numbers of the residents who died meanwhile."""
+    shutil.copytree(first, second, ignore=shutil.ignore_patterns("_truth"))
+    ss = second / "social_security"
+    header, rows = _rows(ss / "pension_payments_2026.csv")
+    month, day, payee = header.index("发放年月"), header.index("发放日期"), header.index("公民身份号码")
+    november = [[*r] for r in rows if r[month] == "2026-10"]
+    for r in november:
+        r[month], r[day] = "2026-11", "2026-11-10"
+    _write(ss / "pension_payments_202611.csv", header, november)
+    header, rows = _rows(second / "hospital" / "outpatient_2026.csv")
+    on, no = header.index("就诊日期"), header.index("就诊流水号")
+    visits = [[*r] for r in rows if r[on].startswith("202610")]
+    for r in visits:
+        r[on], r[no] = "202611" + r[on][6:8], r[no] + "N"
+    _write(second / "hospital" / "outpatient_202611.csv", header, visits)
+    header, rows = _rows(second / "transit_card" / "taps_recent.csv")
+    at = header.index("交易时间")
+    taps = [[*r] for r in rows if r[at].startswith("2026-10")]
+    for r in taps:
+        r[at] = "2026-11" + r[at][7:]
+    _write(second / "transit_card" / "taps_202611.csv", header, taps)
+    # the registry: a fresh snapshot in which some paid pensioners died in October
+    paid = {r[payee] for r in november}
+    registry = second / "household_registry" / "residents_a.csv"
+    header, rows = _rows(registry)
+    pid, status, death = header.index("公民身份号码"), header.index("人口状态"), header.index("死亡日期")
+    died = []
+    for r in rows:
+        if r[status] == "正常" and r[pid] in paid and len(died) < 4:
+            r[status], r[death] = "死亡", "2026-10-15"
+            died.append(r[pid])
+    _write(registry, header, rows)
+    assert len(died) == 4 and november and visits and taps
+    return died
+
+
+@pytest.fixture(scope="module")
+def runs(sample_city, crosscheck_cmd, tmp_path_factory):
+    base = tmp_path_factory.mktemp("incremental")
+    first, second = base / "deliveries" / sample_city.name, base / "deliveries" / SECOND_AS_OF
+    shutil.copytree(sample_city, first)
+    died = _one_more_month(first, second)
+
+    def run(delivery: Path, as_of: str, out: str, cache: str) -> dict:
+        env = {**os.environ, "CROSSCHECK_CACHE_DIR": str(base / cache)}
+        proc = subprocess.run([*crosscheck_cmd, "run", "--extracts", str(delivery), "--as-of", as_of, "--out",
+                               str(base / out), "--no-record"], capture_output=True, text=True, timeout=600, env=env)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads((base / out / "summary.json").read_text(encoding="utf-8"))
+
+    run(first, SAMPLE_AS_OF.isoformat(), "first", "warm")
+    incremental = run(second, SECOND_AS_OF, "incremental", "warm")
+    cold = run(second, SECOND_AS_OF, "cold", "cold")
+    return base, incremental, cold, died
+
+
+def test_the_incremental_run_equals_a_cold_run(runs):
+    base, incremental, cold, died = runs
+    for name in ("findings.csv", "quarantine.csv"):
+        assert (base / "incremental" / name).read_bytes() == (base / "cold" / name).read_bytes(), name
+    accounts = lambda s: [{k: f[k] for k in ("file", "sha256", "rows_read", "rows_loaded", "rows_quarantined",  # noqa: E731
+                                             "duplicates_dropped", "balanced", "status")} for f in s["files"]]
+    assert accounts(incremental) == accounts(cold)
+    assert incremental["totals"]["findings"] == cold["totals"]["findings"]
+    findings = (base / "incremental" / "findings.csv").read_text(encoding="utf-8-sig")
+    assert sum(pid[-4:] in findings for pid in died) >= 3  # the new deaths are found
+
+
+def test_only_new_and_changed_files_are_parsed(runs):
+    _, incremental, cold, _ = runs
+    parsed = {f["file"] for f in incremental["files"] if not f["reused"]}
+    assert parsed == {"social_security/pension_payments_202611.csv", "hospital/outpatient_202611.csv",
+                      "transit_card/taps_202611.csv", "household_registry/residents_a.csv"}
+    assert not any(f["reused"] for f in cold["files"])
+    assert sum(f["reused"] for f in incremental["files"]) == len(incremental["files"]) - 4
+
+
+def test_a_part_killed_half_written_is_never_used(sample_city, crosscheck_cmd, tmp_path):
+    import signal
+    import time
+
+    from crosscheck.testhooks import PAUSE_ENV, PAUSE_FILE_ENV, PAUSE_SECONDS_ENV
+
+    cache = tmp_path / "cache"
+    signal_file = tmp_path / "paused"
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CROSSCHECK_TEST_")}, "CROSSCHECK_CACHE_DIR": str(cache)}
+    args = [*crosscheck_cmd, "run", "--extracts", str(sample_city), "--as-of", SAMPLE_AS_OF.isoformat(), "--no-record",
+            "--rules", "pension_paid_after_death"]
+    proc = subprocess.Popen([*args, "--out", str(tmp_path / "killed")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**env, PAUSE_ENV: "part", PAUSE_SECONDS_ENV: "120", PAUSE_FILE_ENV: str(signal_file)})
+    deadline = time.monotonic() + 120
+    while not signal_file.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    temps = list((cache / "parts").rglob("*.tmp"))
+    assert temps, "the killed run was writing a part"
+    whole = [p for p in (cache / "parts").rglob("*.json")]
+    assert all(p.with_suffix(".parquet").is_file() for p in whole)   # no account without its rows
+    done = subprocess.run([*args, "--out", str(tmp_path / "next")], capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((tmp_path / "next" / "summary.json").read_text(encoding="utf-8"))
+    assert all(f["balanced"] for f in summary["files"])
+    cold = subprocess.run([*args, "--out", str(tmp_path / "cold")], capture_output=True, text=True, timeout=600,
+                          env={**env, "CROSSCHECK_CACHE_DIR": str(tmp_path / "cold-cache")})
+    assert cold.returncode == 0, cold.stderr
+    assert (tmp_path / "next" / "findings.csv").read_bytes() == (tmp_path / "cold" / "findings.csv").read_bytes()
