@@ -132,7 +132,7 @@ class RunSession:
         except ConfigError as exc:
             raise RunError(str(exc)) from exc
         check_delivery(extracts, self.catalog)
-        self.ruleset, problems = collect_ruleset(self.config.rules_dir, self.catalog)
+        self.ruleset, problems = collect_ruleset(self.config.rules_dir, self.catalog, checked=self.config.cache_dir)
         self.broken = broken_rules(self.ruleset, problems)   # rule id -> why it cannot run (file:line: problem)
         self.rule_problems = [str(p) for p in problems]
         self.selected = self._select(request)

@@ -112,27 +112,33 @@ def validate_frame(frame, table: str, expectations: list[dict[str, dict[str, Any
         .add_batch_definition_whole_dataframe("all")
         .get_batch(batch_parameters={"dataframe": frame})
     )
-    results: list[ExpectationResult] = []
+    import great_expectations as gx
+
+    results: list[ExpectationResult | None] = []
+    built, at = [], []
     for item in expectations:
         for name, kwargs in item.items():
             column = ",".join(_columns_named(kwargs))
             try:
-                outcome = batch.validate(expectation_class(name)(**kwargs))
-            except Exception as exc:  # a bad kwarg or a GX bug: report it, don't hide it
+                built.append(expectation_class(name)(**kwargs))
+                at.append((len(results), name, column))
+                results.append(None)
+            except Exception as exc:  # a bad kwarg: report it, don't hide it
                 results.append(ExpectationResult(table, name, column, False, len(frame), 0, f"{type(exc).__name__}: {exc}"))
+    if built:  # one validation of the table's whole suite (one pass over the frame's metrics)
+        suite = gx.ExpectationSuite(name=f"cc_{table}_{next(_counter)}", expectations=built)
+        try:
+            outcomes = batch.validate(suite).results
+        except Exception as exc:  # a GX bug: every expectation says so
+            outcomes = [exc] * len(built)
+        for (i, name, column), outcome in zip(at, outcomes):
+            if isinstance(outcome, Exception):
+                results[i] = ExpectationResult(table, name, column, False, len(frame), 0, f"{type(outcome).__name__}: {outcome}")
                 continue
             stats = outcome.result or {}
-            results.append(
-                ExpectationResult(
-                    table,
-                    name,
-                    column,
-                    bool(outcome.success),
-                    int(stats.get("element_count", len(frame)) or 0),
-                    int(stats.get("unexpected_count", 0) or 0),
-                    _exception_text(outcome.exception_info),
-                )
-            )
+            results[i] = ExpectationResult(table, name, column, bool(outcome.success),
+                                           int(stats.get("element_count", len(frame)) or 0),
+                                           int(stats.get("unexpected_count", 0) or 0), _exception_text(outcome.exception_info))
     try:
         context.data_sources.delete(source.name)
     except Exception:

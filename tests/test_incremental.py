@@ -22,9 +22,14 @@ from conftest import SAMPLE_AS_OF
 SECOND_AS_OF = "2026-12-01"
 
 
-def _rows(path: Path, encoding: str = "utf-8-sig") -> tuple[list[str], list[list[str]]]:
-    with open(path, encoding=encoding, newline="") as fh:
-        rows = list(csv.reader(fh))
+def _rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    """A delivered CSV (UTF-8 or GBK, as departments send them)."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("gb18030")
+    rows = list(csv.reader(text.splitlines()))
     return rows[0], rows[1:]
 
 

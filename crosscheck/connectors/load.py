@@ -96,7 +96,10 @@ def load_table(con, extracts_root: Path, connector: ConnectorSpec, table: str, *
         if not folder.is_dir():
             raise NotADirectoryError(f"{folder}: source folder is not a readable directory")
         next(folder.iterdir(), None)  # raises OSError if the folder cannot be listed
-    if validate:
+    paths = discover(folder, spec.files) if folder.is_dir() else []
+    contents = _contents(paths, known_hashes or {})
+    checked = parts.validation(table, declaration(connector, table), contents) if parts is not None and contents else None
+    if validate and checked is None:
         from crosscheck.validation import warm_up
 
         warm_up()
@@ -104,21 +107,31 @@ def load_table(con, extracts_root: Path, connector: ConnectorSpec, table: str, *
     ensure_quarantine(con)
     if not folder.is_dir():
         load = TableLoad(connector.source, table, "missing", f"source folder {connector.folder}/ is not in the delivery")
+    elif not paths:
+        load = TableLoad(connector.source, table, "missing", f"no file matching {', '.join(spec.files)} in {connector.folder}/")
     else:
-        paths = discover(folder, spec.files)
-        if not paths:
-            load = TableLoad(connector.source, table, "missing",
-                             f"no file matching {', '.join(spec.files)} in {connector.folder}/")
-        else:
-            load = _load_table(con, extracts_root, connector, table, spec, paths, known_hashes or {}, parts)
+        load = _load_table(con, extracts_root, connector, table, spec, paths, known_hashes or {}, parts)
     if not load.usable:
         con.execute(f'DROP TABLE IF EXISTS "{table}"')
+    elif validate and checked is not None and not any(f.status == "failed" for f in load.files):
+        load.expectations = checked  # the same files, the same table: validated before
     elif validate:
         from crosscheck.validation import validate_table
 
         with _phase(table, "validate"):
             load.expectations = validate_table(con, table, spec)
+        if parts is not None and not any(f.status == "failed" for f in load.files):
+            loaded = _contents(paths, {f.file: f.sha256 for f in load.files}, root=extracts_root)
+            parts.keep_validation(table, declaration(connector, table), loaded, load.expectations)
     return load
+
+
+def _contents(paths: list[Path], hashes: dict[str, str], root: Path | None = None) -> list[str] | None:
+    """The table's content, as the SHA-256 of its files in load order; None when one is not known.
+    `hashes` by resolved path, or (with `root`) by path relative to it."""
+    key = (lambda p: p.relative_to(root).as_posix()) if root is not None else (lambda p: str(p.resolve()))
+    shas = [hashes.get(key(p)) for p in paths]
+    return shas if shas and all(shas) else None
 
 
 def _match_headers(spec: TableSpec, headers: list[str]) -> tuple[dict[str, int | None], list[str], list[str]]:

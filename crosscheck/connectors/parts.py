@@ -9,6 +9,8 @@ rows read, lines that could not be split, optional columns absent) beside it:
 
     <cache_dir>/parts/<table>/<declaration>/<file sha256>.parquet   the parsed rows
     <cache_dir>/parts/<table>/<declaration>/<file sha256>.json      its account; written last
+    <cache_dir>/parts/<table>/<declaration>/validated-<files>.json  the table's data-quality results,
+                                 by the SHA-256 of its files in order (the same rows: the same results)
 
 A part is used only when both files are there; each is written under a temporary name and
 renamed, so a killed run leaves nothing a later run would use. Parts hold full identity
@@ -90,6 +92,35 @@ class PartStore:
         finally:
             tmp_rows.unlink(missing_ok=True)
             tmp_meta.unlink(missing_ok=True)
+
+    def _validation_path(self, table: str, version: str, contents: list[str]) -> Path:
+        digest = hashlib.sha256("\n".join(contents).encode()).hexdigest()[:32]
+        return self.folder / table / version / f"validated-{digest}.json"
+
+    def validation(self, table: str, version: str, contents: list[str]):
+        """The data-quality results of a table made of exactly these files (in this order), if
+        validated before: the same rows give the same results (crosscheck.validation)."""
+        from crosscheck.results import ExpectationResult
+
+        path = self._validation_path(table, version, contents)
+        try:
+            kept = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        os.utime(path)
+        return [ExpectationResult(**e) for e in kept]
+
+    def keep_validation(self, table: str, version: str, contents: list[str] | None, results: list) -> None:
+        if not contents:
+            return
+        import dataclasses
+
+        path = self._validation_path(table, version, contents)
+        private_dirs(path.parent)
+        tmp = Path(str(path) + f".{os.getpid()}-{secrets.token_hex(4)}.tmp")
+        tmp.write_text(json.dumps([dataclasses.asdict(r) for r in results], ensure_ascii=False), encoding="utf-8")
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
 
     @staticmethod
     def read_into(con, table: str, part: Part, index: int, rel: str) -> int:

@@ -169,9 +169,12 @@ def _read(path: Path, model: type, problems: list[Problem]) -> tuple[Any, Locato
         return None, locator
 
 
-def collect_ruleset(rules_dir: Path, catalog: "Catalog", *, lint: bool = False, engine: str | None = None) -> tuple[RuleSet, list[Problem]]:
+def collect_ruleset(rules_dir: Path, catalog: "Catalog", *, lint: bool = False, engine: str | None = None,
+                    checked: Path | None = None) -> tuple[RuleSet, list[Problem]]:
     """Read all files; return what loaded and every problem found (lint adds the lint-only checks;
-    `engine` limits engine-specific ones, such as Spark portability, to that engine; None: every engine)."""
+    `engine` limits engine-specific ones, such as Spark portability, to that engine; None: every engine).
+    `checked`: a folder where the checks' outcome is kept per content of the rule files, the
+    catalog and the checking code (a run then does not check the same rules again)."""
     from crosscheck.rules import validators
 
     rules_dir = Path(rules_dir)
@@ -204,12 +207,60 @@ def collect_ruleset(rules_dir: Path, catalog: "Catalog", *, lint: bool = False, 
         else:
             domain = rel.parts[0] if len(rel.parts) > 1 else ""
             ruleset.rules[spec.id] = LoadedRule(spec, path, locator, version, domain, ruleset)
-    problems.extend(validators.run_checks(ruleset, lint=lint, engine=engine))
+    kept = _kept_checks(checked, rules_dir, files, catalog) if checked is not None and not lint else None
+    if kept is not None and kept.is_file():
+        problems.extend(_restore_checks(kept, ruleset))
+    else:
+        found = validators.run_checks(ruleset, lint=lint, engine=engine)
+        problems.extend(found)
+        if kept is not None:
+            _keep_checks(kept, ruleset, found)
     if lint and (rules_dir / DOMAINS_FILE).is_file():  # without the file, reports show the folder names
         for domain in sorted({r.domain for r in ruleset} - set(ruleset.domains) - {""}):
             problems.append(Problem(str(rules_dir / DOMAINS_FILE), None, domain,
                                     f"the rules of {domain}/ have no domain title: add `{domain}: {{zh: ..., en: ...}}`"))
     return ruleset, problems
+
+
+def _kept_checks(folder: Path, rules_dir: Path, files: list[Path], catalog: "Catalog") -> Path:
+    """Where the checks' outcome for exactly these rule files, catalog and checking code is kept."""
+    import crosscheck
+
+    digest = hashlib.sha256()
+    code = Path(crosscheck.__file__).parent
+    for path in [*files, *(Path(f) for f in sorted(catalog.files.values())),
+                 *sorted(code.glob("rules/*.py")), code / "dialect.py", code / "catalog.py", code / "yamlio.py"]:
+        digest.update(str(path).encode() + b"\0" + path.read_bytes())
+    return Path(folder) / f"rules-checked-{digest.hexdigest()[:32]}.json"
+
+
+def _keep_checks(path: Path, ruleset: RuleSet, problems: list[Problem]) -> None:
+    """Keep the problems found and the personal data each rule's findings carry; never fails."""
+    import json
+    import os
+
+    data = {"problems": [[p.file, p.line, p.field, p.message] for p in problems],
+            "personal": {r: rule._personal.kinds for r, rule in ruleset.rules.items()
+                         if rule._personal is not None and not rule._personal.problems}}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def _restore_checks(path: Path, ruleset: RuleSet) -> list[Problem]:
+    import json
+
+    from crosscheck.rules.lineage import Personal
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for rule_id, kinds in data["personal"].items():
+        if rule_id in ruleset.rules:
+            ruleset.rules[rule_id]._personal = Personal(kinds=kinds)
+    return [Problem(*p) for p in data["problems"]]
 
 
 #: The rule domains' titles (reviewers read Chinese): folder -> {zh: ..., en: ...}.
