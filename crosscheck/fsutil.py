@@ -27,3 +27,21 @@ def private_files() -> Iterator[None]:
         yield
     finally:
         os.umask(old)
+
+
+def write_private_text(path: Path, text: str) -> None:
+    """Replace `path` with `text`, owner-only, never half-written (a temporary name, then a
+    rename). An OSError names the file (a full disk says where)."""
+    import secrets
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.filename:
+            raise
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc

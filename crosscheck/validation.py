@@ -103,6 +103,12 @@ def fetch_frame(con, table: str, columns: list[str]):
     return con.sql(f'SELECT {cols} FROM "{table}"{sample}').df()
 
 
+def _is_result_of(result, name: str, kwargs: dict[str, Any]) -> bool:
+    """Whether a suite's result is the one of expectation `name` with `kwargs`."""
+    config = result.expectation_config
+    return config.type == name and all(config.kwargs.get(k) == v for k, v in kwargs.items())
+
+
 def validate_frame(frame, table: str, expectations: list[dict[str, dict[str, Any]]]) -> list[ExpectationResult]:
     """Run each expectation on a pandas DataFrame; one result per expectation."""
     context = _context()
@@ -121,17 +127,19 @@ def validate_frame(frame, table: str, expectations: list[dict[str, dict[str, Any
             column = ",".join(_columns_named(kwargs))
             try:
                 built.append(expectation_class(name)(**kwargs))
-                at.append((len(results), name, column))
+                at.append((len(results), name, column, kwargs))
                 results.append(None)
             except Exception as exc:  # a bad kwarg: report it, don't hide it
                 results.append(ExpectationResult(table, name, column, False, len(frame), 0, f"{type(exc).__name__}: {exc}"))
     if built:  # one validation of the table's whole suite (one pass over the frame's metrics)
         suite = gx.ExpectationSuite(name=f"cc_{table}_{next(_counter)}", expectations=built)
-        try:
-            outcomes = batch.validate(suite).results
+        try:  # GX returns the results in an order of its own: each is matched to its expectation
+            found = batch.validate(suite).results
+            outcomes = [next((r for r in found if _is_result_of(r, name, kwargs)), KeyError("no result from GX"))
+                        for _, name, _, kwargs in at]
         except Exception as exc:  # a GX bug: every expectation says so
             outcomes = [exc] * len(built)
-        for (i, name, column), outcome in zip(at, outcomes):
+        for (i, name, column, _), outcome in zip(at, outcomes):
             if isinstance(outcome, Exception):
                 results[i] = ExpectationResult(table, name, column, False, len(frame), 0, f"{type(outcome).__name__}: {outcome}")
                 continue

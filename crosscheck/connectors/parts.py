@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crosscheck.catalog import ConnectorSpec
-from crosscheck.fsutil import private_dirs
+from crosscheck.fsutil import private_dirs, write_private_text
 from crosscheck.testhooks import pause
 
 #: Bump when the parser writes different rows from the same file: older parts are then unused.
@@ -84,7 +84,10 @@ class PartStore:
             con.execute(f'COPY (SELECT * EXCLUDE ({", ".join(PER_DELIVERY)}) FROM "{table}" WHERE __file_idx = {index}) '
                         f"TO {_lit(str(tmp_rows))} (FORMAT parquet, COMPRESSION zstd)")
             os.chmod(tmp_rows, 0o600)
-            tmp_meta.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+            try:
+                tmp_meta.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+            except OSError as exc:  # a full disk says where
+                raise OSError(exc.errno, exc.strerror, str(part.account)) from exc
             os.chmod(tmp_meta, 0o600)
             pause("part")  # fault tests only: killed here, the part was never whole
             os.replace(tmp_rows, part.rows)
@@ -117,10 +120,7 @@ class PartStore:
 
         path = self._validation_path(table, version, contents)
         private_dirs(path.parent)
-        tmp = Path(str(path) + f".{os.getpid()}-{secrets.token_hex(4)}.tmp")
-        tmp.write_text(json.dumps([dataclasses.asdict(r) for r in results], ensure_ascii=False), encoding="utf-8")
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
+        write_private_text(path, json.dumps([dataclasses.asdict(r) for r in results], ensure_ascii=False))
 
     @staticmethod
     def read_into(con, table: str, part: Part, index: int, rel: str) -> int:
