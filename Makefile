@@ -44,8 +44,11 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-calc poppler-utils >/dev/null) ; } || \
 	  echo "libreoffice not installed: the findings.xlsx-to-PDF test will be skipped"
 
+# Two test processes (CI has two cores); a test file stays in one process, its fixtures built once.
+TEST_WORKERS ?= 2
+
 test: setup browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 clean:
 	rm -rf $(VENV) reports $(DELIVERIES) .prefect .pytest_cache

@@ -153,41 +153,6 @@ def test_engine_settings_from_crosscheck_toml(tmp_path):
 # ------------------------------------------------------------------ on Spark
 
 
-def _run(extracts: Path, engine: str):
-    """Load every source and run every rule, as `crosscheck run` does (reports aside)."""
-    import pyarrow as pa
-
-    from crosscheck.results import FINDINGS_SCHEMA
-
-    session = RunSession(RunRequest(extracts=extracts, as_of=AS_OF, record=False, mask=False, engine=engine))
-    try:
-        for table in session.tables:
-            session.load_table(table)
-        for rule_id in session.selected:
-            session.run_rule(rule_id)
-        findings = pa.concat_tables(session._findings) if session._findings else FINDINGS_SCHEMA.empty_table()
-        return session.result.rules, findings
-    finally:
-        session.close()
-
-
-@needs_spark
-def test_same_findings_on_spark_as_on_duckdb(spark, sample_city):
-    """The equality test: every rule, every finding, every evidence field."""
-    duck_rules, duck = _run(sample_city, "duckdb")
-    spark_rules, spk = _run(sample_city, "spark")
-    errored = {o.rule_id: o.reason for o in spark_rules if o.status == "failed"}
-    assert not errored
-    assert [(o.rule_id, o.status, o.findings, round(o.amount_at_risk, 2)) for o in spark_rules] == \
-           [(o.rule_id, o.status, o.findings, round(o.amount_at_risk, 2)) for o in duck_rules]
-    assert duck.num_rows > 0
-
-    def rows(findings):
-        return sorted(tuple(str(r[c]) for c in COMPARED) for r in findings.select(COMPARED).to_pylist())
-
-    assert rows(spk) == rows(duck)
-
-
 @needs_spark
 def test_parameters_are_bound_by_spark(spark_engine):
     columns, rows = spark_engine.query("SELECT CAST(:n AS BIGINT) + 1 AS x, CAST(:d AS DATE) AS d", {"n": 41, "d": AS_OF})
