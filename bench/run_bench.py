@@ -11,12 +11,14 @@ process (wall time; peak RSS of that process from os.wait4):
   (d) an ad-hoc run of one rule on the already-loaded city (canonical cache hit);
   and the fixed start-up cost (imports of crosscheck, Great Expectations, Prefect);
   (s) for cities of at most --spark-max residents (default 1M), (a) again with
-      `--engine spark` in local mode (bench/spark_bench.py), findings compared with (a).
+      `--engine spark` in local mode (bench/spark_bench.py), findings compared with (a);
+  (i1, c1, i3, c3) the next delivery (one more month, three more months) run on (a)'s
+      cache and cold, findings.csv compared byte for byte (bench/incremental.py).
 
 Each run's findings are checked against the city's ground truth. The results
 are appended as a dated table to the "City scale" section of BENCHMARKS.md.
 
-    python bench/run_bench.py [--people 1000000,10000000] [--work DIR] [--pandas-max N]
+    python bench/run_bench.py [--people 50000,1000000,10000000] [--work DIR] [--pandas-max N]
 """
 from __future__ import annotations
 
@@ -131,6 +133,9 @@ def bench_city(people: int, work: Path, pandas_max: int, results: list) -> None:
     row["d"] = measure([str(BIN / "crosscheck"), "run", "--extracts", str(city), "--as-of", AS_OF, "--out", str(out_d),
                         "--no-record", "--no-mask", "--rules", ADHOC_RULE], env, work / f"d_{people}.log")
     row["d_truth"] = row["d"]["rc"] == 0 and found(out_d / "findings.csv") == {t for t in want if t[0] == ADHOC_RULE}
+    import incremental
+
+    row["incremental"] = incremental.bench_incremental(city, work, cache, people, measure, str(BIN / "crosscheck"), CORE)
     row["load"] = os.getloadavg()
     print(json.dumps(row), flush=True)
     results.append(row)
@@ -165,6 +170,8 @@ def cell(m: dict | None, ok=None) -> str:
 
 
 def report(results: list, start: dict, started: str, load_before) -> str:
+    import incremental
+
     lines = [
         f"### Run of {started} (`make bench`)",
         "",
@@ -187,6 +194,11 @@ def report(results: list, start: dict, started: str, load_before) -> str:
         small, big = results[0], results[-1]
         lines += ["", f"Growth {small['people']:,} → {big['people']:,} residents (×{big['people'] / small['people']:.0f}): "
                       f"(a) ×{big['a']['wall'] / small['a']['wall']:.1f}, (b) ×{big['b']['wall'] / small['b']['wall']:.1f}."]
+    lines += ["", "The next delivery (the same files again, a fresh registry snapshot with new deaths, and one or three "
+              "more months of payments, outpatient visits and taps): cold (empty cache) and incremental (on the cache "
+              "of (a)). Each cell: wall time (files parsed / reused; fixed cost to the first file read, loading, "
+              "the seven rules, from summary.json).", "", *incremental.HEADER]
+    lines += [incremental.line(r["people"], r["incremental"]) for r in results]
     lines += targets(results)
     spark_rows = [r for r in results if r.get("spark")]
     if spark_rows:
@@ -215,6 +227,16 @@ def targets(results: list) -> list[str]:
     if big is not small:
         growth = a["wall"] / small["a"]["wall"]
         checks.append((f"time from {small['people']:,} to {big['people']:,} grows at most 12x", f"x{growth:.1f}", growth <= 12))
+    for r in results:   # Step 17: cold within 1.2x of the baseline; the next delivery at 10% (10M) / 15% (smaller)
+        checks.append((f"cold (a) within 1.2x of (b) at {r['people']:,}", f"a/b = {r['a']['wall'] / r['b']['wall']:.2f}",
+                       r["a"]["wall"] <= 1.2 * r["b"]["wall"]))
+        inc = r["incremental"]
+        limit = 0.10 if r["people"] >= 10_000_000 else 0.15
+        if inc["i1"]["rc"] == inc["c1"]["rc"] == 0:
+            share = inc["i1"]["wall"] / inc["c1"]["wall"]
+            checks.append((f"next delivery (+1 month) incremental at most {limit:.0%} of cold at {r['people']:,}",
+                           f"{share:.0%}, findings.csv {'equal' if inc['same1'] else 'DIFFERENT'}",
+                           share <= limit and inc["same1"]))
     return ["", "Targets:", ""] + [f"- {'met' if ok else 'MISSED'}: {name}" + (f" ({fig})" if fig else "") for name, fig, ok in checks]
 
 
@@ -231,7 +253,7 @@ def append(text: str) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--people", default="1000000,10000000")
+    ap.add_argument("--people", default="50000,1000000,10000000")
     ap.add_argument("--work", type=Path, default=Path(os.environ.get("BENCH_DIR", "/tmp/crosscheck-bench")))
     ap.add_argument("--pandas-max", type=int, default=1_000_000)
     ap.add_argument("--no-append", action="store_true")

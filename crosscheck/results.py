@@ -194,6 +194,10 @@ class RunResult:
     domain_titles: dict = field(default_factory=dict)  # rule domain -> {zh, en} (rules/_domains.yaml)
     #: the run's counts, computed once when it finished (crosscheck.reports.figures.RunFigures)
     figures: Any = None
+    #: where the time went: "start_to_first_read" (process start to the first table's load:
+    #: the fixed cost), then wall seconds of each step of the pipeline that had ended when
+    #: summary.json was written (load-<table>, check-districts, rule-<id>)
+    seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -233,4 +237,5 @@ class RunResult:
             "rules": [asdict(r) for r in self.rules],
             "history": self.history,
             "alerts": self.alerts,
+            "seconds": self.seconds,
         }

@@ -42,6 +42,21 @@ log = logging.getLogger("crosscheck.run")
 Step = Callable[..., Any]
 
 
+def _process_age() -> float:
+    """Seconds since this process started (Linux: /proc), else since crosscheck.run was imported."""
+    import os
+
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return round(uptime - ticks / os.sysconf("SC_CLK_TCK"), 3)
+    except (OSError, ValueError, IndexError):
+        return round(time.perf_counter() - _IMPORTED, 3)
+
+
+_IMPORTED = time.perf_counter()
+
+
 def call(name: str, fn: Callable, *args: Any) -> Any:
     """The CLI's way of running a step: just call it."""
     return fn(*args)
@@ -205,13 +220,23 @@ class RunSession:
     # -- the pipeline -----------------------------------------------------------------
     def execute(self, step: Step = call) -> RunResult:
         """Every step in order. Raises RunFailed (recorded, notice sent) when the run cannot finish."""
+        seconds = self.result.seconds
+
+        def timed(name: str, fn: Callable, *args: Any, through: Step = step) -> Any:
+            started = time.perf_counter()
+            try:
+                return through(name, fn, *args)
+            finally:
+                seconds[name] = round(time.perf_counter() - started, 3)
+
         try:
             self.begin()
+            seconds["start_to_first_read"] = _process_age()
             for table in self.tables:
-                step(f"load-{table}", self.load_table, table)
-            self.check_districts()
+                timed(f"load-{table}", self.load_table, table)
+            timed("check-districts", self.check_districts, through=call)
             for rule_id in self.selected:
-                step(f"rule-{rule_id}", self.run_rule, rule_id)
+                timed(f"rule-{rule_id}", self.run_rule, rule_id)
             result = step("write-reports", self.finish)
         except RunError:
             self.close()

@@ -116,6 +116,15 @@ def test_only_new_and_changed_files_are_parsed(runs):
     assert sum(f["reused"] for f in incremental["files"]) == len(incremental["files"]) - 4
 
 
+def test_the_summary_says_where_the_time_went(runs):
+    _, incremental, cold, _ = runs
+    for summary in (incremental, cold):
+        seconds = summary["seconds"]
+        assert 0 < seconds["start_to_first_read"] < 120, seconds
+        assert {f"load-{load['table']}" for load in summary["loads"]} <= set(seconds)
+        assert {f"rule-{rule['rule_id']}" for rule in summary["rules"]} <= set(seconds)
+
+
 def test_a_part_killed_half_written_is_never_used(sample_city, crosscheck_cmd, tmp_path):
     import signal
     import time
