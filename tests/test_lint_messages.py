@@ -121,3 +121,22 @@ def test_references_name_documents_that_ship(tmp_path):
         "(docs/rules.md#date-of-death, README.md#rule-catalog) or a URL",
         f"{path}:4: references.1: docs/rules.md has no section 'date-of-deth'; did you mean date-of-death?",
     ]
+
+
+def test_a_rule_whose_findings_depend_on_the_order_of_the_rows_fails_its_test(tmp_path):
+    """Each test case runs twice, its rows stored in the given order and last first: an unordered
+    string_agg passes its expectations but names the schemes in the order the rows were stored."""
+    rules = _rules_with(tmp_path, "order_dependent.yaml")
+    args = ["--rules-dir", str(rules), "--connectors-dir", str(ROOT / "connectors")]
+    result = CliRunner().invoke(rules_app, ["test", "order_dependent", *args])
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "FAIL order_dependent :: two schemes"
+    assert lines[1].startswith("    the findings depend on the order the rows are stored in (the same rows, stored "
+                               "last first, give other findings): ")
+    assert "险种 企业职工基本养老保险、城乡居民基本养老保险" in lines[1] and "险种 城乡居民基本养老保险、企业职工基本养老保险" in lines[1]
+    assert lines[1].endswith("; give every list and string_agg an ORDER BY")
+    ordered = (rules / "test" / "order_dependent.yaml").read_text(encoding="utf-8").replace(
+        "string_agg(scheme, '、')", "string_agg(scheme, '、' ORDER BY scheme)")
+    (rules / "test" / "order_dependent.yaml").write_text(ordered, encoding="utf-8")
+    assert CliRunner().invoke(rules_app, ["test", "order_dependent", *args]).exit_code == 0

@@ -71,8 +71,10 @@ def _cell(value: Any, sql_type: str) -> Any:
     return value
 
 
-def create_tables(con, catalog: "Catalog", given: dict[str, list[dict[str, Any]]], skip: set[str] = frozenset()) -> None:
-    """Create every canonical table (except `skip`) and insert the given rows."""
+def create_tables(con, catalog: "Catalog", given: dict[str, list[dict[str, Any]]], skip: set[str] = frozenset(),
+                  reverse: bool = False) -> None:
+    """Create every canonical table (except `skip`) and insert the given rows (last first when
+    `reverse`: the same rows, the same source lines, stored in the other order)."""
     for table in catalog.tables:
         if table in skip:
             continue
@@ -92,6 +94,7 @@ def create_tables(con, catalog: "Catalog", given: dict[str, list[dict[str, Any]]
             row.setdefault("source_line", i + 2)
             values.append([_cell(row.get(c), cols[c]) for c in names])
         placeholders = ", ".join("?" for _ in names)
+        values = values[::-1] if reverse else values
         con.executemany(f'INSERT INTO "{table}" ({", ".join(names)}) VALUES ({placeholders})', values)
 
 
@@ -123,20 +126,46 @@ def _finding_dicts(table) -> list[dict[str, Any]]:
     return out
 
 
-def run_test(rule: "LoadedRule", test: RuleTest) -> RuleTestResult:
+def _run_on_given(rule: "LoadedRule", test: RuleTest, reverse: bool = False):
     con = connect()
     try:
-        create_tables(con, rule.catalog, test.given, skip=set(test.unavailable))
+        create_tables(con, rule.catalog, test.given, skip=set(test.unavailable), reverse=reverse)
         available = {t: test.unavailable.get(t) for t in rule.catalog.tables}
-        outcome, table = run_rule(con, rule, available=available, as_of=test.as_of, overrides=test.params)
-    except Exception as exc:
-        return RuleTestResult(rule.id, test.name, False, f"{type(exc).__name__}: {exc}")
+        return run_rule(con, rule, available=available, as_of=test.as_of, overrides=test.params)
     finally:
         con.close()
+
+
+def _comparable(table) -> list[tuple]:
+    """A run's findings as a reviewer gets them, whatever order they came in (sources as a set)."""
+    rows = table.drop_columns([c for c in ("sources",) if c in table.column_names]).to_pylist()
+    sources = table.column("sources").to_pylist() if "sources" in table.column_names else [None] * len(rows)
+    return sorted((repr(sorted(row.items())), repr(sorted(refs or []))) for row, refs in zip(rows, sources))
+
+
+def order_dependence(table, reversed_table) -> str:
+    """'' when the findings are the same with the given rows stored in the other order, else what differs."""
+    one, other = _comparable(table), _comparable(reversed_table)
+    if one == other:
+        return ""
+    differ = [(a, b) for a, b in zip(one, other) if a != b] or [(one, other)]
+    return ("the findings depend on the order the rows are stored in (the same rows, stored last first, give "
+            f"other findings): {differ[0][0][0][:300]} vs {differ[0][1][0][:300]}; give every list and "
+            "string_agg an ORDER BY")
+
+
+def run_test(rule: "LoadedRule", test: RuleTest) -> RuleTestResult:
+    try:
+        outcome, table = _run_on_given(rule, test)
+        reversed_table = _run_on_given(rule, test, reverse=True)[1] if any(len(r) > 1 for r in test.given.values()) else table
+    except Exception as exc:
+        return RuleTestResult(rule.id, test.name, False, f"{type(exc).__name__}: {exc}")
     if outcome.status != test.expect_status:
         return RuleTestResult(rule.id, test.name, False, f"status {outcome.status} (expected {test.expect_status}): {outcome.reason}")
     found = _finding_dicts(table)
     problems = compare_findings(rule, test, found)
+    if not problems and (why := order_dependence(table, reversed_table)):
+        problems = [why]
     return RuleTestResult(rule.id, test.name, not problems, "\n    ".join(problems))
 
 
