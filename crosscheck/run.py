@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import getpass
 import logging
+import os
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -44,8 +45,6 @@ Step = Callable[..., Any]
 
 def _process_age() -> float:
     """Seconds since this process started (Linux: /proc), else since crosscheck.run was imported."""
-    import os
-
     try:
         ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
         uptime = float(Path("/proc/uptime").read_text().split()[0])

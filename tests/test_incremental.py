@@ -120,7 +120,7 @@ def test_the_summary_says_where_the_time_went(runs):
     _, incremental, cold, _ = runs
     for summary in (incremental, cold):
         seconds = summary["seconds"]
-        assert 0 < seconds["start_to_first_read"] < 120, seconds
+        assert seconds["start_to_first_read"] > 0, seconds
         assert {f"load-{load['table']}" for load in summary["loads"]} <= set(seconds)
         assert {f"rule-{rule['rule_id']}" for rule in summary["rules"]} <= set(seconds)
 

@@ -136,10 +136,10 @@ def _run_on_given(rule: "LoadedRule", test: RuleTest, reverse: bool = False):
         con.close()
 
 
-def _comparable(table) -> list[tuple]:
+def _comparable(table) -> list[tuple[str, str]]:
     """A run's findings as a reviewer gets them, whatever order they came in (sources as a set)."""
-    rows = table.drop_columns([c for c in ("sources",) if c in table.column_names]).to_pylist()
-    sources = table.column("sources").to_pylist() if "sources" in table.column_names else [None] * len(rows)
+    sources = table.column("sources").to_pylist() if "sources" in table.column_names else [None] * table.num_rows
+    rows = table.drop_columns(["sources"]).to_pylist() if "sources" in table.column_names else table.to_pylist()
     return sorted((repr(sorted(row.items())), repr(sorted(refs or []))) for row, refs in zip(rows, sources))
 
 
@@ -148,9 +148,9 @@ def order_dependence(table, reversed_table) -> str:
     one, other = _comparable(table), _comparable(reversed_table)
     if one == other:
         return ""
-    differ = [(a, b) for a, b in zip(one, other) if a != b] or [(one, other)]
+    first = lambda rows, but: next((r[0][:300] for r in rows if r not in but), "no finding")  # noqa: E731
     return ("the findings depend on the order the rows are stored in (the same rows, stored last first, give "
-            f"other findings): {differ[0][0][0][:300]} vs {differ[0][1][0][:300]}; give every list and "
+            f"other findings): {first(one, other)} vs {first(other, one)}; give every list and "
             "string_agg an ORDER BY")
 
 
