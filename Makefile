@@ -60,7 +60,7 @@ serve: setup
 # City-scale benchmark (1M and 10M residents, generated once under BENCH_DIR): appends to BENCHMARKS.md.
 BENCH_DIR ?= /tmp/crosscheck-bench
 BENCH_PEOPLE ?= 50000,1000000,10000000
-# Spark local-mode row for cities up to this size (0: none; it adds about 6 minutes at 1M).
+# Spark rows (local mode and a two-worker standalone cluster) for cities up to this size (0: none; about 10 minutes at 1M).
 BENCH_SPARK_MAX ?= 0
 bench: $(BIN)/python bench-workbench
 	BENCH_DIR=$(BENCH_DIR) $(BIN)/python bench/run_bench.py --people $(BENCH_PEOPLE) --spark-max $(BENCH_SPARK_MAX)

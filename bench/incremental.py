@@ -10,7 +10,7 @@ The second delivery is a folder of hard links to the first's files, except the r
 files: the last delivered month of payments, outpatient visits and transit taps, moved on
 by one month (and by two and three).
 
-    python bench/incremental.py CITY WORK        # one city, prints its figures
+    python bench/incremental.py CITY WORK [1,3]   # one city, prints its figures (months added: 1 and 3)
 """
 from __future__ import annotations
 
@@ -92,10 +92,11 @@ def _figures(out: Path) -> dict:
             "rules": round(sum(v for k, v in seconds.items() if k.startswith("rule-")), 1)}
 
 
-def bench_incremental(city: Path, work: Path, cache: Path, people: int, measure, crosscheck: str, rules: list[str]) -> dict:
+def bench_incremental(city: Path, work: Path, cache: Path, people: int, measure, crosscheck: str, rules: list[str],
+                      months_added: tuple[int, ...] = (1, 3)) -> dict:
     """(i1, c1, i3, c3) for the city whose cold run filled `cache`; `measure(cmd, env, log)` times a command."""
     row: dict = {}
-    for months in (1, 3):
+    for months in months_added:
         second = work / f"city_{people}_plus{months}"
         as_of = next_delivery(city, second, months)
         warm = work / f"cache_{people}_plus{months}_warm"
@@ -124,17 +125,26 @@ def bench_incremental(city: Path, work: Path, cache: Path, people: int, measure,
 
 def line(people: int, r: dict) -> str:
     """One row of the incremental table."""
-    def cell(m: dict) -> str:
+    def cell(m: dict | None) -> str:
+        if m is None:
+            return "not run"
         if m["rc"] != 0:
             return f"exit {m['rc']}"
         return f"{m['wall']:.1f} s ({m['parsed']} parsed, {m['reused']} reused; fixed {m['fixed']:.1f} s, load {m['load']:.1f} s, rules {m['rules']:.1f} s)"
 
     def share(months: int) -> str:
+        if f"i{months}" not in r:
+            return "—"
         i, c = r[f"i{months}"], r[f"c{months}"]
         return f"{100 * i['wall'] / c['wall']:.0f}%" if i["rc"] == c["rc"] == 0 else "—"
 
-    return (f"| {people:,} | {cell(r['c1'])} | {cell(r['i1'])} | **{share(1)}** | {'✓' if r['same1'] else '✗'} {r['findings1']:,} | "
-            f"{cell(r['c3'])} | {cell(r['i3'])} | **{share(3)}** | {'✓' if r['same3'] else '✗'} {r['findings3']:,} |")
+    def same(months: int) -> str:
+        if f"same{months}" not in r:
+            return "—"
+        return f"{'✓' if r[f'same{months}'] else '✗'} {r[f'findings{months}']:,}"
+
+    return (f"| {people:,} | {cell(r.get('c1'))} | {cell(r.get('i1'))} | **{share(1)}** | {same(1)} | "
+            f"{cell(r.get('c3'))} | {cell(r.get('i3'))} | **{share(3)}** | {same(3)} |")
 
 
 HEADER = [
@@ -148,11 +158,14 @@ if __name__ == "__main__":
     from run_bench import BIN, CORE, measure
 
     city, work = Path(sys.argv[1]), Path(sys.argv[2])
+    months_added = tuple(int(m) for m in (sys.argv[3] if len(sys.argv) > 3 else "1,3").split(","))
     people = json.loads((city / "_truth" / "sample.json").read_text())["people"]
     cache = work / f"cache_{people}"
     if not cache.is_dir():
         print(f"[{people:,}] cold run of the first delivery (fills {cache})", flush=True)
-        measure([str(BIN / "crosscheck"), "run", "--extracts", str(city), "--as-of", AS_OF, "--out", str(work / f"out_a_{people}"),
-                 "--no-record", "--no-mask", "--rules", ",".join(CORE)], {"CROSSCHECK_CACHE_DIR": str(cache)})
-    row = bench_incremental(city, work, cache, people, measure, str(BIN / "crosscheck"), CORE)
+        first = measure([str(BIN / "crosscheck"), "run", "--extracts", str(city), "--as-of", AS_OF, "--out",
+                         str(work / f"out_a_{people}"), "--no-record", "--no-mask", "--rules", ",".join(CORE)],
+                        {"CROSSCHECK_CACHE_DIR": str(cache)}, work / f"a_{people}.log")
+        print(f"[{people:,}] cold run of the first delivery: {first}", flush=True)
+    row = bench_incremental(city, work, cache, people, measure, str(BIN / "crosscheck"), CORE, months_added)
     print("\n".join([*HEADER, line(people, row)]))

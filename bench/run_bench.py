@@ -11,7 +11,8 @@ process (wall time; peak RSS of that process from os.wait4):
   (d) an ad-hoc run of one rule on the already-loaded city (canonical cache hit);
   and the fixed start-up cost (imports of crosscheck, Great Expectations, Prefect);
   (s) for cities of at most --spark-max residents (default 1M), (a) again with
-      `--engine spark` in local mode (bench/spark_bench.py), findings compared with (a);
+      `--engine spark` in local mode and on a standalone cluster of two workers
+      (bench/spark_bench.py), findings compared with (a);
   (i1, c1, i3, c3) the next delivery (one more month, three more months) run on (a)'s
       cache and cold, findings.csv compared byte for byte (bench/incremental.py).
 
@@ -118,6 +119,7 @@ def bench_city(people: int, work: Path, pandas_max: int, results: list) -> None:
             row["spark"] = spark_bench.bench_spark(city, AS_OF, work, CORE, duckdb=duck)
             row["spark"]["duckdb"].pop("findings", None)
             row["spark"]["spark"].pop("findings", None)
+            row["spark"]["cluster"].pop("findings", None)
     print(f"[{people:,}] (b) hand-written DuckDB SQL", flush=True)
     out_b = work / f"out_b_{people}"
     row["b"] = measure([PY, "bench/baseline.py", str(city), AS_OF, str(out_b), "--memory-limit", memory_limit()],

@@ -1,7 +1,10 @@
-"""The cost of the distributed path on one machine: `crosscheck run --engine spark` (local[*]) next to DuckDB.
+"""The cost of the distributed path on one machine: `crosscheck run --engine spark`, in local
+mode (local[*]) and on a standalone cluster of two workers on 127.0.0.1 (pyspark's own
+launcher, tests/sparkcluster.py; one core and WORKER_MEMORY each, `spark_master` in the
+project's crosscheck.toml as the README shows), next to DuckDB.
 
-Used by bench/run_bench.py (`make bench` adds a Spark local-mode line for cities of
-at most --spark-max residents, default 1M), or on its own:
+Used by bench/run_bench.py (`make bench` adds the Spark lines for cities of at most
+--spark-max residents, default 1M), or on its own:
 
     python bench/spark_bench.py EXTRACTS [--as-of 2026-11-01] [--work DIR] [--rules ID,ID] [--engines duckdb,spark]
 
@@ -51,38 +54,72 @@ def _findings(path: Path) -> list[tuple]:
         return sorted(tuple(r.values()) for r in csv.DictReader(fh))
 
 
-def run_engine(engine: str, extracts: Path, as_of: str, work: Path, rules: list[str]) -> dict:
-    """One cold `crosscheck run --engine ENGINE`: wall, peak RSS (MB), exit code, findings rows."""
-    tag = f"{engine}_{extracts.name}"
+#: Each cluster worker's memory, and its executor's (the city's tables are cached in executors).
+WORKER_MEMORY, EXECUTOR_MEMORY = "5g", "4g"
+
+
+def run_engine(engine: str, extracts: Path, as_of: str, work: Path, rules: list[str], project: Path | None = None) -> dict:
+    """One cold `crosscheck run --engine ENGINE` (or with the engine of `project`'s
+    crosscheck.toml): wall, peak RSS (MB), exit code, findings rows."""
+    tag = f"{engine if project is None else 'cluster'}_{extracts.name}"
     cache, out = work / f"spark_bench_cache_{tag}", work / f"spark_bench_out_{tag}"
     shutil.rmtree(cache, ignore_errors=True)
     shutil.rmtree(out, ignore_errors=True)
-    m = _measure([str(BIN / "crosscheck"), "run", "--engine", engine, "--extracts", str(extracts), "--as-of", as_of,
+    where = ["--engine", engine] if project is None else ["--project", str(project)]
+    m = _measure([str(BIN / "crosscheck"), "run", *where, "--extracts", str(extracts), "--as-of", as_of,
                   "--out", str(out), "--no-record", "--no-mask", "--rules", ",".join(rules)],
-                 {"CROSSCHECK_CACHE_DIR": str(cache)}, work / f"spark_bench_{tag}.log")
+                 {"CROSSCHECK_CACHE_DIR": str(cache), "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"},
+                 work / f"spark_bench_{tag}.log")
     m["findings"] = _findings(out / "findings.csv")
     shutil.rmtree(cache, ignore_errors=True)
     return m
 
 
+def run_on_cluster(extracts: Path, as_of: str, work: Path, rules: list[str]) -> dict:
+    """A cold run on a standalone cluster started for it (its start-up not counted)."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from sparkcluster import cluster_project, standalone_cluster
+
+    base = work / "cluster"
+    shutil.rmtree(base, ignore_errors=True)
+    (base / "handover").mkdir(parents=True)
+    t0 = time.perf_counter()
+    with standalone_cluster(base, workers=2, cores=1, memory=WORKER_MEMORY) as url:
+        started = round(time.perf_counter() - t0, 1)
+        project = cluster_project(base / "project", REPO, url, base / "handover", EXECUTOR_MEMORY)
+        m = run_engine("spark", extracts, as_of, work, rules, project=project)
+    m["cluster_start"] = started
+    return m
+
+
 def bench_spark(extracts: Path, as_of: str, work: Path, rules: list[str] | None = None, duckdb: dict | None = None) -> dict:
-    """Spark local mode on `extracts` (and DuckDB too unless its measurement is given)."""
+    """Spark in local mode and on a cluster on `extracts` (and DuckDB too unless its measurement is given)."""
     rules = rules or CORE
-    result = {"spark": run_engine("spark", extracts, as_of, work, rules)}
+    result = {"spark": run_engine("spark", extracts, as_of, work, rules),
+              "cluster": run_on_cluster(extracts, as_of, work, rules)}
     result["duckdb"] = duckdb if duckdb is not None else run_engine("duckdb", extracts, as_of, work, rules)
-    d, s = result["duckdb"], result["spark"]
-    result["same"] = bool(s["rc"] == 0 and d.get("rc") == 0 and d.get("findings") is not None and s["findings"] == d["findings"])
+    d = result["duckdb"]
+    for kind in ("spark", "cluster"):
+        s = result[kind]
+        result[f"same_{kind}"] = bool(s["rc"] == 0 and d.get("rc") == 0 and d.get("findings") is not None
+                                      and s["findings"] == d["findings"])
+    result["same"] = result["same_spark"] and result["same_cluster"]
     return result
 
 
 def line(people: int | str, r: dict) -> str:
-    d, s = r["duckdb"], r["spark"]
-    ratio = f"×{s['wall'] / d['wall']:.1f}" if d.get("wall") else "—"
-    same = "same findings ✓" if r["same"] else "findings differ ✗" if s["rc"] == 0 else f"exit {s['rc']} ✗"
-    return (f"- Spark local mode (`--engine spark`, local[*]) on {people:,} residents: {s['wall']:.1f} s / "
-            f"{s['rss_mb'] / 1024:.2f} GB (DuckDB {d['wall']:.1f} s: {ratio}); {same}") if isinstance(people, int) else \
-           (f"- Spark local mode (`--engine spark`, local[*]) on {people}: {s['wall']:.1f} s / {s['rss_mb'] / 1024:.2f} GB "
-            f"(DuckDB {d['wall']:.1f} s: {ratio}); {same}")
+    d = r["duckdb"]
+    where = f"{people:,} residents" if isinstance(people, int) else str(people)
+    out = []
+    for kind, name in (("spark", "local mode (`--engine spark`, local[*])"),
+                       ("cluster", f"standalone cluster (2 workers × 1 core, {WORKER_MEMORY} each; started in "
+                                   f"{r['cluster'].get('cluster_start', 0):.0f} s, not counted)")):
+        s = r[kind]
+        ratio = f"×{s['wall'] / d['wall']:.1f}" if d.get("wall") else "—"
+        same = "same findings ✓" if r[f"same_{kind}"] else "findings differ ✗" if s["rc"] == 0 else f"exit {s['rc']} ✗"
+        out.append(f"- Spark {name} on {where}: {s['wall']:.1f} s / {s['rss_mb'] / 1024:.2f} GB of the driver "
+                   f"(DuckDB {d['wall']:.1f} s: {ratio}); {same}")
+    return "\n".join(out)
 
 
 def main() -> int:

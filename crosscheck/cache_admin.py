@@ -1,8 +1,10 @@
 """The cache folder's housekeeping: what it holds, and keeping it under its size limit.
 
-Two kinds of items live under `cache_dir` (crosscheck.toml; see crosscheck.canonical_cache
-and crosscheck.connectors.parts): a delivery's loaded tables (`<key>/`) and a file's parsed
-rows (`parts/<table>/<declaration>/<sha256>.*`). Each is used whole or not at all. Beyond
+Three kinds of items live under `cache_dir` (crosscheck.toml; see crosscheck.canonical_cache,
+crosscheck.connectors.parts and crosscheck.connectors.tables): a delivery's loaded tables
+(`<key>/`), a file's parsed rows (`parts/<table>/<declaration>/<sha256>.*`) and a table's
+state with its newest segment (`parts/<table>/<declaration>/{state,seg}-<digest>.*`; a
+state whose older segment is gone is not used). Each is used whole or not at all. Beyond
 `cache_max_size` the least recently used go first; a run prunes when it ends, and
 `crosscheck cache prune` does it on demand. Leftovers of a killed run (temporary names,
 partial load folders of processes that are gone) are removed whatever the size.
@@ -31,7 +33,7 @@ def parse_size(value: str, where: str) -> int:
 
 @dataclass
 class Item:
-    kind: str            # delivery | part
+    kind: str            # delivery | part | table
     name: str            # entry key, or table/declaration/sha256
     paths: list[Path]
     size: int
@@ -60,6 +62,11 @@ def items(cache_dir: Path) -> list[Item]:
             name = "/".join(account.with_suffix("").parts[-3:])
             out.append(Item("part", name, [rows, account], rows.stat().st_size + account.stat().st_size,
                             account.stat().st_mtime))
+    for segment in (cache_dir / "parts").glob("*/*/seg-*.duckdb"):
+        state = segment.with_name(segment.name.replace("seg-", "state-", 1)).with_suffix(".json")
+        paths = [segment, state] if state.is_file() else [segment]
+        name = "/".join([*segment.parts[-3:-1], segment.stem.removeprefix("seg-")])
+        out.append(Item("table", name, paths, sum(p.stat().st_size for p in paths), paths[-1].stat().st_mtime))
     return sorted(out, key=lambda i: (i.last_used, i.name))
 
 

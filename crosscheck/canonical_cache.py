@@ -13,7 +13,9 @@ ignored by git; env CROSSCHECK_CACHE_DIR overrides):
     hashes.json                  file SHA-256 by (absolute path, size, mtime_ns): re-hashing
                                  a 10 GB delivery is skipped when nothing changed
     <key>/canonical.duckdb       every loaded canonical table + `quarantine` (DuckDB storage:
-                                 columnar, compressed; attached read-only, nothing is copied)
+                                 columnar, compressed; attached read-only, nothing is copied);
+                                 a table kept as segments (crosscheck.connectors.tables) is
+                                 named there by its segments in loads.json, not copied
     <key>/loads.json             the load accounting (TableLoad, FileAccount, expectations)
     <key>/views/<view>-<sig>.duckdb  a shared view's rows computed by a run on this delivery
                                  (`ViewStore`; <sig> hashes the view's SQL, so an edited view
@@ -111,7 +113,12 @@ def attach_tables(con, database: Path, loads: list[TableLoad]) -> None:
     if ALIAS not in attached:
         con.execute(f"ATTACH {_lit(str(database))} AS {ALIAS} (READ_ONLY)")
     for load in loads:
-        if load.usable:
+        if load.usable and load.segments:
+            from crosscheck.connectors.tables import define_view, segment_columns
+
+            segments = [Path(s) for s in load.segments]
+            define_view(con, load.table, segment_columns(con, load.table, segments[0]), segments)
+        elif load.usable:
             con.execute(f'CREATE OR REPLACE VIEW "{load.table}" AS SELECT * FROM {ALIAS}."{load.table}"')
     from crosscheck.connectors.load import ensure_quarantine
 
@@ -164,7 +171,13 @@ class CanonicalCache:
 
     @property
     def complete(self) -> bool:
-        return self.key is not None and (self.dir / "loads.json").is_file() and (self.dir / "canonical.duckdb").is_file()
+        """Every table of the entry is there (a table kept as segments loses them to eviction)."""
+        if self.key is None or not (self.dir / "loads.json").is_file() or not (self.dir / "canonical.duckdb").is_file():
+            return False
+        try:
+            return all(Path(s).is_file() for t in self.loads() for s in t.segments)
+        except (OSError, ValueError, TypeError):
+            return False
 
     def loads(self) -> list[TableLoad]:
         data = json.loads((self.dir / "loads.json").read_text(encoding="utf-8"))

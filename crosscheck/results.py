@@ -60,6 +60,9 @@ class FileAccount:
     status: Literal["loaded", "failed"] = "loaded"
     error: str = ""
     reused: bool = False           # its parsed rows were kept from an earlier run (not parsed again)
+    #: lines delivered again unchanged in a new version of the file (a snapshot), taken from the
+    #: version delivered before instead of parsed (crosscheck.connectors.load)
+    lines_unchanged: int = 0
 
     @property
     def balanced(self) -> bool:
@@ -99,6 +102,8 @@ class TableLoad:
     files: list[FileAccount] = field(default_factory=list)
     expectations: list[ExpectationResult] = field(default_factory=list)
     unread: list[UnreadFile] = field(default_factory=list)  # files that look like its data, not read
+    #: where its rows are kept, oldest first (crosscheck.connectors.tables); empty: in the load database
+    segments: list[str] = field(default_factory=list)
 
     @property
     def usable(self) -> bool:
@@ -232,7 +237,7 @@ class RunResult:
             "error": self.error,
             "missed_schedules": self.missed_schedules,
             "timezone": self.timezone,
-            "loads": [asdict(t) for t in self.loads],
+            "loads": [{k: v for k, v in asdict(t).items() if k != "segments"} for t in self.loads],
             "unread_files": [asdict(u) for u in self.unread],
             "rules": [asdict(r) for r in self.rules],
             "history": self.history,

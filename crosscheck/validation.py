@@ -2,18 +2,23 @@
 
 The only module that imports great_expectations, and only inside functions
 (the import costs ~3 s; `warm_up` starts it in the background). Each connector table's YAML `expectations`
-(expectation type -> kwargs) run on a pandas DataFrame of the loaded table:
+(expectation type -> kwargs) run on pandas DataFrames of the loaded table, in two kinds:
 
-- tables of up to SAMPLE_ROWS rows are validated whole;
-- larger tables (taps) are validated on a deterministic sample:
-  `USING SAMPLE reservoir(SAMPLE_ROWS ROWS) REPEATABLE (42)`. element_count
-  then says how many rows were looked at. Uniqueness expectations on a sample
-  only see duplicates that both fall in the sample: they are a smoke check
-  there, not a proof.
+- **row by row** (values in a set, between bounds, not null, a pair of columns in order):
+  each row is judged alone, so a table's counts are the sums of its files' counts. Each
+  file is validated whole up to SAMPLE_ROWS rows, beyond that on a deterministic sample
+  of about SAMPLE_ROWS of its rows (by the hash of the line number). A table that grows
+  by a month is then validated on the new month only (`RowCounts`, kept with the table's
+  state: crosscheck.connectors.tables) and gives the counts a cold load would.
+- **table-wide** (uniqueness): run on the whole table; beyond SAMPLE_ROWS rows on the rows
+  whose checked values hash into a share of about SAMPLE_ROWS rows. Every copy of a value
+  has the same hash, so a duplicate value is seen whole or not at all.
 
-Only the columns the expectations name are fetched. A GX exception is
-reported as success=False with its text in `detail`, never as a silent data
-failure (GX on DuckDB through SQLAlchemy fails this way, hence pandas).
+Success of a row-by-row expectation is decided from the summed counts as GX decides it
+(the share of non-missing rows that are as expected, against `mostly`). Only the columns
+the expectations name are fetched. A GX exception is reported as success=False with its
+text in `detail`, never as a silent data failure (GX on DuckDB through SQLAlchemy fails
+this way, hence pandas).
 """
 from __future__ import annotations
 
@@ -95,12 +100,35 @@ def _exception_text(info: Any) -> str:
     return "; ".join(sorted(m for m in messages if m))
 
 
-def fetch_frame(con, table: str, columns: list[str]):
-    """The table (or its deterministic sample) as pandas, only the named columns."""
-    total = con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]
-    cols = ", ".join(f'"{c}"' for c in columns) or "*"
-    sample = f" USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (42)" if total > SAMPLE_ROWS else ""
-    return con.sql(f'SELECT {cols} FROM "{table}"{sample}').df()
+def is_row_level(name: str) -> bool:
+    """Whether expectation `name` judges each row alone (its counts add up over files)."""
+    return ((name.startswith("expect_column_values_to_") and "unique" not in name)
+            or name.startswith("expect_column_pair_values_")
+            or name == "expect_select_column_values_to_be_unique_within_record")
+
+
+def _quoted(columns: list[str]) -> str:
+    return ", ".join(f'"{c}"' for c in columns)
+
+
+def fetch_frame(con, relation: str, columns: list[str], files: dict[str, int] | None = None):
+    """Rows of `relation` as pandas, only the named columns. `files` (source_file -> rows):
+    each file whole up to SAMPLE_ROWS rows, else about SAMPLE_ROWS of its rows by the hash
+    of their line number; without it, the whole relation up to SAMPLE_ROWS rows, else the
+    rows whose values of `columns` hash into about SAMPLE_ROWS rows."""
+    cols = _quoted(columns) or "*"
+    if files is not None:
+        big = {f: k for f, k in files.items() if k > SAMPLE_ROWS}
+        cases = " ".join(f"WHEN {_lit(f)} THEN {k}" for f, k in sorted(big.items()))
+        where = f" WHERE hash(source_line) % (CASE source_file {cases} ELSE 1 END) < {SAMPLE_ROWS}" if big else ""
+    else:
+        total = con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
+        where = f" WHERE hash({cols}) % {total} < {SAMPLE_ROWS}" if total > SAMPLE_ROWS and columns else ""
+    return con.sql(f"SELECT {cols} FROM {relation}{where}").df()
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _is_result_of(result, name: str, kwargs: dict[str, Any]) -> bool:
@@ -109,8 +137,9 @@ def _is_result_of(result, name: str, kwargs: dict[str, Any]) -> bool:
     return config.type == name and all(config.kwargs.get(k) == v for k, v in kwargs.items())
 
 
-def validate_frame(frame, table: str, expectations: list[dict[str, dict[str, Any]]]) -> list[ExpectationResult]:
-    """Run each expectation on a pandas DataFrame; one result per expectation."""
+def _outcomes(frame, table: str, expectations: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Run each (name, kwargs) on a pandas DataFrame as one suite: per expectation GX's
+    success, element, missing and unexpected counts, and the text of an exception."""
     context = _context()
     source = context.data_sources.add_pandas(f"cc_{table}_{next(_counter)}")
     batch = (
@@ -120,37 +149,107 @@ def validate_frame(frame, table: str, expectations: list[dict[str, dict[str, Any
     )
     import great_expectations as gx
 
-    results: list[ExpectationResult | None] = []
+    def failed(exc: Exception) -> dict[str, Any]:
+        return {"success": False, "element": len(frame), "missing": 0, "unexpected": 0,
+                "detail": f"{type(exc).__name__}: {exc}"}
+
+    out: list[dict[str, Any] | None] = []
     built, at = [], []
-    for item in expectations:
-        for name, kwargs in item.items():
-            column = ",".join(_columns_named(kwargs))
-            try:
-                built.append(expectation_class(name)(**kwargs))
-                at.append((len(results), name, column, kwargs))
-                results.append(None)
-            except Exception as exc:  # a bad kwarg: report it, don't hide it
-                results.append(ExpectationResult(table, name, column, False, len(frame), 0, f"{type(exc).__name__}: {exc}"))
-    if built:  # one validation of the table's whole suite (one pass over the frame's metrics)
+    for name, kwargs in expectations:
+        try:
+            built.append(expectation_class(name)(**kwargs))
+            at.append((len(out), name, kwargs))
+            out.append(None)
+        except Exception as exc:  # a bad kwarg: report it, don't hide it
+            out.append(failed(exc))
+    if built:  # one validation of the whole suite (one pass over the frame's metrics)
         suite = gx.ExpectationSuite(name=f"cc_{table}_{next(_counter)}", expectations=built)
         try:  # GX returns the results in an order of its own: each is matched to its expectation
             found = batch.validate(suite).results
             outcomes = [next((r for r in found if _is_result_of(r, name, kwargs)), KeyError("no result from GX"))
-                        for _, name, _, kwargs in at]
+                        for _, name, kwargs in at]
         except Exception as exc:  # a GX bug: every expectation says so
             outcomes = [exc] * len(built)
-        for (i, name, column, _), outcome in zip(at, outcomes):
+        for (i, _, _), outcome in zip(at, outcomes):
             if isinstance(outcome, Exception):
-                results[i] = ExpectationResult(table, name, column, False, len(frame), 0, f"{type(outcome).__name__}: {outcome}")
+                out[i] = failed(outcome)
                 continue
             stats = outcome.result or {}
-            results[i] = ExpectationResult(table, name, column, bool(outcome.success),
-                                           int(stats.get("element_count", len(frame)) or 0),
-                                           int(stats.get("unexpected_count", 0) or 0), _exception_text(outcome.exception_info))
+            out[i] = {"success": bool(outcome.success), "element": int(stats.get("element_count", len(frame)) or 0),
+                      "missing": int(stats.get("missing_count", 0) or 0),
+                      "unexpected": int(stats.get("unexpected_count", 0) or 0),
+                      "detail": _exception_text(outcome.exception_info)}
     try:
         context.data_sources.delete(source.name)
     except Exception:
         pass
+    return out
+
+
+def _items(expectations: list[dict[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    return [(name, kwargs) for item in expectations for name, kwargs in item.items()]
+
+
+def validate_frame(frame, table: str, expectations: list[dict[str, dict[str, Any]]]) -> list[ExpectationResult]:
+    """Run each expectation on a pandas DataFrame; one result per expectation."""
+    items = _items(expectations)
+    return [ExpectationResult(table, name, ",".join(_columns_named(kwargs)), o["success"], o["element"], o["unexpected"],
+                              o["detail"]) for (name, kwargs), o in zip(items, _outcomes(frame, table, items))]
+
+
+#: Per expectation of a table (in its YAML order): [element, missing, unexpected, detail] of a
+#: row-by-row expectation over some of its files, None for a table-wide one.
+RowCounts = list
+
+
+def row_counts(con, relation: str, table: str, spec: TableSpec, files: dict[str, int] | None = None) -> RowCounts:
+    """The row-by-row expectations' counts over the rows of `relation` (each file sampled
+    alone; `files`: source_file -> rows, counted here when not given)."""
+    items = _items(spec.expectations)
+    out: RowCounts = [None] * len(items)
+    row = [(i, item) for i, item in enumerate(items) if is_row_level(item[0])]
+    if not row:
+        return out
+    if files is None:
+        files = dict(con.execute(f"SELECT source_file, count(*) FROM {relation} GROUP BY 1").fetchall())
+    frame = fetch_frame(con, relation, _wanted(spec, [kw for _, (_, kw) in row]), files)
+    for (i, _), o in zip(row, _outcomes(frame, table, [item for _, item in row])):
+        out[i] = [o["element"], o["missing"], o["unexpected"], o["detail"]]
+    return out
+
+
+def add_counts(a: RowCounts, b: RowCounts) -> RowCounts:
+    """The counts of two sets of files together."""
+    return [None if x is None or y is None else [x[0] + y[0], x[1] + y[1], x[2] + y[2], x[3] or y[3]]
+            for x, y in zip(a, b)]
+
+
+def _wanted(spec: TableSpec, kwargs_list: list[dict[str, Any]]) -> list[str]:
+    known = {c.name for c in spec.columns}
+    return sorted({c for kw in kwargs_list for c in _columns_named(kw) if c in known})
+
+
+def _from_counts(table: str, name: str, kwargs: dict[str, Any], counts: list) -> ExpectationResult:
+    """A row-by-row expectation's result from its summed counts, decided as GX decides it."""
+    element, missing, unexpected, detail = counts
+    considered = element - missing
+    mostly = float(kwargs.get("mostly", 1.0))
+    success = not detail and (considered <= 0 or (considered - unexpected) / considered >= mostly)
+    return ExpectationResult(table, name, ",".join(_columns_named(kwargs)), success, element, unexpected, detail)
+
+
+def table_results(con, relation: str, table: str, spec: TableSpec, counts: RowCounts) -> list[ExpectationResult]:
+    """Every expectation's result: row-by-row ones from `counts` (row_counts over all the
+    table's files), table-wide ones run now on the whole of `relation`."""
+    results: list[ExpectationResult] = []
+    for (name, kwargs), kept in zip(_items(spec.expectations), counts):
+        if kept is not None:
+            results.append(_from_counts(table, name, kwargs, kept))
+            continue
+        frame = fetch_frame(con, relation, _wanted(spec, [kwargs]))
+        (o,) = _outcomes(frame, table, [(name, kwargs)])
+        results.append(ExpectationResult(table, name, ",".join(_columns_named(kwargs)), o["success"], o["element"],
+                                         o["unexpected"], o["detail"]))
     return results
 
 
@@ -158,7 +257,5 @@ def validate_table(con, table: str, spec: TableSpec) -> list[ExpectationResult]:
     """Run the connector YAML's expectations on a loaded canonical table."""
     if not spec.expectations:
         return []
-    known = {c.name for c in spec.columns}
-    wanted = sorted({c for item in spec.expectations for kw in item.values() for c in _columns_named(kw) if c in known})
-    frame = fetch_frame(con, table, wanted)
-    return validate_frame(frame, table, spec.expectations)
+    relation = f'"{table}"'
+    return table_results(con, relation, table, spec, row_counts(con, relation, table, spec))

@@ -116,6 +116,13 @@ def test_only_new_and_changed_files_are_parsed(runs):
     assert sum(f["reused"] for f in incremental["files"]) == len(incremental["files"]) - 4
 
 
+def test_a_snapshot_delivered_again_parses_only_its_changed_lines(runs):
+    _, incremental, cold, died = runs
+    (registry,) = [f for f in incremental["files"] if f["file"] == "household_registry/residents_a.csv"]
+    assert registry["lines_unchanged"] == registry["rows_read"] - len(died), registry
+    assert not any(f["lines_unchanged"] for f in cold["files"])
+
+
 def test_the_summary_says_where_the_time_went(runs):
     _, incremental, cold, _ = runs
     for summary in (incremental, cold):
@@ -125,7 +132,59 @@ def test_the_summary_says_where_the_time_went(runs):
         assert {f"rule-{rule['rule_id']}" for rule in summary["rules"]} <= set(seconds)
 
 
-def test_a_part_killed_half_written_is_never_used(sample_city, crosscheck_cmd, tmp_path):
+def test_the_cache_lists_and_prunes_table_states_and_a_state_missing_a_segment_is_not_used(runs, crosscheck_cmd, tmp_path):
+    base, _, _, _ = runs
+    cache = tmp_path / "cache"
+    shutil.copytree(base / "warm", cache)
+    env = {**os.environ, "CROSSCHECK_CACHE_DIR": str(cache)}
+    listing = subprocess.run([*crosscheck_cmd, "cache", "list"], capture_output=True, text=True, env=env, timeout=120)
+    assert listing.returncode == 0, listing.stderr
+    assert {line.split()[0] for line in listing.stdout.splitlines()[:-1]} == {"delivery", "part", "table"}
+    # the first delivery's payments segment is evicted: the second delivery's state rests on it
+    states = sorted((cache / "parts" / "pension_payments").rglob("state-*.json"),
+                    key=lambda p: len(json.loads(p.read_text(encoding="utf-8"))["contents"]))
+    assert len(states) == 2
+    states[0].with_name(states[0].name.replace("state-", "seg-").replace(".json", ".duckdb")).unlink()
+    proc = subprocess.run([*crosscheck_cmd, "run", "--extracts", str(base / "deliveries" / SECOND_AS_OF), "--as-of",
+                           SECOND_AS_OF, "--out", str(tmp_path / "again"), "--no-record"],
+                          capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr
+    for name in ("findings.csv", "quarantine.csv"):
+        assert (tmp_path / "again" / name).read_bytes() == (base / "cold" / name).read_bytes(), name
+    pruned = subprocess.run([*crosscheck_cmd, "cache", "prune", "--all"], capture_output=True, text=True, env=env, timeout=120)
+    assert pruned.returncode == 0 and pruned.stdout.startswith("removed "), pruned.stderr
+    after = subprocess.run([*crosscheck_cmd, "cache", "list"], capture_output=True, text=True, env=env, timeout=120)
+    assert after.stdout.startswith("0 items"), after.stdout
+
+
+def test_a_file_that_sorts_before_the_files_it_copies_gives_the_cold_result(sample_city, crosscheck_cmd, tmp_path):
+    """A new file put before a kept one, holding copies of its rows: the copies now dropped
+    are the kept file's, as in a cold load (the table is loaded again from its files)."""
+    second = tmp_path / "second"
+    shutil.copytree(sample_city, second, ignore=shutil.ignore_patterns("_truth"))
+    header, rows = _rows(second / "transit_card" / "taps_recent.csv")
+    _write(second / "transit_card" / "taps_0_resent.csv", header, rows[:5])
+
+    def run(delivery: Path, as_of: str, out: str, cache: str) -> dict:
+        env = {**os.environ, "CROSSCHECK_CACHE_DIR": str(tmp_path / cache)}
+        proc = subprocess.run([*crosscheck_cmd, "run", "--extracts", str(delivery), "--as-of", as_of, "--out",
+                               str(tmp_path / out), "--no-record", "--rules", "transit_card_used_after_death"],
+                              capture_output=True, text=True, timeout=600, env=env)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads((tmp_path / out / "summary.json").read_text(encoding="utf-8"))
+
+    run(sample_city, SAMPLE_AS_OF.isoformat(), "first", "warm")
+    incremental = run(second, SAMPLE_AS_OF.isoformat(), "incremental", "warm")
+    cold = run(second, SAMPLE_AS_OF.isoformat(), "cold", "cold")
+    taps = lambda s: [(f["file"], f["rows_loaded"], f["duplicates_dropped"]) for f in s["files"] if f["table"] == "taps"]  # noqa: E731
+    assert taps(incremental) == taps(cold)
+    assert dict((f, d) for f, _, d in taps(cold))["transit_card/taps_recent.csv"] >= 5
+    for name in ("findings.csv", "quarantine.csv"):
+        assert (tmp_path / "incremental" / name).read_bytes() == (tmp_path / "cold" / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("phase", ["part", "segment"])
+def test_a_part_killed_half_written_is_never_used(sample_city, crosscheck_cmd, tmp_path, phase):
     import signal
     import time
 
@@ -137,7 +196,7 @@ def test_a_part_killed_half_written_is_never_used(sample_city, crosscheck_cmd, t
     args = [*crosscheck_cmd, "run", "--extracts", str(sample_city), "--as-of", SAMPLE_AS_OF.isoformat(), "--no-record",
             "--rules", "pension_paid_after_death"]
     proc = subprocess.Popen([*args, "--out", str(tmp_path / "killed")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**env, PAUSE_ENV: "part", PAUSE_SECONDS_ENV: "120", PAUSE_FILE_ENV: str(signal_file)})
+                            env={**env, PAUSE_ENV: phase, PAUSE_SECONDS_ENV: "120", PAUSE_FILE_ENV: str(signal_file)})
     deadline = time.monotonic() + 120
     while not signal_file.exists():
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
@@ -145,9 +204,11 @@ def test_a_part_killed_half_written_is_never_used(sample_city, crosscheck_cmd, t
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     temps = list((cache / "parts").rglob("*.tmp"))
-    assert temps, "the killed run was writing a part"
-    whole = [p for p in (cache / "parts").rglob("*.json")]
-    assert all(p.with_suffix(".parquet").is_file() for p in whole)   # no account without its rows
+    assert temps, f"the killed run was writing a {phase}"
+    accounts = [p for p in (cache / "parts").rglob("*.json") if not p.name.startswith("state-")]
+    assert all(p.with_suffix(".parquet").is_file() for p in accounts)   # no account without its rows
+    states = list((cache / "parts").rglob("state-*.json"))
+    assert all(p.with_name(p.name.replace("state-", "seg-").replace(".json", ".duckdb")).is_file() for p in states)
     done = subprocess.run([*args, "--out", str(tmp_path / "next")], capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr
     summary = json.loads((tmp_path / "next" / "summary.json").read_text(encoding="utf-8"))

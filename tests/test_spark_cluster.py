@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from conftest import REPO, SAMPLE_AS_OF
+from sparkcluster import cluster_project, standalone_cluster
 
 from crosscheck.config import ProjectConfig
 from crosscheck.spark_engine import unavailable_reason
@@ -31,76 +28,12 @@ SPARK_MISSING = unavailable_reason(ProjectConfig.load())
 pytestmark = pytest.mark.skipif(SPARK_MISSING is not None, reason=f"Spark cluster test skipped: {SPARK_MISSING}")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _spark_class() -> Path:
-    import pyspark
-
-    return Path(pyspark.__file__).parent / "bin" / "spark-class"
-
-
-def _wait(log: Path, pattern: str, proc: subprocess.Popen, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if log.exists() and re.search(pattern, log.read_text(errors="replace")):
-            return
-        if proc.poll() is not None:
-            raise AssertionError(f"{log.name}: exited early:\n{log.read_text(errors='replace')[-2000:]}")
-        time.sleep(0.3)
-    raise AssertionError(f"{log.name}: no '{pattern}' in {seconds} s:\n{log.read_text(errors='replace')[-2000:]}")
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    """A master and two workers (one core, 1 GB each); yields the master URL."""
+    """A master and two workers (one core, 1 GB each); yields the master URL and their folder."""
     base = tmp_path_factory.mktemp("spark-cluster")
-    port, ui = _free_port(), _free_port()
-    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable,
-           "SPARK_LOG_DIR": str(base / "logs"), "SPARK_WORKER_DIR": str(base / "work")}
-    procs = []
-    try:
-        master_log = base / "master.log"
-        master = subprocess.Popen([str(_spark_class()), "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
-                                   "--port", str(port), "--webui-port", str(ui)],
-                                  stdout=master_log.open("w"), stderr=subprocess.STDOUT, env=env)
-        procs.append(master)
-        _wait(master_log, r"I have been elected leader|Starting Spark master", master)
-        url = f"spark://127.0.0.1:{port}"
-        for i in (1, 2):
-            log = base / f"worker{i}.log"
-            worker = subprocess.Popen([str(_spark_class()), "org.apache.spark.deploy.worker.Worker", url, "--host", "127.0.0.1",
-                                       "--cores", "1", "--memory", "1g", "--webui-port", str(_free_port()),
-                                       "--work-dir", str(base / f"work{i}")],
-                                      stdout=log.open("w"), stderr=subprocess.STDOUT, env=env)
-            procs.append(worker)
-            _wait(log, r"Successfully registered with master", worker)
+    with standalone_cluster(base, workers=2, cores=1, memory="1g") as url:
         yield url, base
-    finally:
-        for p in reversed(procs):
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-
-
-def _project(base: Path, master: str, work: Path) -> Path:
-    """A project whose crosscheck.toml points the engine at the cluster, as the README says."""
-    project = base / "project"
-    for folder in ("connectors", "rules"):
-        shutil.copytree(REPO / folder, project / folder)
-    (project / "docs").symlink_to(REPO / "docs", target_is_directory=True)
-    text = (REPO / "crosscheck.toml").read_text(encoding="utf-8")
-    text = text.replace("[crosscheck]\n", f'[crosscheck]\nengine = "spark"\nspark_master = "{master}"\n'
-                                          f'spark_work_dir = "{work}"\n', 1)
-    text += '\n[crosscheck.spark_conf]\n"spark.executor.memory" = "768m"\n"spark.cores.max" = "2"\n'
-    (project / "crosscheck.toml").write_text(text, encoding="utf-8")
-    return project
 
 
 def _findings(out: Path) -> list[str]:
@@ -117,7 +50,7 @@ def test_the_sample_city_on_a_cluster_finds_what_duckdb_finds(cluster, sample_ci
     url, base = cluster
     work = tmp_path / "shared-work"
     work.mkdir()
-    project = _project(tmp_path, url, work)
+    project = cluster_project(tmp_path / "project", REPO, url, work)
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
     common = ["run", "--extracts", str(sample_city), "--as-of", SAMPLE_AS_OF.isoformat(), "--no-record", "--no-mask"]
     on_cluster = subprocess.run([*crosscheck_cmd, *common, "--project", str(project), "--out", str(tmp_path / "spark")],

@@ -30,6 +30,7 @@ import pyarrow as pa
 from crosscheck.catalog import Catalog, ConnectorSpec, TableSpec
 from crosscheck.connectors.files import FileProblem, discover, scan, transcode
 from crosscheck.connectors.parts import PartStore, declaration
+from crosscheck.connectors.tables import EarlierCopies, drop_copies_of, take_unchanged
 from crosscheck.faults import is_fault
 from crosscheck.connectors.parse import install_macros, lit, name_values_sql, parse_select
 from crosscheck.connectors.readers import (NotUTF8, Staged, build_distinct, csv_header, distinct_sql, drop_staged, normalize_header,
@@ -41,7 +42,9 @@ log = logging.getLogger(__name__)
 
 STAGING = "__cc_stg"
 #: Columns the parse adds to each row, dropped once the table is complete.
-WORK_COLUMNS = {"__file_idx": "INTEGER", "__reason": "VARCHAR", "__raw": "VARCHAR"}
+WORK_COLUMNS = {"__file_idx": "INTEGER", "__reason": "VARCHAR", "__raw": "VARCHAR", "__rh": "UBIGINT"}
+#: The hash of a row's canonical columns: exact duplicates share it (kept in a table's segments).
+HASH = "__h"
 _DUCK_OF_ARROW = {pa.string(): "VARCHAR", pa.int64(): "BIGINT"}
 
 #: Wall seconds per (table, phase) of the loads in this process (profiling aid; cheap).
@@ -97,33 +100,104 @@ def load_table(con, extracts_root: Path, connector: ConnectorSpec, table: str, *
             raise NotADirectoryError(f"{folder}: source folder is not a readable directory")
         next(folder.iterdir(), None)  # raises OSError if the folder cannot be listed
     paths = discover(folder, spec.files) if folder.is_dir() else []
-    contents = _contents(paths, known_hashes or {})
-    checked = parts.validation(table, declaration(connector, table), contents) if parts is not None and contents else None
-    if validate and checked is None:
+    known_hashes = known_hashes or {}
+    layered = parts is not None and validate and _contents(paths, known_hashes) is not None
+    if validate:
         from crosscheck.validation import warm_up
 
         warm_up()
     install_macros(con)
     ensure_quarantine(con)
     if not folder.is_dir():
-        load = TableLoad(connector.source, table, "missing", f"source folder {connector.folder}/ is not in the delivery")
-    elif not paths:
-        load = TableLoad(connector.source, table, "missing", f"no file matching {', '.join(spec.files)} in {connector.folder}/")
-    else:
-        load = _load_table(con, extracts_root, connector, table, spec, paths, known_hashes or {}, parts)
+        return TableLoad(connector.source, table, "missing", f"source folder {connector.folder}/ is not in the delivery")
+    if not paths:
+        return TableLoad(connector.source, table, "missing", f"no file matching {', '.join(spec.files)} in {connector.folder}/")
+    if layered:
+        return _load_layered(con, extracts_root, connector, table, spec, paths, known_hashes, parts)
+    load = _load_table(con, extracts_root, connector, table, spec, paths, known_hashes, parts)
     if not load.usable:
         con.execute(f'DROP TABLE IF EXISTS "{table}"')
-    elif validate and checked is not None and not any(f.status == "failed" for f in load.files):
-        load.expectations = checked  # the same files, the same table: validated before
     elif validate:
         from crosscheck.validation import validate_table
 
         with _phase(table, "validate"):
             load.expectations = validate_table(con, table, spec)
-        if parts is not None and not any(f.status == "failed" for f in load.files):
-            loaded = _contents(paths, {f.file: f.sha256 for f in load.files}, root=extracts_root)
-            parts.keep_validation(table, declaration(connector, table), loaded, load.expectations)
     return load
+
+
+def _load_layered(con, root: Path, connector: ConnectorSpec, table: str, spec: TableSpec, paths: list[Path],
+                  known_hashes: dict[str, str], parts: PartStore) -> TableLoad:
+    """The table as the state kept of exactly its files, or as the state of its first files
+    plus one segment of the files after them, or as one new segment
+    (crosscheck.connectors.tables)."""
+    from crosscheck.connectors.tables import TableStates
+    from crosscheck.validation import add_counts, row_counts, table_results
+
+    states = TableStates(parts.folder)
+    version = declaration(connector, table)
+    contents = [(p.relative_to(root).as_posix(), known_hashes[str(p.resolve())]) for p in paths]
+    state = states.find(table, version, contents)
+    if state is not None:  # the same files as a run before: nothing to parse, check or validate
+        for account in state.load.files:
+            account.reused = True
+        _show(con, table, spec, state.segments)
+        state.load.segments = [str(s) for s in state.segments]
+        return state.load
+    base = states.base(table, version, contents)
+    try:
+        return _grow(con, root, connector, table, spec, paths, known_hashes, parts, states, version, contents, base)
+    except EarlierCopies:  # a new file sorts before a file it shares rows with: which copy stays changes
+        return _grow(con, root, connector, table, spec, paths, known_hashes, parts, states, version, contents, None)
+
+
+def _grow(con, root, connector, table, spec, paths, known_hashes, parts, states, version, contents, base) -> TableLoad:
+    """The table as `base` (a kept state of some of its files, or None) plus one new segment
+    of its other files."""
+    from crosscheck.connectors.tables import comes_after
+    from crosscheck.validation import add_counts, row_counts, table_results
+
+    fresh = [p for p, c in zip(paths, contents) if base is None or c not in base.contents]
+    after = base is None or comes_after(base.contents, contents)
+    earlier = {rel: part for rel, sha in states.delivered_before(table, version).items()
+               if (rel, sha) not in contents and (part := parts.find(table, version, sha)) is not None}
+    with states.new_segment(con, table, version, contents) as segment:
+        ensure_quarantine(con)
+        load = _load_table(con, root, connector, table, spec, fresh, known_hashes, parts, base=base, base_first=after,
+                           earlier=earlier)
+        counts = None
+        if load.usable:
+            with _phase(table, "validate"):
+                counts = row_counts(con, f'"{table}"', table, spec,
+                                    {f.file: f.rows_loaded for f in load.files if f.status != "failed"})
+        segment.keep = load.usable
+    if base is None and not load.usable:
+        return load
+    for account in base.load.files if base is not None else []:
+        account.reused = True
+    segments = (base.segments if base is not None else []) + ([segment.path] if load.usable else [])
+    order = {c[0]: i for i, c in enumerate(contents)}  # the files in load order, as a cold load lists them
+    whole = TableLoad(connector.source, table, "loaded",
+                      "; ".join(r for r in (base.load.reason if base is not None else "", load.reason) if r),
+                      rows=(base.load.rows if base is not None else 0) + (load.rows if load.usable else 0),
+                      files=sorted((base.load.files if base is not None else []) + load.files, key=lambda f: order[f.file]),
+                      segments=[str(s) for s in segments])
+    whole.settle()
+    counts = add_counts(base.counts, counts) if base is not None and counts is not None else (counts or base.counts)
+    _show(con, table, spec, segments)
+    with _phase(table, "validate"):
+        whole.expectations = table_results(con, f'"{table}"', table, spec, counts)
+    if not any(f.status == "failed" for f in whole.files):
+        states.keep(table, version, contents, segments, whole, counts)
+    return whole
+
+
+def _show(con, table: str, spec: TableSpec, segments: list[Path]) -> None:
+    """`table` (a view in the current database) and its quarantine rows, from its segments."""
+    from crosscheck.connectors.tables import define_view, quarantine_sql
+
+    define_view(con, table, list(spec.canonical_columns()), segments)
+    con.execute(f'DELETE FROM quarantine WHERE "table" = {lit(table)}')
+    con.execute(f"INSERT INTO quarantine {quarantine_sql(con, segments)}")
 
 
 def _contents(paths: list[Path], hashes: dict[str, str], root: Path | None = None) -> list[str] | None:
@@ -194,14 +268,19 @@ def _stage_text(con, path: Path, info, account: FileAccount, workdir: Path) -> S
 
 
 def _load_table(con, root: Path, connector: ConnectorSpec, table: str, spec: TableSpec, paths: list[Path],
-                known_hashes: dict[str, str], parts: PartStore | None) -> TableLoad:
+                known_hashes: dict[str, str], parts: PartStore | None, base=None, base_first: bool = True,
+                earlier: dict | None = None) -> TableLoad:
     """Parse every file straight into the table (in the connection's current database), or read
     the part a run kept of it, then move quarantined rows out, drop extra copies and the
-    working columns."""
+    working columns. `base`: the kept state (crosscheck.connectors.tables.State) these files
+    come after (`base_first`; else a copy of one of its rows raises EarlierCopies): copies of
+    its rows are extra copies too, and each row keeps its hash `__h`. `earlier`: the part of
+    the version delivered before, by path, of files delivered again changed (a snapshot): the
+    lines delivered again unchanged are taken from it, only the others are parsed."""
     version = declaration(connector, table) if parts is not None else ""
     columns = spec.canonical_columns()
     con.execute(f'CREATE OR REPLACE TABLE "{table}" ('
-                + ", ".join(f'"{c}" {t}' for c, t in {**columns, **WORK_COLUMNS}.items()) + ")")
+                + ", ".join(f'"{c}" {t}' for c, t in {**columns, **WORK_COLUMNS, HASH: "UBIGINT"}.items()) + ")")
     load = TableLoad(connector.source, table, "loaded")
     warnings: list[str] = []
     with tempfile.TemporaryDirectory(prefix="crosscheck-") as tmp:
@@ -215,11 +294,13 @@ def _load_table(con, root: Path, connector: ConnectorSpec, table: str, spec: Tab
                 if part is not None:
                     absent = _reuse(con, connector, table, index, rel, account, part)
                 else:
-                    rejects, absent = _load_file(con, connector, table, spec, index, path, rel, account, Path(tmp), known)
+                    rejects, absent, headers = _load_file(con, connector, table, spec, index, path, rel, account, Path(tmp),
+                                                          known, (earlier or {}).get(rel))
                     if parts is not None and account.sha256:
                         parts.keep(con, table, version, account.sha256, index, {
                             "sha256": account.sha256, "encoding": account.encoding, "rows_read": account.rows_read,
-                            "absent": absent, "rejects": [[r.line, r.reason, r.raw_values] for r in rejects]})
+                            "absent": absent, "rejects": [[r.line, r.reason, r.raw_values] for r in rejects],
+                            "headers": headers})
                 if absent:
                     warnings.append(f"{rel}: optional column{'s' if len(absent) > 1 else ''} {', '.join(absent)} absent, loaded as empty")
             except FileProblem as exc:
@@ -246,7 +327,7 @@ def _load_table(con, root: Path, connector: ConnectorSpec, table: str, spec: Tab
         con.execute(f'DROP TABLE IF EXISTS "{table}"')
         return load
     with _phase(table, "quarantine+dedupe"):
-        _quarantine_and_dedupe(con, connector, table, spec, load)
+        _quarantine_and_dedupe(con, connector, table, spec, load, base, base_first, keep_hash=parts is not None)
     failed = [f.error for f in load.files if f.status == "failed"]
     load.reason = "; ".join(failed + warnings)
     load.settle()  # a table that lost a file is partial
@@ -257,7 +338,7 @@ def _reuse(con, connector, table, index, rel, account, part) -> list[str]:
     """A file parsed before: its kept rows and account; the optional columns it lacks."""
     meta = part.meta()
     with _phase(table, "reuse"):
-        PartStore.read_into(con, table, part, index, rel)
+        PartStore.read_into(con, table, part, index, rel, HASH, _keys(connector.tables[table]))
     if meta["rejects"]:
         con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?)",
                         [(connector.source, table, rel, line, reason, raw) for line, reason, raw in meta["rejects"]])
@@ -266,13 +347,21 @@ def _reuse(con, connector, table, index, rel, account, part) -> list[str]:
     return list(meta["absent"])
 
 
-def _load_file(con, connector, table, spec, index, path, rel, account, workdir, known_sha256) -> tuple[list, list[str]]:
-    """Parse one file into the table; (the lines that could not be split, optional columns absent)."""
+def _load_file(con, connector, table, spec, index, path, rel, account, workdir, known_sha256,
+               earlier=None) -> tuple[list, list[str], list[str]]:
+    """Parse one file into the table; (the lines that could not be split, optional columns
+    absent, the delivered headers). `earlier`: the part of the version of this file delivered
+    before: its rows stand for the lines delivered again unchanged."""
     with _phase(table, "stage"):
         staged = _stage(con, path, account, workdir, known_sha256)
     positions, missing, absent = _match_headers(spec, staged.headers)
     if missing:
         raise FileProblem(f"line 1: missing required column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+    rows, rejects = staged.rows, staged.rejects
+    if earlier is not None and earlier.meta().get("headers") == staged.headers and staged.read_error is None:
+        with _phase(table, "unchanged lines"):
+            staged = take_unchanged(con, table, _keys(spec), HASH, staged, earlier, index, rel, f"{STAGING}_changed")
+        account.lines_unchanged = rows - staged.rows
     with _phase(table, "stage"):
         lookups = _lookup_positions(con, spec, positions, staged)
         build_distinct(con, staged, sorted(set(lookups.values())))
@@ -280,11 +369,12 @@ def _load_file(con, connector, table, spec, index, path, rel, account, workdir, 
     try:
         with _phase(table, "names"):
             maps = _name_maps(con, spec, positions, staged, connector.null_markers)
-        select = parse_select(spec.columns, positions, staged.headers, connector.null_markers, STAGING, rel, index,
+        select = parse_select(spec.columns, positions, staged.headers, connector.null_markers, staged.name, rel, index,
                               types=staged.types, name_maps=maps, distinct=lambda pos: distinct_sql(staged, pos),
                               lookups=[c for c in lookups if c not in maps])
         with _phase(table, "parse"):
-            inserted = con.execute(f'INSERT INTO "{table}" BY NAME {select}').fetchall()[0][0]
+            inserted = con.execute(f'INSERT INTO "{table}" BY NAME SELECT *, hash({_keys(spec)}) AS {HASH} FROM ({select})'
+                                   ).fetchall()[0][0]
         if inserted != staged.rows:  # a view on a file reads it again: it changed in between
             raise FileProblem(f"the file changed while it was read ({staged.rows:,} records, then {inserted:,})")
     except duckdb.Error as exc:
@@ -294,14 +384,16 @@ def _load_file(con, connector, table, spec, index, path, rel, account, workdir, 
     finally:
         for view in maps.values():
             con.unregister(view)
-    if staged.rejects:
+        if staged.name != STAGING:
+            drop_staged(con, staged.name)
+    if rejects:
         con.executemany(
             "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?)",
-            [(connector.source, table, rel, r.line, r.reason, r.raw_values) for r in staged.rejects],
+            [(connector.source, table, rel, r.line, r.reason, r.raw_values) for r in rejects],
         )
-    account.rows_read = staged.rows + len(staged.rejects)
-    account.rows_quarantined = len(staged.rejects)
-    return staged.rejects, absent
+    account.rows_read = rows + len(rejects)
+    account.rows_quarantined = len(rejects)
+    return rejects, absent, staged.headers
 
 
 #: A column is parsed once per DISTINCT value when a sample of its rows holds at most this
@@ -341,7 +433,12 @@ def _name_maps(con, spec: TableSpec, positions: dict[str, int | None], staged: S
     return maps
 
 
-def _quarantine_and_dedupe(con, connector, table, spec, load: TableLoad) -> None:
+def _keys(spec: TableSpec) -> str:
+    """The columns two rows must share to be exact duplicates (not `_raw`, not provenance)."""
+    return ", ".join(f'"{c.name}"' for c in spec.columns)
+
+
+def _quarantine_and_dedupe(con, connector, table, spec, load: TableLoad, base=None, base_first=True, keep_hash=False) -> None:
     con.execute(
         f"INSERT INTO quarantine SELECT {lit(connector.source)}, {lit(table)}, source_file, source_line, __reason, __raw "
         f'FROM "{table}" WHERE __reason IS NOT NULL ORDER BY __file_idx, source_line'
@@ -355,22 +452,24 @@ def _quarantine_and_dedupe(con, connector, table, spec, load: TableLoad) -> None
     }
     if any(bad for _, bad in counts.values()):
         con.execute(f'DELETE FROM "{table}" WHERE __reason IS NOT NULL')
-    keys = ", ".join(f'"{c.name}"' for c in spec.columns)
+    keys = _keys(spec)
     dups = f"__cc_dups_{table}"
     # Only rows whose hash of all canonical columns collides can be duplicates: group the
     # hashes (one UBIGINT per row), rank just the colliding rows on the real values.
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {dups} AS "
-        f'WITH c AS (SELECT __h FROM (SELECT hash({keys}) AS __h FROM "{table}") GROUP BY __h HAVING count(*) > 1), '
+        f'WITH c AS (SELECT {HASH} FROM "{table}" GROUP BY {HASH} HAVING count(*) > 1), '
         f"r AS (SELECT rowid AS __rid, __file_idx, row_number() OVER (PARTITION BY {keys} ORDER BY __file_idx, source_line) AS __rn "
-        f'      FROM "{table}" WHERE hash({keys}) IN (SELECT __h FROM c)) '
+        f'      FROM "{table}" WHERE {HASH} IN (SELECT {HASH} FROM c)) '
         f"SELECT __rid, __file_idx FROM r WHERE __rn > 1"
     )
+    if base is not None:
+        drop_copies_of(con, table, [c.name for c in spec.columns], HASH, base, dups, base_first)
     dropped = dict(con.execute(f"SELECT __file_idx, count(*) FROM {dups} GROUP BY 1").fetchall())
     if dropped:
         con.execute(f'DELETE FROM "{table}" WHERE rowid IN (SELECT __rid FROM {dups})')
     con.execute(f"DROP TABLE IF EXISTS {dups}")
-    for column in WORK_COLUMNS:
+    for column in [*WORK_COLUMNS, *([] if keep_hash else [HASH])]:
         con.execute(f'ALTER TABLE "{table}" DROP COLUMN {column}')
     quarantined = {idx: bad for idx, (_, bad) in counts.items()}
     counts = {idx: (valid - dropped.get(idx, 0), dropped.get(idx, 0)) for idx, (valid, _) in counts.items()}

@@ -74,6 +74,12 @@ def install_macros(con) -> None:
         con.execute(sql)
 
 
+def raw_hash(width: int) -> str:
+    """The hash of a staged row's delivered values (c0..c{width-1}): a line delivered again
+    unchanged has the same hash, and parses to the same row."""
+    return f"hash({', '.join(f'c{i}' for i in range(width))})"
+
+
 def lit(text: str) -> str:
     """SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
@@ -175,7 +181,8 @@ def parse_select(
     distinct: Callable[[int], str] | None = None,
     lookups: list[str] = (),
 ) -> str:
-    """SELECT producing canonical columns, `<name>_raw`, provenance, __file_idx, __reason, __raw.
+    """SELECT producing canonical columns, `<name>_raw`, provenance, __file_idx, __reason, __raw,
+    __rh (`raw_hash`).
 
     `types`: the staged columns' DuckDB types (default all VARCHAR); `name_maps`: name
     column -> relation (raw, v, norm) over its distinct delivered values; `distinct`:
@@ -250,7 +257,8 @@ def parse_select(
         f"t AS NOT MATERIALIZED (SELECT {raw_cols}, __line{''.join(', ' + t for t in trims.values())} FROM {staging})",
         f"v AS NOT MATERIALIZED (SELECT *{''.join(', ' + c for c in cleaned_cols)} FROM t)",
         f"x AS NOT MATERIALIZED (SELECT v.*{''.join(', ' + p for p in parsed_cols)} FROM v {' '.join(joins)})",
-        f"p AS NOT MATERIALIZED (SELECT {', '.join(outputs)}, __line, {reason} AS __reason, {raw_cols} FROM x)",
+        f"p AS NOT MATERIALIZED (SELECT {', '.join(outputs)}, __line, {reason} AS __reason, {raw_cols}, "
+        f"{raw_hash(len(headers))} AS __rh FROM x)",
     ]
     return f"""
         WITH {(',' + chr(10) + '        ').join(ctes)}

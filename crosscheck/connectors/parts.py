@@ -9,8 +9,9 @@ rows read, lines that could not be split, optional columns absent) beside it:
 
     <cache_dir>/parts/<table>/<declaration>/<file sha256>.parquet   the parsed rows
     <cache_dir>/parts/<table>/<declaration>/<file sha256>.json      its account; written last
-    <cache_dir>/parts/<table>/<declaration>/validated-<files>.json  the table's data-quality results,
-                                 by the SHA-256 of its files in order (the same rows: the same results)
+
+A table's state (its files loaded, deduplicated and validated: crosscheck.connectors.tables)
+sits beside its parts.
 
 A part is used only when both files are there; each is written under a temporary name and
 renamed, so a killed run leaves nothing a later run would use. Parts hold full identity
@@ -30,9 +31,9 @@ from crosscheck.fsutil import private_dirs, write_private_text
 from crosscheck.testhooks import pause
 
 #: Bump when the parser writes different rows from the same file: older parts are then unused.
-PARSER_VERSION = "crosscheck-parser-1"
-#: Columns of the working table a part leaves out: set again for each delivery.
-PER_DELIVERY = ("__file_idx", "source_file")
+PARSER_VERSION = "crosscheck-parser-2"
+#: Columns of the working table a part leaves out: set again for each delivery (and the row hash).
+PER_DELIVERY = ("__file_idx", "source_file", "__h")
 
 
 def declaration(connector: ConnectorSpec, table: str) -> str:
@@ -96,35 +97,10 @@ class PartStore:
             tmp_rows.unlink(missing_ok=True)
             tmp_meta.unlink(missing_ok=True)
 
-    def _validation_path(self, table: str, version: str, contents: list[str]) -> Path:
-        digest = hashlib.sha256("\n".join(contents).encode()).hexdigest()[:32]
-        return self.folder / table / version / f"validated-{digest}.json"
-
-    def validation(self, table: str, version: str, contents: list[str]):
-        """The data-quality results of a table made of exactly these files (in this order), if
-        validated before: the same rows give the same results (crosscheck.validation)."""
-        from crosscheck.results import ExpectationResult
-
-        path = self._validation_path(table, version, contents)
-        try:
-            kept = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        os.utime(path)
-        return [ExpectationResult(**e) for e in kept]
-
-    def keep_validation(self, table: str, version: str, contents: list[str] | None, results: list) -> None:
-        if not contents:
-            return
-        import dataclasses
-
-        path = self._validation_path(table, version, contents)
-        private_dirs(path.parent)
-        write_private_text(path, json.dumps([dataclasses.asdict(r) for r in results], ensure_ascii=False))
-
     @staticmethod
-    def read_into(con, table: str, part: Part, index: int, rel: str) -> int:
-        """Insert a part's rows as file `index` at path `rel`; the number of rows."""
+    def read_into(con, table: str, part: Part, index: int, rel: str, hash_column: str, keys: str) -> int:
+        """Insert a part's rows as file `index` at path `rel`, with the hash of their `keys`;
+        the number of rows."""
         return con.execute(
-            f'INSERT INTO "{table}" BY NAME SELECT *, {index} AS __file_idx, {_lit(rel)} AS source_file '
-            f"FROM read_parquet({_lit(str(part.rows))})").fetchall()[0][0]
+            f'INSERT INTO "{table}" BY NAME SELECT *, {index} AS __file_idx, {_lit(rel)} AS source_file, '
+            f"hash({keys}) AS {hash_column} FROM read_parquet({_lit(str(part.rows))})").fetchall()[0][0]

@@ -45,7 +45,7 @@ def build_summary(model: ReportModel) -> dict:
         {"source": f.source, "table": f.table, "file": f.file, "sha256": f.sha256, "encoding": f.encoding,
          "rows_read": f.rows_read, "rows_loaded": f.rows_loaded, "rows_quarantined": f.rows_quarantined,
          "duplicates_dropped": f.duplicates_dropped, "balanced": f.balanced, "status": f.status, "error": f.error,
-         "reused": f.reused}
+         "reused": f.reused, "lines_unchanged": f.lines_unchanged}
         for f in run.files
     ]
     data["totals"] = {
