@@ -30,12 +30,13 @@ from crosscheck.catalog import Catalog, load_catalog
 from crosscheck.config import ProjectConfig
 from crosscheck.engines import engine_class, open_engine, unavailable_reason
 from crosscheck.lifecycle import RunLife
-from crosscheck.reports.figures import listed_mask, run_figures, suppressed_in
+from crosscheck.reports.figures import listed_mask, run_figures, suppressed_in, without_rules
 from crosscheck.outcomes import broken_outcome, broken_rules, mark_partial
 from crosscheck.workspace import Workspace
 from crosscheck.fsutil import private_dirs
 from crosscheck.results import FINDINGS_SCHEMA, QUARANTINE_SCHEMA, RuleOutcome, RunResult, TableLoad
 from crosscheck.testhooks import pause
+from crosscheck.validation import Checks
 
 log = logging.getLogger("crosscheck.run")
 
@@ -189,6 +190,7 @@ class RunSession:
                 + "; ".join(self.rule_problems))
         self.workspace = Workspace(self.config, extracts, self.catalog, [f.path for f in self.inventory.read],
                                    cached=engine_class(self.engine).uses_canonical_cache)
+        self.checks = Checks(background=not self.workspace.cached)  # expectations beside the loading
         self._findings: list[pa.Table] = []
         self._rule_engine = None        # crosscheck.engines.Engine, opened before the first rule
         self.life = RunLife(self.config, self.store_path, self.result, self.request.alerts)
@@ -301,7 +303,7 @@ class RunSession:
                     return ws.attach(table)  # loaded and validated before: no re-parsing
                 ws.load_into()
                 return load_table(ws.con, Path(self.request.extracts), connector, table, known_hashes=ws.known_hashes,
-                                  parts=ws.parts)
+                                  parts=ws.parts, checks=self.checks)
             except OSError as exc:
                 if is_fault(exc):
                     raise
@@ -372,6 +374,7 @@ class RunSession:
         from crosscheck.store import Store
 
         result = self.result
+        self.checks.settle()
         result.findings = pa.concat_tables(self._findings) if self._findings else FINDINGS_SCHEMA.empty_table()
         tables = {row[0] for row in self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         if "quarantine" in tables:
@@ -386,9 +389,9 @@ class RunSession:
         draft = {r.rule_id for r in result.rules if r.draft}
 
         def write(findings: pa.Table, recorded=None, store=None) -> None:
-            live = _without_rules(findings, draft)  # a draft rule runs in shadow: recorded, never listed
+            live = without_rules(findings, draft)  # a draft rule runs in shadow: recorded, never listed
             if recorded is not None:
-                result.resolved = _without_rules(recorded.resolved, draft)
+                result.resolved = without_rules(recorded.resolved, draft)
                 result.history = {"counts": recorded.counts, "precision": recorded.precision,
                                   "overdue": [o for o in self._overdue(store, recorded) if o["rule_id"] not in draft],
                                   "overdue_days": self.config.alerts.overdue_days,
@@ -463,7 +466,8 @@ class RunSession:
         return self.workspace.cache_used
 
     def lock_down(self) -> None:
-        """Before the first rule (see Workspace.lock_down)."""
+        """Before the first rule (see Workspace.lock_down), every table's expectations done."""
+        self.checks.settle()
         self.workspace.lock_down(self.result.loads)
 
     def rule_engine(self):
@@ -478,19 +482,11 @@ class RunSession:
         return self._rule_engine
 
     def close(self) -> None:
+        self.checks.close()
         if self._rule_engine is not None:
             self._rule_engine.close()
             self._rule_engine = None
         self.workspace.close()
-
-
-def _without_rules(table: pa.Table | None, rule_ids: set[str]) -> pa.Table | None:
-    """``table`` without the rows of these rules (the draft rules of the run)."""
-    if table is None or not rule_ids or not table.num_rows:
-        return table
-    import pyarrow.compute as pc
-
-    return table.filter(pc.invert(pc.is_in(table["rule_id"], pa.array(sorted(rule_ids), pa.string()))))
 
 
 def execute_run(request: RunRequest, config: ProjectConfig | None = None, step: Step = call) -> RunResult:

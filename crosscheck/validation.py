@@ -28,7 +28,7 @@ import os
 import sys
 import threading
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 from crosscheck.catalog import TableSpec
 from crosscheck.results import ExpectationResult
@@ -202,20 +202,26 @@ def validate_frame(frame, table: str, expectations: list[dict[str, dict[str, Any
 RowCounts = list
 
 
-def row_counts(con, relation: str, table: str, spec: TableSpec, files: dict[str, int] | None = None) -> RowCounts:
+def row_counts(checks: "Checks", con, relation: str, table: str, spec: TableSpec,
+               files: dict[str, int] | None = None) -> Callable[[], RowCounts]:
     """The row-by-row expectations' counts over the rows of `relation` (each file sampled
-    alone; `files`: source_file -> rows, counted here when not given)."""
+    alone; `files`: source_file -> rows, counted here when not given). The rows are read
+    now; the callable returned gives the counts (waiting for `checks`)."""
     items = _items(spec.expectations)
-    out: RowCounts = [None] * len(items)
     row = [(i, item) for i, item in enumerate(items) if is_row_level(item[0])]
     if not row:
-        return out
+        return lambda: [None] * len(items)
     if files is None:
         files = dict(con.execute(f"SELECT source_file, count(*) FROM {relation} GROUP BY 1").fetchall())
     frame = fetch_frame(con, relation, _wanted(spec, [kw for _, (_, kw) in row]), files)
-    for (i, _), o in zip(row, _outcomes(frame, table, [item for _, item in row])):
-        out[i] = [o["element"], o["missing"], o["unexpected"], o["detail"]]
-    return out
+    outcomes = checks.outcomes(frame, table, [item for _, item in row])
+
+    def counts() -> RowCounts:
+        out: RowCounts = [None] * len(items)
+        for (i, _), o in zip(row, outcomes()):
+            out[i] = [o["element"], o["missing"], o["unexpected"], o["detail"]]
+        return out
+    return counts
 
 
 def add_counts(a: RowCounts, b: RowCounts) -> RowCounts:
@@ -238,24 +244,113 @@ def _from_counts(table: str, name: str, kwargs: dict[str, Any], counts: list) ->
     return ExpectationResult(table, name, ",".join(_columns_named(kwargs)), success, element, unexpected, detail)
 
 
-def table_results(con, relation: str, table: str, spec: TableSpec, counts: RowCounts) -> list[ExpectationResult]:
+def table_results(checks: "Checks", con, relation: str, table: str, spec: TableSpec,
+                  counts: Callable[[], RowCounts]) -> Callable[[], list[ExpectationResult]]:
     """Every expectation's result: row-by-row ones from `counts` (row_counts over all the
-    table's files), table-wide ones run now on the whole of `relation`."""
-    results: list[ExpectationResult] = []
-    for (name, kwargs), kept in zip(_items(spec.expectations), counts):
-        if kept is not None:
-            results.append(_from_counts(table, name, kwargs, kept))
-            continue
-        frame = fetch_frame(con, relation, _wanted(spec, [kwargs]))
-        (o,) = _outcomes(frame, table, [(name, kwargs)])
-        results.append(ExpectationResult(table, name, ",".join(_columns_named(kwargs)), o["success"], o["element"],
+    table's files), table-wide ones on the whole of `relation`, read now. The callable
+    returned gives the results (waiting for `checks`)."""
+    items = _items(spec.expectations)
+    wide = {i: checks.outcomes(fetch_frame(con, relation, _wanted(spec, [kwargs])), table, [(name, kwargs)])
+            for i, (name, kwargs) in enumerate(items) if not is_row_level(name)}
+
+    def results() -> list[ExpectationResult]:
+        out: list[ExpectationResult] = []
+        for i, ((name, kwargs), kept) in enumerate(zip(items, counts())):
+            if i not in wide:
+                out.append(_from_counts(table, name, kwargs, kept))
+                continue
+            (o,) = wide[i]()
+            out.append(ExpectationResult(table, name, ",".join(_columns_named(kwargs)), o["success"], o["element"],
                                          o["unexpected"], o["detail"]))
+        return out
     return results
 
 
-def validate_table(con, table: str, spec: TableSpec) -> list[ExpectationResult]:
-    """Run the connector YAML's expectations on a loaded canonical table."""
+def validate_table(checks: "Checks", con, table: str, spec: TableSpec) -> Callable[[], list[ExpectationResult]]:
+    """The connector YAML's expectations on a loaded canonical table (see table_results)."""
     if not spec.expectations:
-        return []
+        return lambda: []
     relation = f'"{table}"'
-    return table_results(con, relation, table, spec, row_counts(con, relation, table, spec))
+    return table_results(checks, con, relation, table, spec, row_counts(checks, con, relation, table, spec))
+
+
+def _worker_start() -> None:
+    """In the worker: GX without its Spark support (GX imports pyspark when it can; the worker
+    validates pandas frames only), imported and ready before the first check arrives."""
+    sys.modules.setdefault("pyspark", None)  # type: ignore[arg-type]
+
+
+def _import_in_worker() -> None:
+    _import_gx()
+    _context()
+
+
+def _start_worker(pool) -> None:
+    """Start the pool's worker without the run's main module: a spawned process imports the
+    parent's `__main__` first (the CLI, or a Prefect flow), which the worker never uses."""
+    import types
+
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        pool.submit(_import_in_worker)
+    finally:
+        sys.modules["__main__"] = main
+
+
+class Checks:
+    """Where a run's expectations are computed. In the background, one worker process imports
+    Great Expectations while the run starts and validates each table's rows while the next
+    tables load (each kind of check reads its rows at once, then waits for nothing); else in
+    this process, at once. `outcomes` gives a callable that waits for its outcomes; `later(fn)`
+    runs `fn` at `settle()` (at once when not in the background). A worker that dies is
+    replaced by this process: the outcomes are the same."""
+
+    def __init__(self, background: bool = False):
+        self._pool = None
+        self._later: list[Callable[[], None]] = []
+        if background:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            try:
+                self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_worker_start)
+                _start_worker(self._pool)
+            except (OSError, RuntimeError) as exc:  # no process can be started: validate here
+                logging.getLogger(__name__).warning("validation runs in the run's process: %s", exc)
+                self._pool = None
+        else:
+            warm_up()
+
+    def outcomes(self, frame, table: str, items: list[tuple[str, dict[str, Any]]]) -> Callable[[], list[dict[str, Any]]]:
+        if self._pool is not None:
+            try:
+                future = self._pool.submit(_outcomes, frame, table, items)
+            except RuntimeError:  # the worker died: this process validates from here on
+                self._pool = None
+            else:
+                def wait() -> list[dict[str, Any]]:
+                    try:
+                        return future.result()
+                    except Exception:  # noqa: BLE001 - the worker died: the same outcomes here
+                        return _outcomes(frame, table, items)
+                return wait
+        out = _outcomes(frame, table, items)
+        return lambda: out
+
+    def later(self, fn: Callable[[], None]) -> None:
+        if self._pool is None and not self._later:
+            fn()
+        else:
+            self._later.append(fn)
+
+    def settle(self) -> None:
+        """Run what waits for the outcomes, in the order it was asked."""
+        while self._later:
+            self._later.pop(0)()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None

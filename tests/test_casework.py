@@ -139,11 +139,11 @@ def test_draft_rules_run_in_shadow_and_tuning_flags_a_model_from_its_answers(tmp
 def test_the_run_leaves_draft_findings_out_of_what_reviewers_and_alerts_get():
     import pyarrow as pa
 
-    from crosscheck.run import _without_rules
+    from crosscheck.reports.figures import without_rules
 
     table = pa.table({"rule_id": [PENSION, SHADOW, DIBAO], "x": [1, 2, 3]})
-    assert _without_rules(table, {SHADOW}).column("rule_id").to_pylist() == [PENSION, DIBAO]
-    assert _without_rules(table, set()) is table
+    assert without_rules(table, {SHADOW}).column("rule_id").to_pylist() == [PENSION, DIBAO]
+    assert without_rules(table, set()) is table
 
 
 def test_reminders_carry_clues_whose_deadline_is_near_or_past():

@@ -131,15 +131,15 @@ def test_utf8_start_then_other_bytes_fails_naming_line(con, tmp_path, monkeypatc
 
 def test_repeated_values_parsed_once_give_the_same_rows(tmp_path, monkeypatch):
     """Columns that repeat a lot are cleaned and parsed once per distinct value: same result."""
-    import crosscheck.connectors.load as loader
+    import crosscheck.connectors.columns as columns
 
     months = ["202301", "2023-02", " 2023/03 ", "2023-13", "-"]
     body = "".join(f"{ID1 if i % 2 else ID2},陈大文,,,{months[i % 5] if i != 777 else 'soon'},{i % 7}.5,,\n"
                    for i in range(30_000))
     write(tmp_path, "demo/people.csv", f"{HEADER}\n{body}")
     outcomes = []
-    for share in (loader.LOOKUP_SHARE, 0.0):  # 0: every column row by row
-        monkeypatch.setattr(loader, "LOOKUP_SHARE", share)
+    for share in (columns.LOOKUP_SHARE, 0.0):  # 0: every column row by row
+        monkeypatch.setattr(columns, "LOOKUP_SHARE", share)
         c = duckdb.connect()
         loads = load(c, tmp_path)
         outcomes.append((rows(c, cols="source_line, pay_month, amount"), quarantine(c),

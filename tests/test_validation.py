@@ -87,37 +87,73 @@ def _spec(expectations):
         {"name": "code", "header": "编码", "type": "text", "nullable": True}], "expectations": expectations})
 
 
-def test_row_by_row_counts_of_files_add_up_to_the_table_s(con, monkeypatch):
+@pytest.fixture(params=["here", "worker"])
+def checks(request):
+    """Expectations computed in this process, or in the worker process a run validates in."""
+    from crosscheck.validation import Checks
+
+    c = Checks(background=request.param == "worker")
+    yield c
+    c.close()
+
+
+def test_row_by_row_counts_of_files_add_up_to_the_table_s(con, monkeypatch, checks):
     """A table that grows by a file is validated on that file alone: its counts and success
-    are those of the whole table validated at once."""
+    are those of the whole table validated at once (in this process or in the run's worker)."""
     import crosscheck.validation as validation
 
     monkeypatch.setattr(validation, "SAMPLE_ROWS", 400)
     spec = _spec([{"expect_column_values_to_be_in_set": {"column": "kind", "value_set": ["a", "b"], "mostly": 0.9}}])
     con.execute("""CREATE TABLE t AS SELECT CASE WHEN range % 13 = 0 THEN 'x' WHEN range % 17 = 0 THEN NULL ELSE 'a' END AS kind,
                    'c' AS code, 'f' || (range // 1000) || '.csv' AS source_file, range % 1000 + 2 AS source_line FROM range(3000)""")
-    whole = validation.row_counts(con, "t", "t", spec)
-    parts = [validation.row_counts(con, f"(SELECT * FROM t WHERE source_file = 'f{i}.csv')", "t", spec) for i in range(3)]
+    whole = validation.row_counts(checks, con, "t", "t", spec)
+    parts = [validation.row_counts(checks, con, f"(SELECT * FROM t WHERE source_file = 'f{i}.csv')", "t", spec)()
+             for i in range(3)]
     summed = validation.add_counts(validation.add_counts(parts[0], parts[1]), parts[2])
-    assert summed == whole and 1000 < whole[0][0] < 1400   # each file sampled alone, about 400 rows of its 1,000
-    (result,) = validation.table_results(con, "t", "t", spec, whole)
+    assert summed == whole() and 1000 < whole()[0][0] < 1400   # each file sampled alone, about 400 rows of its 1,000
+    (result,) = validation.table_results(checks, con, "t", "t", spec, whole)()
     gx_on_the_sample = validation.validate_frame(
         validation.fetch_frame(con, "t", ["kind"], {f"f{i}.csv": 1000 for i in range(3)}), "t", spec.expectations)
     assert (result.success, result.element_count, result.unexpected_count) == (
         gx_on_the_sample[0].success, gx_on_the_sample[0].element_count, gx_on_the_sample[0].unexpected_count)
     strict = _spec([{"expect_column_values_to_be_in_set": {"column": "kind", "value_set": ["a", "b"], "mostly": 0.95}}])
-    assert result.success and not validation.table_results(con, "t", "t", strict, whole)[0].success
+    assert result.success and not validation.table_results(checks, con, "t", "t", strict, whole)()[0].success
 
 
 def test_a_sampled_uniqueness_check_sees_every_copy_of_a_value_or_none(con, monkeypatch):
     import crosscheck.validation as validation
 
+    checks = validation.Checks()
     monkeypatch.setattr(validation, "SAMPLE_ROWS", 300)
     spec = _spec([{"expect_column_values_to_be_unique": {"column": "code"}}])
     con.execute("CREATE TABLE t AS SELECT NULL AS kind, 'c' || (range % 2900) AS code, 'f.csv' AS source_file, "
                 "range + 2 AS source_line FROM range(3000)")   # 100 values delivered twice
-    (result,) = validation.table_results(con, "t", "t", spec, validation.row_counts(con, "t", "t", spec))
+    (result,) = validation.table_results(checks, con, "t", "t", spec, validation.row_counts(checks, con, "t", "t", spec))()
     assert result.unexpected_count % 2 == 0 and result.unexpected_count > 0 and not result.success
+
+
+def test_when_the_worker_dies_the_run_s_process_gives_the_same_outcomes(con):
+    """A worker killed (e.g. out of memory) loses no check: what it had not answered, and all
+    that comes after, is computed in the run's process."""
+    import os
+    import signal
+
+    from crosscheck import validation
+
+    spec = _spec([{"expect_column_values_to_be_in_set": {"column": "kind", "value_set": ["a"]}}])
+    con.execute("CREATE TABLE t AS SELECT CASE WHEN range % 10 = 0 THEN 'x' ELSE 'a' END AS kind, 'c' AS code, "
+                "'f.csv' AS source_file, range + 2 AS source_line FROM range(1000)")
+    expected = validation.row_counts(validation.Checks(), con, "t", "t", spec)()
+    worker = validation.Checks(background=True)
+    try:
+        before = validation.row_counts(worker, con, "t", "t", spec)
+        for pid in list(worker._pool._processes):
+            os.kill(pid, signal.SIGKILL)
+        after = validation.row_counts(worker, con, "t", "t", spec)
+        got = (before(), after())
+    finally:
+        worker.close()
+    assert got == (expected, expected) and expected[0][2] == 100
 
 
 def test_connectors_do_not_import_great_expectations():

@@ -22,21 +22,26 @@ import logging
 import tempfile
 import time
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
 
 from crosscheck.catalog import Catalog, ConnectorSpec, TableSpec
+from crosscheck.connectors.columns import lookup_positions, match_headers, name_maps
 from crosscheck.connectors.files import FileProblem, discover, scan, transcode
 from crosscheck.connectors.parts import PartStore, declaration
 from crosscheck.connectors.tables import EarlierCopies, drop_copies_of, take_unchanged
 from crosscheck.faults import is_fault
-from crosscheck.connectors.parse import install_macros, lit, name_values_sql, parse_select
-from crosscheck.connectors.readers import (NotUTF8, Staged, build_distinct, csv_header, distinct_sql, drop_staged, normalize_header,
+from crosscheck.connectors.parse import install_macros, lit, parse_select
+from crosscheck.connectors.readers import (NotUTF8, Staged, build_distinct, csv_header, distinct_sql, drop_staged,
                                           read_csv, read_parquet, read_xlsx)
-from crosscheck.normalize import normalize_names
 from crosscheck.results import QUARANTINE_SCHEMA, FileAccount, TableLoad
+
+if TYPE_CHECKING:
+    from crosscheck.validation import Checks
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +91,13 @@ def load_source(con, extracts_root: Path, connector: ConnectorSpec, *, validate:
 
 
 def load_table(con, extracts_root: Path, connector: ConnectorSpec, table: str, *, validate: bool = True,
-               known_hashes: dict[str, str] | None = None, parts: PartStore | None = None) -> TableLoad:
+               known_hashes: dict[str, str] | None = None, parts: PartStore | None = None,
+               checks: "Checks | None" = None) -> TableLoad:
     """Load one canonical table from its files. `known_hashes`: SHA-256 of files already
     hashed (by resolved path), so they are not hashed again; `parts`: where files parsed
-    before are kept (crosscheck.connectors.parts): those are read, not parsed. Raises OSError when the
+    before are kept (crosscheck.connectors.parts): those are read, not parsed; `checks`
+    (crosscheck.validation.Checks): where its expectations are computed, by default here and
+    at once (else the load's expectations, and its kept state, wait for `checks.settle()`). Raises OSError when the
     source folder exists but cannot be listed (worth retrying); faults (disk full, out of
     memory: crosscheck.faults) are raised, never recorded as a failed file."""
     extracts_root = Path(extracts_root)
@@ -102,10 +110,10 @@ def load_table(con, extracts_root: Path, connector: ConnectorSpec, table: str, *
     paths = discover(folder, spec.files) if folder.is_dir() else []
     known_hashes = known_hashes or {}
     layered = parts is not None and validate and _contents(paths, known_hashes) is not None
-    if validate:
-        from crosscheck.validation import warm_up
+    if validate and checks is None:
+        from crosscheck.validation import Checks
 
-        warm_up()
+        checks = Checks()
     install_macros(con)
     ensure_quarantine(con)
     if not folder.is_dir():
@@ -113,7 +121,7 @@ def load_table(con, extracts_root: Path, connector: ConnectorSpec, table: str, *
     if not paths:
         return TableLoad(connector.source, table, "missing", f"no file matching {', '.join(spec.files)} in {connector.folder}/")
     if layered:
-        return _load_layered(con, extracts_root, connector, table, spec, paths, known_hashes, parts)
+        return _load_layered(con, extracts_root, connector, table, spec, paths, known_hashes, parts, checks)
     load = _load_table(con, extracts_root, connector, table, spec, paths, known_hashes, parts)
     if not load.usable:
         con.execute(f'DROP TABLE IF EXISTS "{table}"')
@@ -121,17 +129,17 @@ def load_table(con, extracts_root: Path, connector: ConnectorSpec, table: str, *
         from crosscheck.validation import validate_table
 
         with _phase(table, "validate"):
-            load.expectations = validate_table(con, table, spec)
+            results = validate_table(checks, con, table, spec)
+        checks.later(lambda: setattr(load, "expectations", results()))
     return load
 
 
 def _load_layered(con, root: Path, connector: ConnectorSpec, table: str, spec: TableSpec, paths: list[Path],
-                  known_hashes: dict[str, str], parts: PartStore) -> TableLoad:
+                  known_hashes: dict[str, str], parts: PartStore, checks) -> TableLoad:
     """The table as the state kept of exactly its files, or as the state of its first files
     plus one segment of the files after them, or as one new segment
     (crosscheck.connectors.tables)."""
     from crosscheck.connectors.tables import TableStates
-    from crosscheck.validation import add_counts, row_counts, table_results
 
     states = TableStates(parts.folder)
     version = declaration(connector, table)
@@ -144,13 +152,15 @@ def _load_layered(con, root: Path, connector: ConnectorSpec, table: str, spec: T
         state.load.segments = [str(s) for s in state.segments]
         return state.load
     base = states.base(table, version, contents)
+    grow = (con, root, connector, table, spec, paths, known_hashes, parts, checks, states, version, contents)
     try:
-        return _grow(con, root, connector, table, spec, paths, known_hashes, parts, states, version, contents, base)
+        return _grow(*grow, base)
     except EarlierCopies:  # a new file sorts before a file it shares rows with: which copy stays changes
-        return _grow(con, root, connector, table, spec, paths, known_hashes, parts, states, version, contents, None)
+        return _grow(*grow, None)
 
 
-def _grow(con, root, connector, table, spec, paths, known_hashes, parts, states, version, contents, base) -> TableLoad:
+def _grow(con, root, connector, table, spec, paths, known_hashes, parts, checks, states, version, contents,
+          base) -> TableLoad:
     """The table as `base` (a kept state of some of its files, or None) plus one new segment
     of its other files."""
     from crosscheck.connectors.tables import comes_after
@@ -164,11 +174,11 @@ def _grow(con, root, connector, table, spec, paths, known_hashes, parts, states,
         ensure_quarantine(con)
         load = _load_table(con, root, connector, table, spec, fresh, known_hashes, parts, base=base, base_first=after,
                            earlier=earlier)
-        counts = None
+        new_counts = None
         if load.usable:
             with _phase(table, "validate"):
-                counts = row_counts(con, f'"{table}"', table, spec,
-                                    {f.file: f.rows_loaded for f in load.files if f.status != "failed"})
+                new_counts = row_counts(checks, con, f'"{table}"', table, spec,
+                                        {f.file: f.rows_loaded for f in load.files if f.status != "failed"})
         segment.keep = load.usable
     if base is None and not load.usable:
         return load
@@ -182,12 +192,22 @@ def _grow(con, root, connector, table, spec, paths, known_hashes, parts, states,
                       files=sorted((base.load.files if base is not None else []) + load.files, key=lambda f: order[f.file]),
                       segments=[str(s) for s in segments])
     whole.settle()
-    counts = add_counts(base.counts, counts) if base is not None and counts is not None else (counts or base.counts)
     _show(con, table, spec, segments)
+
+    @lru_cache(maxsize=1)
+    def counts() -> list:
+        if new_counts is None:
+            return base.counts
+        return add_counts(base.counts, new_counts()) if base is not None else new_counts()
+
     with _phase(table, "validate"):
-        whole.expectations = table_results(con, f'"{table}"', table, spec, counts)
-    if not any(f.status == "failed" for f in whole.files):
-        states.keep(table, version, contents, segments, whole, counts)
+        results = table_results(checks, con, f'"{table}"', table, spec, counts)
+
+    def settle() -> None:
+        whole.expectations = results()
+        if not any(f.status == "failed" for f in whole.files):
+            states.keep(table, version, contents, segments, whole, counts())
+    checks.later(settle)
     return whole
 
 
@@ -206,25 +226,6 @@ def _contents(paths: list[Path], hashes: dict[str, str], root: Path | None = Non
     key = (lambda p: p.relative_to(root).as_posix()) if root is not None else (lambda p: str(p.resolve()))
     shas = [hashes.get(key(p)) for p in paths]
     return shas if shas and all(shas) else None
-
-
-def _match_headers(spec: TableSpec, headers: list[str]) -> tuple[dict[str, int | None], list[str], list[str]]:
-    """canonical column -> delivered position; plus missing required and missing optional headers."""
-    seen: dict[str, int] = {}
-    for i, h in enumerate(headers):
-        seen.setdefault(normalize_header(h), i)
-    positions: dict[str, int | None] = {}
-    missing, absent = [], []
-    for col in spec.columns:
-        pos = next((seen[normalize_header(h)] for h in col.headers if normalize_header(h) in seen), None)
-        positions[col.name] = pos
-        if pos is None:
-            (absent if col.nullable else missing).append(f"{col.header} ({col.name})")
-    return positions, missing, absent
-
-
-#: Column types checked once per DISTINCT delivered value (readers collect them while staging).
-LOOKUP_TYPES = ("identity", "name")
 
 
 def _stage(con, path: Path, account: FileAccount, workdir: Path, known_sha256: str | None = None) -> Staged:
@@ -354,7 +355,7 @@ def _load_file(con, connector, table, spec, index, path, rel, account, workdir, 
     before: its rows stand for the lines delivered again unchanged."""
     with _phase(table, "stage"):
         staged = _stage(con, path, account, workdir, known_sha256)
-    positions, missing, absent = _match_headers(spec, staged.headers)
+    positions, missing, absent = match_headers(spec, staged.headers)
     if missing:
         raise FileProblem(f"line 1: missing required column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
     rows, rejects = staged.rows, staged.rejects
@@ -363,12 +364,12 @@ def _load_file(con, connector, table, spec, index, path, rel, account, workdir, 
             staged = take_unchanged(con, table, _keys(spec), HASH, staged, earlier, index, rel, f"{STAGING}_changed")
         account.lines_unchanged = rows - staged.rows
     with _phase(table, "stage"):
-        lookups = _lookup_positions(con, spec, positions, staged)
+        lookups = lookup_positions(con, spec, positions, staged)
         build_distinct(con, staged, sorted(set(lookups.values())))
     maps: dict[str, str] = {}
     try:
         with _phase(table, "names"):
-            maps = _name_maps(con, spec, positions, staged, connector.null_markers)
+            maps = name_maps(con, spec, positions, staged, connector.null_markers)
         select = parse_select(spec.columns, positions, staged.headers, connector.null_markers, staged.name, rel, index,
                               types=staged.types, name_maps=maps, distinct=lambda pos: distinct_sql(staged, pos),
                               lookups=[c for c in lookups if c not in maps])
@@ -394,43 +395,6 @@ def _load_file(con, connector, table, spec, index, path, rel, account, workdir, 
     account.rows_read = rows + len(rejects)
     account.rows_quarantined = len(rejects)
     return rejects, absent, staged.headers
-
-
-#: A column is parsed once per DISTINCT value when a sample of its rows holds at most this
-#: share of distinct values (dates, months, codes); else row by row (serial numbers, times).
-LOOKUP_SHARE = 0.02
-LOOKUP_SAMPLE = 20_000
-
-
-def _lookup_positions(con, spec: TableSpec, positions: dict[str, int | None], staged: Staged) -> dict[str, int]:
-    """Canonical column -> delivered position, for the columns checked once per DISTINCT value:
-    identity numbers and names always, other text columns when they repeat a lot."""
-    out = {c.name: positions[c.name] for c in spec.columns if c.type in LOOKUP_TYPES and positions[c.name] is not None}
-    candidates = {c.name: positions[c.name] for c in spec.columns
-                  if c.name not in out and positions[c.name] is not None and staged.types[positions[c.name]] == "VARCHAR"}
-    if candidates and staged.rows >= LOOKUP_SAMPLE:
-        names = list(candidates)
-        percent = min(100.0, 200.0 * LOOKUP_SAMPLE / staged.rows)  # about 2 x LOOKUP_SAMPLE rows, whole vectors
-        sampled, *counts = con.execute(
-            "SELECT count(*), " + ", ".join(f"approx_count_distinct(c{candidates[n]})" for n in names)
-            + f" FROM {staged.name} USING SAMPLE {percent:.6f} PERCENT (system, 7)"
-        ).fetchall()[0]
-        out.update({n: candidates[n] for n, k in zip(names, counts) if sampled and k <= LOOKUP_SHARE * sampled})
-    return out
-
-
-def _name_maps(con, spec: TableSpec, positions: dict[str, int | None], staged: Staged, null_markers: list[str]) -> dict[str, str]:
-    """Register, per name column, its DISTINCT delivered values -> cleaned and normalised form."""
-    maps: dict[str, str] = {}
-    for col in spec.columns:
-        pos = positions.get(col.name)
-        if col.type != "name" or pos is None:
-            continue
-        values = con.sql(name_values_sql(distinct_sql(staged, pos), null_markers)).to_arrow_table()
-        view = f"__cc_names_{col.name}"
-        con.register(view, values.append_column("norm", normalize_names(values["v"])))
-        maps[col.name] = view
-    return maps
 
 
 def _keys(spec: TableSpec) -> str:

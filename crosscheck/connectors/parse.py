@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+import duckdb
+
 from crosscheck.catalog import DUCKDB_TYPES, ColumnSpec
 from crosscheck.normalize import MIN_BIRTH, TRIM_CHARS, identity_sql_macros
 
@@ -68,9 +70,19 @@ TRIM_MACRO = (
 )
 
 
+#: Created after the others: a connection that has it has them all.
+_INSTALLED = "CREATE OR REPLACE TEMP MACRO cc_macros_installed() AS true"
+
+
 def install_macros(con) -> None:
+    """The parsing macros, once per connection (each table's load calls this)."""
+    try:
+        con.execute("SELECT cc_macros_installed()")
+        return
+    except duckdb.CatalogException:
+        pass
     con.execute(TRIM_MACRO % lit(TRIM_CHARS))
-    for sql in identity_sql_macros() + PARSE_MACROS:
+    for sql in identity_sql_macros() + PARSE_MACROS + [_INSTALLED]:
         con.execute(sql)
 
 

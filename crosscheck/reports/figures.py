@@ -103,3 +103,10 @@ def run_figures(rules: list[RuleOutcome], findings: pa.Table, districts: list[st
         setattr(totals, name, sum(getattr(f, name) for f in per.values()))
     outcomes = {o: sum(r.status == o for r in rules) for o in OUTCOMES}
     return RunFigures(rules=per, totals=totals, outcomes=outcomes)
+
+
+def without_rules(table: pa.Table | None, rule_ids: set[str]) -> pa.Table | None:
+    """``table`` without the rows of these rules (the draft rules of the run)."""
+    if table is None or not rule_ids or not table.num_rows:
+        return table
+    return table.filter(pc.invert(pc.is_in(table["rule_id"], pa.array(sorted(rule_ids), pa.string()))))

@@ -196,6 +196,12 @@ def _history_section(ws, r: int, model: ReportModel) -> int:
     return r
 
 
+NO_FILL = PatternFill()
+CENTERED = Alignment(horizontal="center")
+WRAPPED = Alignment(wrap_text=True, vertical="top")
+TOP = Alignment(wrap_text=False, vertical="top")
+
+
 def _findings_sheet(ws, findings: list[dict], extra: list[str], titles: dict[str, str] | None = None) -> None:
     """One row per finding, with the review columns (filled with the current review, a
     drop-down for the disposition). With `titles` (rule id -> Chinese title) it is the
@@ -231,12 +237,12 @@ def _findings_sheet(ws, findings: list[dict], extra: list[str], titles: dict[str
             elif at == 6:
                 c.number_format = "0.00"
             elif at == 5:
-                c.fill = SEV_FILL.get(f.get("severity") or "", PatternFill())
-                c.alignment = Alignment(horizontal="center")
+                c.fill = SEV_FILL.get(f.get("severity") or "", NO_FILL)
+                c.alignment = CENTERED
             elif at == 7:
-                c.alignment = Alignment(wrap_text=True, vertical="top")  # the evidence wraps
+                c.alignment = WRAPPED  # the evidence wraps
             elif at == 8:
-                c.alignment = Alignment(wrap_text=False, vertical="top")
+                c.alignment = TOP
         for col, value in zip(range(first_review, len(headers) + 1), review_values(f) if review else []):
             c = ws.cell(row=i, column=col, value=_text(value) or None)
             c.number_format, c.fill = TEXT, REVIEW_FILL
