@@ -2,9 +2,10 @@
 
 Three kinds of items live under `cache_dir` (crosscheck.toml; see crosscheck.canonical_cache,
 crosscheck.connectors.parts and crosscheck.connectors.tables): a delivery's loaded tables
-(`<key>/`), a file's parsed rows (`parts/<table>/<declaration>/<sha256>.*`) and a table's
-state with its newest segment (`parts/<table>/<declaration>/{state,seg}-<digest>.*`; a
-state whose older segment is gone is not used). Each is used whole or not at all. Beyond
+(`<key>/`), a file's part (`parts/<table>/<declaration>/<sha256>.json`: its rows are in the
+segment it was loaded into) and a table's state with its newest segment
+(`parts/<table>/<declaration>/{state,seg}-<digest>.*`; a state whose older segment is gone,
+or a part whose segment is gone, is not used). Each is used whole or not at all. Beyond
 `cache_max_size` the least recently used go first; a run prunes when it ends, and
 `crosscheck cache prune` does it on demand. Leftovers of a killed run (temporary names,
 partial load folders of processes that are gone) are removed whatever the size.
@@ -57,11 +58,9 @@ def items(cache_dir: Path) -> list[Item]:
         if entry.is_dir() and marker.is_file():
             out.append(Item("delivery", entry.name, [entry], _size(entry), marker.stat().st_mtime))
     for account in (cache_dir / "parts").glob("*/*/*.json"):
-        rows = account.with_suffix(".parquet")
-        if rows.is_file():
+        if not account.name.startswith("state-"):  # a part: what its file's load said; its rows are in a segment
             name = "/".join(account.with_suffix("").parts[-3:])
-            out.append(Item("part", name, [rows, account], rows.stat().st_size + account.stat().st_size,
-                            account.stat().st_mtime))
+            out.append(Item("part", name, [account], account.stat().st_size, account.stat().st_mtime))
     for segment in (cache_dir / "parts").glob("*/*/seg-*.duckdb"):
         state = segment.with_name(segment.name.replace("seg-", "state-", 1)).with_suffix(".json")
         paths = [segment, state] if state.is_file() else [segment]

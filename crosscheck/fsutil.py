@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 
 def private_dirs(folder: Path) -> None:
@@ -29,9 +29,10 @@ def private_files() -> Iterator[None]:
         os.umask(old)
 
 
-def write_private_text(path: Path, text: str) -> None:
+def write_private_text(path: Path, text: str, before_rename: Callable[[], None] | None = None) -> None:
     """Replace `path` with `text`, owner-only, never half-written (a temporary name, then a
-    rename). An OSError names the file (a full disk says where)."""
+    rename; `before_rename` is called in between). An OSError names the file (a full disk
+    says where)."""
     import secrets
 
     path = Path(path)
@@ -39,6 +40,8 @@ def write_private_text(path: Path, text: str) -> None:
     try:
         tmp.write_text(text, encoding="utf-8")
         os.chmod(tmp, 0o600)
+        if before_rename is not None:
+            before_rename()
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)

@@ -64,7 +64,8 @@ def test_a_part_killed_half_written_is_never_used(sample_city, crosscheck_cmd, t
     temps = list((cache / "parts").rglob("*.tmp"))
     assert temps, f"the killed run was writing a {phase}"
     accounts = [p for p in (cache / "parts").rglob("*.json") if not p.name.startswith("state-")]
-    assert all(p.with_suffix(".parquet").is_file() for p in accounts)   # no account without its rows
+    # no part without its rows: each names a segment that is there
+    assert all((p.parent / json.loads(p.read_text(encoding="utf-8"))["segment"]).is_file() for p in accounts)
     states = list((cache / "parts").rglob("state-*.json"))
     assert all(p.with_name(p.name.replace("state-", "seg-").replace(".json", ".duckdb")).is_file() for p in states)
     done = subprocess.run([*args, "--out", str(tmp_path / "next")], capture_output=True, text=True, env=env, timeout=600)

@@ -46,10 +46,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STAGING = "__cc_stg"
-#: Columns the parse adds to each row, dropped once the table is complete.
-WORK_COLUMNS = {"__file_idx": "INTEGER", "__reason": "VARCHAR", "__raw": "VARCHAR", "__rh": "UBIGINT"}
 #: The hash of a row's canonical columns: exact duplicates share it (kept in a table's segments).
 HASH = "__h"
+#: Each parsed row's hash of its delivered values (crosscheck.connectors.parse.raw_hash; kept
+#: in a table's segments: a snapshot delivered again is matched on it line by line).
+RAW_HASH = "__rh"
+#: Columns the parse adds to each row, dropped once the table is complete.
+WORK_COLUMNS = {"__file_idx": "INTEGER", "__reason": "VARCHAR", "__raw": "VARCHAR", RAW_HASH: "UBIGINT"}
 _DUCK_OF_ARROW = {pa.string(): "VARCHAR", pa.int64(): "BIGINT"}
 
 #: Wall seconds per (table, phase) of the loads in this process (profiling aid; cheap).
@@ -122,7 +125,7 @@ def load_table(con, extracts_root: Path, connector: ConnectorSpec, table: str, *
         return TableLoad(connector.source, table, "missing", f"no file matching {', '.join(spec.files)} in {connector.folder}/")
     if layered:
         return _load_layered(con, extracts_root, connector, table, spec, paths, known_hashes, parts, checks)
-    load = _load_table(con, extracts_root, connector, table, spec, paths, known_hashes, parts)
+    load = _load_table(con, extracts_root, connector, table, spec, paths, known_hashes, None)
     if not load.usable:
         con.execute(f'DROP TABLE IF EXISTS "{table}"')
     elif validate:
@@ -170,16 +173,21 @@ def _grow(con, root, connector, table, spec, paths, known_hashes, parts, checks,
     after = base is None or comes_after(base.contents, contents)
     earlier = {rel: part for rel, sha in states.delivered_before(table, version).items()
                if (rel, sha) not in contents and (part := parts.find(table, version, sha)) is not None}
+    parsed: list = []
     with states.new_segment(con, table, version, contents) as segment:
         ensure_quarantine(con)
         load = _load_table(con, root, connector, table, spec, fresh, known_hashes, parts, base=base, base_first=after,
-                           earlier=earlier)
+                           earlier=earlier, parsed=parsed)
         new_counts = None
         if load.usable:
             with _phase(table, "validate"):
                 new_counts = row_counts(checks, con, f'"{table}"', table, spec,
                                         {f.file: f.rows_loaded for f in load.files if f.status != "failed"})
         segment.keep = load.usable
+    failed = {f.file for f in load.files if f.status == "failed"}
+    for sha, rel, meta in parsed if load.usable else []:
+        if rel not in failed:
+            parts.keep(table, version, sha, {**meta, "segment": segment.path.name, "file": rel})
     if base is None and not load.usable:
         return load
     for account in base.load.files if base is not None else []:
@@ -270,14 +278,17 @@ def _stage_text(con, path: Path, info, account: FileAccount, workdir: Path) -> S
 
 def _load_table(con, root: Path, connector: ConnectorSpec, table: str, spec: TableSpec, paths: list[Path],
                 known_hashes: dict[str, str], parts: PartStore | None, base=None, base_first: bool = True,
-                earlier: dict | None = None) -> TableLoad:
+                earlier: dict | None = None, parsed: list | None = None) -> TableLoad:
     """Parse every file straight into the table (in the connection's current database), or read
-    the part a run kept of it, then move quarantined rows out, drop extra copies and the
-    working columns. `base`: the kept state (crosscheck.connectors.tables.State) these files
-    come after (`base_first`; else a copy of one of its rows raises EarlierCopies): copies of
-    its rows are extra copies too, and each row keeps its hash `__h`. `earlier`: the part of
-    the version delivered before, by path, of files delivered again changed (a snapshot): the
-    lines delivered again unchanged are taken from it, only the others are parsed."""
+    it from its part, then move quarantined rows out, drop extra copies and the working
+    columns. With `parts` the table is a segment (crosscheck.connectors.tables): each row
+    keeps its hash `__h` and the hash of its delivered values `__rh`, the copies dropped are
+    kept in `copies`, and `parsed` gets (SHA-256, path, account) of each file parsed, whose
+    part is written once the segment is kept. `base`: the kept state these files come after
+    (`base_first`; else a copy of one of its rows raises EarlierCopies): copies of its rows
+    are extra copies too. `earlier`: the part of the version delivered before, by path, of
+    files delivered again changed (a snapshot): the lines delivered again unchanged are taken
+    from it, only the others are parsed."""
     version = declaration(connector, table) if parts is not None else ""
     columns = spec.canonical_columns()
     con.execute(f'CREATE OR REPLACE TABLE "{table}" ('
@@ -295,13 +306,12 @@ def _load_table(con, root: Path, connector: ConnectorSpec, table: str, spec: Tab
                 if part is not None:
                     absent = _reuse(con, connector, table, index, rel, account, part)
                 else:
-                    rejects, absent, headers = _load_file(con, connector, table, spec, index, path, rel, account, Path(tmp),
+                    absent, headers = _load_file(con, connector, table, spec, index, path, rel, account, Path(tmp),
                                                           known, (earlier or {}).get(rel))
-                    if parts is not None and account.sha256:
-                        parts.keep(con, table, version, account.sha256, index, {
+                    if parsed is not None and account.sha256:
+                        parsed.append((account.sha256, rel, {
                             "sha256": account.sha256, "encoding": account.encoding, "rows_read": account.rows_read,
-                            "absent": absent, "rejects": [[r.line, r.reason, r.raw_values] for r in rejects],
-                            "headers": headers})
+                            "absent": absent, "headers": headers}))
                 if absent:
                     warnings.append(f"{rel}: optional column{'s' if len(absent) > 1 else ''} {', '.join(absent)} absent, loaded as empty")
             except FileProblem as exc:
@@ -328,7 +338,7 @@ def _load_table(con, root: Path, connector: ConnectorSpec, table: str, spec: Tab
         con.execute(f'DROP TABLE IF EXISTS "{table}"')
         return load
     with _phase(table, "quarantine+dedupe"):
-        _quarantine_and_dedupe(con, connector, table, spec, load, base, base_first, keep_hash=parts is not None)
+        _quarantine_and_dedupe(con, connector, table, spec, load, base, base_first, in_segment=parts is not None)
     failed = [f.error for f in load.files if f.status == "failed"]
     load.reason = "; ".join(failed + warnings)
     load.settle()  # a table that lost a file is partial
@@ -336,22 +346,23 @@ def _load_table(con, root: Path, connector: ConnectorSpec, table: str, spec: Tab
 
 
 def _reuse(con, connector, table, index, rel, account, part) -> list[str]:
-    """A file parsed before: its kept rows and account; the optional columns it lacks."""
+    """A file parsed before: its rows and quarantined lines from its segment, its account;
+    the optional columns it lacks."""
     meta = part.meta()
     with _phase(table, "reuse"):
-        PartStore.read_into(con, table, part, index, rel, HASH, _keys(connector.tables[table]))
-    if meta["rejects"]:
-        con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?)",
-                        [(connector.source, table, rel, line, reason, raw) for line, reason, raw in meta["rejects"]])
+        con.execute(f'INSERT INTO "{table}" BY NAME SELECT *, {index} AS __file_idx, {lit(rel)} AS source_file '
+                    f"FROM ({part.rows_sql(con, table)})")
+        account.rows_quarantined = con.execute(f"INSERT INTO quarantine {part.quarantine_sql(con, table, rel)}"
+                                               ).fetchall()[0][0]
     account.sha256, account.encoding, account.reused = meta["sha256"], meta["encoding"], True
-    account.rows_read, account.rows_quarantined = meta["rows_read"], len(meta["rejects"])
+    account.rows_read = meta["rows_read"]
     return list(meta["absent"])
 
 
 def _load_file(con, connector, table, spec, index, path, rel, account, workdir, known_sha256,
-               earlier=None) -> tuple[list, list[str], list[str]]:
-    """Parse one file into the table; (the lines that could not be split, optional columns
-    absent, the delivered headers). `earlier`: the part of the version of this file delivered
+               earlier=None) -> tuple[list[str], list[str]]:
+    """Parse one file into the table (its lines that cannot be split into quarantine); the
+    optional columns absent and the delivered headers. `earlier`: the part of the version of this file delivered
     before: its rows stand for the lines delivered again unchanged."""
     with _phase(table, "stage"):
         staged = _stage(con, path, account, workdir, known_sha256)
@@ -361,7 +372,7 @@ def _load_file(con, connector, table, spec, index, path, rel, account, workdir, 
     rows, rejects = staged.rows, staged.rejects
     if earlier is not None and earlier.meta().get("headers") == staged.headers and staged.read_error is None:
         with _phase(table, "unchanged lines"):
-            staged = take_unchanged(con, table, _keys(spec), HASH, staged, earlier, index, rel, f"{STAGING}_changed")
+            staged = take_unchanged(con, table, staged, earlier, index, rel, f"{STAGING}_changed")
         account.lines_unchanged = rows - staged.rows
     with _phase(table, "stage"):
         lookups = lookup_positions(con, spec, positions, staged)
@@ -394,7 +405,7 @@ def _load_file(con, connector, table, spec, index, path, rel, account, workdir, 
         )
     account.rows_read = rows + len(rejects)
     account.rows_quarantined = len(rejects)
-    return rejects, absent, staged.headers
+    return absent, staged.headers
 
 
 def _keys(spec: TableSpec) -> str:
@@ -402,7 +413,8 @@ def _keys(spec: TableSpec) -> str:
     return ", ".join(f'"{c.name}"' for c in spec.columns)
 
 
-def _quarantine_and_dedupe(con, connector, table, spec, load: TableLoad, base=None, base_first=True, keep_hash=False) -> None:
+def _quarantine_and_dedupe(con, connector, table, spec, load: TableLoad, base=None, base_first=True,
+                           in_segment=False) -> None:
     con.execute(
         f"INSERT INTO quarantine SELECT {lit(connector.source)}, {lit(table)}, source_file, source_line, __reason, __raw "
         f'FROM "{table}" WHERE __reason IS NOT NULL ORDER BY __file_idx, source_line'
@@ -430,10 +442,14 @@ def _quarantine_and_dedupe(con, connector, table, spec, load: TableLoad, base=No
     if base is not None:
         drop_copies_of(con, table, [c.name for c in spec.columns], HASH, base, dups, base_first)
     dropped = dict(con.execute(f"SELECT __file_idx, count(*) FROM {dups} GROUP BY 1").fetchall())
+    kept_apart = [c for c in WORK_COLUMNS if c != RAW_HASH]
+    if in_segment:  # a file's part is its rows in the segment: the kept ones and the copies
+        con.execute(f'CREATE TABLE copies AS SELECT * EXCLUDE ({", ".join(kept_apart)}) FROM "{table}" '
+                    f"WHERE rowid IN (SELECT __rid FROM {dups})")
     if dropped:
         con.execute(f'DELETE FROM "{table}" WHERE rowid IN (SELECT __rid FROM {dups})')
     con.execute(f"DROP TABLE IF EXISTS {dups}")
-    for column in [*WORK_COLUMNS, *([] if keep_hash else [HASH])]:
+    for column in kept_apart if in_segment else [*WORK_COLUMNS, HASH]:
         con.execute(f'ALTER TABLE "{table}" DROP COLUMN {column}')
     quarantined = {idx: bad for idx, (_, bad) in counts.items()}
     counts = {idx: (valid - dropped.get(idx, 0), dropped.get(idx, 0)) for idx, (valid, _) in counts.items()}

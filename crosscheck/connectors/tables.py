@@ -12,7 +12,9 @@ expectations run on the whole table. Any other change (a file replaced, removed 
 before the last) loads the table from all its files as one segment.
 
     <cache_dir>/parts/<table>/<declaration>/seg-<digest>.duckdb  one segment: the rows of its
-                         files (the table itself, with `__h`) and their `quarantine` rows
+                         files (the table itself, with `__h` and `__rh`), the exact copies
+                         dropped from them (`copies`) and their `quarantine` rows; the parts of
+                         the files parsed into it point at it
     <cache_dir>/parts/<table>/<declaration>/state-<digest>.json  its files, its segments (oldest
                          first), its load accounting and its row-by-row expectation counts
 
@@ -40,7 +42,7 @@ from crosscheck.results import ExpectationResult, FileAccount, TableLoad
 from crosscheck.testhooks import pause
 
 #: The rows of a segment hash with DuckDB's hash(): a new DuckDB may hash otherwise.
-FORMAT = "crosscheck-table-state-1"
+FORMAT = "crosscheck-table-state-2"
 PREFIX = "__cc_seg_"
 
 Contents = list[tuple[str, str]]   # (path relative to the extracts root, SHA-256) of each file, in load order
@@ -82,9 +84,9 @@ def define_view(con, table: str, columns: list[str], segments: list[Path]) -> No
 
 
 def segment_columns(con, table: str, segment: Path) -> list[str]:
-    """The canonical columns of a segment's table (its row hash left out)."""
+    """The canonical columns of a segment's table (its row hashes left out)."""
     (name,) = attach_segments(con, [segment])
-    return [r[0] for r in con.execute(f'DESCRIBE {name}.main."{table}"').fetchall() if r[0] != "__h"]
+    return [r[0] for r in con.execute(f'DESCRIBE {name}.main."{table}"').fetchall() if r[0] not in ("__h", "__rh")]
 
 
 def quarantine_sql(con, segments: list[Path]) -> str:
@@ -246,25 +248,25 @@ def drop_copies_of(con, table: str, keys: list[str], hash_column: str, base: "St
     con.execute(f"DROP TABLE IF EXISTS {shared}")
 
 
-def take_unchanged(con, table: str, keys: str, hash_column: str, staged, earlier, index: int, rel: str, rest: str):
+def take_unchanged(con, table: str, staged, earlier, index: int, rel: str, rest: str):
     """Insert, for each staged line whose delivered values equal a line of the version
-    delivered before, that line's parsed row (at the new line number); the staging of the
-    other lines (`rest`), to be parsed. A line that stood twice in the version before is parsed.
-    `keys`: the columns whose hash is each row's `hash_column`."""
+    delivered before (its part, crosscheck.connectors.parts), that line's parsed row (at the
+    new line number); the staging of the other lines (`rest`), to be parsed. A line that stood
+    twice in the version before, or was quarantined, is parsed."""
     from crosscheck.connectors.parse import raw_hash
     from crosscheck.connectors.readers import Staged
 
-    old = f"read_parquet({_lit(str(earlier.rows))})"
+    old = f"({earlier.rows_sql(con, table)})"
     con.execute(f"CREATE OR REPLACE TEMP TABLE __cc_rh AS SELECT __line, {raw_hash(len(staged.headers))} AS __rh "
                 f"FROM {staged.name}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE __cc_rh_twice AS SELECT __rh FROM {old} GROUP BY __rh HAVING count(*) > 1")
     con.execute(
         f'INSERT INTO "{table}" BY NAME SELECT o.* EXCLUDE (source_line), n.__line AS source_line, {index} AS __file_idx, '
-        f"{_lit(rel)} AS source_file, hash({keys}) AS {hash_column} "
-        f"FROM __cc_rh n JOIN {old} o ON o.__rh = n.__rh WHERE n.__rh NOT IN (SELECT __rh FROM __cc_rh_twice)")
+        f"{_lit(rel)} AS source_file FROM __cc_rh n JOIN {old} AS o ON o.__rh = n.__rh "
+        f"WHERE n.__rh NOT IN (SELECT __rh FROM __cc_rh_twice)")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {rest} AS SELECT * FROM {staged.name} "
                 f'WHERE __line NOT IN (SELECT source_line FROM "{table}" WHERE __file_idx = {index})')
-    con.execute("DROP TABLE IF EXISTS __cc_rh")
-    con.execute("DROP TABLE IF EXISTS __cc_rh_twice")
+    for temp in ("__cc_rh", "__cc_rh_twice"):
+        con.execute(f"DROP TABLE IF EXISTS {temp}")
     count = con.execute(f"SELECT count(*) FROM {rest}").fetchall()[0][0]
     return Staged(rest, staged.headers, count, staged.rejects, staged.types)
