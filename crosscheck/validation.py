@@ -117,10 +117,14 @@ def fetch_frame(con, relation: str, columns: list[str], files: dict[str, int] | 
     of their line number; without it, the whole relation up to SAMPLE_ROWS rows, else the
     rows whose values of `columns` hash into about SAMPLE_ROWS rows."""
     cols = _quoted(columns) or "*"
-    if files is not None:
-        big = {f: k for f, k in files.items() if k > SAMPLE_ROWS}
-        cases = " ".join(f"WHEN {_lit(f)} THEN {k}" for f, k in sorted(big.items()))
-        where = f" WHERE hash(source_line) % (CASE source_file {cases} ELSE 1 END) < {SAMPLE_ROWS}" if big else ""
+    if files is not None:  # one query per file: its rows are stored together, the others are skipped unread
+        selects = [f"SELECT {cols} FROM {relation} WHERE source_file = {_lit(f)}"
+                   + (f" AND hash(source_line) % {k} < {SAMPLE_ROWS}" if k > SAMPLE_ROWS else "")
+                   for f, k in sorted(files.items())]
+        listed = ", ".join(_lit(f) for f in sorted(files))
+        rest = f"source_file IS NULL OR source_file NOT IN ({listed})" if files else "true"
+        selects.append(f"SELECT {cols} FROM {relation} WHERE {rest}")  # rows of files not listed: whole
+        return con.sql(" UNION ALL ".join(selects)).df()
     else:
         total = con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
         where = f" WHERE hash({cols}) % {total} < {SAMPLE_ROWS}" if total > SAMPLE_ROWS and columns else ""
