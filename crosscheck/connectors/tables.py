@@ -76,11 +76,15 @@ def attach_segments(con, segments: list[Path]) -> list[str]:
     return out
 
 
+def union_sql(con, segments: list[Path], relation: str, columns: str = "*") -> str:
+    """`columns` of `relation` (a table of each segment) over all the segments, oldest first."""
+    return " UNION ALL ".join(f"SELECT {columns} FROM {a}.main.{relation}" for a in attach_segments(con, segments))
+
+
 def define_view(con, table: str, columns: list[str], segments: list[Path]) -> None:
     """`table`, in the current database, as the union of its segments' rows, oldest first."""
-    cols = ", ".join(f'"{c}"' for c in columns)
-    union = " UNION ALL ".join(f'SELECT {cols} FROM {a}.main."{table}"' for a in attach_segments(con, segments))
-    con.execute(f'CREATE OR REPLACE VIEW "{table}" AS {union}')
+    rows = union_sql(con, segments, f'"{table}"', ", ".join(f'"{c}"' for c in columns))
+    con.execute(f'CREATE OR REPLACE VIEW "{table}" AS {rows}')
 
 
 def segment_columns(con, table: str, segment: Path) -> list[str]:
@@ -90,7 +94,7 @@ def segment_columns(con, table: str, segment: Path) -> list[str]:
 
 
 def quarantine_sql(con, segments: list[Path]) -> str:
-    return " UNION ALL ".join(f"SELECT * FROM {a}.main.quarantine" for a in attach_segments(con, segments))
+    return union_sql(con, segments, "quarantine")
 
 
 @dataclass
@@ -102,8 +106,8 @@ class State:
     counts: list          # crosscheck.validation.RowCounts over every file of the state
 
     def rows_sql(self, con, table: str, columns: str = "*") -> str:
-        """The state's rows (with their hash `__h`; or only `columns`), as one relation."""
-        return " UNION ALL ".join(f'SELECT {columns} FROM {a}.main."{table}"' for a in attach_segments(con, self.segments))
+        """The state's rows (with their hashes `__h` and `__rh`; or only `columns`), as one relation."""
+        return union_sql(con, self.segments, f'"{table}"', columns)
 
 
 def _in_order(some: Contents, every: Contents) -> bool:
@@ -160,17 +164,15 @@ class TableStates:
     def base(self, table: str, version: str, contents: Contents) -> State | None:
         """The kept state with the most of these files, all among them and in the same order
         (the months delivered before), not all of them."""
-        best: tuple[int, Contents] | None = None
+        best: State | None = None
         for path in (self.folder / table / version).glob("state-*.json"):
             try:
                 kept = [tuple(c) for c in json.loads(path.read_text(encoding="utf-8"))["contents"]]
             except (OSError, ValueError, KeyError, TypeError):
                 continue
-            if len(kept) < len(contents) and _in_order(kept, contents) and (best is None or len(kept) > best[0]):
-                state = self._read(table, version, kept)
-                if state is not None:
-                    best = (len(kept), kept)
-        return self._read(table, version, best[1]) if best is not None else None
+            if len(kept) < len(contents) and _in_order(kept, contents) and (best is None or len(kept) > len(best.contents)):
+                best = self._read(table, version, kept) or best
+        return best
 
     def delivered_before(self, table: str, version: str) -> dict[str, str]:
         """Path -> SHA-256 of each file in the kept states, the most recently used state's last."""
