@@ -263,6 +263,10 @@ def test_a_finding_row_is_one_glance_and_opens_to_its_evidence_and_timeline(page
     assert rows == listed
     sev = cdp.js("Array.from(document.querySelectorAll('.priority-findings tbody td.c-severity')).map(td => td.textContent)")
     assert sev == sorted(sev, key=["高", "中", "低"].index)
+    # at 1400 px no findings table scrolls sideways: the evidence takes the width left, ending in …
+    sideways = cdp.js("Array.from(document.querySelectorAll('.ft-wrap')).filter(w => w.offsetParent !== null)"
+                      ".map(w => w.scrollWidth - w.clientWidth)")
+    assert sideways and max(sideways) <= 1, sideways
     top = tmp_path / "report-top-1400x900.png"
     cdp.js("window.scrollTo({top: 0, behavior: 'instant'})")
     _shot(cdp, top)

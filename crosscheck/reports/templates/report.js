@@ -243,7 +243,7 @@
           if (v) td.appendChild(el('span', 'badge rv-' + v, T.rv[v] || v));
         } else if (c === 'rule') td = el('td', 'c-rule', v[lang === 'en' ? 1 : 0]);
         else if (c === 'district') td = el('td', 'c-district', v || T.unknown);
-        else if (c === 'evidence') { td = el('td', 'c-evidence', v); td.title = v; }
+        else if (c === 'evidence' || c === 'id') { td = el('td', 'c-' + c, v); td.title = v; }
         else td = el('td', 'c-' + c, v);
         tr.appendChild(td);
       }
