@@ -1,7 +1,7 @@
 """Data-quality expectations with Great Expectations Core 1.x.
 
 The only module that imports great_expectations, and only inside functions
-(the import costs ~3 s; `warm_up` starts it in the background). Each connector table's YAML `expectations`
+(the import costs ~3 s; a run imports it in a worker process, `Checks`, while it starts). Each connector table's YAML `expectations`
 (expectation type -> kwargs) run on pandas DataFrames of the loaded table, in two kinds:
 
 - **row by row** (values in a set, between bounds, not null, a pair of columns in order):
@@ -125,9 +125,8 @@ def fetch_frame(con, relation: str, columns: list[str], files: dict[str, int] | 
         rest = f"source_file IS NULL OR source_file NOT IN ({listed})" if files else "true"
         selects.append(f"SELECT {cols} FROM {relation} WHERE {rest}")  # rows of files not listed: whole
         return con.sql(" UNION ALL ".join(selects)).df()
-    else:
-        total = con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
-        where = f" WHERE hash({cols}) % {total} < {SAMPLE_ROWS}" if total > SAMPLE_ROWS and columns else ""
+    total = con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
+    where = f" WHERE hash({cols}) % {total} < {SAMPLE_ROWS}" if total > SAMPLE_ROWS and columns else ""
     return con.sql(f"SELECT {cols} FROM {relation}{where}").df()
 
 
@@ -279,8 +278,8 @@ def validate_table(checks: "Checks", con, table: str, spec: TableSpec) -> Callab
 
 
 def _worker_start() -> None:
-    """In the worker: GX without its Spark support (GX imports pyspark when it can; the worker
-    validates pandas frames only), imported and ready before the first check arrives."""
+    """In the worker, before anything is imported: GX without its Spark support (GX imports
+    pyspark when it can; the worker validates pandas frames only)."""
     sys.modules.setdefault("pyspark", None)  # type: ignore[arg-type]
 
 

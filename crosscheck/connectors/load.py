@@ -33,7 +33,8 @@ from crosscheck.catalog import Catalog, ConnectorSpec, TableSpec
 from crosscheck.connectors.columns import lookup_positions, match_headers, name_maps
 from crosscheck.connectors.files import FileProblem, discover, scan, transcode
 from crosscheck.connectors.parts import PartStore, declaration
-from crosscheck.connectors.tables import EarlierCopies, drop_copies_of, take_unchanged
+from crosscheck.connectors.tables import (HASH, RAW_HASH, EarlierCopies, TableStates, comes_after, define_view,
+                                          drop_copies_of, quarantine_sql, take_unchanged)
 from crosscheck.faults import is_fault
 from crosscheck.connectors.parse import install_macros, lit, parse_select
 from crosscheck.connectors.readers import (NotUTF8, Staged, build_distinct, csv_header, distinct_sql, drop_staged,
@@ -46,11 +47,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STAGING = "__cc_stg"
-#: The hash of a row's canonical columns: exact duplicates share it (kept in a table's segments).
-HASH = "__h"
-#: Each parsed row's hash of its delivered values (crosscheck.connectors.parse.raw_hash; kept
-#: in a table's segments: a snapshot delivered again is matched on it line by line).
-RAW_HASH = "__rh"
 #: Columns the parse adds to each row, dropped once the table is complete.
 WORK_COLUMNS = {"__file_idx": "INTEGER", "__reason": "VARCHAR", "__raw": "VARCHAR", RAW_HASH: "UBIGINT"}
 _DUCK_OF_ARROW = {pa.string(): "VARCHAR", pa.int64(): "BIGINT"}
@@ -112,7 +108,7 @@ def load_table(con, extracts_root: Path, connector: ConnectorSpec, table: str, *
         next(folder.iterdir(), None)  # raises OSError if the folder cannot be listed
     paths = discover(folder, spec.files) if folder.is_dir() else []
     known_hashes = known_hashes or {}
-    layered = parts is not None and validate and _contents(paths, known_hashes) is not None
+    contents = _contents(extracts_root, paths, known_hashes) if parts is not None and validate else None
     if validate and checks is None:
         from crosscheck.validation import Checks
 
@@ -123,8 +119,8 @@ def load_table(con, extracts_root: Path, connector: ConnectorSpec, table: str, *
         return TableLoad(connector.source, table, "missing", f"source folder {connector.folder}/ is not in the delivery")
     if not paths:
         return TableLoad(connector.source, table, "missing", f"no file matching {', '.join(spec.files)} in {connector.folder}/")
-    if layered:
-        return _load_layered(con, extracts_root, connector, table, spec, paths, known_hashes, parts, checks)
+    if contents is not None:
+        return _load_layered(con, extracts_root, connector, table, spec, paths, contents, known_hashes, parts, checks)
     load = _load_table(con, extracts_root, connector, table, spec, paths, known_hashes, None)
     if not load.usable:
         con.execute(f'DROP TABLE IF EXISTS "{table}"')
@@ -138,15 +134,12 @@ def load_table(con, extracts_root: Path, connector: ConnectorSpec, table: str, *
 
 
 def _load_layered(con, root: Path, connector: ConnectorSpec, table: str, spec: TableSpec, paths: list[Path],
-                  known_hashes: dict[str, str], parts: PartStore, checks) -> TableLoad:
+                  contents: list[tuple[str, str]], known_hashes: dict[str, str], parts: PartStore, checks) -> TableLoad:
     """The table as the state kept of exactly its files, or as the state of its first files
     plus one segment of the files after them, or as one new segment
     (crosscheck.connectors.tables)."""
-    from crosscheck.connectors.tables import TableStates
-
     states = TableStates(parts.folder)
     version = declaration(connector, table)
-    contents = [(p.relative_to(root).as_posix(), known_hashes[str(p.resolve())]) for p in paths]
     state = states.find(table, version, contents)
     if state is not None:  # the same files as a run before: nothing to parse, check or validate
         for account in state.load.files:
@@ -166,7 +159,6 @@ def _grow(con, root, connector, table, spec, paths, known_hashes, parts, checks,
           base) -> TableLoad:
     """The table as `base` (a kept state of some of its files, or None) plus one new segment
     of its other files."""
-    from crosscheck.connectors.tables import comes_after
     from crosscheck.validation import add_counts, row_counts, table_results
 
     fresh = [p for p, c in zip(paths, contents) if base is None or c not in base.contents]
@@ -221,19 +213,16 @@ def _grow(con, root, connector, table, spec, paths, known_hashes, parts, checks,
 
 def _show(con, table: str, spec: TableSpec, segments: list[Path]) -> None:
     """`table` (a view in the current database) and its quarantine rows, from its segments."""
-    from crosscheck.connectors.tables import define_view, quarantine_sql
-
     define_view(con, table, list(spec.canonical_columns()), segments)
     con.execute(f'DELETE FROM quarantine WHERE "table" = {lit(table)}')
     con.execute(f"INSERT INTO quarantine {quarantine_sql(con, segments)}")
 
 
-def _contents(paths: list[Path], hashes: dict[str, str], root: Path | None = None) -> list[str] | None:
-    """The table's content, as the SHA-256 of its files in load order; None when one is not known.
-    `hashes` by resolved path, or (with `root`) by path relative to it."""
-    key = (lambda p: p.relative_to(root).as_posix()) if root is not None else (lambda p: str(p.resolve()))
-    shas = [hashes.get(key(p)) for p in paths]
-    return shas if shas and all(shas) else None
+def _contents(root: Path, paths: list[Path], hashes: dict[str, str]) -> list[tuple[str, str]] | None:
+    """The table's content: (path relative to `root`, SHA-256) of its files in load order; None
+    when there is none or a file's hash is not known (`hashes` by resolved path)."""
+    shas = [hashes.get(str(p.resolve())) for p in paths]
+    return [(p.relative_to(root).as_posix(), sha) for p, sha in zip(paths, shas)] if shas and all(shas) else None
 
 
 def _stage(con, path: Path, account: FileAccount, workdir: Path, known_sha256: str | None = None) -> Staged:
@@ -307,7 +296,7 @@ def _load_table(con, root: Path, connector: ConnectorSpec, table: str, spec: Tab
                     absent = _reuse(con, connector, table, index, rel, account, part)
                 else:
                     absent, headers = _load_file(con, connector, table, spec, index, path, rel, account, Path(tmp),
-                                                          known, (earlier or {}).get(rel))
+                                                 known, (earlier or {}).get(rel))
                     if parsed is not None and account.sha256:
                         parsed.append((account.sha256, rel, {
                             "sha256": account.sha256, "encoding": account.encoding, "rows_read": account.rows_read,
@@ -348,7 +337,7 @@ def _load_table(con, root: Path, connector: ConnectorSpec, table: str, spec: Tab
 def _reuse(con, connector, table, index, rel, account, part) -> list[str]:
     """A file parsed before: its rows and quarantined lines from its segment, its account;
     the optional columns it lacks."""
-    meta = part.meta()
+    meta = part.meta
     with _phase(table, "reuse"):
         con.execute(f'INSERT INTO "{table}" BY NAME SELECT *, {index} AS __file_idx, {lit(rel)} AS source_file '
                     f"FROM ({part.rows_sql(con, table)})")
@@ -370,7 +359,7 @@ def _load_file(con, connector, table, spec, index, path, rel, account, workdir, 
     if missing:
         raise FileProblem(f"line 1: missing required column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
     rows, rejects = staged.rows, staged.rejects
-    if earlier is not None and earlier.meta().get("headers") == staged.headers and staged.read_error is None:
+    if earlier is not None and earlier.meta.get("headers") == staged.headers and staged.read_error is None:
         with _phase(table, "unchanged lines"):
             staged = take_unchanged(con, table, staged, earlier, index, rel, f"{STAGING}_changed")
         account.lines_unchanged = rows - staged.rows
@@ -440,7 +429,7 @@ def _quarantine_and_dedupe(con, connector, table, spec, load: TableLoad, base=No
         f"SELECT __rid, __file_idx FROM r WHERE __rn > 1"
     )
     if base is not None:
-        drop_copies_of(con, table, [c.name for c in spec.columns], HASH, base, dups, base_first)
+        drop_copies_of(con, table, [c.name for c in spec.columns], base, dups, base_first)
     dropped = dict(con.execute(f"SELECT __file_idx, count(*) FROM {dups} GROUP BY 1").fetchall())
     kept_apart = [c for c in WORK_COLUMNS if c != RAW_HASH]
     if in_segment:  # a file's part is its rows in the segment: the kept ones and the copies

@@ -47,14 +47,11 @@ def _lit(text: str) -> str:
 @dataclass
 class Part:
     account: Path
-    data: dict
-
-    def meta(self) -> dict:
-        return self.data
+    meta: dict    # what the file's load said, and where its rows are ("segment", "file")
 
     @property
     def segment(self) -> Path:
-        return self.account.with_name(self.data["segment"])
+        return self.account.with_name(self.meta["segment"])
 
     def rows_sql(self, con, table: str) -> str:
         """The file's parsed rows that were not quarantined (kept or dropped as copies), with
@@ -62,7 +59,7 @@ class Part:
         from crosscheck.connectors.tables import attach_segments
 
         (name,) = attach_segments(con, [self.segment])
-        where = f"WHERE source_file = {_lit(self.data['file'])}"
+        where = f"WHERE source_file = {_lit(self.meta['file'])}"
         return (f'SELECT * EXCLUDE (source_file) FROM {name}.main."{table}" {where} '
                 f"UNION ALL SELECT * EXCLUDE (source_file) FROM {name}.main.copies {where}")
 
@@ -72,7 +69,7 @@ class Part:
 
         (name,) = attach_segments(con, [self.segment])
         return (f'SELECT source, "table", {_lit(rel)} AS file, line, reason, raw_values FROM {name}.main.quarantine '
-                f"WHERE \"table\" = {_lit(table)} AND file = {_lit(self.data['file'])}")
+                f"WHERE \"table\" = {_lit(table)} AND file = {_lit(self.meta['file'])}")
 
 
 class PartStore:

@@ -41,6 +41,11 @@ from crosscheck.fsutil import private_dirs, write_private_text
 from crosscheck.results import ExpectationResult, FileAccount, TableLoad
 from crosscheck.testhooks import pause
 
+#: The hash of a row's canonical columns: exact duplicates share it.
+HASH = "__h"
+#: Each parsed row's hash of its delivered values (crosscheck.connectors.parse.raw_hash): a
+#: snapshot delivered again is matched on it line by line.
+RAW_HASH = "__rh"
 #: The rows of a segment hash with DuckDB's hash(): a new DuckDB may hash otherwise.
 FORMAT = "crosscheck-table-state-2"
 PREFIX = "__cc_seg_"
@@ -90,7 +95,7 @@ def define_view(con, table: str, columns: list[str], segments: list[Path]) -> No
 def segment_columns(con, table: str, segment: Path) -> list[str]:
     """The canonical columns of a segment's table (its row hashes left out)."""
     (name,) = attach_segments(con, [segment])
-    return [r[0] for r in con.execute(f'DESCRIBE {name}.main."{table}"').fetchall() if r[0] not in ("__h", "__rh")]
+    return [r[0] for r in con.execute(f'DESCRIBE {name}.main."{table}"').fetchall() if r[0] not in (HASH, RAW_HASH)]
 
 
 def quarantine_sql(con, segments: list[Path]) -> str:
@@ -230,11 +235,11 @@ class EarlierCopies(Exception):
     """A new file holds copies of rows of a kept file it comes before."""
 
 
-def drop_copies_of(con, table: str, keys: list[str], hash_column: str, base: "State", dups: str, base_first: bool) -> None:
+def drop_copies_of(con, table: str, keys: list[str], base: "State", dups: str, base_first: bool) -> None:
     """Add to `dups` the rows that copy a row of the kept state `base` (its files come first;
     else EarlierCopies when there is a copy). Only the hash column of the state is read,
     unless hashes collide. `dups` holds (__rid, __file_idx) of the rows to drop."""
-    h = hash_column
+    h = HASH
     shared = f"__cc_shared_{table}"
     con.execute(f"CREATE OR REPLACE TEMP TABLE {shared} AS SELECT DISTINCT {h} FROM ({base.rows_sql(con, table, h)}) "
                 f'WHERE {h} IN (SELECT {h} FROM "{table}")')
