@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from crosscheck.sample.vocab import TRADITIONAL  # noqa: E402
+from devtools.sample.vocab import TRADITIONAL  # noqa: E402
 
 W = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
 FULL = str.maketrans("０１２３４５６７８９Ｘｘ", "0123456789XX")

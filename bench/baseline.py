@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from crosscheck.sample.vocab import TRADITIONAL  # noqa: E402  (the character table only)
+from devtools.sample.vocab import TRADITIONAL  # noqa: E402  (the character table only)
 
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 

@@ -153,7 +153,7 @@ def memory_limit() -> str:
 def startup() -> dict:
     probes = {
         "crosscheck --help": [str(BIN / "crosscheck"), "--help"],
-        "import crosscheck.run + rules + connectors": [PY, "-c", "import crosscheck.run, crosscheck.rules, crosscheck.connectors"],
+        "import crosscheck.pipeline.run + rules + connectors": [PY, "-c", "import crosscheck.pipeline.run, crosscheck.rules, crosscheck.connectors"],
         "import great_expectations": [PY, "-c", "import great_expectations"],
         "import prefect": [PY, "-c", "import prefect"],
     }

@@ -33,7 +33,7 @@ def unavailable() -> str | None:
     """Why Spark cannot run here (None: it can)."""
     sys.path.insert(0, str(REPO))
     from crosscheck.config import ProjectConfig
-    from crosscheck.spark_engine import unavailable_reason
+    from crosscheck.engines.spark import unavailable_reason
 
     return unavailable_reason(ProjectConfig.load(REPO))
 

@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO))
 
 from crosscheck.casework import Casework, Settings, casework_path  # noqa: E402
 from crosscheck.store import Store  # noqa: E402
-from crosscheck.store.testing import finding, make_run  # noqa: E402
+from devtools.run_builders import finding, make_run  # noqa: E402
 
 PASSWORD = "bench password 1"
 DISTRICTS = ["大冶市", "阳新县", "黄石港区", "西塞山区", "下陆区", "铁山区"]
@@ -48,7 +48,7 @@ RECORD = textwrap.dedent("""
     sys.path.insert(0, sys.argv[3])
     from workbench_bench import rows
     from crosscheck.store import Store
-    from crosscheck.store.testing import make_run
+    from devtools.run_builders import make_run
     t = time.monotonic()
     with Store.open(sys.argv[1], lock_timeout=600) as st:
         st.record_run(make_run("night-2", date(2026, 11, 1), rows(int(sys.argv[2]), shift=1)))

@@ -6,7 +6,7 @@ of those tables is the canonical catalog that rules are written and linted
 against. Adding a file-based source means adding a YAML file, not Python.
 
 What personal data a column holds is declared here, once, and masking follows
-that declaration everywhere (crosscheck.masking; never a guess from a
+that declaration everywhere (crosscheck.privacy.masking; never a guess from a
 column's or a field's name):
 
 - ``type: identity`` (resident identity number) and ``type: name`` (person

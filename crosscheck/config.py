@@ -182,9 +182,9 @@ class ProjectConfig:
     load_retry_wait: float = 2.0  # seconds before the first retry; four times longer each time
     duckdb_memory_limit: str = "4GB"
     duckdb_threads: int = 0       # 0: DuckDB's default (all cores)
-    cache_dir: Path | None = None # canonical cache: loaded deliveries by file hashes (crosscheck.canonical_cache)
+    cache_dir: Path | None = None # canonical cache: loaded deliveries by file hashes (crosscheck.cache.canonical)
     canonical_cache: bool = True  # false: always parse the raw files
-    cache_max_size: str = "50GB"  # beyond it the least recently used deliveries and parsed files go (crosscheck.cache_admin)
+    cache_max_size: str = "50GB"  # beyond it the least recently used deliveries and parsed files go (crosscheck.cache.housekeeping)
     nightly_cron: str = "0 2 * * *"
     timezone: str = "Asia/Shanghai"
     engine: str = "duckdb"        # where rules run: duckdb (one machine) or spark (see README "Running on Spark")
@@ -227,7 +227,7 @@ class ProjectConfig:
 
         scalars = {k: v for k, v in raw.items() if not k.endswith("_dir") and k != "store"}
         if "cache_max_size" in scalars:
-            from crosscheck.cache_admin import parse_size
+            from crosscheck.cache.housekeeping import parse_size
 
             parse_size(scalars["cache_max_size"], f"{path}: cache_max_size")
         if "duckdb_memory_limit" in scalars:

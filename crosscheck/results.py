@@ -148,7 +148,7 @@ class RuleOutcome:
     #: personal data each finding column ("subject", "person_id", "name", ...) and evidence
     #: field ("evidence.<field>") carries: column or field -> kind (crosscheck.rules.lineage)
     personal: dict[str, str] = field(default_factory=dict)
-    #: marks of each finding's timeline (crosscheck.rules.model.TimelineItem as dicts: label, at / from, to, kind)
+    #: marks of each finding's timeline (crosscheck.rules.spec.TimelineItem as dicts: label, at / from, to, kind)
     timeline: list[dict] = field(default_factory=list)
     #: the rule file's status: draft (runs in shadow: findings recorded and counted, never
     #: listed, alerted or pushed to the workbench), experimental, stable; "" when not known
@@ -184,7 +184,7 @@ class RunResult:
     # Per canonical table: delivered header (normalised, aliases too) -> kind of personal data
     # it holds (crosscheck.catalog.Catalog.personal_headers): how its quarantined rows are masked.
     personal_headers: dict[str, dict[str, str]] = field(default_factory=dict)
-    # Alerts sent after the run was recorded (crosscheck.alerts): one dict per channel and
+    # Alerts sent after the run was recorded (crosscheck.reports.alerts): one dict per channel and
     # digest: {channel (masked), kind (new|overdue|failure|missed), status (sent|failed|skipped), findings, tries, error}
     alerts: list[dict] = field(default_factory=list)
     #: complete (every enabled rule, no district filter, default parameters: it changes the

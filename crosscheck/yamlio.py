@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from crosscheck.suggest import closest, did_you_mean
+from crosscheck.errors import closest, did_you_mean
 
 #: Names of sources, tables, columns, rules, steps, parameters: snake_case.
 IDENT = r"^[a-z][a-z0-9_]*$"

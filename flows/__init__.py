@@ -27,7 +27,7 @@ def _mask_log_records() -> None:
     traceback text are rendered and masked when the record is made."""
     import logging
 
-    from crosscheck.masking import mask_ids_in_text
+    from crosscheck.privacy.masking import mask_ids_in_text
 
     make = logging.getLogRecordFactory()
     if getattr(make, "masks_identity_numbers", False):

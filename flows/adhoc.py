@@ -1,6 +1,6 @@
 """The analyst's ad-hoc run as a Prefect flow: one delivery, chosen rules, districts and parameters.
 
-The same pipeline as `crosscheck run` (crosscheck.run.RunSession.execute), each step a
+The same pipeline as `crosscheck run` (crosscheck.pipeline.run.RunSession.execute), each step a
 task; parameters are checked before anything is loaded, with a message naming the bad value.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from prefect import flow
 
 from crosscheck.config import ProjectConfig
 from crosscheck.reports.text import markdown_summary
-from crosscheck.run import RunRequest, RunSession, parse_as_of
+from crosscheck.pipeline.run import RunRequest, RunSession, parse_as_of
 from flows.nightly import prefect_step, publish
 
 

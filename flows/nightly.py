@@ -1,4 +1,4 @@
-"""The nightly run as a Prefect flow: `crosscheck.nightly.run_nightly`, each step a task.
+"""The nightly run as a Prefect flow: `crosscheck.pipeline.nightly.run_nightly`, each step a task.
 
 Thin by design: the policy (which delivery, "already processed", retries, what a run
 records) lives in crosscheck/; here each step becomes a task named after what it does
@@ -18,8 +18,8 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 
 from crosscheck.config import ProjectConfig
-from crosscheck.nightly import NightlyRequest, run_nightly
-from crosscheck.masking import mask_ids_in_text
+from crosscheck.pipeline.nightly import NightlyRequest, run_nightly
+from crosscheck.privacy.masking import mask_ids_in_text
 
 
 class TaskError(Exception):
@@ -41,7 +41,7 @@ def masked_errors(fn):
 
 
 def prefect_step(name: str, fn, *args):
-    """A step of the run pipeline (crosscheck.run.Step) as a Prefect task called `name`."""
+    """A step of the run pipeline (crosscheck.pipeline.run.Step) as a Prefect task called `name`."""
     return task(name=name, cache_policy=NONE)(masked_errors(fn))(*args)
 
 

@@ -34,7 +34,7 @@ CORE_RULES = [
 @pytest.fixture(scope="session")
 def sample_city(tmp_path_factory) -> Path:
     """A 4,000-person city written by `crosscheck sample`'s generator."""
-    from crosscheck.sample import generate_city
+    from devtools.sample import generate_city
 
     out = tmp_path_factory.mktemp("city") / "2026-11-01"
     generate_city(out, people=4000, seed=11, as_of=SAMPLE_AS_OF)

@@ -281,7 +281,7 @@ def test_alerts_config_from_toml(tmp_path, monkeypatch):
 
 
 def test_report_link(tmp_path):
-    from crosscheck.alerts import report_link
+    from crosscheck.reports.alerts import report_link
 
     reports = tmp_path / "reports"
     inside = reports / "2026-11-01 夜间" / "report.html"
@@ -313,7 +313,7 @@ def test_project_file_alerts_table(tmp_path):
 
 
 def test_urls_are_masked():
-    from crosscheck.alerts import mask_url
+    from crosscheck.reports.alerts import mask_url
 
     assert "pw123456" not in mask_url("mailtos://user:pw123456@mail.example.org?to=a@example.org")
     assert "abcdefghijklmnopqrstuvwxyz" not in mask_url("wecombot://abcdefghijklmnopqrstuvwxyz")
@@ -322,7 +322,7 @@ def test_urls_are_masked():
 
 
 def test_errors_never_quote_secrets():
-    from crosscheck.alerts import _clean_error
+    from crosscheck.reports.alerts import _clean_error
 
     line = "2026-11-01 02:00:00,000 - WARNING - "
     assert _clean_error(line + "refused by abcdefghsecretkey", "wecombot://ABCDEFGHSECRETKEY") == "refused by ****"
@@ -331,7 +331,7 @@ def test_errors_never_quote_secrets():
 
 
 def test_artifact_lists_alert_outcomes():
-    from crosscheck.alerts import alert_lines
+    from crosscheck.reports.alerts import alert_lines
 
     lines = alert_lines([
         {"channel": "json://127.0.0.1:1/hook", "name": "", "kind": "new", "status": "failed", "findings": 19,

@@ -11,7 +11,7 @@ import pytest
 
 from crosscheck.casework import Account, Casework, Settings, casework_path
 from crosscheck.store import Store, StoreError, finding_key
-from crosscheck.store.testing import finding, make_run
+from devtools.run_builders import finding, make_run
 from workbench_helpers import D1, D2, DIBAO, PASSWORD, PENSION, SHADOW, build_store, key_of, rows, the_run
 
 P = [f"4202021950{i:08d}" for i in range(30)]
@@ -147,7 +147,7 @@ def test_the_run_leaves_draft_findings_out_of_what_reviewers_and_alerts_get():
 
 
 def test_reminders_carry_clues_whose_deadline_is_near_or_past():
-    from crosscheck.alerts import Channel, overdue_digest
+    from crosscheck.reports.alerts import Channel, overdue_digest
     from crosscheck.config import AlertsConfig
 
     run = the_run("r1", D1, rows(3))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlglot
 
-from crosscheck import dialect
+from crosscheck.engines import dialect
 from crosscheck.catalog import load_catalog
 from crosscheck.results import FINDINGS_SCHEMA
 from crosscheck.rules import load_ruleset, run_rule, run_rules

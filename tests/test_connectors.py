@@ -51,7 +51,7 @@ HEADER = "公民身份号码,姓名,出生日期,时间,发放年月,金额,次�
 
 
 def _id(first17: str) -> str:
-    from crosscheck.normalize import check_char
+    from crosscheck.connectors.normalize import check_char
 
     return first17 + check_char(first17)
 
@@ -131,7 +131,7 @@ def test_utf8_start_then_other_bytes_fails_naming_line(con, tmp_path, monkeypatc
 
 def test_repeated_values_parsed_once_give_the_same_rows(tmp_path, monkeypatch):
     """Columns that repeat a lot are cleaned and parsed once per distinct value: same result."""
-    import crosscheck.connectors.columns as columns
+    import crosscheck.connectors.headers as columns
 
     months = ["202301", "2023-02", " 2023/03 ", "2023-13", "-"]
     body = "".join(f"{ID1 if i % 2 else ID2},陈大文,,,{months[i % 5] if i != 777 else 'soon'},{i % 7}.5,,\n"
@@ -426,7 +426,7 @@ def test_sample_city_matches_truth(con, tmp_path):
     """Per file: rows, invalid rows and duplicates as the generator declares; quarantine lines exactly."""
     import csv
 
-    sample = pytest.importorskip("crosscheck.sample")
+    sample = pytest.importorskip("devtools.sample")
     sample.generate_city(tmp_path, people=3000, seed=1)
     loads = load_delivery(con, tmp_path, load_catalog(REPO / "connectors"), validate=False)
     accounts = {f.file: f for t in loads for f in t.files}

@@ -13,7 +13,7 @@ from crosscheck.catalog import load_catalog
 from crosscheck.results import FINDINGS_SCHEMA
 from crosscheck.rules import load_ruleset, run_rule
 from crosscheck.rules.concepts import HeldInMonth, Pairs, Reconcile
-from crosscheck.rules.model import Step
+from crosscheck.rules.spec import Step
 from crosscheck.rules.testing import connect, create_tables
 from crosscheck.reports.funds import fund_rows
 

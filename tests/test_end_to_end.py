@@ -9,8 +9,8 @@ import pytest
 
 from conftest import SAMPLE_AS_OF, read_csv_rows
 
-from crosscheck.sample.domains import DOMAIN_RULES
-from crosscheck.sample.planted import CORE_RULES
+from devtools.sample.domains import DOMAIN_RULES
+from devtools.sample.planted import CORE_RULES
 
 ALL_RULES = set(CORE_RULES) | set(DOMAIN_RULES)
 
@@ -78,7 +78,7 @@ def test_fund_findings_carry_the_three_amounts(sample_run):
 
 @pytest.fixture(scope="module")
 def core_only_run(crosscheck_cmd, tmp_path_factory):
-    from crosscheck.sample import generate_city
+    from devtools.sample import generate_city
 
     city = tmp_path_factory.mktemp("core_city") / "2026-11-01"
     generate_city(city, people=1500, seed=3, as_of=SAMPLE_AS_OF, domains=False)

@@ -9,8 +9,8 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from crosscheck.rules.cli import rules_app
-from crosscheck.rules.model import Evidence
+from crosscheck.cli.rules import rules_app
+from crosscheck.rules.spec import Evidence
 from crosscheck.rules.runner import is_present, render_evidence
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -90,7 +90,7 @@ def test_failing_source_is_retried_then_reported(sample_city, tmp_path):
 
 
 def test_adhoc_rejects_bad_parameters(sample_city):
-    from crosscheck.run import RunError
+    from crosscheck.pipeline.run import RunError
     from flows.adhoc import adhoc
 
     with pytest.raises(RunError, match="as_of '2026-13-01'"):

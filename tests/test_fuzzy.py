@@ -15,11 +15,11 @@ from crosscheck.catalog import load_catalog
 from crosscheck.rules import load_ruleset
 from crosscheck.rules.fuzzy import BlockingTooLarge
 from crosscheck.rules.runner import candidate_pairs, check_blocking
-from crosscheck.rules.model import Rule
+from crosscheck.rules.spec import Rule
 from crosscheck.rules.runner import run_rule
 from crosscheck.rules.testing import connect, create_tables, run_tests
-from crosscheck.scorers import register, score
-from crosscheck.similarity import name_similarity, name_similarity_arrow
+from crosscheck.engines.scorers import register, score
+from crosscheck.engines.similarity import name_similarity, name_similarity_arrow
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = load_catalog(ROOT / "connectors")
@@ -339,7 +339,7 @@ FEBRL = ROOT.parent / "shared" / "data" / "febrl"
 
 
 def test_febrl_rules_embedded_tests():
-    from crosscheck.linkage import load_ruleset as febrl_rules
+    from devtools.linkage import load_ruleset as febrl_rules
 
     results = run_tests(febrl_rules())
     assert len(results) == 4 and all(r.passed for r in results), "\n".join(str(r) for r in results if not r.passed)

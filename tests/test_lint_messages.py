@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from crosscheck.catalog import load_catalog
 from crosscheck.rules import collect_ruleset
-from crosscheck.rules.cli import rules_app
+from crosscheck.cli.rules import rules_app
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "rule_fixtures"

@@ -10,10 +10,10 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from crosscheck.alerts import overdue_entries
+from crosscheck.reports.alerts import overdue_entries
 from crosscheck.catalog import load_catalog
 from crosscheck.reports.common import finding_rows, quarantine_rows
-from crosscheck.masking import (mask_account, mask_address, mask_card, mask_finding, mask_phone, mask_plate,
+from crosscheck.privacy.masking import (mask_account, mask_address, mask_card, mask_finding, mask_phone, mask_plate,
                                         mask_quarantine_row, mask_shape)
 from crosscheck.results import FINDINGS_SCHEMA, QUARANTINE_SCHEMA, RuleOutcome, RunResult
 from crosscheck.rules import load_ruleset

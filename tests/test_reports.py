@@ -31,7 +31,7 @@ from conftest_reports import (  # noqa: E402
 
 from crosscheck.reports import write_reports  # noqa: E402
 from crosscheck.reports.common import FINDINGS_COLUMNS, QUARANTINE_COLUMNS  # noqa: E402
-from crosscheck.masking import mask_finding, mask_id, mask_ids_in_text, mask_name, neutralise_formula  # noqa: E402
+from crosscheck.privacy.masking import mask_finding, mask_id, mask_ids_in_text, mask_name, neutralise_formula  # noqa: E402
 
 FILES = ("findings.csv", "quarantine.csv", "summary.json", "findings.xlsx", "report.html")
 
@@ -342,7 +342,7 @@ def test_ten_thousand_findings_stay_small():
     """report.html embeds findings as JSON (no pre-rendered rows): 10,000 findings stay well under 5 MB.
     (Only the html is rendered here, to keep the test fast; write_reports does the same.)"""
     from crosscheck.reports.html import render_html
-    from crosscheck.reports.model import build_model
+    from crosscheck.reports.report_model import build_model
 
     run = make_run(extra_findings=10_000)
     model = build_model(run, True)

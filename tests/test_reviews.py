@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from crosscheck.store import Store, StoreError, finding_key, material_change
-from crosscheck.store.cli import review_app
+from crosscheck.cli.review import review_app
 from crosscheck.store.reviews import ReviewError, header_field, normalise_disposition
-from crosscheck.store.testing import finding, make_run
+from devtools.run_builders import finding, make_run
 
 RULE = "pension_paid_after_death"
 P1 = "420202195001011234"

@@ -7,7 +7,7 @@ import pytest
 
 from crosscheck.catalog import load_catalog
 from crosscheck.rules import load_ruleset
-from crosscheck.rules.catalog import END, START, catalog_markdown, replace_section
+from crosscheck.rules.docs import END, START, catalog_markdown, replace_section
 
 ROOT = Path(__file__).resolve().parent.parent
 RULESET = load_ruleset(ROOT / "rules", load_catalog(ROOT / "connectors"))

@@ -13,9 +13,9 @@ from pydantic import BaseModel
 
 from crosscheck.catalog import load_catalog
 from crosscheck.rules import load_ruleset
-from crosscheck.rules.catalog import SECTIONS, refresh
-from crosscheck.rules.keys import EXAMPLES, MODELS, keys
-from crosscheck.rules.model import Rule, View
+from crosscheck.rules.docs import SECTIONS, refresh
+from crosscheck.rules.key_docs import EXAMPLES, MODELS, keys
+from crosscheck.rules.spec import Rule, View
 
 ROOT = Path(__file__).resolve().parent.parent
 RULESET = load_ruleset(ROOT / "rules", load_catalog(ROOT / "connectors"))
@@ -44,7 +44,7 @@ def test_every_key_has_a_meaning_and_an_example(model):
     for key, field in keys(model):
         assert field.description, f"{model.__name__}.{key} has no description (Field(description=...))"
         example = EXAMPLES.get(f"{model.__name__}.{key}")
-        assert example, f"{model.__name__}.{key} has no example in crosscheck.rules.keys.EXAMPLES"
+        assert example, f"{model.__name__}.{key} has no example in crosscheck.rules.key_docs.EXAMPLES"
         written = [k.value for k, _ in yaml.compose(example).value]  # the keys as written (`on` is not true)
         assert written == [key], f"the example of {model.__name__}.{key} is not '{key}: ...'"
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from crosscheck.catalog import load_catalog
 from crosscheck.rules import collect_ruleset, load_ruleset
-from crosscheck.rules.cli import rules_app
+from crosscheck.cli.rules import rules_app
 from crosscheck.yamlio import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -34,7 +34,7 @@ def test_harness_detects_wrong_expectations():
 
 
 def test_description_is_english_text_or_chinese_and_english():
-    from crosscheck.rules.model import Description
+    from crosscheck.rules.spec import Description
 
     assert Description.model_validate("Pension paid after death.") == Description(en="Pension paid after death.")
     assert Description.model_validate({"zh": "死亡后仍发放养老金。", "en": "Pension paid."}).zh == "死亡后仍发放养老金。"

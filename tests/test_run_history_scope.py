@@ -125,8 +125,8 @@ def test_no_record_run_of_a_rule_that_finds_nothing(check):
 def test_nightly_processes_a_delivery_after_an_adhoc_run_and_skips_it_after_a_complete_one(
         sample_city, tmp_path, caplog):
     from crosscheck.config import ProjectConfig
-    from crosscheck.nightly import NightlyRequest, run_nightly
-    from crosscheck.run import RunRequest, execute_run
+    from crosscheck.pipeline.nightly import NightlyRequest, run_nightly
+    from crosscheck.pipeline.run import RunRequest, execute_run
 
     deliveries = tmp_path / "deliveries"
     deliveries.mkdir()
@@ -143,10 +143,10 @@ def test_nightly_processes_a_delivery_after_an_adhoc_run_and_skips_it_after_a_co
     first = run_nightly(NightlyRequest(deliveries=deliveries, out=out), config)
     assert first.result is not None and first.report == out / "report.html" and first.report.is_file()
     assert first.result.scope == "complete"
-    with caplog.at_level(logging.WARNING, logger="crosscheck.nightly"):
+    with caplog.at_level(logging.WARNING, logger="crosscheck.pipeline.nightly"):
         second = run_nightly(NightlyRequest(deliveries=deliveries, out=tmp_path / "elsewhere"), config)
     assert second.result is None and second.report == out / "report.html"
-    warning = [r for r in caplog.records if r.levelno == logging.WARNING and r.name == "crosscheck.nightly"]
+    warning = [r for r in caplog.records if r.levelno == logging.WARNING and r.name == "crosscheck.pipeline.nightly"]
     assert warning and first.result.run_id in warning[0].getMessage()
     assert "nothing was written to" in warning[0].getMessage() and not (tmp_path / "elsewhere").exists()
     # a changed rule file makes it a different run to do

@@ -13,9 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 from openpyxl import load_workbook
 
-from crosscheck.sample import generate_city
-from crosscheck.sample.domains import DOMAIN_RULES, DOMAIN_SOURCES
-from crosscheck.sample.ids import is_valid, normalise
+from devtools.sample import generate_city
+from devtools.sample.domains import DOMAIN_RULES, DOMAIN_SOURCES
+from devtools.sample.ids import is_valid, normalise
 
 AS_OF = date(2026, 11, 1)
 from conftest import CORE_RULES
@@ -198,7 +198,7 @@ def test_planted_people_are_in_the_registry(city):
 def test_names_are_traditional_to_simplified_safe():
     import opencc
 
-    from crosscheck.sample import vocab as V
+    from devtools.sample import vocab as V
     t2s = opencc.OpenCC("t2s")
     for simplified, traditional in V.TRADITIONAL.items():
         assert t2s.convert(traditional) == simplified
@@ -213,12 +213,12 @@ def test_no_name_is_a_word_of_the_citys_own_text():
     a template), or those tests would take the word for a leaked name."""
     from crosscheck.catalog import load_catalog
     from crosscheck.rules import load_ruleset
-    from crosscheck.sample import vocab as V
+    from devtools.sample import vocab as V
 
     root = Path(__file__).resolve().parents[1]
     cjk = re.compile(r"[\u4e00-\u9fff]{2,}")
-    sources = [*root.glob("crosscheck/sample/*.py"), *root.glob("crosscheck/reports/templates/*"), *root.glob("connectors/*.yaml"),
-               *(p for p in root.glob("crosscheck/reports/*.py") if p.name != "masking.py"), root / "crosscheck/alerts.py"]
+    sources = [*root.glob("devtools/sample/*.py"), *root.glob("crosscheck/reports/templates/*"), *root.glob("connectors/*.yaml"),
+               *(p for p in root.glob("crosscheck/reports/*.py") if p.name != "masking.py"), root / "crosscheck/reports/alerts.py"]
     words = {w for p in sources for w in cjk.findall(p.read_text(encoding="utf-8"))}
     ruleset = load_ruleset(root / "rules", load_catalog(root / "connectors"))
     for r in [*ruleset, *ruleset.views.values()]:

@@ -12,9 +12,9 @@ from datetime import date
 import pytest
 
 from crosscheck.config import ProjectConfig
-from crosscheck.run import RunRequest, RunSession
-from crosscheck.sample.planted import CORE_RULES
-from crosscheck.sample.scale import generate_scale_city
+from crosscheck.pipeline.run import RunRequest, RunSession
+from devtools.sample.planted import CORE_RULES
+from devtools.sample.scale import generate_scale_city
 
 AS_OF = date(2026, 11, 1)
 
@@ -173,7 +173,7 @@ def test_a_run_with_a_failed_table_keeps_no_cache_and_no_partial_load(scale_city
 
 
 def test_a_new_delivery_is_hashed_once_and_cached_under_the_key_of_its_hashes(scale_city, tmp_path):
-    from crosscheck.canonical_cache import CanonicalCache, delivery_key
+    from crosscheck.cache.canonical import CanonicalCache, delivery_key
     from crosscheck.catalog import load_catalog
     from crosscheck.connectors.files import file_sha256
     from crosscheck.connectors.inventory import take_inventory
@@ -197,7 +197,7 @@ def test_abandoned_partial_loads_are_removed(tmp_path):
     import subprocess
     import sys
 
-    from crosscheck.canonical_cache import CanonicalCache
+    from crosscheck.cache.canonical import CanonicalCache
 
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()

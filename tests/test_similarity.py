@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from crosscheck.rules.testing import connect
-from crosscheck.similarity import name_similarity, register
+from crosscheck.engines.similarity import name_similarity, register
 
 
 def test_identical_and_missing():

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from crosscheck import dialect
+from crosscheck.engines import dialect
 from crosscheck.catalog import load_catalog
 from crosscheck.config import ProjectConfig
 from crosscheck.rules import collect_ruleset
-from crosscheck.rules.cli import rules_app
-from crosscheck.run import RunError, RunRequest, RunSession
-from crosscheck.spark_engine import unavailable_reason
+from crosscheck.cli.rules import rules_app
+from crosscheck.pipeline.run import RunError, RunRequest, RunSession
+from crosscheck.engines.spark import unavailable_reason
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = load_catalog(ROOT / "connectors")
@@ -38,7 +38,7 @@ def spark():
     """One local Spark session for every test here, started as crosscheck starts it."""
     if SPARK_MISSING:
         pytest.skip(f"Spark tests skipped: {SPARK_MISSING}")
-    from crosscheck.spark_engine import start_session
+    from crosscheck.engines.spark import start_session
 
     session, _ = start_session(ProjectConfig.load())
     yield session
@@ -47,7 +47,7 @@ def spark():
 
 @pytest.fixture(scope="session")
 def spark_engine(spark, tmp_path_factory):
-    from crosscheck.spark_engine import SparkEngine
+    from crosscheck.engines.spark import SparkEngine
 
     engine = SparkEngine(spark, tmp_path_factory.mktemp("spark-work"))
     yield engine
@@ -144,7 +144,7 @@ def test_engine_settings_from_crosscheck_toml(tmp_path):
     config = ProjectConfig.load(tmp_path)
     assert config.engine == "spark" and config.spark_remote == "sc://spark.example:15002"
     assert config.spark_work_dir == Path("/shared/crosscheck")
-    from crosscheck.spark_engine import spark_conf
+    from crosscheck.engines.spark import spark_conf
 
     conf = spark_conf(config)
     assert conf["spark.executor.memory"] == "8g" and conf["spark.ui.enabled"] == "false"
@@ -163,7 +163,7 @@ def test_parameters_are_bound_by_spark(spark_engine):
 
 @needs_spark
 def test_name_similarity_udf_scores_identically(spark_engine):
-    from crosscheck.similarity import name_similarity
+    from crosscheck.engines.similarity import name_similarity
 
     pairs = [("张伟", "张维"), ("张伟", "李娜"), ("SMITH JOHN", "John Smith"), ("张伟", "ZHANGWEI"),
              ("阿依古丽·买买提", "买买提·阿依古丽"), ("王芳", "王芳"), (None, "王芳"), ("", "")]
@@ -277,7 +277,7 @@ def test_scorer_udfs_score_identically(spark_engine):
     """Each fuzzy_join scorer UDF on Spark gives DuckDB's scores, NULL where a side is NULL."""
     import duckdb
 
-    from crosscheck import scorers
+    from crosscheck.engines import scorers
 
     pairs = [("张伟", "张维"), ("Main St 12", "12 Main St"), ("1950-03-04", "1950-04-03"), (None, "x"), ("", ""),
              ("abcdef", "abcfed"), ("阿依古丽·买买提", "买买提 阿依古丽")]

@@ -22,7 +22,7 @@ from conftest import REPO, SAMPLE_AS_OF
 from sparkcluster import cluster_project, standalone_cluster
 
 from crosscheck.config import ProjectConfig
-from crosscheck.spark_engine import unavailable_reason
+from crosscheck.engines.spark import unavailable_reason
 
 SPARK_MISSING = unavailable_reason(ProjectConfig.load())
 pytestmark = pytest.mark.skipif(SPARK_MISSING is not None, reason=f"Spark cluster test skipped: {SPARK_MISSING}")

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from crosscheck.store import Store, StoreError, finding_key
-from crosscheck.store.cli import runs_app
-from crosscheck.store.testing import finding, make_run
+from crosscheck.cli.review import runs_app
+from devtools.run_builders import finding, make_run
 
 P1 = "420202195001011234"
 P2 = "42020219510202567X"

@@ -16,7 +16,7 @@ import pytest
 
 from crosscheck.results import TableLoad
 from crosscheck.store import Store, StoreBusy, finding_key
-from crosscheck.store.testing import finding, make_run
+from devtools.run_builders import finding, make_run
 from crosscheck.testhooks import PAUSE_ENV, PAUSE_FILE_ENV, PAUSE_SECONDS_ENV
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,7 +27,7 @@ SCRIPT = textwrap.dedent(
     import sys
     from datetime import date
     from crosscheck.store import Store, StoreBusy
-    from crosscheck.store.testing import finding, make_run
+    from devtools.run_builders import finding, make_run
 
     store, run_id, as_of, people, timeout = sys.argv[1], sys.argv[2], date.fromisoformat(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
     rows = [finding("a", f"4202021950{i:08d}", amount=i) for i in range(people)]

@@ -49,7 +49,7 @@ def test_known_bad_table_fails_with_unexpected_count(con, tmp_path):
 
 
 def test_pair_expectation_and_gx_exception_reported_with_detail(con, tmp_path):
-    from crosscheck.validation import validate_frame
+    from crosscheck.connectors.validation import validate_frame
 
     frame = con.sql(
         "SELECT * FROM (VALUES (TIMESTAMP '2023-01-01', TIMESTAMP '2023-01-03'), (TIMESTAMP '2023-01-05', TIMESTAMP '2023-01-04'),"
@@ -68,7 +68,7 @@ def test_pair_expectation_and_gx_exception_reported_with_detail(con, tmp_path):
 
 
 def test_large_tables_are_sampled_deterministically(con, monkeypatch):
-    import crosscheck.validation as validation
+    import crosscheck.connectors.validation as validation
 
     monkeypatch.setattr(validation, "SAMPLE_ROWS", 1000)
     con.execute("CREATE TABLE big AS SELECT range AS x FROM range(5000)")
@@ -90,7 +90,7 @@ def _spec(expectations):
 @pytest.fixture(params=["here", "worker"])
 def checks(request):
     """Expectations computed in this process, or in the worker process a run validates in."""
-    from crosscheck.validation import Checks
+    from crosscheck.connectors.validation import Checks
 
     c = Checks(background=request.param == "worker")
     yield c
@@ -100,7 +100,7 @@ def checks(request):
 def test_row_by_row_counts_of_files_add_up_to_the_table_s(con, monkeypatch, checks):
     """A table that grows by a file is validated on that file alone: its counts and success
     are those of the whole table validated at once (in this process or in the run's worker)."""
-    import crosscheck.validation as validation
+    import crosscheck.connectors.validation as validation
 
     monkeypatch.setattr(validation, "SAMPLE_ROWS", 400)
     spec = _spec([{"expect_column_values_to_be_in_set": {"column": "kind", "value_set": ["a", "b"], "mostly": 0.9}}])
@@ -121,7 +121,7 @@ def test_row_by_row_counts_of_files_add_up_to_the_table_s(con, monkeypatch, chec
 
 
 def test_a_sampled_uniqueness_check_sees_every_copy_of_a_value_or_none(con, monkeypatch):
-    import crosscheck.validation as validation
+    import crosscheck.connectors.validation as validation
 
     checks = validation.Checks()
     monkeypatch.setattr(validation, "SAMPLE_ROWS", 300)
@@ -157,6 +157,6 @@ def test_when_the_worker_dies_the_run_s_process_gives_the_same_outcomes(con):
 
 
 def test_connectors_do_not_import_great_expectations():
-    code = "import crosscheck.connectors, crosscheck.validation, sys; print('great_expectations' in sys.modules)"
+    code = "import crosscheck.connectors, crosscheck.connectors.validation, sys; print('great_expectations' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert out.stdout.strip() == "False"

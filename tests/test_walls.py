@@ -14,9 +14,9 @@ PACKAGE = REPO / "crosscheck"
 #: Third-party libraries each allowed in exactly these modules (paths relative to the repo).
 ONLY_IN = {
     "prefect": {"flows"},
-    "great_expectations": {"crosscheck/validation.py"},
-    "pyspark": {"crosscheck/spark_engine.py", "crosscheck/__init__.py"},
-    "apprise": {"crosscheck/alerts.py"},
+    "great_expectations": {"crosscheck/connectors/validation.py"},
+    "pyspark": {"crosscheck/engines/spark.py", "crosscheck/__init__.py"},
+    "apprise": {"crosscheck/reports/alerts.py"},
     "fastapi": {"crosscheck/workbench"},
     "starlette": {"crosscheck/workbench"},
     "uvicorn": {"crosscheck/workbench"},
@@ -100,7 +100,7 @@ def test_connectors_never_import_rules_and_reports_never_read_extracts():
     for path in sorted((PACKAGE / "connectors").rglob("*.py")):
         assert not [i for i in _imports(path) if i.startswith("crosscheck.rules")], path
     for path in sorted((PACKAGE / "reports").rglob("*.py")):
-        bad = [i for i in _imports(path) if i.startswith(("crosscheck.connectors", "crosscheck.canonical_cache"))]
+        bad = [i for i in _imports(path) if i.startswith(("crosscheck.connectors", "crosscheck.cache.canonical"))]
         assert not bad, (path, bad)
 
 

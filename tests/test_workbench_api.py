@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 
 from crosscheck.casework import Casework, casework_path
-from crosscheck.priority import priority_key
+from crosscheck.reports.priority import priority_key
 from workbench_helpers import (
     DIBAO, FORMULA_NAME, HOSTILE_NAME, PENSION, SHADOW, Client, Server, build_store, key_of, logged_in, person,
     write_project,
@@ -348,7 +348,7 @@ def test_cli_review_mark_shows_in_the_workbench_and_the_other_way_round(server, 
     from typer.testing import CliRunner
 
     from crosscheck.store import Store
-    from crosscheck.store.cli import review_app
+    from crosscheck.cli.review import review_app
     from workbench_helpers import D2, rows, the_run
 
     cli_key, web_key = key_of(39), key_of(27)   # pension 阳新县, pension 阳新县

@@ -79,7 +79,7 @@ def test_deadline_colours_in_the_timezone_and_the_reminders(clocked):
     assert d["totals"]["overdue"] == 2 and next(r for r in d["by_rule"] if r["rule_id"] == PENSION)["overdue"] == 2
     page = boss.get("/clues", color="red").text
     assert "dot-red" in page and "逾期 5 天" in page
-    # the reminders read the same clues (crosscheck.alerts: run.history["deadlines"])
+    # the reminders read the same clues (crosscheck.reports.alerts: run.history["deadlines"])
     from crosscheck.testhooks import CLOCK_FILE_ENV
     import os
 

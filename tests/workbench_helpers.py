@@ -14,7 +14,7 @@ import httpx
 
 from crosscheck.casework import Casework, casework_path
 from crosscheck.store import Store, finding_key
-from crosscheck.store.testing import finding, make_run
+from devtools.run_builders import finding, make_run
 from crosscheck.testhooks import CLOCK_FILE_ENV
 
 REPO = Path(__file__).resolve().parents[1]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from crosscheck.linkage import AS_OF, RULES_DIR, catalog, default_data_dir, load_tables
+from devtools.linkage import AS_OF, RULES_DIR, catalog, default_data_dir, load_tables
 from crosscheck.rules import load_ruleset
 from crosscheck.rules.runner import candidate_pairs
 from crosscheck.rules.runner import run_rule

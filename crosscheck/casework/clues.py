@@ -8,7 +8,7 @@ from typing import Any
 
 from crosscheck.casework.db import BadInput, CaseworkBase, NotFound, from_cents, loads, parse_stamp
 from crosscheck.casework.scope import COLORS, STATUSES, Account, color_of, color_sql, days_left, visible
-from crosscheck.masking import mask_finding, mask_ids_in_text
+from crosscheck.privacy.masking import mask_finding, mask_ids_in_text
 
 MAX_LIMIT = 5000
 CLUE_FROM = "FROM clues c LEFT JOIN rules r ON r.rule_id = c.rule_id"

@@ -16,7 +16,7 @@ from datetime import timedelta
 from crosscheck.casework.clues import CLUE_FROM, money
 from crosscheck.casework.db import CaseworkBase
 from crosscheck.casework.scope import Account, visible
-from crosscheck.masking import mask_ids_in_text
+from crosscheck.privacy.masking import mask_ids_in_text
 
 FIGURES = """count(*) AS clues,
     coalesce(sum(c.disposition = 'confirmed'), 0) AS confirmed,

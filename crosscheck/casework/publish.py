@@ -5,7 +5,7 @@ opened for writing), `Publishing.publish` copies into ``clues`` each finding as 
 (rule, person, district, amount, evidence, sources, first and last seen, whether a later run
 resolved it), the rules of the run (titles, domain, severity, draft or not, personal kinds),
 the run and its counts per rule and district, and ranks every clue in the one priority order
-(`crosscheck.priority`). It never touches what people did (status, assignee, deadline,
+(`crosscheck.reports.priority`). It never touches what people did (status, assignee, deadline,
 dispositions): a run cannot lose an action. It writes in batches of short transactions, so
 reviewers' actions go in between; every step can be repeated, so a publish cut short is
 finished by the next one.
@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from crosscheck.casework.db import CaseworkBase, day_text, dumps, stamp, to_cents
-from crosscheck.priority import priority_key
+from crosscheck.reports.priority import priority_key
 
 BATCH = 2000
 
@@ -127,7 +127,7 @@ class Publishing:
         return len(runs)
 
     def rank(self: CaseworkBase) -> None:
-        """Every clue's place in the one priority order (crosscheck.priority.priority_key)."""
+        """Every clue's place in the one priority order (crosscheck.reports.priority.priority_key)."""
         rows = self.rows("""SELECT finding_key, severity, amount_cents AS amount_at_risk, first_seen,
                                    seen_status AS status, rule_id, subject, priority FROM clues""")
         rows.sort(key=priority_key)

@@ -30,19 +30,19 @@ import duckdb
 import pyarrow as pa
 
 from crosscheck.catalog import Catalog, ConnectorSpec, TableSpec
-from crosscheck.connectors.columns import lookup_positions, match_headers, name_maps
+from crosscheck.connectors.headers import lookup_positions, match_headers, name_maps
 from crosscheck.connectors.files import FileProblem, discover, scan, transcode
 from crosscheck.connectors.parts import PartStore, declaration
 from crosscheck.connectors.tables import (HASH, RAW_HASH, EarlierCopies, TableStates, comes_after, define_view,
                                           drop_copies_of, quarantine_sql, take_unchanged)
-from crosscheck.faults import is_fault
+from crosscheck.pipeline.faults import is_fault
 from crosscheck.connectors.parse import install_macros, lit, parse_select
 from crosscheck.connectors.readers import (NotUTF8, Staged, build_distinct, csv_header, distinct_sql, drop_staged,
                                           read_csv, read_parquet, read_xlsx)
 from crosscheck.results import QUARANTINE_SCHEMA, FileAccount, TableLoad
 
 if TYPE_CHECKING:
-    from crosscheck.validation import Checks
+    from crosscheck.connectors.validation import Checks
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +95,10 @@ def load_table(con, extracts_root: Path, connector: ConnectorSpec, table: str, *
     """Load one canonical table from its files. `known_hashes`: SHA-256 of files already
     hashed (by resolved path), so they are not hashed again; `parts`: where files parsed
     before are kept (crosscheck.connectors.parts): those are read, not parsed; `checks`
-    (crosscheck.validation.Checks): where its expectations are computed, by default here and
+    (crosscheck.connectors.validation.Checks): where its expectations are computed, by default here and
     at once (else the load's expectations, and its kept state, wait for `checks.settle()`). Raises OSError when the
     source folder exists but cannot be listed (worth retrying); faults (disk full, out of
-    memory: crosscheck.faults) are raised, never recorded as a failed file."""
+    memory: crosscheck.pipeline.faults) are raised, never recorded as a failed file."""
     extracts_root = Path(extracts_root)
     folder = extracts_root / connector.folder
     spec = connector.tables[table]
@@ -110,7 +110,7 @@ def load_table(con, extracts_root: Path, connector: ConnectorSpec, table: str, *
     known_hashes = known_hashes or {}
     contents = _contents(extracts_root, paths, known_hashes) if parts is not None and validate else None
     if validate and checks is None:
-        from crosscheck.validation import Checks
+        from crosscheck.connectors.validation import Checks
 
         checks = Checks()
     install_macros(con)
@@ -125,7 +125,7 @@ def load_table(con, extracts_root: Path, connector: ConnectorSpec, table: str, *
     if not load.usable:
         con.execute(f'DROP TABLE IF EXISTS "{table}"')
     elif validate:
-        from crosscheck.validation import validate_table
+        from crosscheck.connectors.validation import validate_table
 
         with _phase(table, "validate"):
             results = validate_table(checks, con, table, spec)
@@ -159,7 +159,7 @@ def _grow(con, root, connector, table, spec, paths, known_hashes, parts, checks,
           base) -> TableLoad:
     """The table as `base` (a kept state of some of its files, or None) plus one new segment
     of its other files."""
-    from crosscheck.validation import add_counts, row_counts, table_results
+    from crosscheck.connectors.validation import add_counts, row_counts, table_results
 
     fresh = [p for p, c in zip(paths, contents) if base is None or c not in base.contents]
     after = base is None or comes_after(base.contents, contents)
@@ -318,7 +318,7 @@ def _load_table(con, root: Path, connector: ConnectorSpec, table: str, spec: Tab
             if account.status == "failed":
                 account.rows_read = account.rows_loaded = account.rows_quarantined = account.duplicates_dropped = 0
                 con.execute(f'DELETE FROM "{table}" WHERE __file_idx = {index}')
-                from crosscheck.masking import mask_ids_in_text  # logs never carry a full identity number
+                from crosscheck.privacy.masking import mask_ids_in_text  # logs never carry a full identity number
 
                 log.warning(mask_ids_in_text(account.error))
     if all(f.status == "failed" for f in load.files):

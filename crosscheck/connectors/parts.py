@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crosscheck.catalog import ConnectorSpec
-from crosscheck.fsutil import private_dirs, write_private_text
+from crosscheck.privacy.files import private_dirs, write_private_text
 from crosscheck.testhooks import pause
 
 #: Bump when the parser writes different rows from the same file: older parts are then unused.

@@ -37,7 +37,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from crosscheck.fsutil import private_dirs, write_private_text
+from crosscheck.privacy.files import private_dirs, write_private_text
 from crosscheck.results import ExpectationResult, FileAccount, TableLoad
 from crosscheck.testhooks import pause
 
@@ -108,7 +108,7 @@ class State:
     contents: Contents
     segments: list[Path]
     load: TableLoad
-    counts: list          # crosscheck.validation.RowCounts over every file of the state
+    counts: list          # crosscheck.connectors.validation.RowCounts over every file of the state
 
     def rows_sql(self, con, table: str, columns: str = "*") -> str:
         """The state's rows (with their hashes `__h` and `__rh`; or only `columns`), as one relation."""

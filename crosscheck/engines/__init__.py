@@ -1,10 +1,10 @@
 """Where rule queries run: one Engine per run, chosen here and nowhere else.
 
 The rule runner calls an engine (`run(tree, bound)`) and never asks which one it is;
-each engine asks crosscheck.dialect for the SQL text of the parsed tree and binds the
+each engine asks crosscheck.engines.dialect for the SQL text of the parsed tree and binds the
 parameters its own way. Two implementations, as Splink has one database API per
 backend: `DuckDBEngine` (crosscheck.engines.base) and `SparkEngine`
-(crosscheck.spark_engine, the only module that imports pyspark).
+(crosscheck.engines.spark, the only module that imports pyspark).
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def engine_class(name: str) -> type[Engine]:
     if name == "duckdb":
         return DuckDBEngine
     if name == "spark":
-        from crosscheck.spark_engine import SparkEngine
+        from crosscheck.engines.spark import SparkEngine
 
         return SparkEngine
     raise ValueError(f"engine '{name}': expected one of {', '.join(NAMES)}")
@@ -34,7 +34,7 @@ def engine_class(name: str) -> type[Engine]:
 def unavailable_reason(name: str, config: "ProjectConfig") -> str | None:
     """Why the engine `name` cannot run here (None: it can)."""
     if name == "spark":
-        from crosscheck.spark_engine import unavailable_reason as spark_reason
+        from crosscheck.engines.spark import unavailable_reason as spark_reason
 
         return spark_reason(config)
     engine_class(name)

@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from crosscheck import dialect
+from crosscheck.engines import dialect
 
 
 class Engine:
@@ -14,7 +14,7 @@ class Engine:
     name = ""
     #: shared views (rules/_views) are computed once per run into tables of the engine
     keeps_views = False
-    #: the run reads and keeps the delivery's canonical cache entry (crosscheck.canonical_cache)
+    #: the run reads and keeps the delivery's canonical cache entry (crosscheck.cache.canonical)
     uses_canonical_cache = False
 
     def execute(self, sql: str, tree: exp.Expression, bound: dict[str, Any]) -> tuple[list[str], list[tuple]]:
@@ -46,7 +46,7 @@ class Engine:
 
     @staticmethod
     def udfs_of(tree: exp.Expression) -> list[str]:
-        """The project's functions (crosscheck.dialect.UDFS) a query calls."""
+        """The project's functions (crosscheck.engines.dialect.UDFS) a query calls."""
         return sorted({n.name.lower() for n in tree.find_all(exp.Anonymous)} & set(dialect.UDFS))
 
 
@@ -63,7 +63,7 @@ class DuckDBEngine(Engine):
 
     def execute(self, sql, tree, bound):
         if not self._registered and self.udfs_of(tree):
-            from crosscheck import scorers
+            from crosscheck.engines import scorers
 
             scorers.register(self.con)
             self._registered = True

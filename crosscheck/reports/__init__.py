@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crosscheck.reports.model import build_model
-from crosscheck.masking import mask_id, mask_ids_in_text, mask_name
+from crosscheck.reports.report_model import build_model
+from crosscheck.privacy.masking import mask_id, mask_ids_in_text, mask_name
 from crosscheck.results import RunResult
 
 __all__ = ["write_reports", "mask_id", "mask_name", "mask_ids_in_text", "REPORT_FILES"]

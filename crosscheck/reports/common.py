@@ -12,9 +12,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator
 
-from crosscheck.priority import in_priority_order
+from crosscheck.reports.priority import in_priority_order
 from crosscheck.reports.figures import RAN, RunFigures, run_figures
-from crosscheck.masking import mask_finding, mask_ids_in_text, mask_quarantine_row
+from crosscheck.privacy.masking import mask_finding, mask_ids_in_text, mask_quarantine_row
 from crosscheck.results import FINDINGS_SCHEMA, RuleOutcome, RunResult
 
 SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
@@ -155,7 +155,7 @@ def masked_findings(run: RunResult, rows: list[dict]) -> list[dict]:
 
 def finding_rows(run: RunResult, mask: bool, table=None) -> list[dict]:
     """Every finding of `table` (default: the run's findings), by rule, each rule's in priority
-    order (crosscheck.priority), with its rank in the run's one priority list (`priority`, 1 is
+    order (crosscheck.reports.priority), with its rank in the run's one priority list (`priority`, 1 is
     first) and its timeline marks (`timeline`); masked if asked.
 
     Sorting uses the full values, so masked and unmasked reports list findings in the same

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from crosscheck.reports.common import (FINDINGS_COLUMNS, QUARANTINE_COLUMNS, fmt_amount, review_columns, review_values,
                                        write_text_atomic)
-from crosscheck.masking import neutralise_formula
-from crosscheck.reports.model import ReportModel
+from crosscheck.privacy.masking import neutralise_formula
+from crosscheck.reports.report_model import ReportModel
 
 
 def _render(columns: list[str], rows: list[list]) -> str:

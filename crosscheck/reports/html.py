@@ -17,7 +17,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from crosscheck.priority import PRIORITY_NOTE
+from crosscheck.reports.priority import PRIORITY_NOTE
 from crosscheck.reports.charts import Bar, bar_chart
 from crosscheck.reports.zh import expectation_zh, zh
 from crosscheck.reports.funds import fund_rows
@@ -39,7 +39,7 @@ from crosscheck.reports.common import (
     fmt_money,
     write_text_atomic,
 )
-from crosscheck.reports.model import ReportModel
+from crosscheck.reports.report_model import ReportModel
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: Quarantined rows shown in the report (all of them are in quarantine.csv).

@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from crosscheck.masking import mask_deep
+from crosscheck.privacy.masking import mask_deep
 from crosscheck.reports.common import CHANGE_KEYS, as_float, write_text_atomic
-from crosscheck.reports.model import ReportModel
+from crosscheck.reports.report_model import ReportModel
 
 
 def build_summary(model: ReportModel) -> dict:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from crosscheck.reports.common import figures_of
-from crosscheck.masking import mask_ids_in_text
+from crosscheck.privacy.masking import mask_ids_in_text
 from crosscheck.results import RunResult
 
 #: Unread files named one by one; the rest are counted.
@@ -53,7 +53,7 @@ def console_summary(run: RunResult) -> str:
         lines.append(f"  {len(run.missed_schedules)} scheduled night(s) missed since the last complete run: "
                      + ", ".join(run.missed_schedules) + f" ({run.timezone})")
     if run.alerts:
-        from crosscheck.alerts import alert_lines
+        from crosscheck.reports.alerts import alert_lines
 
         lines += ["  alert " + line for line in alert_lines(run.alerts)]
     lines.append(f"report: {Path(run.out_dir) / 'report.html'}")
@@ -106,7 +106,7 @@ def markdown_summary(run: RunResult, report: Path) -> str:
         lines += ["", f"**{len(run.missed_schedules)} scheduled night(s) missed** since the last complete run: "
                   + ", ".join(run.missed_schedules) + f" ({run.timezone})"]
     if run.alerts:
-        from crosscheck.alerts import alert_lines
+        from crosscheck.reports.alerts import alert_lines
 
         failed = sum(a.get("status") == "failed" for a in run.alerts)
         lines += ["", f"**Alerts** ({failed} failed):" if failed else "**Alerts**:", ""]

@@ -21,8 +21,8 @@ from crosscheck.reports.common import (
     review_columns,
     review_values,
 )
-from crosscheck.masking import neutralise_formula
-from crosscheck.reports.model import ReportModel
+from crosscheck.privacy.masking import neutralise_formula
+from crosscheck.reports.report_model import ReportModel
 
 MONEY = "#,##0.00"
 HEADER_FILL = PatternFill("solid", fgColor="1F3A5F")
@@ -259,7 +259,7 @@ def _findings_sheet(ws, findings: list[dict], extra: list[str], titles: dict[str
     ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{last}"
 
 
-#: The first sheet: every finding in the run's priority order (crosscheck.priority).
+#: The first sheet: every finding in the run's priority order (crosscheck.reports.priority).
 PRIORITY_SHEET = "优先核查"
 
 

@@ -12,7 +12,7 @@ import re
 
 #: (pattern, Chinese) in order; a pattern matches one whole part of a message.
 _PARTS: list[tuple[re.Pattern, str]] = [(re.compile(p, re.S), zh) for p, zh in [
-    # quarantined rows (crosscheck.connectors.parse, crosscheck.normalize, readers)
+    # quarantined rows (crosscheck.connectors.parse, crosscheck.connectors.normalize, readers)
     (r"invalid identity number in (?P<h>[^:]+): stored as an Excel number, digits lost: (?P<v>.*)",
      r"\g<h>：身份证号无效（以 Excel 数字存储，末位数字已丢失）：\g<v>"),
     (r"invalid identity number in (?P<h>[^:]+): wrong length \((?P<n>\d+) characters\): (?P<v>.*)",
@@ -57,7 +57,7 @@ _PARTS: list[tuple[re.Pattern, str]] = [(re.compile(p, re.S), zh) for p, zh in [
     (r"in (?P<d>\S+)/, which is not a source folder", r"位于 \g<d>/，不是数据源目录"),
     (r"not a data file a connector reads \((?P<x>[^:]*): connectors read (?P<r>.*)\)", r"不是可读取的数据文件（\g<x>；可读取：\g<r>）"),
     (r"no connector pattern matches its name \((?P<d>\S+)/ reads (?P<p>.*)\)", r"文件名与数据源的文件模式不符（\g<d>/ 读取 \g<p>）"),
-    # rule outcomes (crosscheck.rules.runner, crosscheck.outcomes)
+    # rule outcomes (crosscheck.rules.runner, crosscheck.pipeline.outcomes)
     (r"inputs incomplete: (?P<t>\w+): (?P<rest>.*)", r"输入不完整：\g<t>：\g<rest>"),
     (r"(?P<t>\w+): (?P<f>\S+): not read \((?P<why>.*)\)", r"\g<t>：\g<f>：未读取（\g<why>）"),
     (r"source not loaded", r"数据源未加载"),

@@ -19,9 +19,9 @@ from sqlglot import exp
 from sqlglot.errors import OptimizeError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
 
-from crosscheck import dialect
+from crosscheck.engines import dialect
 from crosscheck.rules.compiler import EVIDENCE_PREFIX, OUTPUT_COLUMNS, Compiled, Cte, Issue, catalog_schema, place, text_start
-from crosscheck.suggest import closest, closest_first, did_you_mean
+from crosscheck.errors import closest, closest_first, did_you_mean
 
 if TYPE_CHECKING:
     from crosscheck.catalog import Catalog

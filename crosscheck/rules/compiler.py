@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Iterable, NamedTuple
 from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError
 
-from crosscheck import dialect
-from crosscheck.suggest import did_you_mean
+from crosscheck.engines import dialect
+from crosscheck.errors import did_you_mean
 from crosscheck.rules.fuzzy import Guard, count_sql, fuzzy_join_sql, pass_label
-from crosscheck.rules.model import Rule, Step, View
+from crosscheck.rules.spec import Rule, Step, View
 from crosscheck.rules.parameters import PARAM_SQL_TYPES
 
 if TYPE_CHECKING:

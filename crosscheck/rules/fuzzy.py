@@ -37,9 +37,9 @@ from typing import Any
 
 from sqlglot import exp
 
-from crosscheck import dialect
-from crosscheck.rules.model import FuzzyJoin, Sides
-from crosscheck.scorers import SCORER_FUNCTIONS
+from crosscheck.engines import dialect
+from crosscheck.rules.spec import FuzzyJoin, Sides
+from crosscheck.engines.scorers import SCORER_FUNCTIONS
 
 class BlockingTooLarge(RuntimeError):
     """A fuzzy_join's blocking would produce more candidate pairs than allowed."""

@@ -29,7 +29,7 @@ from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
-from crosscheck import dialect
+from crosscheck.engines import dialect
 from crosscheck.results import EVIDENCE_KEY
 from crosscheck.rules.compiler import EVIDENCE_PREFIX, catalog_schema
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from crosscheck.rules.compiler import CompileError, Compiled, compile_logic
-from crosscheck.rules.model import Rule, View
+from crosscheck.rules.spec import Rule, View
 from crosscheck.yamlio import ConfigError, Locator, Problem, load_yaml, validate
 
 if TYPE_CHECKING:
@@ -227,9 +227,8 @@ def _kept_checks(folder: Path, rules_dir: Path, files: list[Path], catalog: "Cat
     import crosscheck
 
     digest = hashlib.sha256()
-    code = Path(crosscheck.__file__).parent
-    for path in [*files, *(Path(f) for f in sorted(catalog.files.values())),
-                 *sorted(code.glob("rules/*.py")), code / "dialect.py", code / "catalog.py", code / "yamlio.py"]:
+    code = Path(crosscheck.__file__).parent  # every module of the package: what checks a rule may change with any of them
+    for path in [*files, *(Path(f) for f in sorted(catalog.files.values())), *sorted(code.rglob("*.py"))]:
         digest.update(str(path).encode() + b"\0" + path.read_bytes())
     return Path(folder) / f"rules-checked-{digest.hexdigest()[:32]}.json"
 
@@ -270,7 +269,7 @@ DOMAINS_FILE = "_domains.yaml"
 def _read_domains(path: Path, problems: list[Problem]) -> dict[str, dict[str, str]]:
     if not path.is_file():
         return {}
-    from crosscheck.rules.model import Bilingual
+    from crosscheck.rules.spec import Bilingual
 
     try:
         data, locator = load_yaml(path)

@@ -2,13 +2,13 @@
 
 What each rule finds (its description in Chinese, then English), what it reads, its
 parameters, amount at risk and evidence; `crosscheck rules catalog --write docs/rules.md`
-writes it between the markers of crosscheck.rules.catalog.
+writes it between the markers of crosscheck.rules.docs.
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from crosscheck.rules.model import TEMPLATE_SEPARATOR
+from crosscheck.rules.spec import TEMPLATE_SEPARATOR
 
 if TYPE_CHECKING:
     from crosscheck.rules.loader import LoadedRule, RuleSet

@@ -1,7 +1,7 @@
 """Run compiled rules on an engine; produce RuleOutcomes and findings.
 
 The runner hands each parsed query to an engine (crosscheck.engines: DuckDB, or
-Spark in crosscheck.spark_engine), which asks crosscheck.dialect for its SQL and
+Spark in crosscheck.engines.spark), which asks crosscheck.engines.dialect for its SQL and
 binds the parameters; compiling, skipping, binding and rendering evidence are
 shared, so both engines give the same findings. Nothing here asks which engine
 it is.
@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 from sqlglot import exp
 
-from crosscheck import dialect
+from crosscheck.engines import dialect
 from crosscheck.engines.base import Engine, as_engine
 
 from crosscheck.results import FINDINGS_SCHEMA, RuleOutcome
 from crosscheck.rules.compiler import EVIDENCE_PREFIX, CompileError
 from crosscheck.rules.fuzzy import BlockingCount, BlockingTooLarge
-from crosscheck.rules.model import TEMPLATE_SEPARATOR, Evidence
+from crosscheck.rules.spec import TEMPLATE_SEPARATOR, Evidence
 
 if TYPE_CHECKING:
     from crosscheck.rules.loader import LoadedRule, RuleSet
@@ -258,7 +258,7 @@ def materialize_views(engine: Engine, compiled, shared: dict):
 
     `shared` maps (view id, `view_signature`) to the table holding its rows: a temp
     table made here, or one kept from an earlier run on the same delivery (see
-    crosscheck.canonical_cache.ViewStore). Views whose steps take parameters are left
+    crosscheck.cache.canonical.ViewStore). Views whose steps take parameters are left
     inline. Returns `compiled` itself when nothing was materialised, else a copy with
     the rewritten tree."""
     import dataclasses

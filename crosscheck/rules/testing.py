@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from crosscheck.rules.model import RuleTest
+from crosscheck.rules.spec import RuleTest
 from crosscheck.rules.runner import run_rule
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 from crosscheck.rules.columns import column_problems
 from crosscheck.rules.compiler import CompileError, Issue, compile_view
 from crosscheck.rules.parameters import coerce_param
-from crosscheck.suggest import did_you_mean
+from crosscheck.errors import did_you_mean
 from crosscheck.yamlio import Problem
 
 if TYPE_CHECKING:
@@ -238,7 +238,7 @@ def test_coverage(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]:
 
 def _engine_problems(owner, engine: str, steps, extra: dict[tuple, str | None]) -> list[Problem]:
     """Functions the engine lacks, named with the file line where the rule (or view) calls them."""
-    from crosscheck import dialect
+    from crosscheck.engines import dialect
     from crosscheck.rules.compiler import parse_expr, place, step_query
 
     out: list[Problem] = []

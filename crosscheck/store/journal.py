@@ -13,7 +13,7 @@ import os
 import socket
 from pathlib import Path
 
-from crosscheck.fsutil import private_dirs
+from crosscheck.privacy.files import private_dirs
 
 ENDED = "the run ended without finishing: its process is gone (killed, out of memory, or the machine stopped)"
 

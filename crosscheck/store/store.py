@@ -28,7 +28,7 @@ from typing import Callable, Iterator
 import duckdb
 
 from crosscheck.casework import Casework, CaseworkError, casework_path
-from crosscheck.fsutil import private_dirs, private_files
+from crosscheck.privacy.files import private_dirs, private_files
 from crosscheck.store.db import StoreError, connect
 from crosscheck.store.feedback import ReviewerFeedback
 from crosscheck.store.lock import StoreLock, _stderr, current_user

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from crosscheck.casework import BadInput, LoginRefused
-from crosscheck.masking import neutralise_formula
+from crosscheck.privacy.masking import neutralise_formula
 from crosscheck.store.reviews import ReviewError, normalise_disposition
 from crosscheck.workbench.auth import Caller, caller, changer, clear_session_cookie, database, set_session_cookie
 

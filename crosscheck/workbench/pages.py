@@ -17,9 +17,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from crosscheck.casework.clues import CLUE_FROM
 from crosscheck.casework.scope import COLOR_ZH, DISPOSITION_ZH, ROLE_ZH, STATUS_ZH, STATUSES, visible
 from crosscheck.casework.workflow import MAY
-from crosscheck.priority import PRIORITY_NOTE
+from crosscheck.reports.priority import PRIORITY_NOTE
 from crosscheck.workbench.auth import Caller, caller, page_caller
-from crosscheck.workbench.charts import dashboard_charts
+from crosscheck.workbench.dashboard_charts import dashboard_charts
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAGE_SIZE = 100

@@ -1,5 +1,5 @@
-"""The application uvicorn serves (`crosscheck workbench`): built in each server process from
-the store and project that the command put in its environment."""
+"""Serving the workbench (`crosscheck workbench`): uvicorn runs the application built in each
+server process from the store and project that `serve` puts in its environment."""
 from __future__ import annotations
 
 import os
@@ -8,7 +8,20 @@ from pathlib import Path
 from crosscheck.config import ProjectConfig
 from crosscheck.workbench.app import create_app
 
+_STORE, _PROJECT = "CROSSCHECK_WORKBENCH_STORE", "CROSSCHECK_WORKBENCH_PROJECT"
+
+
+def serve(store: Path, config: ProjectConfig, *, host: str, port: int, workers: int = 1) -> None:
+    """Serve until stopped; the casework database and its WAL are created owner-only."""
+    import uvicorn
+
+    os.umask(0o077)
+    os.environ[_STORE] = str(store)
+    os.environ[_PROJECT] = str(config.project_dir)
+    uvicorn.run("crosscheck.workbench.server:app_from_environment", factory=True, host=host, port=port,
+                workers=workers, log_level="warning", access_log=False, server_header=False)
+
 
 def app_from_environment():
-    project = Path(os.environ["CROSSCHECK_WORKBENCH_PROJECT"])
-    return create_app(Path(os.environ["CROSSCHECK_WORKBENCH_STORE"]), ProjectConfig.load(project))
+    project = Path(os.environ[_PROJECT])
+    return create_app(Path(os.environ[_STORE]), ProjectConfig.load(project))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from crosscheck.run import RunRequest, RunSession
+from crosscheck.pipeline.run import RunRequest, RunSession
 
 from hardening_figures import record, rows_lost
 
@@ -43,7 +43,7 @@ VANISHING = "hospital/outpatient_2025.csv"
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory) -> Path:
-    from crosscheck.sample import generate_city
+    from devtools.sample import generate_city
 
     out = tmp_path_factory.mktemp("hcity") / "2026-11-01"
     generate_city(out, people=300, seed=5, as_of=AS_OF)

@@ -25,7 +25,7 @@ import duckdb
 import pytest
 
 from crosscheck.config import ProjectConfig
-from crosscheck.run import RunRequest, RunSession
+from crosscheck.pipeline.run import RunRequest, RunSession
 from crosscheck.store import StoreBusy
 from crosscheck.testhooks import PAUSE_ENV, PAUSE_FILE_ENV, PAUSE_SECONDS_ENV, PHASES
 
@@ -96,7 +96,7 @@ def run_in_process(delivery: Path, out: Path, store: Path, config: ProjectConfig
 @pytest.fixture(scope="module")
 def delivery(tmp_path_factory) -> Path:
     """A small delivery: pensions and the household registry (enough for the rules run here)."""
-    from crosscheck.sample import generate_city
+    from devtools.sample import generate_city
 
     city = tmp_path_factory.mktemp("fcity") / "city"
     generate_city(city, people=200, seed=9, as_of=AS_OF)

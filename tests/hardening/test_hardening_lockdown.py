@@ -1,7 +1,7 @@
 """A locked-down engine: every escape from a rule is refused at lint time and at run time.
 
 Lint: rule SQL is one SELECT over canonical tables (sqlglot AST allow-list,
-crosscheck.dialect.forbidden_constructs). Run time: after the delivery is loaded,
+crosscheck.engines.dialect.forbidden_constructs). Run time: after the delivery is loaded,
 RunSession.lock_down() sets enable_external_access = false and locks the
 configuration, so even SQL that never went through lint cannot touch files,
 databases or extensions. Rule tests' connections are locked the same way.
@@ -23,7 +23,7 @@ from crosscheck.rules import collect_ruleset, load_ruleset
 from crosscheck.rules.compiler import parse_query
 from crosscheck.rules.runner import run_rule
 from crosscheck.rules.testing import connect as rule_test_connect
-from crosscheck.run import RunRequest, RunSession
+from crosscheck.pipeline.run import RunRequest, RunSession
 from crosscheck.yamlio import ConfigError
 
 from hardening_figures import record

@@ -1,4 +1,4 @@
-"""Every key a rule or view file may hold, as Markdown, generated from the schema (crosscheck.rules.model).
+"""Every key a rule or view file may hold, as Markdown, generated from the schema (crosscheck.rules.spec).
 
 The meaning of a key is its pydantic `Field(description=...)`; its example is in `EXAMPLES`
 below. `crosscheck rules catalog --write docs/writing-rules.md` writes the list into the
@@ -15,37 +15,37 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from crosscheck.rules import concepts, model, parameters
+from crosscheck.rules import concepts, parameters, spec
 
 #: The models of the schema, in the order the guide lists them, with where each is written.
 MODELS: list[tuple[type[BaseModel], str]] = [
-    (model.Rule, "A rule file, `rules/<domain>/<id>.yaml` (top level)"),
-    (model.Bilingual, "`title:`"),
-    (model.Description, "`description:`"),
+    (spec.Rule, "A rule file, `rules/<domain>/<id>.yaml` (top level)"),
+    (spec.Bilingual, "`title:`"),
+    (spec.Description, "`description:`"),
     (parameters.Parameter, "`parameters: {<name>: ...}`"),
-    (model.Step, "`steps:`, one item per step"),
-    (model.Join, "`join:` items of a declarative step"),
+    (spec.Step, "`steps:`, one item per step"),
+    (spec.Join, "`join:` items of a declarative step"),
     (concepts.HeldInMonth, "`held:` on a join"),
     (concepts.Pairs, "`pairs:` step"),
     (concepts.Reconcile, "`reconcile:` step"),
     (concepts.SumOf, "`reconcile: sums: {<name>: ...}`"),
     (concepts.ReconcileCompare, "`reconcile: compare:`"),
-    (model.FuzzyJoin, "`fuzzy_join:` step"),
-    (model.ComparedField, "`fuzzy_join: compare:` items"),
-    (model.Sides, "a value that differs between the sides of a fuzzy_join: `{left: ..., right: ...}`"),
-    (model.Output, "`output:`"),
-    (model.Evidence, "`evidence:`"),
-    (model.EvidenceField, "`evidence: fields: {<name>: ...}`"),
-    (model.TemplatePart, "`evidence: template:` items"),
-    (model.TimelineItem, "`evidence: timeline:` items"),
-    (model.RuleTest, "`tests:` items"),
-    (model.View, "A shared view, `rules/_views/<id>.yaml` (top level)"),
+    (spec.FuzzyJoin, "`fuzzy_join:` step"),
+    (spec.ComparedField, "`fuzzy_join: compare:` items"),
+    (spec.Sides, "a value that differs between the sides of a fuzzy_join: `{left: ..., right: ...}`"),
+    (spec.Output, "`output:`"),
+    (spec.Evidence, "`evidence:`"),
+    (spec.EvidenceField, "`evidence: fields: {<name>: ...}`"),
+    (spec.TemplatePart, "`evidence: template:` items"),
+    (spec.TimelineItem, "`evidence: timeline:` items"),
+    (spec.RuleTest, "`tests:` items"),
+    (spec.View, "A shared view, `rules/_views/<id>.yaml` (top level)"),
 ]
 
 #: Models a plain value may stand for.
 SHORTHANDS: dict[Any, str] = {
-    model.Description: "text (the English description) or {zh: ..., en: ...}",
-    model.TemplatePart: "text, or {text: ..., when: ...}",
+    spec.Description: "text (the English description) or {zh: ..., en: ...}",
+    spec.TemplatePart: "text, or {text: ..., when: ...}",
 }
 
 #: One example per key, as it is written in a rule file ("Model.key": YAML).

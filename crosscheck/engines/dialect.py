@@ -128,10 +128,10 @@ def _spark_rewrites(tree: exp.Expression) -> exp.Expression:
     return tree.transform(fix)
 
 
-#: User-defined functions the engine registers on every connection (see crosscheck.similarity).
+#: User-defined functions the engine registers on every connection (see crosscheck.engines.similarity).
 UDFS: dict[str, str] = {
     "name_similarity": "name_similarity(a VARCHAR, b VARCHAR) -> DOUBLE",
-    # fuzzy_join scorers (crosscheck.scorers), registered with name_similarity
+    # fuzzy_join scorers (crosscheck.engines.scorers), registered with name_similarity
     **{f: f"{f}(a VARCHAR, b VARCHAR) -> DOUBLE" for f in (
         "fz_jaro_winkler", "fz_levenshtein", "fz_ratio", "fz_token_set", "fz_token_sort", "fz_date")},
 }
@@ -139,7 +139,7 @@ UDFS: dict[str, str] = {
 #: Engine functions sqlglot parses as anonymous, with the engines that have them.
 #: Add a function here (and on which engines it exists) before a rule may use it.
 ANONYMOUS_FUNCTIONS: dict[str, frozenset[str]] = {
-    # UDFs: DuckDB Arrow UDFs (crosscheck.scorers.register), Spark pandas UDFs (spark_engine.register_udfs)
+    # UDFs: DuckDB Arrow UDFs (crosscheck.engines.scorers.register), Spark pandas UDFs (spark_engine.register_udfs)
     **{f: frozenset({"duckdb", "spark"}) for f in UDFS},
     "list_distinct": frozenset({"duckdb"}),
 }
@@ -197,7 +197,7 @@ def known_functions() -> list[str]:
 
 def unknown_function_message(name: str) -> str:
     """Why a function a rule calls cannot be used, and what to use instead."""
-    from crosscheck.suggest import did_you_mean
+    from crosscheck.errors import did_you_mean
 
     hint = did_you_mean(name, [f for f in known_functions() if f != name])
     return (f"function '{name}' is not available in rules" + (f"{hint} Rules" if hint else "; rules")

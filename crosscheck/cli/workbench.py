@@ -8,14 +8,13 @@
 from __future__ import annotations
 
 import getpass
-import os
 import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from crosscheck.store.cli import PROJECT_HELP, STORE_HELP, store_path
+from crosscheck.cli.review import PROJECT_HELP, STORE_HELP, store_path
 
 users_app = typer.Typer(no_args_is_help=True, add_completion=False, help="Workbench accounts.")
 
@@ -30,7 +29,7 @@ def _fail(message: str, code: int = 2) -> None:
 
 def _casework(store: Path | None, project: Path | None):
     from crosscheck.casework import Casework, CaseworkError, casework_path
-    from crosscheck.fsutil import private_dirs, private_files
+    from crosscheck.privacy.files import private_dirs, private_files
 
     path = casework_path(store_path(store, project))
     private_dirs(path.parent)
@@ -86,7 +85,7 @@ def users_add(
 @users_app.command("list")
 def users_list(store: Optional[Path] = _store_opt, project: Optional[Path] = _project_opt) -> None:
     """Every account with its role and scope."""
-    from crosscheck.store.cli import _table
+    from crosscheck.cli.review import _table
 
     with _casework(store, project) as cw:
         users = cw.users()
@@ -158,9 +157,8 @@ def workbench(
     workers: int = typer.Option(1, "--workers", min=1, help="Server processes (they share the casework database)."),
 ) -> None:
     """Serve the workbench (线索核查工作台): clues, dispositions, feedback, closure, dashboard, audit log."""
-    import uvicorn
-
     from crosscheck.config import ProjectConfig
+    from crosscheck.workbench.server import serve
 
     try:
         config = ProjectConfig.load(project)
@@ -168,11 +166,7 @@ def workbench(
         _fail(str(exc))
     path = store_path(store, project).absolute()
     prepare(path)
-    os.umask(0o077)  # the casework database and its WAL are owner-only
     host = host or config.workbench.host
     port = port or config.workbench.port
-    os.environ["CROSSCHECK_WORKBENCH_STORE"] = str(path)
-    os.environ["CROSSCHECK_WORKBENCH_PROJECT"] = str(config.project_dir)
     typer.echo(f"crosscheck workbench on http://{host}:{port}/ (store {path}); Ctrl-C stops it", err=True)
-    uvicorn.run("crosscheck.workbench.server:app_from_environment", factory=True, host=host, port=port,
-                workers=workers, log_level="warning", access_log=False, server_header=False)
+    serve(path, config, host=host, port=port, workers=workers)

@@ -5,7 +5,7 @@ Every scorer takes two aligned Arrow arrays and returns a DOUBLE array in
 ``process.cpdist`` (aligned pairs, C++), never a Python loop per row.
 
 SQL name            scorer (``compare: [{scorer: ...}]`` of a fuzzy_join step)
-``name_similarity`` name           (crosscheck.similarity: Chinese and Latin names)
+``name_similarity`` name           (crosscheck.engines.similarity: Chinese and Latin names)
 ``fz_jaro_winkler`` jaro_winkler   (rapidfuzz JaroWinkler.normalized_similarity)
 ``fz_levenshtein``  levenshtein    (1 - edit distance / longer length)
 ``fz_ratio``        ratio          (rapidfuzz fuzz.ratio, Indel)
@@ -95,7 +95,7 @@ SCORERS = (*SCORER_FUNCTIONS, "exact")
 def score(sql_name: str, a, b) -> pa.Array:
     """Score two aligned arrays with a registered scorer (what the UDF runs)."""
     if sql_name == "name_similarity":
-        from crosscheck.similarity import name_similarity_arrow
+        from crosscheck.engines.similarity import name_similarity_arrow
 
         return name_similarity_arrow(_strings(a), _strings(b))
     return _apply(KERNELS[sql_name], a, b)
@@ -111,7 +111,7 @@ def _udf(sql_name: str):
 
 def register(con) -> None:
     """Register every scorer (and name_similarity) on a DuckDB connection; idempotent."""
-    from crosscheck import similarity
+    from crosscheck.engines import similarity
 
     similarity.register(con)
     for name in KERNELS:

@@ -1,4 +1,10 @@
-"""Nearest names, for messages that say "did you mean ...?" (a mistyped key, column, function)."""
+"""The root of every error crosscheck raises, and the nearest names its messages suggest.
+
+Every exception the project defines derives from `CrosscheckError`, so a caller (the CLI,
+the flows, the workbench) can tell the project's own refusals from a bug. Messages that say
+"did you mean ...?" (a mistyped key, column, function, setting) take their names from
+`closest` / `did_you_mean` here.
+"""
 from __future__ import annotations
 
 import difflib
@@ -6,6 +12,10 @@ from typing import Iterable
 
 #: How alike two names must be (difflib's ratio) for one to be suggested for the other.
 CUTOFF = 0.6
+
+
+class CrosscheckError(Exception):
+    """An error of crosscheck's own: bad input, a setting, a rule file, a busy store, a refused action."""
 
 
 def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:

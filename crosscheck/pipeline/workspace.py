@@ -19,7 +19,7 @@ from crosscheck.catalog import Catalog
 from crosscheck.config import ProjectConfig
 from crosscheck.results import TableLoad
 
-log = logging.getLogger("crosscheck.workspace")
+log = logging.getLogger("crosscheck.pipeline.workspace")
 
 
 def connect(config: ProjectConfig, spill_dir: Path) -> duckdb.DuckDBPyConnection:
@@ -50,16 +50,16 @@ class Workspace:
         self.catalog = catalog
         self.spill = tempfile.TemporaryDirectory(prefix="crosscheck-spill-")
         self.con = connect(config, Path(self.spill.name))
-        self.cache = None               # crosscheck.canonical_cache.CanonicalCache of the delivery
+        self.cache = None               # crosscheck.cache.canonical.CanonicalCache of the delivery
         self.parts = None               # crosscheck.connectors.parts.PartStore: files parsed before
         if cached and config.canonical_cache and config.cache_dir is not None:
-            from crosscheck.canonical_cache import CanonicalCache
+            from crosscheck.cache.canonical import CanonicalCache
 
             from crosscheck.connectors.parts import PartStore
 
             self.cache = CanonicalCache.of_delivery(Path(extracts), catalog, config.cache_dir, files)
             self.parts = PartStore(Path(config.cache_dir) / "parts")
-        self.load_db = None             # crosscheck.canonical_cache.LoadDatabase, once a table is parsed
+        self.load_db = None             # crosscheck.cache.canonical.LoadDatabase, once a table is parsed
         self.cache_used = False         # tables attached from the cache entry
         self.locked = False             # no file access from here on: rules may run
         self.shared_views: dict = {}    # views computed once per run (rules.runner.materialize_views)
@@ -78,7 +78,7 @@ class Workspace:
     def load_into(self) -> None:
         """Make the load database the connection's default, so the loader's tables land there."""
         if self.load_db is None:
-            from crosscheck.canonical_cache import LoadDatabase
+            from crosscheck.cache.canonical import LoadDatabase
 
             self.load_db = (self.cache.new_load() if self.cache is not None
                             else LoadDatabase(Path(self.spill.name) / "load"))
@@ -117,12 +117,12 @@ class Workspace:
             self.locked = True
 
     def view_store(self):
-        """Where the shared views of this delivery are kept (crosscheck.canonical_cache.ViewStore):
+        """Where the shared views of this delivery are kept (crosscheck.cache.canonical.ViewStore):
         only when every canonical table is read from the delivery's cache entry."""
         from_entry = self.cache_used or (self.load_db is not None and self.load_db.kept)
         if self.cache is None or not from_entry or not self.cache.complete:
             return None
-        from crosscheck.canonical_cache import ViewStore
+        from crosscheck.cache.canonical import ViewStore
 
         return ViewStore(self.cache.dir)
 
@@ -151,7 +151,7 @@ class Workspace:
 
     def keep_cache_small(self) -> None:
         """The cache under `cache_max_size`, least recently used out first. Never fails the run."""
-        from crosscheck.cache_admin import parse_size, prune
+        from crosscheck.cache.housekeeping import parse_size, prune
 
         try:
             prune(Path(self.config.cache_dir), parse_size(self.config.cache_max_size, "cache_max_size"))

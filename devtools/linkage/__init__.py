@@ -2,7 +2,7 @@
 
 The FEBRL benchmark files (see ``../shared/data/febrl/README.md``) are loaded
 into DuckDB tables ``febrl4a``, ``febrl4b`` and ``febrl3`` (text columns,
-blanks as NULL), the rules in ``crosscheck/linkage/febrl/*.yaml`` (not
+blanks as NULL), the rules in ``devtools/linkage/febrl/*.yaml`` (not
 production rules: they live outside ``rules/`` and read their own catalog)
 are run through the normal compiler and runner, and the pairs found are
 compared with the truth carried by ``rec_id`` (``rec-N-org`` / ``rec-N-dup-K``

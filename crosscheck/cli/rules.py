@@ -78,7 +78,7 @@ def show(
     connectors_dir: Path = ConnectorsDir,
 ) -> None:
     """A rule's metadata, parameters, evidence template and (with --sql) the compiled SQL."""
-    from crosscheck.rules.model import TEMPLATE_SEPARATOR
+    from crosscheck.rules.spec import TEMPLATE_SEPARATOR
 
     ruleset = _load(rules_dir, connectors_dir)
     if rule_id not in ruleset:
@@ -146,7 +146,7 @@ def catalog(
 
     The sections are generated from the rule files and the schema: README.md's catalog,
     docs/rules.md's reference of every rule, docs/writing-rules.md's list of keys."""
-    from crosscheck.rules.catalog import catalog_markdown, refresh, write_catalog
+    from crosscheck.rules.docs import catalog_markdown, refresh, write_catalog
 
     ruleset = _load(rules_dir, connectors_dir)
     if write is None:

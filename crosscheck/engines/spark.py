@@ -10,13 +10,13 @@ into DuckDB (quarantine and row accounting live there); this module then
 2. registers each as a temporary view of the table's name in a Spark session
    of the run's own (local[*] by default, or ``spark_master`` / the Spark
    Connect URL ``spark_remote`` from crosscheck.toml);
-3. runs each rule's Spark SQL, written by crosscheck.dialect from the same
+3. runs each rule's Spark SQL, written by crosscheck.engines.dialect from the same
    compiled tree as the DuckDB SQL, with named parameters bound by Spark
    (``spark.sql(sql, args=...)``, never formatted into the text), and returns
    column names and rows to the shared runner, which renders the findings.
 
 ``name_similarity`` and the fuzzy_join scorers (``fz_*``) are pandas (Arrow)
-UDFs calling the very kernels DuckDB's Arrow UDFs call (`crosscheck.scorers.score`),
+UDFs calling the very kernels DuckDB's Arrow UDFs call (`crosscheck.engines.scorers.score`),
 so scores are identical.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crosscheck import dialect
+from crosscheck.engines import dialect
 from crosscheck.engines.base import Engine
 
 if TYPE_CHECKING:
@@ -157,14 +157,14 @@ def start_session(config: "ProjectConfig"):
 
 
 def _pandas_udf_body(sql_name: str):
-    """A pandas UDF body scoring two aligned Series with `crosscheck.scorers.score`, the very
+    """A pandas UDF body scoring two aligned Series with `crosscheck.engines.scorers.score`, the very
     Arrow kernel DuckDB's UDF of the same name runs (pandas 3 gives NaN for a NULL string)."""
 
     def body(a, b):
         import pandas as pd
         import pyarrow as pa
 
-        from crosscheck import scorers
+        from crosscheck.engines import scorers
 
         def strings(series):
             return pa.array([v if isinstance(v, str) else None for v in series], type=pa.string())
@@ -176,12 +176,12 @@ def _pandas_udf_body(sql_name: str):
 
 
 def register_udfs(spark, names: list[str] | None = None) -> None:
-    """Register crosscheck's UDFs (crosscheck.dialect.UDFS: name_similarity and the fuzzy_join
+    """Register crosscheck's UDFs (crosscheck.engines.dialect.UDFS: name_similarity and the fuzzy_join
     scorers) on a session. The executors run the same kernels as DuckDB (see `ship_package`)."""
     from pyspark.sql.functions import pandas_udf
     from pyspark.sql.types import DoubleType
 
-    from crosscheck import dialect
+    from crosscheck.engines import dialect
 
     for name in names if names is not None else list(dialect.UDFS):
         if name not in dialect.UDFS:
@@ -195,7 +195,7 @@ def ship_package(spark, folder: Path) -> Path:
     the executors still need its dependencies (rapidfuzz, pypinyin, opencc, pandas, pyarrow)."""
     import zipfile
 
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # the crosscheck package
     target = Path(folder) / "crosscheck.zip"
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
         for f in sorted(package.rglob("*.py")):
@@ -223,7 +223,7 @@ def _classic_local(spark) -> bool:
 
 class SparkEngine(Engine):
     """The rules on Spark (crosscheck.engines.Engine): each query's Spark SQL from
-    crosscheck.dialect, its parameters bound by Spark.
+    crosscheck.engines.dialect, its parameters bound by Spark.
 
     One per run: its own Spark session (temporary views and UDFs do not leak
     between runs sharing a cluster) and its own Parquet folder.

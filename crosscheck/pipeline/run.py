@@ -29,23 +29,23 @@ import pyarrow as pa
 from crosscheck.catalog import Catalog, load_catalog
 from crosscheck.config import ProjectConfig
 from crosscheck.engines import engine_class, open_engine, unavailable_reason
-from crosscheck.lifecycle import RunLife
+from crosscheck.pipeline.lifecycle import RunLife
 from crosscheck.reports.figures import listed_mask, run_figures, suppressed_in, without_rules
-from crosscheck.outcomes import broken_outcome, broken_rules, mark_partial
-from crosscheck.workspace import Workspace
-from crosscheck.fsutil import private_dirs
+from crosscheck.pipeline.outcomes import broken_outcome, broken_rules, mark_partial
+from crosscheck.pipeline.workspace import Workspace
+from crosscheck.privacy.files import private_dirs
 from crosscheck.results import FINDINGS_SCHEMA, QUARANTINE_SCHEMA, RuleOutcome, RunResult, TableLoad
 from crosscheck.testhooks import pause
-from crosscheck.validation import Checks
+from crosscheck.connectors.validation import Checks
 
-log = logging.getLogger("crosscheck.run")
+log = logging.getLogger("crosscheck.pipeline.run")
 
 #: How a step of the pipeline is run: step(name, fn, *args) -> fn(*args).
 Step = Callable[..., Any]
 
 
 def _process_age() -> float:
-    """Seconds since this process started (Linux: /proc), else since crosscheck.run was imported."""
+    """Seconds since this process started (Linux: /proc), else since crosscheck.pipeline.run was imported."""
     try:
         ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
         uptime = float(Path("/proc/uptime").read_text().split()[0])
@@ -266,7 +266,7 @@ class RunSession:
         return Path(self.request.store) if self.request.store else self.config.store
 
     def begin(self) -> None:
-        """Note the run (crosscheck.lifecycle): runs that never finished are recorded as failed,
+        """Note the run (crosscheck.pipeline.lifecycle): runs that never finished are recorded as failed,
         and the scheduled nights missed since the last complete run are said."""
         if self.request.record:
             self.life.begin()
@@ -291,7 +291,7 @@ class RunSession:
         """The table from the cache entry or its files; a source folder that cannot be listed is
         tried `load_retries` more times, then every table of that source is failed."""
         from crosscheck.connectors import load_table
-        from crosscheck.faults import is_fault
+        from crosscheck.pipeline.faults import is_fault
 
         if connector.source in self._failed_sources:  # its folder failed for another table: not tried again
             return TableLoad(connector.source, table, "failed", self._failed_sources[connector.source])
@@ -412,25 +412,25 @@ class RunSession:
         return result
 
     def _overdue(self, store, recorded) -> list[dict]:
-        """Findings of this run unreviewed for [alerts] overdue_days or more (masked; see crosscheck.alerts)."""
-        from crosscheck.alerts import overdue_entries
+        """Findings of this run unreviewed for [alerts] overdue_days or more (masked; see crosscheck.reports.alerts)."""
+        from crosscheck.reports.alerts import overdue_entries
 
         rows = store.overdue(recorded.run_id, self.request.as_of, self.config.alerts.overdue_days)
         return overdue_entries(rows, self.request.districts, self.result.personal_kinds)
 
     def _deadlines(self, store) -> list[dict]:
         """Workbench clues whose deadline is near (yellow) or past (red), masked: the reminders
-        carry them (crosscheck.alerts)."""
+        carry them (crosscheck.reports.alerts)."""
         store.casework.settings = self.config.casework_settings()
         rows = store.casework.due_clues()
         districts = self.request.districts
         return [r for r in rows if not districts or r["district"] in districts]
 
     def send_alerts(self) -> list[dict]:
-        """After finish(): send the digests (crosscheck.alerts), record the outcomes in
+        """After finish(): send the digests (crosscheck.reports.alerts), record the outcomes in
         result.alerts and rewrite summary.json and report.html with them. Never raises:
         an alert that cannot be sent is recorded as failed and the run stands."""
-        from crosscheck.alerts import send_alerts
+        from crosscheck.reports.alerts import send_alerts
 
         result = self.result
         try:
@@ -452,7 +452,7 @@ class RunSession:
         """What reviewers are shown: not suppressed, in the requested districts."""
         return findings.filter(listed_mask(findings, self.request.districts))
 
-    # -- where the tables live (crosscheck.workspace) ---------------------------------
+    # -- where the tables live (crosscheck.pipeline.workspace) ---------------------------------
     @property
     def con(self):
         return self.workspace.con
@@ -476,7 +476,7 @@ class RunSession:
         if self._rule_engine is None:
             try:
                 self._rule_engine = open_engine(self.engine, self.config, self.con, self.result.run_id)
-            except RuntimeError as exc:  # the engine cannot start (e.g. crosscheck.spark_engine.SparkUnavailable)
+            except RuntimeError as exc:  # the engine cannot start (e.g. crosscheck.engines.spark.SparkUnavailable)
                 raise RunError(f"--engine {self.engine}: {exc}") from exc
         self._rule_engine.offer_tables(self.con, self.available)
         return self._rule_engine

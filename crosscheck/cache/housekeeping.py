@@ -1,6 +1,6 @@
 """The cache folder's housekeeping: what it holds, and keeping it under its size limit.
 
-Three kinds of items live under `cache_dir` (crosscheck.toml; see crosscheck.canonical_cache,
+Three kinds of items live under `cache_dir` (crosscheck.toml; see crosscheck.cache.canonical,
 crosscheck.connectors.parts and crosscheck.connectors.tables): a delivery's loaded tables
 (`<key>/`), a file's part (`parts/<table>/<declaration>/<sha256>.json`: its rows are in the
 segment it was loaded into) and a table's state with its newest segment
@@ -71,7 +71,7 @@ def items(cache_dir: Path) -> list[Item]:
 
 def remove_leftovers(cache_dir: Path) -> list[Path]:
     """Temporary files and partial loads a killed run left behind."""
-    from crosscheck.canonical_cache import _remove_abandoned
+    from crosscheck.cache.canonical import _remove_abandoned
 
     cache_dir = Path(cache_dir)
     if not cache_dir.is_dir():

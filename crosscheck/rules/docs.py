@@ -5,7 +5,7 @@ replaces every section whose markers FILE holds:
 
 - ``rule-catalog``: one line per rule, by domain (README.md);
 - ``rule-reference``: every rule and shared view in full (docs/rules.md, crosscheck.rules.reference);
-- ``rule-keys``: every key of a rule file, with an example (docs/writing-rules.md, crosscheck.rules.keys).
+- ``rule-keys``: every key of a rule file, with an example (docs/writing-rules.md, crosscheck.rules.key_docs).
 
 `crosscheck rules catalog --markdown` prints the catalog. Tests keep the files current.
 """
@@ -60,7 +60,7 @@ def _reference(ruleset: "RuleSet") -> str:
 
 
 def _keys(ruleset: "RuleSet") -> str:
-    from crosscheck.rules.keys import keys_markdown
+    from crosscheck.rules.key_docs import keys_markdown
 
     return keys_markdown()
 

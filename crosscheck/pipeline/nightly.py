@@ -5,7 +5,7 @@
 A delivery counts as processed only when a complete run (every enabled rule, no district
 filter, default parameters) of the same files and the same rule versions finished and its
 report is still there; the skip is said at WARNING, naming that run. Nothing here knows
-about Prefect: the flow passes its `step` (crosscheck.run.Step).
+about Prefect: the flow passes its `step` (crosscheck.pipeline.run.Step).
 """
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from pathlib import Path
 
 from crosscheck.config import ProjectConfig
 from crosscheck.results import RunResult
-from crosscheck.run import RunError, RunRequest, RunSession, Step, call, parse_as_of
+from crosscheck.pipeline.run import RunError, RunRequest, RunSession, Step, call, parse_as_of
 
-log = logging.getLogger("crosscheck.nightly")
+log = logging.getLogger("crosscheck.pipeline.nightly")
 
 _DATE_NAME = re.compile(r"^(\d{4})-?(\d{2})-?(\d{2})")
 

@@ -1,7 +1,7 @@
 """A run's life beside its steps: noted in the store's journal when it starts, recorded as
 failed (with a notice to every alert channel) when it cannot finish, found by the next run
 when its process ended without a word, and the scheduled nights missed since the last
-complete run (crosscheck.schedule). Starting a run never waits for the store.
+complete run (crosscheck.pipeline.schedule). Starting a run never waits for the store.
 """
 from __future__ import annotations
 
@@ -47,8 +47,8 @@ class RunLife:
     def fail(self, exc: BaseException) -> BaseException:
         """Record the run as failed (store, else journal) and send the failure notice; returns
         what to raise: RunFailed, or a StoreBusy as it is (nothing could be recorded)."""
-        from crosscheck.faults import describe
-        from crosscheck.masking import mask_ids_in_text
+        from crosscheck.pipeline.faults import describe
+        from crosscheck.privacy.masking import mask_ids_in_text
         from crosscheck.store import Store, StoreBusy
 
         result = self.result
@@ -88,13 +88,13 @@ class RunLife:
         return failed
 
     def _send_failure_notices(self, runs: list[RunResult]) -> None:
-        from crosscheck.alerts import send_failure_notices
+        from crosscheck.reports.alerts import send_failure_notices
 
         for run in runs:
             self.result.alerts += send_failure_notices(run, self.config.alerts, self.alerts)
 
     def _missed_schedules(self) -> list[str]:
-        from crosscheck.schedule import missed_since
+        from crosscheck.pipeline.schedule import missed_since
         from crosscheck.store import Store, StoreError
 
         if not self.store.exists():

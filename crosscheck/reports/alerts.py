@@ -36,14 +36,14 @@ from typing import Any, Callable, Iterable
 from urllib.parse import quote, unquote, urlsplit
 
 from crosscheck.config import SEVERITIES, AlertsConfig
-from crosscheck.masking import mask_finding, mask_ids_in_text
+from crosscheck.privacy.masking import mask_finding, mask_ids_in_text
 from crosscheck.results import RunResult
 
 SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
 _RANK = {s: i for i, s in enumerate(SEVERITIES)}
 _LONG_TOKEN = re.compile(r"[A-Za-z0-9_\-]{16,}")
 
-log = logging.getLogger("crosscheck.alerts")
+log = logging.getLogger("crosscheck.reports.alerts")
 
 
 # -- channels -------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""The cache folder: loaded deliveries, parsed files and table states, and its housekeeping."""

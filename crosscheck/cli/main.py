@@ -1,0 +1,98 @@
+"""The `crosscheck` command: `crosscheck run`, and every sub-command mounted from its own module."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from crosscheck.cli.common import fail, log_to_stderr, parse_date, split_ids
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="crosscheck: cross-match government data to find money paid where it should not be.")
+
+
+@app.command()
+def run(
+    extracts: Path = typer.Option(..., "--extracts", help="Extracts root: one delivery, one folder per source system."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Date the run judges from (YYYY-MM-DD). Default: today."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the run's files. Default: reports/<run id>/."),
+    rules: Optional[str] = typer.Option(None, "--rules", help="Comma-separated rule ids. Default: every enabled rule."),
+    param: list[str] = typer.Option([], "--param", help="Override a rule parameter for this run: RULE_ID.NAME=VALUE (repeatable)."),
+    no_mask: bool = typer.Option(False, "--no-mask", help="Write identity numbers and names in full."),
+    districts: Optional[str] = typer.Option(None, "--districts", help="Comma-separated districts to report. Default: all."),
+    store: Optional[Path] = typer.Option(None, "--store", help="Findings store (DuckDB file). Default: from crosscheck.toml."),
+    no_record: bool = typer.Option(False, "--no-record", help="Do not compare with or record in the findings store."),
+    project: Optional[Path] = typer.Option(None, "--project", help="Project folder (connectors/, rules/, crosscheck.toml)."),
+    alert: list[str] = typer.Option([], "--alert", help="Also alert this Apprise URL (mailtos://, dingtalk://, wecombot://, feishu://, json:// ...) (repeatable)."),
+    engine: Optional[str] = typer.Option(None, "--engine", help="Where rules run: duckdb or spark. Default: crosscheck.toml's engine (duckdb)."),
+    debug: bool = typer.Option(False, "--debug", help="When the run fails, also print the traceback."),
+) -> None:
+    """Load a delivery, run the rules, write findings and reports, send the alerts.
+
+    Exit status: 0 when the run completed (findings or not, rules partial or skipped
+    included: the summary says so); 1 when it started but could not finish (recorded
+    as failed, a notice sent to the alert channels); 2 for bad input; 3 when the
+    findings store stayed busy past its lock timeout."""
+    from crosscheck.config import ProjectConfig
+    from crosscheck.reports.text import console_summary
+    from crosscheck.pipeline.lifecycle import RunFailed
+    from crosscheck.pipeline.run import RunError, RunRequest, execute_run, parse_overrides
+    from crosscheck.store import StoreBusy, StoreError
+
+    log_to_stderr(debug)
+    as_of_date = parse_date(as_of, "--as-of")
+    try:
+        request = RunRequest(
+            extracts=extracts,
+            as_of=as_of_date,
+            out=out,
+            rules=split_ids(rules),
+            districts=split_ids(districts),
+            mask=not no_mask,
+            overrides=parse_overrides(param),
+            store=store,
+            record=not no_record,
+            alerts=list(alert),
+            engine=engine,
+        )
+        result = execute_run(request, ProjectConfig.load(project))
+    except StoreBusy as exc:  # another run held the findings store past the lock timeout
+        fail(f"{exc}; nothing was recorded for this run", code=3)
+    except RunFailed as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exception(exc.__cause__ or exc, file=sys.stderr)
+        fail(str(exc), code=1)
+    except (RunError, StoreError, ValueError) as exc:
+        fail(str(exc))
+    typer.echo(console_summary(result))
+
+
+def _mount_subcommands() -> None:
+    from crosscheck.cli.cache import cache_app
+    from crosscheck.cli.dev import eval_linkage, sample
+    from crosscheck.cli.rules import rules_app
+    from crosscheck.cli.review import review_app, runs_app
+    from crosscheck.cli.workbench import users_app, workbench
+
+    app.command()(sample)
+    app.command("eval-linkage")(eval_linkage)
+    app.add_typer(rules_app, name="rules", help="List, lint, show and test rules; write the rule catalog and reference (docs/writing-rules.md).")
+    app.add_typer(users_app, name="users", help="Workbench accounts: add, list, disable, passwd.")
+    app.command("workbench")(workbench)
+    app.add_typer(cache_app, name="cache", help="The cache of loaded deliveries and parsed files: list, prune.")
+    app.add_typer(review_app, name="review", help="Record reviewers' dispositions and outcomes (docs/reviewing.md).")
+    app.add_typer(runs_app, name="runs", help="Runs recorded in the findings store, with provenance.")
+
+
+_mount_subcommands()
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

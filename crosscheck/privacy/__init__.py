@@ -1,0 +1,1 @@
+"""Personal data: masking by declared kind, and files created owner-only."""
