@@ -47,6 +47,9 @@ MESSAGES = [
     ("stable_without_zh.yaml", [
         "3: description: a stable rule needs description.zh, the Chinese description reviewers read: "
         "write description: {zh: ..., en: ...}"]),
+    ("stable_without_label.yaml", [
+        "12: evidence.fields.person_id: a stable rule labels every evidence field: give person_id the name reviewers "
+        "read, e.g. `person_id: {format: text, label: 中文名称}`"]),
 ]
 
 

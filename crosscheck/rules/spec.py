@@ -245,12 +245,26 @@ class Step(Strict):
         return ()
 
 
+class Label(Strict):
+    """What an evidence field is called where reviewers read it: a plain string is the Chinese
+    label; `{zh: ..., en: ...}` gives the English one too (default: the field's name)."""
+
+    zh: str = Field(min_length=1, description="Chinese label: what the workbench, report.html and the workbooks show")
+    en: str = Field(default="", description="English label (default: the field's name, underscores as spaces)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain(cls, value: Any) -> Any:
+        return {"zh": value} if isinstance(value, str) else value
+
+
 class EvidenceField(Strict):
     expr: str | None = Field(default=None, description="SQL over the last step; default: the column of the field's name")
     format: EvidenceFormat = Field(
         default="text", description="how the value is written: text, date, month, datetime, amount (2 decimals), integer, number or list")
     item: EvidenceFormat = Field(default="text", description="format of each element when format is list")
     description: str = Field(default="", description="what the field holds")
+    label: Label | None = Field(default=None, description="the field's name for reviewers, Chinese (and English): a stable rule labels every field")
 
 
 #: What joins the parts of a list template that are shown.

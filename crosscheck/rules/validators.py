@@ -322,3 +322,7 @@ def metadata(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]:
                                        "write description: {zh: ..., en: ...}")
         if not rule.spec.owner.strip():
             yield rule.locator.problem(("owner",), "a stable rule needs an owner")
+        for name, field in rule.spec.evidence.fields.items():
+            if field.label is None:
+                yield rule.locator.problem(("evidence", "fields", name), f"a stable rule labels every evidence field: "
+                                           f"give {name} the name reviewers read, e.g. `{name}: {{format: {field.format}, label: 中文名称}}`")
