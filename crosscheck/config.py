@@ -1,148 +1,52 @@
-"""Project settings: where connectors, rules and reports live, engine limits.
+"""Project settings: where connectors, rules and reports live, engine limits, alerts, the workbench.
 
-Read from `crosscheck.toml` in the project folder when present; every value
-has a default so a fresh clone runs with no configuration at all.
+Read from `crosscheck.toml` in the project folder when present; every value has a default
+so a fresh clone runs with no configuration at all. The file is checked against the models
+below (pydantic) before anything runs: an unknown key or a value of the wrong type is a
+`SettingsError` naming the file, the key, the value and its line.
 """
 from __future__ import annotations
 
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field, StrictBool, StrictInt, ValidationError, field_validator
+from pydantic.dataclasses import dataclass
+
+from crosscheck.errors import CrosscheckError, did_you_mean
 
 CONFIG_FILE = "crosscheck.toml"
 SEVERITIES = ("high", "medium", "low")  # most severe first
+Severity = Literal["high", "medium", "low"]
+_CHECKED = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*$", re.I)
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
-@dataclass(frozen=True)
-class AlertChannel:
-    """One place alerts go: an Apprise URL, with the findings routed to it."""
-
-    url: str                              # Apprise URL (may carry a secret; never printed in full)
-    name: str = ""                        # label shown in summaries instead of the URL
-    domains: tuple[str, ...] = ()         # rule domains (folders under rules/); empty: every domain
-    rules: tuple[str, ...] = ()           # rule ids; empty: every rule (of those domains)
-    min_severity: str | None = None       # None: the [alerts] min_severity
-    reminders: bool = True                # also send the overdue reminder digest
+class SettingsError(CrosscheckError, ValueError):
+    """A setting of crosscheck.toml (or an option) that cannot be used: names the key, the value and the line."""
 
 
-@dataclass(frozen=True)
-class AlertsConfig:
-    """The `[alerts]` table of crosscheck.toml (see docs/alerts.md)."""
-
-    min_severity: str = "high"            # new findings at or above this severity are alerted
-    overdue_days: int = 14                # days without a reviewer disposition before a reminder
-    retries: int = 2                      # extra tries per channel after a failed send
-    retry_wait: float = 2.0               # seconds before the first retry; doubles each time
-    examples: int = 3                     # masked example findings per rule in a digest (0: none)
-    report_url: str = ""                  # where reports_dir is published (http/https); empty: local path
-    channels: tuple[AlertChannel, ...] = ()
-
-    @classmethod
-    def from_toml(cls, raw: dict, where: str = CONFIG_FILE) -> "AlertsConfig":
-        if not isinstance(raw, dict):
-            raise ValueError(f"{where}: [alerts] must be a table")
-        scalars = {f.name for f in fields(cls)} - {"channels"}
-        unknown = sorted(set(raw) - scalars - {"channels"})
-        if unknown:
-            raise ValueError(f"{where}: unknown [alerts] setting(s): {', '.join(unknown)}")
-        values = {k: raw[k] for k in scalars if k in raw}
-        channels = []
-        for i, ch in enumerate(raw.get("channels", []) or [], 1):
-            at = f"{where}: [[alerts.channels]] #{i}"
-            if not isinstance(ch, dict):
-                raise ValueError(f"{at}: must be a table")
-            allowed = {f.name for f in fields(AlertChannel)} | {"url_env"}
-            bad = sorted(set(ch) - allowed)
-            if bad:
-                raise ValueError(f"{at}: unknown setting(s): {', '.join(bad)}")
-            url = ch.get("url") or ""
-            if ch.get("url_env"):  # keep the secret out of the file
-                url = os.environ.get(str(ch["url_env"]), "")
-                if not url:
-                    raise ValueError(f"{at}: environment variable {ch['url_env']} (url_env) is not set")
-            if not isinstance(url, str) or not url.strip():
-                raise ValueError(f"{at}: url (or url_env) is required")
-            for key in ("domains", "rules"):
-                if not isinstance(ch.get(key, []), list):
-                    raise ValueError(f"{at}: {key} must be a list")
-            channels.append(AlertChannel(
-                url=url.strip(), name=str(ch.get("name", "")),
-                domains=tuple(str(d) for d in ch.get("domains", [])),
-                rules=tuple(str(r) for r in ch.get("rules", [])),
-                min_severity=ch.get("min_severity"), reminders=bool(ch.get("reminders", True)),
-            ))
-        out = cls(**values, channels=tuple(channels))
-        out.check(where)
-        return out
-
-    def check(self, where: str = CONFIG_FILE) -> None:
-        for sev in [self.min_severity, *(c.min_severity for c in self.channels if c.min_severity is not None)]:
-            if sev not in SEVERITIES:
-                raise ValueError(f"{where}: [alerts] min_severity '{sev}': expected one of {', '.join(SEVERITIES)}")
-        if not isinstance(self.overdue_days, int) or self.overdue_days < 1:
-            raise ValueError(f"{where}: [alerts] overdue_days '{self.overdue_days}': expected a whole number of days ≥ 1")
-        if not isinstance(self.retries, int) or self.retries < 0:
-            raise ValueError(f"{where}: [alerts] retries '{self.retries}': expected a whole number ≥ 0")
-        if not isinstance(self.retry_wait, (int, float)) or self.retry_wait < 0:
-            raise ValueError(f"{where}: [alerts] retry_wait '{self.retry_wait}': expected seconds ≥ 0")
-        if not isinstance(self.examples, int) or self.examples < 0:
-            raise ValueError(f"{where}: [alerts] examples '{self.examples}': expected a whole number ≥ 0")
-        if not isinstance(self.report_url, str) or (
-                self.report_url and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", self.report_url)):
-            raise ValueError(f"{where}: [alerts] report_url '{self.report_url}': expected an http:// or https:// "
-                             "address of the published reports folder, with no query")
-
-
-@dataclass(frozen=True)
-class WorkbenchConfig:
-    """The `[workbench]` table of crosscheck.toml (see docs/workbench.md)."""
-
-    warn_days: int = 3                 # a deadline this many days away or less is yellow (三色预警)
-    tuning_window: int = 20            # a model's last N answered clues ...
-    tuning_below: float = 0.10         # ... confirmed under this rate: flagged as needing tuning
-    session_seconds: int = 8 * 3600    # a login lasts this long
-    secure_cookies: bool = False       # true behind an HTTPS reverse proxy: the session cookie is Secure
-    host: str = "127.0.0.1"            # `crosscheck workbench` binds here unless --host says otherwise
-    port: int = 8765
-
-    @classmethod
-    def from_toml(cls, raw: dict, where: str = CONFIG_FILE) -> "WorkbenchConfig":
-        if not isinstance(raw, dict):
-            raise ValueError(f"{where}: [workbench] must be a table")
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(raw) - set(known))
-        if unknown:
-            raise ValueError(f"{where}: unknown [workbench] setting(s): {', '.join(unknown)}")
-        out = cls(**raw)
-        out.check(where)
-        return out
-
-    def check(self, where: str = CONFIG_FILE) -> None:
-        def whole(name: str, low: int) -> None:
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{where}: [workbench] {name} '{value}': expected a whole number ≥ {low}")
-
-        for name, low in (("warn_days", 0), ("tuning_window", 1), ("session_seconds", 1), ("port", 1)):
-            whole(name, low)
-        if not isinstance(self.tuning_below, (int, float)) or isinstance(self.tuning_below, bool) \
-                or not 0 <= self.tuning_below <= 1:
-            raise ValueError(f"{where}: [workbench] tuning_below '{self.tuning_below}': expected a rate from 0 to 1")
-        if not isinstance(self.secure_cookies, bool):
-            raise ValueError(f"{where}: [workbench] secure_cookies '{self.secure_cookies}': expected true or false")
-        if not isinstance(self.host, str) or not self.host.strip():
-            raise ValueError(f"{where}: [workbench] host '{self.host}': expected an address such as 127.0.0.1")
+def parse_size(value: str, where: str) -> int:
+    """'20GB', '512MB', '1.5G' -> bytes; SettingsError naming `where`."""
+    m = _SIZE.match(str(value))
+    if not m:
+        raise SettingsError(f"{where} '{value}': expected a size such as 20GB or 512MB")
+    return int(float(m.group(1)) * _UNITS[m.group(2).upper()])
 
 
 def check_memory_limit(value: str, where: str) -> str:
     """``value`` if DuckDB takes it as a memory limit (``4GB``, ``512MB``, ``80%``), else a
-    ValueError naming ``where``."""
+    SettingsError naming ``where``."""
     problem = _memory_limit_problem(str(value))
     if problem:
-        raise ValueError(f"{where} '{value}': not a memory size such as 4GB or 512MB ({problem})")
+        raise SettingsError(f"{where} '{value}': not a memory size such as 4GB or 512MB ({problem})")
     return str(value)
 
 
@@ -160,6 +64,60 @@ def _memory_limit_problem(value: str) -> str:
     return ""
 
 
+@dataclass(frozen=True, config=_CHECKED)
+class AlertChannel:
+    """One place alerts go: an Apprise URL, with the findings routed to it."""
+
+    url: str = Field(min_length=1)        # Apprise URL (may carry a secret; never printed in full)
+    name: str = ""                        # label shown in summaries instead of the URL
+    domains: tuple[str, ...] = ()         # rule domains (folders under rules/); empty: every domain
+    rules: tuple[str, ...] = ()           # rule ids; empty: every rule (of those domains)
+    min_severity: Severity | None = None  # None: the [alerts] min_severity
+    reminders: StrictBool = True          # also send the overdue reminder digest
+
+
+@dataclass(frozen=True, config=_CHECKED)
+class AlertsConfig:
+    """The `[alerts]` table of crosscheck.toml (see docs/alerts.md)."""
+
+    min_severity: Severity = "high"       # new findings at or above this severity are alerted
+    overdue_days: StrictInt = Field(default=14, ge=1)  # days without a reviewer disposition before a reminder
+    retries: StrictInt = Field(default=2, ge=0)        # extra tries per channel after a failed send
+    retry_wait: float = Field(default=2.0, ge=0)       # seconds before the first retry; doubles each time
+    examples: StrictInt = Field(default=3, ge=0)       # masked example findings per rule in a digest (0: none)
+    report_url: str = ""                  # where reports_dir is published (http/https); empty: local path
+    channels: tuple[AlertChannel, ...] = ()
+
+    @field_validator("report_url")
+    @classmethod
+    def _published_folder(cls, value: str) -> str:
+        if value and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError("expected an http:// or https:// address of the published reports folder, with no query")
+        return value
+
+    @classmethod
+    def from_toml(cls, raw: dict, where: str = CONFIG_FILE) -> "AlertsConfig":
+        """The `[alerts]` table (a channel's `url_env` names the environment variable holding its URL)."""
+        return _build(cls, _with_channel_urls(raw, where), where, ("alerts",), {})
+
+
+@dataclass(frozen=True, config=_CHECKED)
+class WorkbenchConfig:
+    """The `[workbench]` table of crosscheck.toml (see docs/workbench.md)."""
+
+    warn_days: StrictInt = Field(default=3, ge=0)            # a deadline this many days away or less is yellow (三色预警)
+    tuning_window: StrictInt = Field(default=20, ge=1)       # a model's last N answered clues ...
+    tuning_below: float = Field(default=0.10, ge=0, le=1)    # ... confirmed under this rate: flagged as needing tuning
+    session_seconds: StrictInt = Field(default=8 * 3600, ge=1)  # a login lasts this long
+    secure_cookies: StrictBool = False  # true behind an HTTPS reverse proxy: the session cookie is Secure
+    host: str = Field(default="127.0.0.1", min_length=1)     # `crosscheck workbench` binds here unless --host says otherwise
+    port: StrictInt = Field(default=8765, ge=1, le=65535)
+
+    @classmethod
+    def from_toml(cls, raw: dict, where: str = CONFIG_FILE) -> "WorkbenchConfig":
+        return _build(cls, raw, where, ("workbench",), {})
+
+
 def default_project_dir() -> Path:
     """The folder holding connectors/ and rules/: the working directory if it
     has them, else the checkout this package was installed from."""
@@ -169,7 +127,13 @@ def default_project_dir() -> Path:
     return Path(__file__).resolve().parents[1]
 
 
-@dataclass(frozen=True)
+#: [crosscheck] keys that name a folder or file, relative to crosscheck.toml, and their defaults.
+PATHS = {"connectors_dir": "connectors", "rules_dir": "rules", "reports_dir": "reports",
+         "deliveries_dir": "sample_data/deliveries", "cache_dir": ".crosscheck-cache", "store": "crosscheck.duckdb",
+         "spark_work_dir": ""}
+
+
+@dataclass(frozen=True, config=_CHECKED)
 class ProjectConfig:
     project_dir: Path
     connectors_dir: Path
@@ -177,13 +141,13 @@ class ProjectConfig:
     reports_dir: Path
     deliveries_dir: Path          # one folder per delivery; the nightly run takes the newest
     store: Path                   # the findings history (DuckDB file)
-    store_lock_timeout: int = 600 # seconds a run waits for another run to release the store
-    load_retries: int = 2         # more tries of a source folder that cannot be listed (a share that hiccups)
-    load_retry_wait: float = 2.0  # seconds before the first retry; four times longer each time
+    store_lock_timeout: StrictInt = Field(default=600, ge=0)   # seconds a run waits for another run to release the store
+    load_retries: StrictInt = Field(default=2, ge=0)           # more tries of a source folder that cannot be listed
+    load_retry_wait: float = Field(default=2.0, ge=0)          # seconds before the first retry; four times longer each time
     duckdb_memory_limit: str = "4GB"
-    duckdb_threads: int = 0       # 0: DuckDB's default (all cores)
-    cache_dir: Path | None = None # canonical cache: loaded deliveries by file hashes (crosscheck.cache.canonical)
-    canonical_cache: bool = True  # false: always parse the raw files
+    duckdb_threads: StrictInt = Field(default=0, ge=0)         # 0: DuckDB's default (all cores)
+    cache_dir: Path | None = None # canonical cache: loaded deliveries by file hashes (crosscheck.cache)
+    canonical_cache: StrictBool = True  # false: always parse the raw files
     cache_max_size: str = "50GB"  # beyond it the least recently used deliveries and parsed files go (crosscheck.cache.housekeeping)
     nightly_cron: str = "0 2 * * *"
     timezone: str = "Asia/Shanghai"
@@ -191,57 +155,144 @@ class ProjectConfig:
     spark_master: str = "local[*]"  # spark.master: local[*], spark://host:7077, yarn, k8s://...
     spark_remote: str = ""        # Spark Connect URL (sc://host:15002); set: used instead of spark_master
     spark_work_dir: Path | None = None  # Parquet hand-over folder; on a cluster, shared storage at the same path everywhere
-    spark_conf: dict = field(default_factory=dict)  # extra Spark settings ([crosscheck.spark_conf] table)
-    extra: dict = field(default_factory=dict)
+    spark_conf: dict[str, Any] = field(default_factory=dict)  # extra Spark settings ([crosscheck.spark_conf] table)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)  # the [alerts] table
     workbench: WorkbenchConfig = field(default_factory=WorkbenchConfig)  # the [workbench] table
 
-    def casework_settings(self):
-        """What the casework database needs of this project (crosscheck.casework.Settings)."""
-        from crosscheck.casework.db import Settings
+    @field_validator("duckdb_memory_limit")
+    @classmethod
+    def _memory_limit(cls, value: str) -> str:
+        problem = _memory_limit_problem(str(value))
+        if problem:
+            raise ValueError(f"not a memory size such as 4GB or 512MB ({problem})")
+        return value
 
-        w = self.workbench
-        return Settings(timezone=self.timezone, warn_days=w.warn_days, tuning_window=w.tuning_window,
-                        tuning_below=float(w.tuning_below))
+    @field_validator("cache_max_size")
+    @classmethod
+    def _cache_size(cls, value: str) -> str:
+        if not _SIZE.match(str(value)):
+            raise ValueError("expected a size such as 20GB or 512MB")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not a time zone such as Asia/Shanghai") from None
+        return value
 
     @classmethod
     def load(cls, project_dir: Path | None = None) -> "ProjectConfig":
+        """The project's settings (crosscheck.toml beside connectors/ and rules/; environment
+        CROSSCHECK_PROJECT, CROSSCHECK_CACHE_DIR and CROSSCHECK_STORE override)."""
         root = Path(project_dir or os.environ.get("CROSSCHECK_PROJECT") or default_project_dir()).resolve()
-        raw: dict = {}
-        alerts_raw: dict = {}
-        workbench_raw: dict = {}
         path = root / CONFIG_FILE
+        data: dict = {}
+        lines: dict[tuple, int] = {}
         if path.is_file():
-            with path.open("rb") as fh:
-                data = tomllib.load(fh)
-            raw = data.get("crosscheck", {})
-            alerts_raw = data.get("alerts", {})
-            workbench_raw = data.get("workbench", {})
-        known = {f.name for f in fields(cls)} - {"alerts", "workbench"}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ValueError(f"{path}: unknown setting(s): {', '.join(unknown)}")
+            text = path.read_text(encoding="utf-8")
+            try:
+                data = tomllib.loads(text)
+            except tomllib.TOMLDecodeError as exc:
+                raise SettingsError(f"{path}: not valid TOML: {exc}") from None
+            lines = toml_lines(text)
+        unknown_tables = sorted(set(data) - {"crosscheck", "alerts", "workbench"})
+        if unknown_tables:
+            t = unknown_tables[0]
+            raise SettingsError(f"{path}: unknown table [{t}] (line {lines.get((t,), '?')})"
+                                f"{did_you_mean(t, ['crosscheck', 'alerts', 'workbench'])}")
+        raw = dict(data.get("crosscheck", {}))
+        env = {"cache_dir": os.environ.get("CROSSCHECK_CACHE_DIR"), "store": os.environ.get("CROSSCHECK_STORE")}
+        values: dict[str, Any] = {"project_dir": root}
+        for key, default in PATHS.items():
+            given = raw.pop(key, None)
+            if env.get(key):
+                values[key] = Path(env[key]).resolve()
+            elif given is not None and not isinstance(given, str):
+                raise SettingsError(f"{path}: {key} {given!r}: expected a path in quotes (line {lines.get(('crosscheck', key), '?')})")
+            elif key == "spark_work_dir":
+                values[key] = (root / given).resolve() if given else None
+            else:
+                values[key] = (root / (given or default)).resolve()
+        values.update(raw)
+        values["alerts"] = _build(AlertsConfig, _with_channel_urls(data.get("alerts", {}), str(path)), str(path), ("alerts",), lines)
+        values["workbench"] = _build(WorkbenchConfig, data.get("workbench", {}), str(path), ("workbench",), lines)
+        return _build(cls, values, str(path), ("crosscheck",), lines)
 
-        def folder(key: str, default: str) -> Path:
-            return (root / raw.get(key, default)).resolve()
 
-        scalars = {k: v for k, v in raw.items() if not k.endswith("_dir") and k != "store"}
-        if "cache_max_size" in scalars:
-            from crosscheck.cache.housekeeping import parse_size
+def _with_channel_urls(raw: Any, where: str) -> Any:
+    """`url_env` of each [[alerts.channels]] replaced by the URL its environment variable holds."""
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{where}: [alerts] must be a table")
+    channels = []
+    for i, ch in enumerate(raw.get("channels", []) or [], 1):
+        if isinstance(ch, dict) and ch.get("url_env"):   # keep the secret out of the file
+            ch = dict(ch)
+            name = str(ch.pop("url_env"))
+            ch["url"] = os.environ.get(name, "")
+            if not ch["url"]:
+                raise SettingsError(f"{where}: [[alerts.channels]] #{i}: environment variable {name} (url_env) is not set")
+        channels.append(ch)
+    return {**raw, "channels": channels} if "channels" in raw else raw
 
-            parse_size(scalars["cache_max_size"], f"{path}: cache_max_size")
-        if "duckdb_memory_limit" in scalars:
-            check_memory_limit(scalars["duckdb_memory_limit"], f"{path}: duckdb_memory_limit")
-        return cls(
-            project_dir=root,
-            connectors_dir=folder("connectors_dir", "connectors"),
-            rules_dir=folder("rules_dir", "rules"),
-            reports_dir=folder("reports_dir", "reports"),
-            deliveries_dir=folder("deliveries_dir", "sample_data/deliveries"),
-            cache_dir=Path(os.environ["CROSSCHECK_CACHE_DIR"]).resolve() if os.environ.get("CROSSCHECK_CACHE_DIR") else folder("cache_dir", ".crosscheck-cache"),
-            store=Path(os.environ["CROSSCHECK_STORE"]).resolve() if os.environ.get("CROSSCHECK_STORE") else folder("store", "crosscheck.duckdb"),
-            spark_work_dir=folder("spark_work_dir", "") if raw.get("spark_work_dir") else None,
-            alerts=AlertsConfig.from_toml(alerts_raw, str(path)),
-            workbench=WorkbenchConfig.from_toml(workbench_raw, str(path)),
-            **scalars,
-        )
+
+def _build(model, values: Any, where: str, table: tuple, lines: dict[tuple, int]):
+    """`model(**values)`, or a SettingsError naming the first problem's key, value and line."""
+    if not isinstance(values, dict):
+        raise SettingsError(f"{where}: [{'.'.join(table)}] must be a table")
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        raise SettingsError(_explain(exc.errors()[0], values, where, table, lines, model)) from None
+    except TypeError as exc:  # an unexpected keyword (an unknown key) on the dataclass
+        raise SettingsError(f"{where}: [{'.'.join(table)}] {exc}") from None
+
+
+def _explain(error: dict, values: dict, where: str, table: tuple, lines: dict[tuple, int], model) -> str:
+    loc = tuple(error["loc"])
+    head = [p for p in loc if isinstance(p, str)]
+    key = head[0] if head else ""
+    if table == ("alerts",) and loc[:1] == ("channels",) and len(loc) > 1 and isinstance(loc[1], int):
+        at, line = f"[[alerts.channels]] #{loc[1] + 1} ", lines.get(("alerts.channels", loc[1], str(loc[2]) if len(loc) > 2 else ""))
+        key = ".".join(str(p) for p in loc[2:]) or key
+    else:
+        at = "" if table == ("crosscheck",) else f"[{'.'.join(table)}] "
+        line = lines.get((table[0], key))
+    where_line = f" (line {line})" if line else ""
+    if error["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
+        known = [f.name for f in fields(model)]
+        return f"{where}: {at}unknown setting '{key}'{where_line}{did_you_mean(key, known)}"
+    if error["type"] == "missing":
+        return f"{where}: {at}{key} is required{where_line}"
+    value = error.get("input")
+    message = str(error["msg"]).removeprefix("Value error, ")
+    shown = f" {value!r}" if not isinstance(value, str) else f" '{value}'"
+    return f"{where}: {at}{key}{shown}: {message}{where_line}"
+
+
+_TABLE = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*=")
+
+
+def toml_lines(text: str) -> dict[tuple, int]:
+    """(table, key) -> line of each key of a TOML file (array tables: (name, index, key));
+    (table,) -> the line of a table's header."""
+    out: dict[tuple, int] = {}
+    table: tuple = ("",)
+    counts: dict[str, int] = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        if (m := _TABLE.match(line)) and not _KEY.match(line):
+            name = m.group(2)
+            if m.group(1) == "[[":
+                counts[name] = counts.get(name, -1) + 1
+                table = (name, counts[name])
+            else:
+                table = (name,)
+            out.setdefault((name,), n)
+        elif m := _KEY.match(line):
+            out.setdefault((*table, m.group(1)), n)
+    return out

@@ -10,22 +10,43 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-#: Columns of the findings table every rule produces (full values; reports mask).
-FINDINGS_SCHEMA = pa.schema(
-    [
-        ("rule_id", pa.string()),
-        ("subject", pa.string()),         # person id, or another subject key (e.g. fund|township)
-        ("person_id", pa.string()),       # canonical 18-character identity number, null if no person
-        ("name", pa.string()),
-        ("district", pa.string()),
-        ("severity", pa.string()),        # high / medium / low
-        ("amount_at_risk", pa.decimal128(18, 2)),
-        ("evidence", pa.string()),        # one readable line, Chinese
-        ("evidence_json", pa.string()),   # the same evidence as a JSON object
-        ("discriminator", pa.string()),   # with rule_id and subject, makes the finding key
-        ("sources", pa.string()),         # "file:line; file:line" of the records it rests on
-    ]
+@dataclass(frozen=True)
+class FindingColumn:
+    """One column of the findings table: declared here once, read by the rule compiler, the
+    runner, the rule tests, the findings store, the casework and every report writer."""
+
+    name: str
+    arrow: pa.DataType
+    sql: str                    # its type in the findings store (and the cast of a rule's expression)
+    from_rule: bool             # written by the rule's `output:` / `amount_at_risk:` (else by the runner)
+    about: str
+
+
+FINDING_COLUMNS: tuple[FindingColumn, ...] = (
+    FindingColumn("rule_id", pa.string(), "VARCHAR", False, "the rule's id"),
+    FindingColumn("subject", pa.string(), "VARCHAR", True, "person id, or another subject key (e.g. fund|township)"),
+    FindingColumn("person_id", pa.string(), "VARCHAR", True, "canonical 18-character identity number, null if no person"),
+    FindingColumn("name", pa.string(), "VARCHAR", True, "the person's (or subject's) name"),
+    FindingColumn("district", pa.string(), "VARCHAR", True, "district of the finding"),
+    FindingColumn("severity", pa.string(), "VARCHAR", True, "high / medium / low"),
+    FindingColumn("amount_at_risk", pa.decimal128(18, 2), "DECIMAL(18,2)", True, "yuan, two decimals; null where none"),
+    FindingColumn("evidence", pa.string(), "VARCHAR", False, "one readable line, Chinese"),
+    FindingColumn("evidence_json", pa.string(), "VARCHAR", False, "the same evidence as a JSON object"),
+    FindingColumn("discriminator", pa.string(), "VARCHAR", True, "with rule_id and subject, makes the finding key"),
+    FindingColumn("sources", pa.string(), "VARCHAR", True, '"file:line; file:line" of the records it rests on'),
 )
+#: The findings table every rule produces (full values; reports mask).
+FINDINGS_SCHEMA = pa.schema([(c.name, c.arrow) for c in FINDING_COLUMNS])
+#: The columns a rule's compiled SELECT gives, in order (the runner adds the others).
+RULE_OUTPUT_COLUMNS = [c.name for c in FINDING_COLUMNS if c.from_rule]
+
+
+def finding_columns_sql(prefix: str = "") -> str:
+    """`rule_id VARCHAR, subject VARCHAR, ...` for a table that keeps findings (prefix: a table alias, no types)."""
+    if prefix:
+        return ", ".join(f"{prefix}.{c.name}" for c in FINDING_COLUMNS)
+    return ",\n        ".join(f"{c.name} {c.sql}" for c in FINDING_COLUMNS)
+
 
 #: How a quarantine reason starts when the delivered line could not be split into its
 #: columns (its raw_values are then not known to sit under their headers).
@@ -42,6 +63,12 @@ QUARANTINE_SCHEMA = pa.schema(
         ("raw_values", pa.string()),      # JSON object: delivered header -> delivered value
     ]
 )
+
+
+def quarantine_ddl() -> str:
+    """`CREATE TABLE IF NOT EXISTS quarantine (...)` with QUARANTINE_SCHEMA's columns."""
+    sql = {pa.string(): "VARCHAR", pa.int64(): "BIGINT"}
+    return "CREATE TABLE IF NOT EXISTS quarantine (" + ", ".join(f'"{f.name}" {sql[f.type]}' for f in QUARANTINE_SCHEMA) + ")"
 
 
 @dataclass
@@ -102,7 +129,7 @@ class TableLoad:
     files: list[FileAccount] = field(default_factory=list)
     expectations: list[ExpectationResult] = field(default_factory=list)
     unread: list[UnreadFile] = field(default_factory=list)  # files that look like its data, not read
-    #: where its rows are kept, oldest first (crosscheck.connectors.tables); empty: in the load database
+    #: where its rows are kept, oldest first (crosscheck.cache.tables); empty: in the load database
     segments: list[str] = field(default_factory=list)
 
     @property

@@ -171,7 +171,7 @@ def record_two_runs(base: Path) -> tuple[Path, dict[str, str]]:
         st.mark(keys["ok1"], "confirmed", reviewer="李娜", on=date(2026, 11, 5))
         st.mark(keys["ok2"], "confirmed", reviewer="王强", on=date(2026, 11, 5))
 
-        def write(rec):  # what crosscheck.pipeline.run.RunSession.finish does
+        def write(rec):  # what crosscheck.pipeline.run.RunSession.write_reports does
             from crosscheck.reports.figures import run_figures, suppressed_in
 
             run2.figures = run_figures(run2.rules, rec.findings, None, rec.resolved)
@@ -181,5 +181,6 @@ def record_two_runs(base: Path) -> tuple[Path, dict[str, str]]:
             run2.history = {"counts": rec.counts, "precision": rec.precision}
             write_reports(run2, base / "out")
 
-        st.record_run(run2, before_commit=write)
+        with st.recording(run2) as recorded:
+            write(recorded)
     return base / "out", keys

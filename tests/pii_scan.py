@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from crosscheck.catalog import Catalog
-from crosscheck.connectors.normalize import check_char
+from crosscheck.normalize import check_char
 
 #: Digits of an identity number shown in a row; a mask keeps at most 6 + 4 of them.
 ID_RUN = 14

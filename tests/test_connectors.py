@@ -51,7 +51,7 @@ HEADER = "公民身份号码,姓名,出生日期,时间,发放年月,金额,次�
 
 
 def _id(first17: str) -> str:
-    from crosscheck.connectors.normalize import check_char
+    from crosscheck.normalize import check_char
 
     return first17 + check_char(first17)
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crosscheck.connectors.normalize import check_char, identity_sql_macros, normalize_identity
+from crosscheck.normalize import check_char, identity_sql_macros, normalize_identity
 
 VALID = "11010519491231002X"          # the textbook example, check character X
 

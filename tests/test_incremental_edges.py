@@ -46,15 +46,16 @@ def test_a_part_killed_half_written_is_never_used(sample_city, crosscheck_cmd, t
     import signal
     import time
 
-    from crosscheck.testhooks import PAUSE_ENV, PAUSE_FILE_ENV, PAUSE_SECONDS_ENV
+    from pausing import paused_run
 
     cache = tmp_path / "cache"
     signal_file = tmp_path / "paused"
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("CROSSCHECK_TEST_")}, "CROSSCHECK_CACHE_DIR": str(cache)}
-    args = [*crosscheck_cmd, "run", "--extracts", str(sample_city), "--as-of", SAMPLE_AS_OF.isoformat(), "--no-record",
-            "--rules", "pension_paid_after_death"]
-    proc = subprocess.Popen([*args, "--out", str(tmp_path / "killed")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**env, PAUSE_ENV: phase, PAUSE_SECONDS_ENV: "120", PAUSE_FILE_ENV: str(signal_file)})
+    run = ["run", "--extracts", str(sample_city), "--as-of", SAMPLE_AS_OF.isoformat(), "--no-record",
+           "--rules", "pension_paid_after_death"]
+    args = [*crosscheck_cmd, *run]
+    proc = subprocess.Popen(paused_run(phase, signal_file, [*run, "--out", str(tmp_path / "killed")]),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     deadline = time.monotonic() + 120
     while not signal_file.exists():
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from crosscheck.connectors.normalize import normalize_name, normalize_names
+from crosscheck.normalize import normalize_name, normalize_names
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ import pytest
 from conftest import REPO, SAMPLE_AS_OF
 from receivers import HttpReceiver
 
-from crosscheck.testhooks import PAUSE_ENV, PAUSE_FILE_ENV, PAUSE_SECONDS_ENV
+from pausing import paused_run
 
 RULES = "pension_paid_after_death,pension_no_sign_of_life"
 
@@ -40,9 +40,10 @@ def _env(**extra: str) -> dict:
 
 
 def _run(crosscheck_cmd, delivery: Path, out: Path, store: Path, *args: str, env: dict | None = None,
-         popen: bool = False):
-    cmd = [*crosscheck_cmd, "run", "--extracts", str(delivery), "--as-of", SAMPLE_AS_OF.isoformat(),
-           "--out", str(out), "--store", str(store), *args]
+         popen: bool = False, pause: tuple[str, Path] | None = None):
+    """`crosscheck run ...`; `pause`: (moment, signal file) where it stops (tests/pausing.py)."""
+    run = ["run", "--extracts", str(delivery), "--as-of", SAMPLE_AS_OF.isoformat(), "--out", str(out), "--store", str(store), *args]
+    cmd = paused_run(*pause, run) if pause else [*crosscheck_cmd, *run]
     if popen:
         return subprocess.Popen(cmd, env=env or _env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return subprocess.run(cmd, env=env or _env(), capture_output=True, text=True, timeout=600)
@@ -96,7 +97,7 @@ def test_a_killed_run_is_recorded_failed_by_the_next_run_which_says_so(crosschec
     assert done.returncode == 0, done.stderr
     signal_file = tmp_path / "paused"
     proc = _run(crosscheck_cmd, sample_city, tmp_path / "killed", store, "--rules", RULES, popen=True,
-                env=_env(**{PAUSE_ENV: "load", PAUSE_SECONDS_ENV: "120", PAUSE_FILE_ENV: str(signal_file)}))
+                pause=("load", signal_file))
     deadline = time.monotonic() + 120
     while not signal_file.exists():
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()

@@ -175,7 +175,7 @@ def test_a_run_with_a_failed_table_keeps_no_cache_and_no_partial_load(scale_city
 def test_a_new_delivery_is_hashed_once_and_cached_under_the_key_of_its_hashes(scale_city, tmp_path):
     from crosscheck.cache.canonical import CanonicalCache, delivery_key
     from crosscheck.catalog import load_catalog
-    from crosscheck.connectors.files import file_sha256
+    from crosscheck.cache.canonical import file_sha256
     from crosscheck.connectors.inventory import take_inventory
 
     city, _ = scale_city

@@ -171,12 +171,10 @@ def test_read_only_open_of_missing_store_fails_clearly(tmp_path):
     assert not (tmp_path / "missing.duckdb").exists()
 
 
-def test_larger_run_is_quick(tmp_path):
-    import time
+def test_larger_run_is_counted(tmp_path):
+    """20,000 findings then 19,000 of them again (how fast: bench/, not a test)."""
     rows = [finding("a", f"4202021950{i:08d}", amount=i) for i in range(20_000)]
-    t = time.monotonic()
     with Store.open(tmp_path / "h.duckdb") as st:
         st.record_run(make_run("r1", D1, rows))
         r2 = st.record_run(make_run("r2", D2, rows[:19_000]))
     assert r2.counts["a"]["recurring"] == 19_000 and r2.counts["a"]["resolved"] == 1_000
-    assert time.monotonic() - t < 30

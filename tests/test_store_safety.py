@@ -17,7 +17,6 @@ import pytest
 from crosscheck.results import TableLoad
 from crosscheck.store import Store, StoreBusy, finding_key
 from devtools.run_builders import finding, make_run
-from crosscheck.testhooks import PAUSE_ENV, PAUSE_FILE_ENV, PAUSE_SECONDS_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 D1, D2, D3 = date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)
@@ -29,11 +28,15 @@ SCRIPT = textwrap.dedent(
     from crosscheck.store import Store, StoreBusy
     from devtools.run_builders import finding, make_run
 
+    from crosscheck.checkpoints import carry_on
+    from pausing import PauseAt
+
     store, run_id, as_of, people, timeout = sys.argv[1], sys.argv[2], date.fromisoformat(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+    hold = PauseAt("record", sys.argv[6], seconds=300) if len(sys.argv) > 6 else carry_on
     rows = [finding("a", f"4202021950{i:08d}", amount=i) for i in range(people)]
     try:
         with Store.open(store, lock_timeout=timeout) as st:
-            st.record_run(make_run(run_id, as_of, rows))
+            st.record_run(make_run(run_id, as_of, rows), checkpoint=hold)
     except StoreBusy as exc:
         print(exc, file=sys.stderr)
         sys.exit(3)
@@ -47,17 +50,28 @@ def pid_key(i: int) -> str:
 
 
 def start(tmp_path: Path, store: Path, run_id: str, as_of: date, people: int, *, timeout: float = 60,
-          hold: float | None = None, signal_file: Path | None = None) -> subprocess.Popen:
+          signal_file: Path | None = None) -> subprocess.Popen:
+    """A process recording a run; with `signal_file`, it stops inside its transaction, creating the
+    file, until the test deletes it (tests/pausing.py)."""
     script = tmp_path / "record.py"
     script.write_text(SCRIPT, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k not in (PAUSE_ENV, PAUSE_FILE_ENV, PAUSE_SECONDS_ENV)}
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    if hold is not None:  # pause inside record_run's transaction, creating signal_file when it starts
-        env.update({PAUSE_ENV: "record", PAUSE_SECONDS_ENV: str(hold), PAUSE_FILE_ENV: str(signal_file)})
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "tests"), env.get("PYTHONPATH", "")])
+    held = [str(signal_file)] if signal_file is not None else []
     return subprocess.Popen(
-        [sys.executable, str(script), str(store), run_id, as_of.isoformat(), str(people), str(timeout)],
+        [sys.executable, str(script), str(store), run_id, as_of.isoformat(), str(people), str(timeout), *held],
         cwd=str(REPO), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+
+
+def said(proc: subprocess.Popen, words: str) -> str:
+    """What the process wrote on stderr up to the line holding `words` (it said it, an event)."""
+    seen = ""
+    for line in proc.stderr:
+        seen += line
+        if words in line:
+            return seen
+    raise AssertionError(f"the process ended without saying {words!r}: {seen}")
 
 
 def wait_for(path: Path, proc: subprocess.Popen, seconds: float = 15) -> None:
@@ -76,7 +90,7 @@ def test_sigkill_mid_transaction_leaves_history_intact(tmp_path):
     with Store.open(store) as st:
         st.record_run(make_run("r1", D1, [finding("a", f"4202021950{i:08d}", amount=i) for i in range(50)]))
     signal_file = tmp_path / "in-transaction"
-    proc = start(tmp_path, store, "r2-killed", D2, 80, hold=60, signal_file=signal_file)
+    proc = start(tmp_path, store, "r2-killed", D2, 80, signal_file=signal_file)
     wait_for(signal_file, proc)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
@@ -101,11 +115,14 @@ def test_sigkill_mid_transaction_leaves_history_intact(tmp_path):
 def test_two_processes_at_once_second_waits_then_records(tmp_path):
     store = tmp_path / "h.duckdb"
     signal_file = tmp_path / "a-in-transaction"
-    a = start(tmp_path, store, "nightly", D1, 30, hold=2.5, signal_file=signal_file)
+    a = start(tmp_path, store, "nightly", D1, 30, signal_file=signal_file)
     wait_for(signal_file, a)
     b = start(tmp_path, store, "adhoc", D2, 40)
-    out_a, err_a = a.communicate(timeout=30)
-    out_b, err_b = b.communicate(timeout=30)
+    waiting = said(b, "is busy")                     # b found the store busy and waits
+    signal_file.unlink()                             # a goes on and commits; then b records
+    out_a, err_a = a.communicate(timeout=60)
+    out_b, err_b = b.communicate(timeout=60)
+    err_b = waiting + err_b
     assert a.returncode == 0, err_a
     assert b.returncode == 0, err_b
     assert "recorded nightly" in out_a and "recorded adhoc" in out_b
@@ -123,16 +140,15 @@ def test_two_processes_at_once_second_waits_then_records(tmp_path):
 def test_second_process_gives_up_after_timeout(tmp_path):
     store = tmp_path / "h.duckdb"
     signal_file = tmp_path / "a-in-transaction"
-    a = start(tmp_path, store, "nightly", D1, 10, hold=4, signal_file=signal_file)
+    a = start(tmp_path, store, "nightly", D1, 10, signal_file=signal_file)
     wait_for(signal_file, a)
-    t = time.monotonic()
     b = start(tmp_path, store, "adhoc", D2, 10, timeout=0.5)
-    out_b, err_b = b.communicate(timeout=20)
+    out_b, err_b = b.communicate(timeout=60)         # a holds the store until b has given up
     assert b.returncode == 3, (out_b, err_b)
     assert "is busy (run nightly" in err_b and "still busy after 0.5 s (run nightly by" in err_b
-    a.communicate(timeout=20)
+    signal_file.unlink()
+    a.communicate(timeout=60)
     assert a.returncode == 0
-    assert time.monotonic() - t < 15
     with Store.open(store, read_only=True) as st:
         assert [r["run_id"] for r in st.runs()] == ["nightly"]
 
@@ -140,13 +156,14 @@ def test_second_process_gives_up_after_timeout(tmp_path):
 def test_in_process_lock_timeout_raises_store_busy(tmp_path):
     store = tmp_path / "h.duckdb"
     signal_file = tmp_path / "a-in-transaction"
-    a = start(tmp_path, store, "nightly", D1, 10, hold=3, signal_file=signal_file)
+    a = start(tmp_path, store, "nightly", D1, 10, signal_file=signal_file)
     wait_for(signal_file, a)
     messages: list[str] = []
     with pytest.raises(StoreBusy, match="still busy"):
         Store.open(store, lock_timeout=0.3, notify=messages.append)
     assert len(messages) == 1 and "run nightly" in messages[0]
-    a.communicate(timeout=20)
+    signal_file.unlink()
+    a.communicate(timeout=60)
     assert a.returncode == 0
 
 

@@ -1,7 +1,7 @@
 """A nightly run records while reviewers work: a run held inside its findings-store transaction
-(crosscheck.testhooks pause("record")) and five reviewers posting dispositions to a real
-workbench server. None waits past a second, none is lost, and the run then publishes its clues
-without touching what the reviewers did."""
+(a checkpoint that stops it there, tests/pausing.py) and five reviewers posting dispositions to a
+real workbench server. Every action is answered while the run is still held (none waits for it),
+none is lost, and the run then publishes its clues without touching what the reviewers did."""
 from __future__ import annotations
 
 import os
@@ -13,7 +13,6 @@ import time
 from datetime import timedelta
 
 from crosscheck.casework import Casework, Settings, casework_path
-from crosscheck.testhooks import PAUSE_ENV, PAUSE_FILE_ENV, PAUSE_SECONDS_ENV
 from workbench_helpers import PASSWORD, REPO, Server, build_store, key_of, logged_in, write_project
 
 REVIEWERS = [f"rev{i}" for i in range(5)]
@@ -22,9 +21,10 @@ PER_REVIEWER = 3
 RECORD = textwrap.dedent("""
     import sys
     from crosscheck.store import Store
+    from pausing import PauseAt
     from workbench_helpers import D2, rows, the_run
     with Store.open(sys.argv[1], lock_timeout=60) as st:
-        st.record_run(the_run("r2", D2, rows(60, amount_shift=0)))
+        st.record_run(the_run("r2", D2, rows(60, amount_shift=0)), checkpoint=PauseAt("record", sys.argv[2]))
     print("recorded r2")
 """)
 
@@ -47,9 +47,8 @@ def test_reviewers_never_wait_for_a_recording_run_and_nothing_is_lost(tmp_path):
         signal = tmp_path / "run-in-transaction"
         script = tmp_path / "record.py"
         script.write_text(RECORD, encoding="utf-8")
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests")]),
-                   **{PAUSE_ENV: "record", PAUSE_FILE_ENV: str(signal), PAUSE_SECONDS_ENV: "120"})
-        run = subprocess.Popen([sys.executable, str(script), str(store)], cwd=str(REPO), env=env,
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests")]))
+        run = subprocess.Popen([sys.executable, str(script), str(store), str(signal)], cwd=str(REPO), env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline_t = time.monotonic() + 60
         while not signal.exists():
@@ -57,16 +56,15 @@ def test_reviewers_never_wait_for_a_recording_run_and_nothing_is_lost(tmp_path):
             assert time.monotonic() < deadline_t, "the run never reached its transaction"
             time.sleep(0.05)
 
-        timings: list[float] = []
+        answered: list[str] = []
         failures: list[str] = []
 
         def reviewer(name: str) -> None:
             for n, key in enumerate(work[name]):
-                t = time.monotonic()
                 r = clients[name].post(f"/api/clues/{key}/disposition",
                                        {"disposition": ("confirmed", "false_positive", "explained")[n % 3],
                                         "note": f"{name} 核查 {n}", "amount_recovered": 10 + n if n % 3 == 0 else None})
-                timings.append(time.monotonic() - t)
+                answered.append(key)
                 if r.status_code != 200:
                     failures.append(f"{name} {key}: {r.status_code} {r.text}")
 
@@ -75,17 +73,14 @@ def test_reviewers_never_wait_for_a_recording_run_and_nothing_is_lost(tmp_path):
             t.start()
         for t in threads:
             t.join(timeout=60)
-        cli_started = time.monotonic()
         cli = subprocess.run([sys.executable, "-m", "crosscheck.cli", "review", "mark", key_of(39), "--as", "误报",
                               "--note", "控制台处置", "--reviewer", "周审", "--store", str(store)],
                              cwd=str(REPO), capture_output=True, text=True, timeout=60,
-                             env={k: v for k, v in env.items() if k not in (PAUSE_ENV, PAUSE_FILE_ENV)})
-        cli_seconds = time.monotonic() - cli_started
+                             env=env)
         assert run.poll() is None and signal.exists(), "the run must still be inside its transaction"
         assert not failures, failures
-        assert len(timings) == len(REVIEWERS) * PER_REVIEWER and max(timings) < 1.0, sorted(timings)
+        assert len(answered) == len(REVIEWERS) * PER_REVIEWER      # every action answered while the run is held
         assert cli.returncode == 0 and "is busy" not in cli.stderr, cli.stderr
-        assert cli_seconds < 20
 
         signal.unlink()                                              # let the run go on and commit
         out, err = run.communicate(timeout=120)

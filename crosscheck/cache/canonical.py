@@ -7,20 +7,7 @@ and attached read-only, each canonical table a view on it. When the delivery
 loaded completely, that same file becomes the delivery's canonical cache entry
 (a directory rename, nothing is copied).
 
-Layout under the project's `cache_dir` (crosscheck.toml, default `.crosscheck-cache/`,
-ignored by git; env CROSSCHECK_CACHE_DIR overrides):
-
-    hashes.json                  file SHA-256 by (absolute path, size, mtime_ns): re-hashing
-                                 a 10 GB delivery is skipped when nothing changed
-    <key>/canonical.duckdb       every loaded canonical table + `quarantine` (DuckDB storage:
-                                 columnar, compressed; attached read-only, nothing is copied);
-                                 a table kept as segments (crosscheck.connectors.tables) is
-                                 named there by its segments in loads.json, not copied
-    <key>/loads.json             the load accounting (TableLoad, FileAccount, expectations)
-    <key>/views/<view>-<sig>.duckdb  a shared view's rows computed by a run on this delivery
-                                 (`ViewStore`; <sig> hashes the view's SQL, so an edited view
-                                 is computed afresh), attached read-only by later runs
-    <key>.partial-<pid>-<nonce>/ a run loading the delivery now (removed when that process is gone)
+Where it lives under `cache_dir`: crosscheck.cache.layout.
 
 `<key>` is the SHA-256 of the sorted (relative path, file SHA-256) of every file the
 connectors would read, the connector YAMLs' text and FORMAT. A later run on a delivery
@@ -34,12 +21,16 @@ import dataclasses
 import hashlib
 import json
 import os
-import secrets
 import shutil
 from pathlib import Path
 
+from crosscheck.cache.layout import CANONICAL, LOADS, CacheLayout, sql_literal, temporary
+from crosscheck.cache.tables import define_view, segment_columns
 from crosscheck.catalog import Catalog
-from crosscheck.results import ExpectationResult, FileAccount, TableLoad
+from crosscheck.results import ExpectationResult, FileAccount, TableLoad, quarantine_ddl
+
+#: Bytes read at a time when hashing a file.
+CHUNK = 1 << 20
 
 FORMAT = "crosscheck-canonical-cache-1"
 ALIAS = "__cc_cache"
@@ -50,26 +41,26 @@ def _ident(path: Path) -> str:
     return f"{st.st_size}:{st.st_mtime_ns}"
 
 
-def _read_index(cache_dir: Path) -> dict:
+def _read_index(layout: CacheLayout) -> dict:
     try:
-        return json.loads((cache_dir / "hashes.json").read_text(encoding="utf-8"))
+        return json.loads(layout.hashes.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
 
 
-def _write_index(cache_dir: Path, entries: dict[str, dict]) -> None:
-    index = _read_index(cache_dir)
+def _write_index(layout: CacheLayout, entries: dict[str, dict]) -> None:
+    index = _read_index(layout)
     index.update(entries)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = cache_dir / f"hashes.json.{os.getpid()}.tmp"
+    layout.root.mkdir(parents=True, exist_ok=True)
+    tmp = temporary(layout.hashes)
     tmp.write_text(json.dumps(index, indent=0), encoding="utf-8")
-    os.replace(tmp, cache_dir / "hashes.json")
+    os.replace(tmp, layout.hashes)
 
 
-def indexed_hashes(files: list[Path], cache_dir: Path) -> tuple[dict[Path, str], dict[Path, str]]:
+def indexed_hashes(files: list[Path], layout: CacheLayout) -> tuple[dict[Path, str], dict[Path, str]]:
     """(SHA-256 of the files whose (path, size, mtime_ns) is in hashes.json unchanged,
     the (size, mtime_ns) identity of every file now)."""
-    index = _read_index(cache_dir)
+    index = _read_index(layout)
     known: dict[Path, str] = {}
     idents = {path: _ident(path) for path in files}
     for path, ident in idents.items():
@@ -83,10 +74,16 @@ def hash_files(paths: list[Path]) -> dict[Path, str]:
     """SHA-256 of each file, several at a time (hashing releases the GIL)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from crosscheck.connectors.files import file_sha256
-
     with ThreadPoolExecutor(max_workers=max(1, min(len(paths), os.cpu_count() or 1))) as pool:
         return dict(zip(paths, pool.map(file_sha256, paths)))
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def delivery_key(root: Path, catalog: Catalog, hashes: dict[Path, str]) -> str:
@@ -111,36 +108,28 @@ def attach_tables(con, database: Path, loads: list[TableLoad]) -> None:
     `quarantine` rows of those sources are copied (small)."""
     attached = {r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
     if ALIAS not in attached:
-        con.execute(f"ATTACH {_lit(str(database))} AS {ALIAS} (READ_ONLY)")
+        con.execute(f"ATTACH {sql_literal(str(database))} AS {ALIAS} (READ_ONLY)")
     for load in loads:
         if load.usable and load.segments:
-            from crosscheck.connectors.tables import define_view, segment_columns
-
             segments = [Path(s) for s in load.segments]
             define_view(con, load.table, segment_columns(con, load.table, segments[0]), segments)
         elif load.usable:
             con.execute(f'CREATE OR REPLACE VIEW "{load.table}" AS SELECT * FROM {ALIAS}."{load.table}"')
-    from crosscheck.connectors.load import ensure_quarantine
-
-    ensure_quarantine(con)
-    names = ", ".join(_lit(t.table) for t in loads) or "NULL"
+    con.execute(quarantine_ddl())
+    names = ", ".join(sql_literal(t.table) for t in loads) or "NULL"
     con.execute(f'DELETE FROM quarantine WHERE "table" IN ({names})')
     con.execute(f'INSERT INTO quarantine SELECT * FROM {ALIAS}.quarantine WHERE "table" IN ({names})')
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 class CanonicalCache:
     """The cache entry of one delivery, keyed by the SHA-256 of every file: known from
     hashes.json for files seen before (same path, size and mtime); the others are hashed
     when the run starts, in parallel, each once (the loader then reads them only to parse
-    them, and files parsed before are not parsed again: crosscheck.connectors.parts)."""
+    them, and files parsed before are not parsed again: crosscheck.cache.parts)."""
 
-    def __init__(self, cache_dir: Path, key: str | None, hashes: dict[Path, str] | None = None,
+    def __init__(self, layout: CacheLayout, key: str | None, hashes: dict[Path, str] | None = None,
                  idents: dict[Path, str] | None = None):
-        self.cache_dir = Path(cache_dir)
+        self.layout = layout
         self.key = key
         #: SHA-256 of the delivery's files by resolved path (the loader need not hash them again)
         self.hashes = {str(p.resolve()): h for p, h in (hashes or {}).items()}
@@ -148,19 +137,19 @@ class CanonicalCache:
 
     @property
     def dir(self) -> Path:
-        return self.cache_dir / (self.key or "pending")
+        return self.layout.entry(self.key)
 
     @classmethod
-    def of_delivery(cls, root: Path, catalog: Catalog, cache_dir: Path, files: list[Path]) -> "CanonicalCache":
+    def of_delivery(cls, root: Path, catalog: Catalog, layout: CacheLayout, files: list[Path]) -> "CanonicalCache":
         """The entry of the delivery at `root` whose connectors read `files`
         (crosscheck.connectors.inventory)."""
         root = Path(root)
-        known, idents = indexed_hashes(files, Path(cache_dir))
+        known, idents = indexed_hashes(files, layout)
         missing = [p for p in files if p not in known]
         if missing:
             known.update(hash_files(missing))
-            _write_index(Path(cache_dir), {str(p.resolve()): {"id": idents[p], "sha256": known[p]} for p in missing})
-        return cls(cache_dir, delivery_key(root, catalog, known), known, idents)
+            _write_index(layout, {str(p.resolve()): {"id": idents[p], "sha256": known[p]} for p in missing})
+        return cls(layout, delivery_key(root, catalog, known), known, idents)
 
     def settle(self, loads: list[TableLoad]) -> bool:
         """The delivery's files are still as they were hashed (False: one changed during the run)."""
@@ -172,7 +161,7 @@ class CanonicalCache:
     @property
     def complete(self) -> bool:
         """Every table of the entry is there (a table kept as segments loses them to eviction)."""
-        if self.key is None or not (self.dir / "loads.json").is_file() or not (self.dir / "canonical.duckdb").is_file():
+        if self.key is None or not (self.dir / LOADS).is_file() or not (self.dir / CANONICAL).is_file():
             return False
         try:
             return all(Path(s).is_file() for t in self.loads() for s in t.segments)
@@ -180,31 +169,32 @@ class CanonicalCache:
             return False
 
     def loads(self) -> list[TableLoad]:
-        data = json.loads((self.dir / "loads.json").read_text(encoding="utf-8"))
+        data = json.loads((self.dir / LOADS).read_text(encoding="utf-8"))
         return [_load_from_json(item) for item in data["loads"]]
 
     def attach(self, con, tables: list[str] | None = None) -> list[TableLoad]:
         """Define every loaded canonical table (of `tables`, default all) as a view on the entry."""
         loads = [t for t in self.loads() if tables is None or t.table in tables]
-        attach_tables(con, self.dir / "canonical.duckdb", loads)
-        os.utime(self.dir / "loads.json")  # last used: the cache evicts the least recently used first (cache_admin)
+        attach_tables(con, self.dir / CANONICAL, loads)
+        os.utime(self.dir / LOADS)  # last used: the cache evicts the least recently used first (housekeeping)
         return loads
 
     def new_load(self) -> "LoadDatabase":
         """A load database that becomes this entry if the run keeps it (LoadDatabase.publish)."""
-        _remove_abandoned(self.cache_dir)
-        return LoadDatabase(self.cache_dir / f"{self.key or 'pending'}.partial-{os.getpid()}-{secrets.token_hex(4)}", self)
+        remove_abandoned(self.layout)
+        return LoadDatabase(self.layout.partial_entry(self.key), self)
 
 
-def _remove_abandoned(cache_dir: Path) -> None:
+def remove_abandoned(layout: CacheLayout) -> None:
     """Partial entries of processes that are gone (a killed run)."""
-    for path in cache_dir.glob("*.partial-*"):
+    for path, pid in layout.partial_entries():
+        if pid is None:
+            continue
         try:
-            pid = int(path.name.rsplit(".partial-", 1)[1].split("-")[0])
             os.kill(pid, 0)
         except ProcessLookupError:
             shutil.rmtree(path, ignore_errors=True)
-        except (ValueError, IndexError, PermissionError, OSError):
+        except OSError:
             continue
 
 
@@ -222,7 +212,7 @@ class LoadDatabase:
     def __init__(self, folder: Path, entry: CanonicalCache | None = None):
         self.folder = Path(folder)
         self.entry = entry
-        self.path = self.folder / "canonical.duckdb"
+        self.path = self.folder / CANONICAL
         self.active = False
         self.kept = False
 
@@ -232,7 +222,7 @@ class LoadDatabase:
         self.folder.mkdir(parents=True, exist_ok=True)
         os.chmod(self.folder, 0o700)
         self.home = con.execute("SELECT current_database()").fetchall()[0][0]
-        con.execute(f"ATTACH {_lit(str(self.path))} AS {self.ALIAS}")
+        con.execute(f"ATTACH {sql_literal(str(self.path))} AS {self.ALIAS}")
         con.execute(f"USE {self.ALIAS}")
         self.active = True
 
@@ -246,10 +236,10 @@ class LoadDatabase:
         database = self.path
         if keep and self.entry is not None and self.entry.settle(loads):
             data = {"format": FORMAT, "key": self.entry.key, "loads": [dataclasses.asdict(t) for t in loads]}
-            (self.folder / "loads.json").write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+            (self.folder / LOADS).write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
             try:
                 os.rename(self.folder, self.entry.dir)  # atomic; fails if another run kept it first
-                database, self.kept = self.entry.dir / "canonical.duckdb", True
+                database, self.kept = self.entry.dir / CANONICAL, True
             except OSError:
                 pass
         attach_tables(con, database, loads)
@@ -271,16 +261,16 @@ class ViewStore:
     PREFIX = "__cc_v_"
 
     def __init__(self, entry_dir: Path):
-        self.folder = Path(entry_dir) / "views"
+        self.entry = Path(entry_dir)
 
     def attach(self, con) -> dict[tuple[str, str], str]:
         """Attach every kept view read-only: {(view, signature): table to read}."""
         found: dict[tuple[str, str], str] = {}
-        for path in sorted(self.folder.glob("*.duckdb")) if self.folder.is_dir() else []:
+        for path in CacheLayout.views(self.entry):
             view, _, signature = path.stem.rpartition("-")
             alias = f"{self.PREFIX}{signature}"
             try:
-                con.execute(f"ATTACH {_lit(str(path))} AS {alias} (READ_ONLY)")
+                con.execute(f"ATTACH {sql_literal(str(path))} AS {alias} (READ_ONLY)")
             except Exception:  # noqa: BLE001 - an unreadable file is computed again, never trusted
                 continue
             found[(view, signature)] = f"{alias}.v"
@@ -294,11 +284,11 @@ class ViewStore:
 
         written = []
         for (view, signature), table in shared.items():
-            target = self.folder / f"{view}-{signature}.duckdb"
+            target = CacheLayout.view(self.entry, view, signature)
             if table.startswith(self.PREFIX) or target.exists():
                 continue
-            self.folder.mkdir(mode=0o700, exist_ok=True)
-            partial = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}")
+            target.parent.mkdir(mode=0o700, exist_ok=True)
+            partial = temporary(target)
             try:
                 rows = con.sql(f"SELECT * FROM {table}").to_arrow_reader()
                 with duckdb.connect(str(partial)) as out:

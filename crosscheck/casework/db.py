@@ -26,6 +26,8 @@ Amounts are whole cents (INTEGER); dates ISO text; times ISO text in UTC.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import json
 import os
 import sqlite3
@@ -95,6 +97,10 @@ DDL = [
         BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"""
     for table in APPEND_ONLY for verb in ("UPDATE", "DELETE")
 ]
+
+
+if TYPE_CHECKING:
+    from crosscheck.config import ProjectConfig
 
 
 class CaseworkError(Exception):
@@ -221,6 +227,13 @@ class Settings:
     warn_days: int = 3                  # yellow within this many days of the deadline
     tuning_window: int = 20             # a model's last N answered clues ...
     tuning_below: float = 0.10          # ... confirmed below this rate: it needs tuning
+
+    @classmethod
+    def of(cls, config: "ProjectConfig") -> "Settings":
+        """The project's: its timezone and `[workbench]` table."""
+        w = config.workbench
+        return cls(timezone=config.timezone, warn_days=w.warn_days, tuning_window=w.tuning_window,
+                   tuning_below=float(w.tuning_below))
 
     @property
     def zone(self) -> ZoneInfo:

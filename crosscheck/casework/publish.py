@@ -16,6 +16,7 @@ from typing import Any, Iterable
 
 from crosscheck.casework.db import CaseworkBase, day_text, dumps, stamp, to_cents
 from crosscheck.reports.priority import priority_key
+from crosscheck.results import finding_columns_sql
 
 BATCH = 2000
 
@@ -25,7 +26,7 @@ TODO_RUNS = """SELECT run_id, seq, as_of, finished_at FROM runs
 
 #: Each finding key that appeared or was resolved in those runs, as last seen, and whether a
 #: run after its last appearance resolved it.
-CLUE_ROWS = """
+CLUE_ROWS = f"""
     WITH todo AS (SELECT run_id FROM runs WHERE scope = 'complete' AND status <> 'failed' AND seq > ?),
     touched AS (SELECT finding_key FROM findings WHERE run_id IN (SELECT run_id FROM todo)
                 UNION SELECT finding_key FROM resolved WHERE run_id IN (SELECT run_id FROM todo)),
@@ -36,8 +37,7 @@ CLUE_ROWS = """
                    arg_max(r.as_of, r.seq) AS resolved_on
             FROM resolved rs JOIN runs r ON r.run_id = rs.run_id
             WHERE rs.finding_key IN (SELECT finding_key FROM touched) GROUP BY rs.finding_key)
-    SELECT l.finding_key, l.rule_id, l.subject, l.person_id, l.name, l.district, l.severity,
-           l.amount_at_risk, l.evidence, l.evidence_json, l.sources, l.discriminator,
+    SELECT l.finding_key, {finding_columns_sql('l')},
            coalesce(k.first_seen, l.first_seen) AS first_seen, l.seen_on AS last_seen, l.run_id AS last_run_id,
            l.status AS seen_status, l.suppressed, l.review_change,
            CASE WHEN res.seq > l.seq THEN res.run_id END AS resolved_run_id,

@@ -36,7 +36,8 @@ def cache_prune(
     project: Optional[Path] = typer.Option(None, "--project", help="Project folder (crosscheck.toml)."),
 ) -> None:
     """Remove the least recently used items until the cache is under its limit (and any leftovers of killed runs)."""
-    from crosscheck.cache.housekeeping import parse_size, prune
+    from crosscheck.cache.housekeeping import prune
+    from crosscheck.config import parse_size
     from crosscheck.config import ProjectConfig
 
     config = ProjectConfig.load(project)

@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from crosscheck.checkpoints import carry_on
 from crosscheck.cli.common import fail, log_to_stderr, parse_date, split_ids
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="crosscheck: cross-match government data to find money paid where it should not be.")
@@ -14,6 +15,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="crosscheck: 
 
 @app.command()
 def run(
+    ctx: typer.Context,
     extracts: Path = typer.Option(..., "--extracts", help="Extracts root: one delivery, one folder per source system."),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Date the run judges from (YYYY-MM-DD). Default: today."),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the run's files. Default: reports/<run id>/."),
@@ -56,7 +58,9 @@ def run(
             alerts=list(alert),
             engine=engine,
         )
-        result = execute_run(request, ProjectConfig.load(project))
+        # a caller may hand the command a checkpoint (crosscheck.checkpoints) in its context object
+        checkpoint = getattr(ctx.obj, "checkpoint", carry_on)
+        result = execute_run(request, ProjectConfig.load(project), checkpoint=checkpoint)
     except StoreBusy as exc:  # another run held the findings store past the lock timeout
         fail(f"{exc}; nothing was recorded for this run", code=3)
     except RunFailed as exc:

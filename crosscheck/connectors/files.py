@@ -135,10 +135,3 @@ def transcode(path: Path, encoding: str, dest: Path) -> int:
             offset += len(chunk)
     return newlines + (1 if last and last != "\n" else 0)
 
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from crosscheck.catalog import TableSpec
 from crosscheck.connectors.parse import name_values_sql
 from crosscheck.connectors.readers import Staged, distinct_sql, normalize_header
-from crosscheck.connectors.normalize import normalize_names
+from crosscheck.normalize import normalize_names
 
 
 def match_headers(spec: TableSpec, headers: list[str]) -> tuple[dict[str, int | None], list[str], list[str]]:

@@ -27,19 +27,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
 
 from crosscheck.catalog import Catalog, ConnectorSpec, TableSpec
 from crosscheck.connectors.headers import lookup_positions, match_headers, name_maps
 from crosscheck.connectors.files import FileProblem, discover, scan, transcode
-from crosscheck.connectors.parts import PartStore, declaration
-from crosscheck.connectors.tables import (HASH, RAW_HASH, EarlierCopies, TableStates, comes_after, define_view,
-                                          drop_copies_of, quarantine_sql, take_unchanged)
-from crosscheck.pipeline.faults import is_fault
+from crosscheck.cache.parts import PartStore, declaration
+from crosscheck.cache.tables import HASH, RAW_HASH, TableStates, comes_after, define_view, quarantine_sql
+from crosscheck.connectors.growth import EarlierCopies, drop_copies_of, take_unchanged
+from crosscheck.errors import is_fault
 from crosscheck.connectors.parse import install_macros, lit, parse_select
 from crosscheck.connectors.readers import (NotUTF8, Staged, build_distinct, csv_header, distinct_sql, drop_staged,
                                           read_csv, read_parquet, read_xlsx)
-from crosscheck.results import QUARANTINE_SCHEMA, FileAccount, TableLoad
+from crosscheck.results import FileAccount, TableLoad, quarantine_ddl
 
 if TYPE_CHECKING:
     from crosscheck.connectors.validation import Checks
@@ -49,7 +48,6 @@ log = logging.getLogger(__name__)
 STAGING = "__cc_stg"
 #: Columns the parse adds to each row, dropped once the table is complete.
 WORK_COLUMNS = {"__file_idx": "INTEGER", "__reason": "VARCHAR", "__raw": "VARCHAR", RAW_HASH: "UBIGINT"}
-_DUCK_OF_ARROW = {pa.string(): "VARCHAR", pa.int64(): "BIGINT"}
 
 #: Wall seconds per (table, phase) of the loads in this process (profiling aid; cheap).
 PHASE_SECONDS: dict[tuple[str, str], float] = {}
@@ -71,8 +69,7 @@ def _first_line(exc: Exception) -> str:
 
 
 def ensure_quarantine(con: duckdb.DuckDBPyConnection) -> None:
-    cols = ", ".join(f'"{f.name}" {_DUCK_OF_ARROW[f.type]}' for f in QUARANTINE_SCHEMA)
-    con.execute(f"CREATE TABLE IF NOT EXISTS quarantine ({cols})")
+    con.execute(quarantine_ddl())
 
 
 def load_delivery(con, extracts_root: Path, catalog: Catalog, *, validate: bool = True) -> list[TableLoad]:
@@ -91,14 +88,15 @@ def load_source(con, extracts_root: Path, connector: ConnectorSpec, *, validate:
 
 def load_table(con, extracts_root: Path, connector: ConnectorSpec, table: str, *, validate: bool = True,
                known_hashes: dict[str, str] | None = None, parts: PartStore | None = None,
-               checks: "Checks | None" = None) -> TableLoad:
+               states: TableStates | None = None, checks: "Checks | None" = None) -> TableLoad:
     """Load one canonical table from its files. `known_hashes`: SHA-256 of files already
-    hashed (by resolved path), so they are not hashed again; `parts`: where files parsed
-    before are kept (crosscheck.connectors.parts): those are read, not parsed; `checks`
+    hashed (by resolved path), so they are not hashed again; `parts` and `states`: the files
+    parsed before and the tables' states kept (crosscheck.cache.parts, crosscheck.cache.tables):
+    those are read, not parsed (both or neither); `checks`
     (crosscheck.connectors.validation.Checks): where its expectations are computed, by default here and
     at once (else the load's expectations, and its kept state, wait for `checks.settle()`). Raises OSError when the
     source folder exists but cannot be listed (worth retrying); faults (disk full, out of
-    memory: crosscheck.pipeline.faults) are raised, never recorded as a failed file."""
+    memory: crosscheck.errors) are raised, never recorded as a failed file."""
     extracts_root = Path(extracts_root)
     folder = extracts_root / connector.folder
     spec = connector.tables[table]
@@ -108,7 +106,7 @@ def load_table(con, extracts_root: Path, connector: ConnectorSpec, table: str, *
         next(folder.iterdir(), None)  # raises OSError if the folder cannot be listed
     paths = discover(folder, spec.files) if folder.is_dir() else []
     known_hashes = known_hashes or {}
-    contents = _contents(extracts_root, paths, known_hashes) if parts is not None and validate else None
+    contents = _contents(extracts_root, paths, known_hashes) if states is not None and validate else None
     if validate and checks is None:
         from crosscheck.connectors.validation import Checks
 
@@ -120,7 +118,7 @@ def load_table(con, extracts_root: Path, connector: ConnectorSpec, table: str, *
     if not paths:
         return TableLoad(connector.source, table, "missing", f"no file matching {', '.join(spec.files)} in {connector.folder}/")
     if contents is not None:
-        return _load_layered(con, extracts_root, connector, table, spec, paths, contents, known_hashes, parts, checks)
+        return _load_layered(con, extracts_root, connector, table, spec, paths, contents, known_hashes, parts, states, checks)
     load = _load_table(con, extracts_root, connector, table, spec, paths, known_hashes, None)
     if not load.usable:
         con.execute(f'DROP TABLE IF EXISTS "{table}"')
@@ -134,11 +132,11 @@ def load_table(con, extracts_root: Path, connector: ConnectorSpec, table: str, *
 
 
 def _load_layered(con, root: Path, connector: ConnectorSpec, table: str, spec: TableSpec, paths: list[Path],
-                  contents: list[tuple[str, str]], known_hashes: dict[str, str], parts: PartStore, checks) -> TableLoad:
+                  contents: list[tuple[str, str]], known_hashes: dict[str, str], parts: PartStore, states: TableStates,
+                  checks) -> TableLoad:
     """The table as the state kept of exactly its files, or as the state of its first files
     plus one segment of the files after them, or as one new segment
-    (crosscheck.connectors.tables)."""
-    states = TableStates(parts.folder)
+    (crosscheck.cache.tables)."""
     version = declaration(connector, table)
     state = states.find(table, version, contents)
     if state is not None:  # the same files as a run before: nothing to parse, check or validate
@@ -270,7 +268,7 @@ def _load_table(con, root: Path, connector: ConnectorSpec, table: str, spec: Tab
                 earlier: dict | None = None, parsed: list | None = None) -> TableLoad:
     """Parse every file straight into the table (in the connection's current database), or read
     it from its part, then move quarantined rows out, drop extra copies and the working
-    columns. With `parts` the table is a segment (crosscheck.connectors.tables): each row
+    columns. With `parts` the table is a segment (crosscheck.cache.tables): each row
     keeps its hash `__h` and the hash of its delivered values `__rh`, the copies dropped are
     kept in `copies`, and `parsed` gets (SHA-256, path, account) of each file parsed, whose
     part is written once the segment is kept. `base`: the kept state these files come after

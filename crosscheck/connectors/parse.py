@@ -11,7 +11,7 @@ from typing import Callable
 import duckdb
 
 from crosscheck.catalog import DUCKDB_TYPES, ColumnSpec
-from crosscheck.connectors.normalize import MIN_BIRTH, TRIM_CHARS, identity_sql_macros
+from crosscheck.normalize import MIN_BIRTH, TRIM_CHARS, identity_sql_macros
 
 _TIME = r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?)?"
 _DATE_SEP = rf"[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}{_TIME}|[0-9]{{4}}/[0-9]{{1,2}}/[0-9]{{1,2}}{_TIME}"
@@ -154,7 +154,7 @@ def identity_lookup(col: ColumnSpec, values: str, null_markers: list[str]) -> st
 def name_values_sql(values: str, null_markers: list[str]) -> str:
     """Each DISTINCT delivered name value (`values`: a SELECT of them as `raw`) with its
     cleaned text v (NULL: empty or a null marker); the loader adds the normalised form
-    (crosscheck.connectors.normalize.normalize_names) and joins it back."""
+    (crosscheck.normalize.normalize_names) and joins it back."""
     return f"SELECT raw, {cleaned('raw', null_markers)} AS v FROM ({values})"
 
 

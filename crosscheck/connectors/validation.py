@@ -9,7 +9,7 @@ The only module that imports great_expectations, and only inside functions
   file is validated whole up to SAMPLE_ROWS rows, beyond that on a deterministic sample
   of about SAMPLE_ROWS of its rows (by the hash of the line number). A table that grows
   by a month is then validated on the new month only (`RowCounts`, kept with the table's
-  state: crosscheck.connectors.tables) and gives the counts a cold load would.
+  state: crosscheck.cache.tables) and gives the counts a cold load would.
 - **table-wide** (uniqueness): run on the whole table; beyond SAMPLE_ROWS rows on the rows
   whose checked values hash into a share of about SAMPLE_ROWS rows. Every copy of a value
   has the same hash, so a duplicate value is seen whole or not at all.

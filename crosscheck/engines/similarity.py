@@ -127,7 +127,7 @@ def fold(value: str) -> str:
     Idempotent on names the connectors already normalised.
     """
     if _has_cjk(value):
-        from crosscheck.connectors.normalize import normalize_name
+        from crosscheck.normalize import normalize_name
 
         return normalize_name(value)
     return " ".join(unicodedata.normalize("NFKC", value).split())

@@ -47,7 +47,7 @@ class RunLife:
     def fail(self, exc: BaseException) -> BaseException:
         """Record the run as failed (store, else journal) and send the failure notice; returns
         what to raise: RunFailed, or a StoreBusy as it is (nothing could be recorded)."""
-        from crosscheck.pipeline.faults import describe
+        from crosscheck.errors import describe
         from crosscheck.privacy.masking import mask_ids_in_text
         from crosscheck.store import Store, StoreBusy
 

@@ -79,15 +79,15 @@ def delivery_date(delivery: Path) -> date | None:
 
 def processed_by(session: RunSession) -> dict | None:
     """The complete run that already processed this delivery with these rules, if any."""
-    from crosscheck.connectors.files import file_sha256
+    from crosscheck.cache.canonical import file_sha256
     from crosscheck.store import Store
 
     if not session.store_path.exists():
         return None
     known = session.cache.hashes if session.cache is not None else {}
-    files = {f.rel: known.get(str(f.path.resolve())) or file_sha256(f.path) for f in session.inventory.read}
+    files = {f.rel: known.get(str(f.path.resolve())) or file_sha256(f.path) for f in session.plan.inventory.read}
     with Store.open(session.store_path, read_only=True) as store:
-        return store.run_of_delivery(files, session.rule_versions())
+        return store.run_of_delivery(files, session.plan.rule_versions())
 
 
 def run_nightly(request: NightlyRequest, config: ProjectConfig | None = None, step: Step = call) -> NightlyOutcome:

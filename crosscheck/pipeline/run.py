@@ -3,40 +3,47 @@
     result = execute_run(RunRequest(extracts=..., as_of=...), config)             # the CLI
     result = RunSession(request, config).execute(step=prefect_task)                # the flows
 
-`RunSession.execute` is the sequence of steps, in order: begin (journal; runs that
-never finished are recorded as failed), load each canonical table, check the
-districts asked for, run each rule, finish (record in the findings store and
-write every report file), send the alerts. `step(name, fn, *args)` runs each one:
-a plain call for the CLI, a Prefect task named `load-<table>`, `rule-<id>`, ... for
-the flows. The policy (retries of a source folder that cannot be listed, what is
-a fault, which runs change the history) lives here and nowhere else; nothing here
-knows about Prefect.
+A run goes through its steps in this order:
+- plan (crosscheck.pipeline.plan, when the session is made): rules, delivery and engine
+  checked; bad input is a RunError and nothing is opened;
+- begin: noted in the store's journal; runs that never finished are recorded as failed;
+- open: the run's DuckDB, the delivery's cache entry and the files' hashes
+  (crosscheck.pipeline.workspace), and the worker that computes the expectations;
+- load-<table>, for each canonical table; check-districts;
+- rule-<id>, for each selected rule;
+- write-reports: the run recorded in the findings store and every report file written in
+  one transaction (if the reports cannot be written, the store keeps nothing of the run);
+- send-alerts.
+`step(name, fn, *args)` runs each one: a plain call for the CLI, a Prefect task named
+`load-<table>`, `rule-<id>`, ... for the flows. The policy (retries of a source folder that
+cannot be listed, what is a fault, which runs change the history) lives here and nowhere
+else; nothing here knows about Prefect. A `Checkpoint` (crosscheck.checkpoints) is called
+at the moments a test may stop the run at.
 """
 from __future__ import annotations
 
-import getpass
 import logging
 import os
-import secrets
 import time
-from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
 import pyarrow as pa
 
-from crosscheck.catalog import Catalog, load_catalog
+from crosscheck.checkpoints import Checkpoint, carry_on
 from crosscheck.config import ProjectConfig
-from crosscheck.engines import engine_class, open_engine, unavailable_reason
+from crosscheck.engines import engine_class, open_engine
 from crosscheck.pipeline.lifecycle import RunLife
-from crosscheck.reports.figures import listed_mask, run_figures, suppressed_in, without_rules
-from crosscheck.pipeline.outcomes import broken_outcome, broken_rules, mark_partial
+from crosscheck.pipeline.outcomes import broken_outcome, mark_partial
+from crosscheck.pipeline.plan import RunError, RunPlan, RunRequest, parse_as_of, parse_overrides
 from crosscheck.pipeline.workspace import Workspace
 from crosscheck.privacy.files import private_dirs
-from crosscheck.results import FINDINGS_SCHEMA, QUARANTINE_SCHEMA, RuleOutcome, RunResult, TableLoad
-from crosscheck.testhooks import pause
+from crosscheck.reports.figures import listed_mask, run_figures, suppressed_in, without_rules
 from crosscheck.connectors.validation import Checks
+from crosscheck.results import FINDINGS_SCHEMA, QUARANTINE_SCHEMA, RuleOutcome, RunResult, TableLoad
+
+__all__ = ["RunError", "RunRequest", "RunSession", "Step", "call", "execute_run", "parse_as_of", "parse_overrides"]
 
 log = logging.getLogger("crosscheck.pipeline.run")
 
@@ -62,161 +69,22 @@ def call(name: str, fn: Callable, *args: Any) -> Any:
     return fn(*args)
 
 
-class RunError(ValueError):
-    """The run cannot start: bad input. The message names the file, folder or value and the problem."""
-
-
-@dataclass(frozen=True)
-class RunRequest:
-    extracts: Path
-    as_of: date
-    out: Path | None = None
-    rules: list[str] | None = None            # None: every enabled rule
-    districts: list[str] | None = None        # None: findings in every district
-    mask: bool = True
-    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
-    store: Path | None = None                 # None: the project's store
-    record: bool = True                       # False: compare with nothing, record nothing
-    alerts: list[str] = field(default_factory=list)  # Apprise URLs alerted besides crosscheck.toml's [alerts]
-    engine: str | None = None                 # where rules run: duckdb or spark; None: crosscheck.toml's engine
-
-
-def parse_as_of(value: str | date | None, option: str = "--as-of") -> date:
-    """The as-of date from YYYY-MM-DD (today when not given); RunError otherwise."""
-    if value is None or value == "":
-        return date.today()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise RunError(f"{option} '{value}': expected a date as YYYY-MM-DD") from None
-
-
-def parse_overrides(items: list[str]) -> dict[str, dict[str, str]]:
-    """`rule.param=value` strings -> {rule: {param: value}} (values typed later by the rule)."""
-    out: dict[str, dict[str, str]] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        rule_id, dot, param = key.strip().partition(".")
-        if not sep or not dot or not rule_id or not param:
-            raise RunError(f"--param '{item}': expected RULE_ID.PARAMETER=VALUE")
-        out.setdefault(rule_id, {})[param] = value.strip()
-    return out
-
-
-def new_run_id(now: datetime) -> str:
-    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-
-
-def check_delivery(extracts: Path, catalog: Catalog) -> None:
-    """``extracts`` is one delivery: a folder holding at least one source folder. A folder of
-    deliveries (or any other folder) is refused, naming the folders expected and, where
-    one of its sub-folders is a delivery, suggesting it."""
-    if not extracts.is_dir():
-        raise RunError(f"{extracts}: extracts folder not found")
-    known = sorted({c.folder for c in catalog.connectors.values()})
-    try:
-        children = sorted(p for p in extracts.iterdir() if p.is_dir())
-    except OSError as exc:
-        raise RunError(f"{extracts}: cannot list the extracts folder: {exc.strerror or exc}") from None
-    if any(p.name in known for p in children):
-        return
-    deliveries = [p for p in children if any((p / k).is_dir() for k in known)]
-    hint = ""
-    if deliveries:
-        names = ", ".join(p.name for p in deliveries[-5:])
-        hint = (f"; it holds {len(deliveries)} deliver{'y' if len(deliveries) == 1 else 'ies'} ({names}):"
-                f" did you mean --extracts {deliveries[-1]}?")
-    raise RunError(f"{extracts}: not a delivery: it has none of the source folders {', '.join(known)}{hint}")
-
-
 class RunSession:
     """One run's state and steps (see the module docstring); `execute` runs them in order."""
 
-    def __init__(self, request: RunRequest, config: ProjectConfig | None = None):
-        from crosscheck.connectors.inventory import take_inventory
-        from crosscheck.rules.loader import collect_ruleset
-        from crosscheck.yamlio import ConfigError
-
+    def __init__(self, request: RunRequest, config: ProjectConfig | None = None, *,
+                 checkpoint: Checkpoint = carry_on):
         self.config = config or ProjectConfig.load()
         self.request = request
-        extracts = Path(request.extracts)
-        try:
-            self.catalog: Catalog = load_catalog(self.config.connectors_dir)
-        except ConfigError as exc:
-            raise RunError(str(exc)) from exc
-        check_delivery(extracts, self.catalog)
-        self.ruleset, problems = collect_ruleset(self.config.rules_dir, self.catalog, checked=self.config.cache_dir)
-        self.broken = broken_rules(self.ruleset, problems)   # rule id -> why it cannot run (file:line: problem)
-        self.rule_problems = [str(p) for p in problems]
-        self.selected = self._select(request)
-        self.engine = request.engine or self.config.engine   # its name; the engine opens before the first rule
-        try:
-            reason = unavailable_reason(self.engine, self.config)
-        except ValueError as exc:
-            raise RunError(str(exc)) from None
-        if reason:
-            raise RunError(f"--engine {self.engine}: {reason}")
-        self.inventory = take_inventory(extracts, self.catalog)
-        started = datetime.now(timezone.utc)
-        run_id = new_run_id(started)
-        out = Path(request.out) if request.out else self.config.reports_dir / run_id
-        enabled = [r for r, rule in self.ruleset.rules.items() if rule.spec.status != "deprecated"] + [
-            r for r in self.broken if r not in self.ruleset.rules]
-        complete = set(self.selected) == set(enabled) and not request.districts and not request.overrides
-        self.result = RunResult(
-            run_id=run_id,
-            as_of=request.as_of,
-            extracts_root=str(extracts.resolve()),
-            out_dir=str(out.resolve()),
-            started_at=started,
-            masked=request.mask,
-            started_by=getpass.getuser(),
-            unread=list(self.inventory.unread),
-            scope="complete" if complete else "subset",
-            request={"rules": request.rules, "districts": request.districts, "parameters": request.overrides,
-                     "engine": self.engine},
-            timezone=self.config.timezone,
-            domain_titles=dict(self.ruleset.domains),
-            personal_headers=self.catalog.personal_headers(),
-        )
-        if request.as_of > date.today():
-            self.result.warnings.append(f"as-of {request.as_of} is after today ({date.today()}): "
-                                        "windows that end on the as-of date reach into the future")
-        if self.rule_problems:
-            self.result.warnings.append(
-                f"{len(self.rule_problems)} problem(s) in rule files; rules that need them cannot run: "
-                + "; ".join(self.rule_problems))
-        self.workspace = Workspace(self.config, extracts, self.catalog, [f.path for f in self.inventory.read],
-                                   cached=engine_class(self.engine).uses_canonical_cache)
-        self.checks = Checks(background=not self.workspace.cached)  # expectations beside the loading
+        self.plan = RunPlan.make(request, self.config)      # RunError for bad input; nothing opened yet
+        self.result = self.plan.result
+        self.checkpoint = checkpoint
+        self.life = RunLife(self.config, self.store_path, self.result, self.request.alerts)
+        self._workspace: Workspace | None = None
+        self.checks = None              # crosscheck.connectors.validation.Checks, opened with the workspace
         self._findings: list[pa.Table] = []
         self._rule_engine = None        # crosscheck.engines.Engine, opened before the first rule
-        self.life = RunLife(self.config, self.store_path, self.result, self.request.alerts)
         self._failed_sources: dict[str, str] = {}  # source whose folder could not be listed -> why
-
-    def _select(self, request: RunRequest) -> list[str]:
-        """Rule ids to run, in the order asked (default: every enabled rule, and every rule file
-        that does not load, which then fails visibly). RunError for unknown ids, a parameter of a
-        rule not selected or of a broken rule, a value of the wrong type, or only broken rules."""
-        only = list(dict.fromkeys(request.rules)) if request.rules else None
-        for r in request.overrides:
-            if r in self.broken:
-                raise RunError(f"--param {r}: rule {r} cannot run: {self.broken[r]}")
-        runnable = [r for r in only if r not in self.broken] if only else None
-        if only and not runnable:
-            raise RunError("; ".join(f"rule {r} cannot run: {self.broken[r]}" for r in only))
-        try:
-            ids = self.ruleset.select(runnable, request.overrides)
-        except ValueError as exc:
-            raise RunError(str(exc)) from None
-        ids = only or ids + [r for r in self.broken if r not in self.ruleset.rules]
-        unselected = sorted(set(request.overrides) - set(ids))
-        if unselected:
-            raise RunError(f"--param for rule(s) not selected in this run: {', '.join(unselected)} "
-                           f"(selected: {', '.join(ids)})")
-        return ids
 
     # -- the pipeline -----------------------------------------------------------------
     def execute(self, step: Step = call) -> RunResult:
@@ -232,11 +100,12 @@ class RunSession:
 
         try:
             self.begin()
+            self.open()
             seconds["start_to_first_read"] = _process_age()
-            for table in self.tables:
+            for table in self.plan.tables:
                 timed(f"load-{table}", self.load_table, table)
             timed("check-districts", self.check_districts, through=call)
-            for rule_id in self.selected:
+            for rule_id in self.plan.selected:
                 timed(f"rule-{rule_id}", self.run_rule, rule_id)
             result = step("write-reports", self.finish)
         except RunError:
@@ -253,15 +122,6 @@ class RunSession:
         return result
 
     @property
-    def tables(self) -> list[str]:
-        """Canonical tables in load order (connector by connector)."""
-        return [t for c in self.catalog.connectors.values() for t in c.tables]
-
-    def rule_versions(self) -> dict[str, str]:
-        """Selected rule id -> version (SHA-256 of its file; '' for a file that does not load)."""
-        return {r: self.ruleset.rules[r].version if r in self.ruleset.rules else "" for r in self.selected}
-
-    @property
     def store_path(self) -> Path:
         return Path(self.request.store) if self.request.store else self.config.store
 
@@ -275,23 +135,23 @@ class RunSession:
         """Load one canonical table: from the delivery's cache entry, else from its files.
         A source folder that cannot be listed is retried, then the table is recorded as
         failed; faults (disk full, memory) stop the run."""
-        connector = self.catalog.connectors[self.catalog.source_of(table)]
+        connector = self.plan.catalog.connectors[self.plan.catalog.source_of(table)]
         self.result.loads = [t for t in self.result.loads if t.table != table]  # a retry replaces
         self.workspace.tables_changed()
         if self._rule_engine is not None:  # reloaded after rules ran: offered to the engine again
             self._rule_engine.forget_table(table)
         load = self._load_with_retries(connector, table)
-        load.unread = self.inventory.unread_like(table)
+        load.unread = self.plan.inventory.unread_like(table)
         load.settle()
         self.result.loads.append(load)
-        pause("load")
+        self.checkpoint("load")
         return load
 
     def _load_with_retries(self, connector, table: str) -> TableLoad:
         """The table from the cache entry or its files; a source folder that cannot be listed is
         tried `load_retries` more times, then every table of that source is failed."""
         from crosscheck.connectors import load_table
-        from crosscheck.pipeline.faults import is_fault
+        from crosscheck.errors import is_fault
 
         if connector.source in self._failed_sources:  # its folder failed for another table: not tried again
             return TableLoad(connector.source, table, "failed", self._failed_sources[connector.source])
@@ -303,7 +163,7 @@ class RunSession:
                     return ws.attach(table)  # loaded and validated before: no re-parsing
                 ws.load_into()
                 return load_table(ws.con, Path(self.request.extracts), connector, table, known_hashes=ws.known_hashes,
-                                  parts=ws.parts, checks=self.checks)
+                                  parts=ws.parts, states=ws.states, checks=self.checks)
             except OSError as exc:
                 if is_fault(exc):
                     raise
@@ -329,7 +189,7 @@ class RunSession:
     def districts_present(self) -> set[str]:
         found: set[str] = set()
         for load in self.result.loads:
-            if load.usable and "district" in self.catalog.columns(load.table):
+            if load.usable and "district" in self.plan.catalog.columns(load.table):
                 found.update(r[0] for r in self.con.execute(
                     f'SELECT DISTINCT district FROM "{load.table}" WHERE district IS NOT NULL').fetchall())
         return found
@@ -337,7 +197,7 @@ class RunSession:
     @property
     def available(self) -> dict[str, str | None]:
         """Canonical table -> None if rules may read it, else why not."""
-        status: dict[str, str | None] = {t: "source not loaded" for t in self.catalog.tables}
+        status: dict[str, str | None] = {t: "source not loaded" for t in self.plan.catalog.tables}
         for load in self.result.loads:
             status[load.table] = None if load.usable else (load.reason or load.status)
         return status
@@ -345,12 +205,12 @@ class RunSession:
     def run_rule(self, rule_id: str) -> RuleOutcome:
         from crosscheck.rules import run_rule
 
-        if rule_id in self.broken:
-            outcome = broken_outcome(rule_id, self.broken[rule_id], self.ruleset.rules.get(rule_id))
+        if rule_id in self.plan.broken:
+            outcome = broken_outcome(rule_id, self.plan.broken[rule_id], self.plan.ruleset.rules.get(rule_id))
         else:
             con = self.rule_engine()
             self.lock_down()
-            rule = self.ruleset[rule_id]
+            rule = self.plan.ruleset[rule_id]
             outcome, findings = run_rule(
                 con,
                 rule,
@@ -364,15 +224,28 @@ class RunSession:
             if findings.num_rows:
                 self._findings.append(findings.cast(FINDINGS_SCHEMA))
         self.result.rules.append(outcome)
-        pause("rules")
+        self.checkpoint("rules")
         return outcome
 
     def finish(self) -> RunResult:
-        """Record the run in the findings store and write every report file, as
-        one step: if writing the reports fails, the store keeps nothing of it."""
-        from crosscheck.reports import write_reports
+        """Record the run in the findings store and write every report file, in one
+        transaction: if the reports cannot be written, the store keeps nothing of the run."""
         from crosscheck.store import Store
 
+        result = self.collect()
+        if not self.request.record:
+            self.write_reports(result.findings)
+            return result
+        with Store.open(self.store_path, lock_timeout=self.config.store_lock_timeout) as store:
+            with store.recording(result, suppression_days=self.plan.ruleset.suppression_days,
+                                 checkpoint=self.checkpoint) as recorded:
+                self.label_with_history(recorded, store)
+                self.write_reports(recorded.findings)
+        self.life.end()
+        return result
+
+    def collect(self) -> RunResult:
+        """The rules' findings and the quarantine, read off the run's DuckDB, which is closed then."""
         result = self.result
         self.checks.settle()
         result.findings = pa.concat_tables(self._findings) if self._findings else FINDINGS_SCHEMA.empty_table()
@@ -383,33 +256,36 @@ class RunSession:
             ).to_arrow_table().cast(QUARANTINE_SCHEMA)
         self.close()
         result.finished_at = datetime.now(timezone.utc)
+        return result
+
+    @property
+    def draft_rules(self) -> set[str]:
+        """Draft rules run in shadow: recorded, never listed."""
+        return {r.rule_id for r in self.result.rules if r.draft}
+
+    def label_with_history(self, recorded, store) -> None:
+        """What the findings store says of this run: resolved findings, counts, precision, overdue
+        reviews, workbench deadlines, and the shadow rules' counts."""
+        result, draft = self.result, self.draft_rules
+        result.resolved = without_rules(recorded.resolved, draft)
+        result.history = {"counts": recorded.counts, "precision": recorded.precision,
+                          "overdue": [o for o in self._overdue(store, recorded) if o["rule_id"] not in draft],
+                          "overdue_days": self.config.alerts.overdue_days,
+                          "deadlines": self._deadlines(store),
+                          "shadow": {r: recorded.counts.get(r, {}).get("findings", 0) for r in sorted(draft)}}
+
+    def write_reports(self, findings: pa.Table) -> None:
+        """Every report file of the run, from its findings (labelled by the history when recorded)."""
+        from crosscheck.reports import write_reports
+
+        result = self.result
+        live = without_rules(findings, self.draft_rules)
+        result.figures = run_figures(result.rules, live, self.request.districts, result.resolved)
+        result.findings = self._for_reviewers(live)
+        result.suppressed_findings = suppressed_in(live, self.request.districts)
         out = Path(result.out_dir)
         private_dirs(out)
-
-        draft = {r.rule_id for r in result.rules if r.draft}
-
-        def write(findings: pa.Table, recorded=None, store=None) -> None:
-            live = without_rules(findings, draft)  # a draft rule runs in shadow: recorded, never listed
-            if recorded is not None:
-                result.resolved = without_rules(recorded.resolved, draft)
-                result.history = {"counts": recorded.counts, "precision": recorded.precision,
-                                  "overdue": [o for o in self._overdue(store, recorded) if o["rule_id"] not in draft],
-                                  "overdue_days": self.config.alerts.overdue_days,
-                                  "deadlines": self._deadlines(store),
-                                  "shadow": {r: recorded.counts.get(r, {}).get("findings", 0) for r in sorted(draft)}}
-            result.figures = run_figures(result.rules, live, self.request.districts, result.resolved)
-            result.findings = self._for_reviewers(live)
-            result.suppressed_findings = suppressed_in(live, self.request.districts)
-            write_reports(result, out, mask=result.masked)
-
-        if self.request.record:
-            with Store.open(self.store_path, lock_timeout=self.config.store_lock_timeout) as store:
-                store.record_run(result, suppression_days=self.ruleset.suppression_days,
-                                 before_commit=lambda recorded: write(recorded.findings, recorded, store))
-            self.life.end()
-        else:
-            write(result.findings)
-        return result
+        write_reports(result, out, mask=result.masked, checkpoint=self.checkpoint)
 
     def _overdue(self, store, recorded) -> list[dict]:
         """Findings of this run unreviewed for [alerts] overdue_days or more (masked; see crosscheck.reports.alerts)."""
@@ -421,7 +297,9 @@ class RunSession:
     def _deadlines(self, store) -> list[dict]:
         """Workbench clues whose deadline is near (yellow) or past (red), masked: the reminders
         carry them (crosscheck.reports.alerts)."""
-        store.casework.settings = self.config.casework_settings()
+        from crosscheck.casework import Settings
+
+        store.casework.settings = Settings.of(self.config)
         rows = store.casework.due_clues()
         districts = self.request.districts
         return [r for r in rows if not districts or r["district"] in districts]
@@ -453,6 +331,21 @@ class RunSession:
         return findings.filter(listed_mask(findings, self.request.districts))
 
     # -- where the tables live (crosscheck.pipeline.workspace) ---------------------------------
+    def open(self) -> None:
+        """The run's DuckDB, the delivery's canonical cache entry (its files hashed), and the
+        worker that computes the tables' expectations beside the loading."""
+        if self._workspace is not None:
+            return
+        self._workspace = Workspace(self.config, Path(self.request.extracts), self.plan.catalog,
+                                    [f.path for f in self.plan.inventory.read],
+                                    cached=engine_class(self.plan.engine).uses_canonical_cache, checkpoint=self.checkpoint)
+        self.checks = Checks(background=not self._workspace.cached)
+
+    @property
+    def workspace(self) -> Workspace:
+        self.open()
+        return self._workspace
+
     @property
     def con(self):
         return self.workspace.con
@@ -467,6 +360,7 @@ class RunSession:
 
     def lock_down(self) -> None:
         """Before the first rule (see Workspace.lock_down), every table's expectations done."""
+        self.open()
         self.checks.settle()
         self.workspace.lock_down(self.result.loads)
 
@@ -475,19 +369,22 @@ class RunSession:
         tables are offered to it before the DuckDB is locked."""
         if self._rule_engine is None:
             try:
-                self._rule_engine = open_engine(self.engine, self.config, self.con, self.result.run_id)
+                self._rule_engine = open_engine(self.plan.engine, self.config, self.con, self.result.run_id)
             except RuntimeError as exc:  # the engine cannot start (e.g. crosscheck.engines.spark.SparkUnavailable)
-                raise RunError(f"--engine {self.engine}: {exc}") from exc
+                raise RunError(f"--engine {self.plan.engine}: {exc}") from exc
         self._rule_engine.offer_tables(self.con, self.available)
         return self._rule_engine
 
     def close(self) -> None:
-        self.checks.close()
+        if self.checks is not None:
+            self.checks.close()
         if self._rule_engine is not None:
             self._rule_engine.close()
             self._rule_engine = None
-        self.workspace.close()
+        if self._workspace is not None:
+            self._workspace.close()
 
 
-def execute_run(request: RunRequest, config: ProjectConfig | None = None, step: Step = call) -> RunResult:
-    return RunSession(request, config).execute(step)
+def execute_run(request: RunRequest, config: ProjectConfig | None = None, step: Step = call, *,
+                checkpoint: Checkpoint = carry_on) -> RunResult:
+    return RunSession(request, config, checkpoint=checkpoint).execute(step)

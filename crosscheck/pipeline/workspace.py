@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from crosscheck.catalog import Catalog
+from crosscheck.checkpoints import Checkpoint, carry_on
 from crosscheck.config import ProjectConfig
 from crosscheck.results import TableLoad
 
@@ -44,21 +45,26 @@ def lock_down(con: duckdb.DuckDBPyConnection) -> None:
 
 
 class Workspace:
-    def __init__(self, config: ProjectConfig, extracts: Path, catalog: Catalog, files: list[Path], *, cached: bool):
+    def __init__(self, config: ProjectConfig, extracts: Path, catalog: Catalog, files: list[Path], *, cached: bool,
+                 checkpoint: Checkpoint = carry_on):
         """`files`: what the connectors read of the delivery; `cached`: the run may read and keep
         the delivery's canonical cache entry (the DuckDB engine does; see crosscheck.engines)."""
         self.catalog = catalog
         self.spill = tempfile.TemporaryDirectory(prefix="crosscheck-spill-")
         self.con = connect(config, Path(self.spill.name))
         self.cache = None               # crosscheck.cache.canonical.CanonicalCache of the delivery
-        self.parts = None               # crosscheck.connectors.parts.PartStore: files parsed before
+        self.parts = None               # crosscheck.cache.parts.PartStore: files parsed before
+        self.states = None              # crosscheck.cache.tables.TableStates: tables loaded before
         if cached and config.canonical_cache and config.cache_dir is not None:
             from crosscheck.cache.canonical import CanonicalCache
+            from crosscheck.cache.layout import CacheLayout
+            from crosscheck.cache.parts import PartStore
+            from crosscheck.cache.tables import TableStates
 
-            from crosscheck.connectors.parts import PartStore
-
-            self.cache = CanonicalCache.of_delivery(Path(extracts), catalog, config.cache_dir, files)
-            self.parts = PartStore(Path(config.cache_dir) / "parts")
+            layout = CacheLayout(Path(config.cache_dir))
+            self.cache = CanonicalCache.of_delivery(Path(extracts), catalog, layout, files)
+            self.parts = PartStore(layout, checkpoint)
+            self.states = TableStates(layout, checkpoint)
         self.load_db = None             # crosscheck.cache.canonical.LoadDatabase, once a table is parsed
         self.cache_used = False         # tables attached from the cache entry
         self.locked = False             # no file access from here on: rules may run
@@ -151,7 +157,8 @@ class Workspace:
 
     def keep_cache_small(self) -> None:
         """The cache under `cache_max_size`, least recently used out first. Never fails the run."""
-        from crosscheck.cache.housekeeping import parse_size, prune
+        from crosscheck.cache.housekeeping import prune
+        from crosscheck.config import parse_size
 
         try:
             prune(Path(self.config.cache_dir), parse_size(self.config.cache_max_size, "cache_max_size"))

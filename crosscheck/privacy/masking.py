@@ -25,7 +25,7 @@ import re
 from typing import Any, Callable, Mapping
 
 from crosscheck.catalog import normalize_header
-from crosscheck.connectors.normalize import TRIM_CHARS
+from crosscheck.normalize import TRIM_CHARS
 from crosscheck.results import EVIDENCE_KEY, MALFORMED_ROW
 
 #: An identity number anywhere in a text: 18 characters, or a legacy 15-digit number whose

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from crosscheck.checkpoints import Checkpoint, carry_on
 from crosscheck.reports.report_model import build_model
 from crosscheck.privacy.masking import mask_id, mask_ids_in_text, mask_name
 from crosscheck.results import RunResult
@@ -23,8 +24,9 @@ __all__ = ["write_reports", "mask_id", "mask_name", "mask_ids_in_text", "REPORT_
 REPORT_FILES = ("findings.csv", "quarantine.csv", "summary.json", "findings.xlsx", "report.html")
 
 
-def write_reports(run: RunResult, out_dir: Path, *, mask: bool = True) -> dict[str, Path]:
-    """Write every report file of ``run`` into ``out_dir``; return file name -> path written."""
+def write_reports(run: RunResult, out_dir: Path, *, mask: bool = True, checkpoint: Checkpoint = carry_on) -> dict[str, Path]:
+    """Write every report file of ``run`` into ``out_dir``; return file name -> path written
+    (`checkpoint` is called with "reports" before report.html, the last, is put in place)."""
     from crosscheck.reports.csv_out import write_findings_csv, write_quarantine_csv
     from crosscheck.reports.html import write_html
     from crosscheck.reports.summary import build_summary, write_summary_json
@@ -38,7 +40,7 @@ def write_reports(run: RunResult, out_dir: Path, *, mask: bool = True) -> dict[s
     written["quarantine.csv"] = write_quarantine_csv(out / "quarantine.csv", model)
     written["summary.json"] = write_summary_json(out / "summary.json", build_summary(model))
     written["findings.xlsx"] = write_xlsx(out / "findings.xlsx", model)
-    written["report.html"] = write_html(out / "report.html", model)
+    written["report.html"] = write_html(out / "report.html", model, before_rename=checkpoint)
     return written
 
 

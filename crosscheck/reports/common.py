@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator
 
+from crosscheck.checkpoints import Checkpoint, carry_on
 from crosscheck.reports.priority import in_priority_order
 from crosscheck.reports.figures import RAN, RunFigures, run_figures
 from crosscheck.privacy.masking import mask_finding, mask_ids_in_text, mask_quarantine_row
@@ -273,15 +274,14 @@ def fmt_money(value: Decimal | float | None) -> str:
 
 
 @contextmanager
-def atomic_path(final: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``final``; on success move it into place with os.replace.
+def atomic_path(final: Path, before_rename: Checkpoint = carry_on) -> Iterator[Path]:
+    """Yield a temporary path beside ``final``; on success move it into place with os.replace
+    (calling ``before_rename`` with the moment "reports" just before).
 
     A crash leaves at most a hidden ``.<name>.*.tmp`` file, never a half-written
     file under the final name. Report files hold personal data: they are created
     owner-only (0600) whatever the umask.
     """
-    from crosscheck.testhooks import pause
-
     final = Path(final)
     tmp_path = final.parent / f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     tmp_path.touch(mode=0o600, exist_ok=False)
@@ -290,16 +290,15 @@ def atomic_path(final: Path) -> Iterator[Path]:
         yield tmp_path
         with open(tmp_path, "rb") as fh:
             os.fsync(fh.fileno())
-        if final.name == "report.html":
-            pause("reports")  # fault tests only: killed here, report.html never appears
+        before_rename("reports")
         os.replace(tmp_path, final)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
 
 
-def write_text_atomic(final: Path, text: str, *, bom: bool = False) -> Path:
-    with atomic_path(final) as tmp:
+def write_text_atomic(final: Path, text: str, *, bom: bool = False, before_rename: Checkpoint = carry_on) -> Path:
+    with atomic_path(final, before_rename) as tmp:
         with open(tmp, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as fh:
             fh.write(text)
     return Path(final)

@@ -17,6 +17,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from crosscheck.checkpoints import Checkpoint, carry_on
 from crosscheck.reports.priority import PRIORITY_NOTE
 from crosscheck.reports.charts import Bar, bar_chart
 from crosscheck.reports.zh import expectation_zh, zh
@@ -282,5 +283,5 @@ def render_html(model: ReportModel) -> str:
     return _env().get_template("report.html.j2").render(**ctx)
 
 
-def write_html(path: Path, model: ReportModel) -> Path:
-    return write_text_atomic(path, render_html(model))
+def write_html(path: Path, model: ReportModel, before_rename: Checkpoint = carry_on) -> Path:
+    return write_text_atomic(path, render_html(model), before_rename=before_rename)

@@ -12,7 +12,7 @@ import re
 
 #: (pattern, Chinese) in order; a pattern matches one whole part of a message.
 _PARTS: list[tuple[re.Pattern, str]] = [(re.compile(p, re.S), zh) for p, zh in [
-    # quarantined rows (crosscheck.connectors.parse, crosscheck.connectors.normalize, readers)
+    # quarantined rows (crosscheck.connectors.parse, crosscheck.normalize, readers)
     (r"invalid identity number in (?P<h>[^:]+): stored as an Excel number, digits lost: (?P<v>.*)",
      r"\g<h>：身份证号无效（以 Excel 数字存储，末位数字已丢失）：\g<v>"),
     (r"invalid identity number in (?P<h>[^:]+): wrong length \((?P<n>\d+) characters\): (?P<v>.*)",

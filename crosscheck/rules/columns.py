@@ -20,7 +20,8 @@ from sqlglot.errors import OptimizeError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
 
 from crosscheck.engines import dialect
-from crosscheck.rules.compiler import EVIDENCE_PREFIX, OUTPUT_COLUMNS, Compiled, Cte, Issue, catalog_schema, place, text_start
+from crosscheck.results import RULE_OUTPUT_COLUMNS
+from crosscheck.rules.compiler import EVIDENCE_PREFIX, Compiled, Cte, Issue, catalog_schema, place, text_start
 from crosscheck.errors import closest, closest_first, did_you_mean
 
 if TYPE_CHECKING:
@@ -174,7 +175,7 @@ def _output_problems(compiled: Compiled, schema: dict, catalog: "Catalog", outpu
             error = str(exc)
         if alias.startswith(EVIDENCE_PREFIX):
             loc: tuple = ("evidence", "fields", alias[len(EVIDENCE_PREFIX):])
-        elif alias in OUTPUT_COLUMNS:
+        elif alias in RULE_OUTPUT_COLUMNS:
             loc = ("amount_at_risk",) if alias == "amount_at_risk" else ("output", alias)
         else:
             loc = ("evidence",)

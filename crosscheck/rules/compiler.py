@@ -29,12 +29,25 @@ from crosscheck.errors import did_you_mean
 from crosscheck.rules.fuzzy import Guard, count_sql, fuzzy_join_sql, pass_label
 from crosscheck.rules.spec import Rule, Step, View
 from crosscheck.rules.parameters import PARAM_SQL_TYPES
+from crosscheck.results import FINDING_COLUMNS
 
 if TYPE_CHECKING:
     from crosscheck.catalog import Catalog
 
-OUTPUT_COLUMNS = ["subject", "person_id", "name", "district", "severity", "amount_at_risk", "discriminator", "sources"]
 EVIDENCE_PREFIX = "ev__"
+
+
+def output_expression(rule: Rule, column: str) -> tuple[str | None, tuple]:
+    """The SQL a rule gives a finding column (crosscheck.results.FINDING_COLUMNS written by the
+    rule), and where in the rule file it is written."""
+    if column == "amount_at_risk":
+        return rule.amount_at_risk, ("amount_at_risk",)
+    sql = getattr(rule.output, column)
+    if column == "severity" and sql is None:
+        sql = f"'{rule.severity}'"
+    elif column == "discriminator" and sql is None:
+        sql = "''"
+    return sql, ("output", column)
 
 
 class Issue(NamedTuple):
@@ -312,17 +325,9 @@ def compile_logic(
 
     # final SELECT over the last step
     last = rule.steps[-1].name
-    out = rule.output
     columns: list[tuple[str, str | None, tuple, str]] = [
-        ("subject", out.subject, ("output", "subject"), "VARCHAR"),
-        ("person_id", out.person_id, ("output", "person_id"), "VARCHAR"),
-        ("name", out.name, ("output", "name"), "VARCHAR"),
-        ("district", out.district, ("output", "district"), "VARCHAR"),
-        ("severity", out.severity if out.severity is not None else f"'{rule.severity}'", ("output", "severity"), "VARCHAR"),
-        ("amount_at_risk", rule.amount_at_risk, ("amount_at_risk",), "DECIMAL(18,2)"),
-        ("discriminator", out.discriminator if out.discriminator is not None else "''", ("output", "discriminator"), "VARCHAR"),
-        ("sources", out.sources, ("output", "sources"), ""),
-    ]
+        (c.name, *output_expression(rule, c.name), "" if c.name == "sources" else c.sql)  # sources: a list or text, formatted by the runner
+        for c in FINDING_COLUMNS if c.from_rule]
     for fname, f in rule.evidence.fields.items():
         columns.append((EVIDENCE_PREFIX + fname, f.expr if f.expr is not None else fname, ("evidence", "fields", fname), ""))
     projections = []

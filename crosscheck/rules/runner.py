@@ -26,7 +26,7 @@ from sqlglot import exp
 from crosscheck.engines import dialect
 from crosscheck.engines.base import Engine, as_engine
 
-from crosscheck.results import FINDINGS_SCHEMA, RuleOutcome
+from crosscheck.results import FINDINGS_SCHEMA, RULE_OUTPUT_COLUMNS, RuleOutcome
 from crosscheck.rules.compiler import EVIDENCE_PREFIX, CompileError
 from crosscheck.rules.fuzzy import BlockingCount, BlockingTooLarge
 from crosscheck.rules.spec import TEMPLATE_SEPARATOR, Evidence
@@ -156,18 +156,15 @@ def render_findings(rule: "LoadedRule", columns: list[str], rows: list[tuple], p
             v = values[name] = row[idx[EVIDENCE_PREFIX + name]]
             texts[name] = format_value(v, f.format, f.item)
             js[name] = json_value(v, f.format, f.item)
-        amount = row[idx["amount_at_risk"]]
-        out["rule_id"].append(spec.id)
-        out["subject"].append(None if subject is None else str(subject))
-        out["person_id"].append(row[idx["person_id"]])
-        out["name"].append(row[idx["name"]])
-        out["district"].append(row[idx["district"]])
-        out["severity"].append(row[idx["severity"]])
-        out["amount_at_risk"].append(None if amount is None else _to_decimal(amount))
-        out["evidence"].append(render_evidence(spec.evidence, texts, values))
-        out["evidence_json"].append(json.dumps(js, ensure_ascii=False, sort_keys=False))
-        out["discriminator"].append(disc)
-        out["sources"].append(format_sources(row[idx["sources"]]))
+        finding = {c: row[idx[c]] for c in RULE_OUTPUT_COLUMNS}
+        amount = finding["amount_at_risk"]
+        finding.update(rule_id=spec.id, subject=None if subject is None else str(subject), discriminator=disc,
+                       amount_at_risk=None if amount is None else _to_decimal(amount),
+                       evidence=render_evidence(spec.evidence, texts, values),
+                       evidence_json=json.dumps(js, ensure_ascii=False, sort_keys=False),
+                       sources=format_sources(finding["sources"]))
+        for c in out:
+            out[c].append(finding[c])
     bad = sorted({s for s in out["severity"] if s not in {"high", "medium", "low"}}, key=str)
     if bad:
         raise RuntimeError(f"severity must be high, medium or low, got {bad}")

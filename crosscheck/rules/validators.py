@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from crosscheck.rules.columns import column_problems
-from crosscheck.rules.compiler import CompileError, Issue, compile_view
+from crosscheck.results import FINDING_COLUMNS, RULE_OUTPUT_COLUMNS
+from crosscheck.rules.compiler import CompileError, Issue, compile_view, output_expression
 from crosscheck.rules.parameters import coerce_param
 from crosscheck.errors import did_you_mean
 from crosscheck.yamlio import Problem
@@ -21,7 +22,8 @@ if TYPE_CHECKING:
     from crosscheck.rules.loader import LoadedRule, LoadedView, RuleSet
 
 #: Fields an embedded test's `expect` rows may compare (plus the rule's evidence fields).
-FINDING_FIELDS = {"rule_id", "subject", "person_id", "name", "district", "severity", "amount_at_risk", "evidence", "discriminator", "sources"}
+#: What a rule test's `expect` row may name besides the evidence fields (evidence_json: by its fields).
+FINDING_FIELDS = {c.name for c in FINDING_COLUMNS} - {"evidence_json"}
 
 
 @dataclass(frozen=True)
@@ -267,8 +269,7 @@ def spark_portable(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]:
     if compiled is None:
         return
     spec = rule.spec
-    extra: dict[tuple, str | None] = {("output", k): getattr(spec.output, k) for k in ("subject", "person_id", "name", "district", "severity", "discriminator", "sources")}
-    extra[("amount_at_risk",)] = spec.amount_at_risk
+    extra: dict[tuple, str | None] = {loc: sql for sql, loc in (output_expression(spec, c) for c in RULE_OUTPUT_COLUMNS)}
     extra.update({("evidence", "fields", n): f.expr for n, f in spec.evidence.fields.items()})
     found = _engine_problems(rule, "spark", spec.steps, extra)
     yield from found

@@ -74,7 +74,7 @@ class HistoryQueries:
     def overdue(self, run_id: str, as_of: date, days: int) -> list[dict]:
         """Findings of run ``run_id`` still waiting for a reviewer: first seen at least
         ``days`` days before ``as_of``, not suppressed, and never given a disposition.
-        Oldest first. (Works inside record_run's transaction, e.g. from before_commit.)"""
+        Oldest first. (Works inside the transaction of `recording`.)"""
         with registered(self.con, reviewed_keys=self.casework.ever_reviewed()):
             return rows(self.con, OVERDUE, [as_of, run_id, as_of, int(days)])
 

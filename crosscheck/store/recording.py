@@ -5,20 +5,21 @@ provenance; or record a run that failed.
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable
+from typing import Any, Iterator
 
 import duckdb
 import pyarrow as pa
 
-from crosscheck.results import FINDINGS_SCHEMA, RunResult
+from crosscheck.checkpoints import Checkpoint, carry_on
+from crosscheck.results import FINDINGS_SCHEMA, RunResult, finding_columns_sql
 from crosscheck.store.db import StoreError, registered
 from crosscheck.store.keys import key_column
 from crosscheck.store.lock import current_user
 from crosscheck.store.provenance import insert_provenance
 from crosscheck.store.reviews import DEFAULT_SUPPRESSION_DAYS, decide_suppression
-from crosscheck.testhooks import pause
 
 log = logging.getLogger("crosscheck.store")
 
@@ -96,15 +97,21 @@ class RecordedRun:
 class RunRecording:
     """`Store.record_run` and `Store.record_failed` (uses the store's connection, lock and transaction)."""
 
-    def record_run(
-        self,
-        run: RunResult,
-        suppression_days: dict[str, int] | None = None,
-        *,
-        default_suppression_days: int = DEFAULT_SUPPRESSION_DAYS,
-        before_commit: "Callable[[RecordedRun], None] | None" = None,
-    ) -> RecordedRun:
+    def record_run(self, run: RunResult, suppression_days: dict[str, int] | None = None, *,
+                   default_suppression_days: int = DEFAULT_SUPPRESSION_DAYS, checkpoint: Checkpoint = carry_on) -> RecordedRun:
+        """Record the run (see `recording`) and commit."""
+        with self.recording(run, suppression_days, default_suppression_days=default_suppression_days,
+                            checkpoint=checkpoint) as recorded:
+            return recorded
+
+    @contextmanager
+    def recording(self, run: RunResult, suppression_days: dict[str, int] | None = None, *,
+                  default_suppression_days: int = DEFAULT_SUPPRESSION_DAYS,
+                  checkpoint: Checkpoint = carry_on) -> Iterator[RecordedRun]:
         """Write the run, its provenance and findings in one transaction; compare with history.
+        The block runs inside the transaction, given what was recorded (a run writes its
+        reports there): it commits when the block ends, and if the block raises, nothing is
+        recorded.
 
         Every finding gets its key, ``new``/``recurring`` and ``first_seen``; a
         finding whose current review is false_positive/explained is flagged
@@ -130,7 +137,7 @@ class RunRecording:
                                                        default_suppression_days)
             counts = _counts(run, findings, resolved)
             insert_provenance(con, run, findings, counts)
-            pause("record")
+            checkpoint("record")
             recorded = RecordedRun(
                 run_id=run.run_id,
                 findings=findings.select(RECORDED_FINDINGS_SCHEMA.names).cast(RECORDED_FINDINGS_SCHEMA),
@@ -138,15 +145,13 @@ class RunRecording:
                 counts=counts,
                 precision=self.precision(),
             )
-            if before_commit is not None:
-                before_commit(recorded)  # e.g. write the reports; if it fails, nothing is recorded
+            yield recorded
         try:
             self.casework.publish(self.con)
         except Exception as exc:  # noqa: BLE001 - the run is recorded; the next open of the store publishes it
             log.warning("run %s is recorded; its clues reach the workbench when the store is next opened "
                         "for writing (publishing failed: %s)", run.run_id, exc)
         self.lock.set_holder(f"{current_user()}'s session")
-        return recorded
 
     def record_failed(self, run: RunResult) -> None:
         """A run that could not finish (``run.error`` says why): its provenance and what it got
@@ -235,9 +240,8 @@ def _add_to_history(con: duckdb.DuckDBPyConnection, run: RunResult, findings: pa
     outgoing = findings.append_column("run_id", pa.array([run.run_id] * findings.num_rows, pa.string()))
     with registered(con, outgoing=outgoing, resolved_now=resolved):
         con.execute(
-            """INSERT INTO findings BY NAME
-               SELECT run_id, finding_key, rule_id, subject, person_id, name, district, severity,
-                      amount_at_risk, evidence, evidence_json, discriminator, sources, status,
+            f"""INSERT INTO findings BY NAME
+               SELECT run_id, finding_key, {finding_columns_sql('outgoing')}, status,
                       first_seen, suppressed, review_id, review, suppressed_until, review_change
                FROM outgoing"""
         )

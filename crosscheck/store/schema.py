@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import duckdb
 
+from crosscheck.results import finding_columns_sql
+
 SCHEMA_VERSION = 3
 
 DDL = [
@@ -95,20 +97,10 @@ DDL = [
         status VARCHAR,
         error VARCHAR
     )""",
-    """CREATE TABLE IF NOT EXISTS findings (
+    f"""CREATE TABLE IF NOT EXISTS findings (
         run_id VARCHAR NOT NULL,
         finding_key VARCHAR NOT NULL,
-        rule_id VARCHAR,
-        subject VARCHAR,
-        person_id VARCHAR,
-        name VARCHAR,
-        district VARCHAR,
-        severity VARCHAR,
-        amount_at_risk DECIMAL(18,2),
-        evidence VARCHAR,
-        evidence_json VARCHAR,
-        discriminator VARCHAR,
-        sources VARCHAR,
+        {finding_columns_sql()},
         status VARCHAR,                    -- new | recurring
         first_seen DATE,
         suppressed BOOLEAN,

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from crosscheck.casework import BadInput, Casework, CaseworkError, Conflict, Forbidden, NotFound, casework_path
+from crosscheck.casework import BadInput, Casework, CaseworkError, Conflict, Forbidden, NotFound, Settings, casework_path
 from crosscheck.config import ProjectConfig
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -43,7 +43,7 @@ class Databases:
 
     def __init__(self, path: Path, config: ProjectConfig):
         self.path = path
-        self.settings = config.casework_settings()
+        self.settings = Settings.of(config)
         self._local = threading.local()
         self._all: list[Casework] = []
         self._lock = threading.Lock()

@@ -5,7 +5,7 @@ Each killed run leaves the findings store exactly as before the run (logical con
 table by table), no report.html (the file reviewers open, written last, temp name then
 rename), only complete files under final names, and the next run succeeds. A second
 run waits for the store or, past its lock timeout, fails with a clear "busy" message.
-Pauses use the test-only hook crosscheck.testhooks (CROSSCHECK_TEST_PAUSE=load|rules|reports).
+Pauses use checkpoints handed to the command (tests/pausing.py, crosscheck.checkpoints: load, rules, reports).
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ import pytest
 from crosscheck.config import ProjectConfig
 from crosscheck.pipeline.run import RunRequest, RunSession
 from crosscheck.store import StoreBusy
-from crosscheck.testhooks import PAUSE_ENV, PAUSE_FILE_ENV, PAUSE_SECONDS_ENV, PHASES
+from pausing import paused_run
 
 from hardening_figures import record
 
@@ -66,16 +66,17 @@ def complete(path: Path) -> bool:
     return True
 
 
+#: The moments (crosscheck.checkpoints) these tests kill `crosscheck run` at.
+PHASES = ("load", "rules", "reports")
+
+
 def cli(delivery: Path, out: Path, store: Path, *, pause: str | None = None, seconds: float = 120,
         signal_file: Path | None = None) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSCHECK_TEST_")}
-    if pause:
-        env.update({PAUSE_ENV: pause, PAUSE_SECONDS_ENV: str(seconds), PAUSE_FILE_ENV: str(signal_file)})
-    return subprocess.Popen(
-        [sys.executable, "-m", "crosscheck.cli", "run", "--extracts", str(delivery), "--as-of", AS_OF.isoformat(),
-         "--out", str(out), "--store", str(store), "--rules", RULES],
-        cwd=str(REPO), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    run = ["run", "--extracts", str(delivery), "--as-of", AS_OF.isoformat(), "--out", str(out), "--store", str(store),
+           "--rules", RULES]
+    cmd = paused_run(pause, signal_file, run, seconds) if pause else [sys.executable, "-m", "crosscheck.cli", *run]
+    return subprocess.Popen(cmd, cwd=str(REPO), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def wait_for(path: Path, proc: subprocess.Popen, seconds: float = 150) -> None:

@@ -122,7 +122,7 @@ class _BypassRule:
 @pytest.fixture
 def locked_session(tmp_path):
     session = RunSession(RunRequest(extracts=DELIVERY, as_of=date(2026, 11, 1), out=tmp_path / "out", record=False))
-    for table in session.catalog.connectors["social_security"].tables:
+    for table in session.plan.catalog.connectors["social_security"].tables:
         session.load_table(table)
     yield session
     session.close()
@@ -136,7 +136,7 @@ def test_every_escape_is_refused_at_run_time(locked_session, tmp_path):
     session = locked_session
     ok = session.run_rule("pension_paid_after_death")           # locks, then runs a real rule
     assert ok.status in {"ok", "skipped"}, ok.reason
-    real = session.ruleset["pension_paid_after_death"]
+    real = session.plan.ruleset["pension_paid_after_death"]
     for name, sql in escapes(tmp_path).items():
         outcome, findings = run_rule(session.con, _BypassRule(real, sql), available=session.available, as_of=date(2026, 11, 1))
         assert outcome.status == "failed", (name, outcome)

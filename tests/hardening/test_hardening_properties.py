@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from crosscheck.catalog import load_catalog
 from crosscheck.connectors import load_source
 from crosscheck.connectors.parse import install_macros
-from crosscheck.connectors.normalize import check_char, normalize_identity, normalize_name, normalize_names
+from crosscheck.normalize import check_char, normalize_identity, normalize_name, normalize_names
 
 from hardening_figures import record, rows_lost
 

@@ -5,18 +5,16 @@ delivered. A canonical table whose files are exactly those of a state kept befor
 relative paths, same SHA-256, same order, same declaration) is read from that state's
 segments: nothing is parsed, deduplicated or validated again. A table whose files begin
 with a kept state's files and add more after them is that state plus one new segment: only
-the new files are parsed (or read from their parts, crosscheck.connectors.parts), their
+the new files are parsed (or read from their parts, crosscheck.cache.parts), their
 exact duplicates dropped within them and against the state's rows (each row keeps the hash
 of its canonical columns, `__h`), their rows validated row by row, and the table-wide
 expectations run on the whole table. Any other change (a file replaced, removed or put
 before the last) loads the table from all its files as one segment.
 
-    <cache_dir>/parts/<table>/<declaration>/seg-<digest>.duckdb  one segment: the rows of its
-                         files (the table itself, with `__h` and `__rh`), the exact copies
-                         dropped from them (`copies`) and their `quarantine` rows; the parts of
-                         the files parsed into it point at it
-    <cache_dir>/parts/<table>/<declaration>/state-<digest>.json  its files, its segments (oldest
-                         first), its load accounting and its row-by-row expectation counts
+A segment (`CacheLayout.segment`) holds the rows of its files (the table itself, with `__h`
+and `__rh`), the exact copies dropped from them (`copies`) and their `quarantine` rows; the
+parts of the files parsed into it point at it. A state (`CacheLayout.state`) names its files,
+its segments (oldest first), its load accounting and its row-by-row expectation counts.
 
 <digest> hashes the declaration and the (path, SHA-256) of the state's files in order. A
 state's rows are its segments' rows in order: the rows, and the accounting, of a cold load
@@ -37,9 +35,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from crosscheck.cache.layout import CacheLayout, sql_literal, temporary
+from crosscheck.checkpoints import Checkpoint, carry_on
 from crosscheck.privacy.files import private_dirs, write_private_text
 from crosscheck.results import ExpectationResult, FileAccount, TableLoad
-from crosscheck.testhooks import pause
 
 #: The hash of a row's canonical columns: exact duplicates share it.
 HASH = "__h"
@@ -53,10 +52,6 @@ PREFIX = "__cc_seg_"
 Contents = list[tuple[str, str]]   # (path relative to the extracts root, SHA-256) of each file, in load order
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def digest(version: str, contents: Contents) -> str:
     import duckdb
 
@@ -65,7 +60,7 @@ def digest(version: str, contents: Contents) -> str:
 
 
 def alias(segment: Path) -> str:
-    return PREFIX + segment.stem.removeprefix("seg-")[:16]
+    return PREFIX + CacheLayout.digest_of(segment)[:16]
 
 
 def attach_segments(con, segments: list[Path]) -> list[str]:
@@ -75,7 +70,7 @@ def attach_segments(con, segments: list[Path]) -> list[str]:
     for segment in segments:
         name = alias(segment)
         if name not in attached:
-            con.execute(f"ATTACH {_lit(str(segment))} AS {name} (READ_ONLY)")
+            con.execute(f"ATTACH {sql_literal(str(segment))} AS {name} (READ_ONLY)")
             attached.add(name)
         out.append(name)
     return out
@@ -134,12 +129,12 @@ class NewSegment:
 
 
 class TableStates:
-    def __init__(self, folder: Path):
-        self.folder = Path(folder)    # <cache_dir>/parts
+    def __init__(self, layout: CacheLayout, checkpoint: Checkpoint = carry_on):
+        self.layout = layout
+        self.checkpoint = checkpoint
 
     def _paths(self, table: str, version: str, key: str) -> tuple[Path, Path]:
-        base = self.folder / table / version
-        return base / f"state-{key}.json", base / f"seg-{key}.duckdb"
+        return self.layout.state(table, version, key), self.layout.segment(table, version, key)
 
     def _read(self, table: str, version: str, contents: Contents) -> State | None:
         key = digest(version, contents)
@@ -170,7 +165,7 @@ class TableStates:
         """The kept state with the most of these files, all among them and in the same order
         (the months delivered before), not all of them."""
         best: State | None = None
-        for path in (self.folder / table / version).glob("state-*.json"):
+        for path in self.layout.states(table, version):
             try:
                 kept = [tuple(c) for c in json.loads(path.read_text(encoding="utf-8"))["contents"]]
             except (OSError, ValueError, KeyError, TypeError):
@@ -182,7 +177,7 @@ class TableStates:
     def delivered_before(self, table: str, version: str) -> dict[str, str]:
         """Path -> SHA-256 of each file in the kept states, the most recently used state's last."""
         found: dict[str, str] = {}
-        kept = sorted((self.folder / table / version).glob("state-*.json"), key=lambda p: p.stat().st_mtime)
+        kept = sorted(self.layout.states(table, version), key=lambda p: p.stat().st_mtime)
         for path in kept:
             try:
                 found.update((rel, sha) for rel, sha in json.loads(path.read_text(encoding="utf-8"))["contents"])
@@ -197,10 +192,10 @@ class TableStates:
         `keep`, put in place at `path`."""
         _, final = self._paths(table, version, digest(version, contents))
         private_dirs(final.parent)
-        tmp = final.with_name(f".{final.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+        tmp = temporary(final)
         name = f"__cc_new_{secrets.token_hex(4)}"
         home = con.execute("SELECT current_database()").fetchall()[0][0]
-        con.execute(f"ATTACH {_lit(str(tmp))} AS {name}")
+        con.execute(f"ATTACH {sql_literal(str(tmp))} AS {name}")
         segment = NewSegment(final)
         try:
             con.execute(f"USE {name}")
@@ -211,7 +206,7 @@ class TableStates:
             con.execute(f"DETACH {name}")
             if segment.keep:
                 os.chmod(tmp, 0o600)
-                pause("segment")  # fault tests only: killed here, the segment was never in place
+                self.checkpoint("segment")  # killed here, the segment was never in place
                 os.replace(tmp, final)
         finally:
             if name in {r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()}:
@@ -227,53 +222,5 @@ class TableStates:
         item.pop("unread", None)
         item.pop("segments", None)
         data = {"format": FORMAT, "contents": [list(c) for c in contents],
-                "segments": [s.stem.removeprefix("seg-") for s in segments], "load": item, "counts": counts}
+                "segments": [CacheLayout.digest_of(s) for s in segments], "load": item, "counts": counts}
         write_private_text(path, json.dumps(data, ensure_ascii=False))
-
-
-class EarlierCopies(Exception):
-    """A new file holds copies of rows of a kept file it comes before."""
-
-
-def drop_copies_of(con, table: str, keys: list[str], base: "State", dups: str, base_first: bool) -> None:
-    """Add to `dups` the rows that copy a row of the kept state `base` (its files come first;
-    else EarlierCopies when there is a copy). Only the hash column of the state is read,
-    unless hashes collide. `dups` holds (__rid, __file_idx) of the rows to drop."""
-    h = HASH
-    shared = f"__cc_shared_{table}"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {shared} AS SELECT DISTINCT {h} FROM ({base.rows_sql(con, table, h)}) "
-                f'WHERE {h} IN (SELECT {h} FROM "{table}")')
-    if con.execute(f"SELECT count(*) FROM {shared}").fetchall()[0][0]:
-        if not base_first:
-            con.execute(f"DROP TABLE IF EXISTS {shared}")
-            raise EarlierCopies(table)
-        same = " AND ".join(f'b."{c}" IS NOT DISTINCT FROM t."{c}"' for c in keys)
-        con.execute(
-            f"INSERT INTO {dups} SELECT t.rowid, t.__file_idx FROM \"{table}\" t "
-            f"WHERE t.{h} IN (SELECT {h} FROM {shared}) AND t.rowid NOT IN (SELECT __rid FROM {dups}) "
-            f"AND EXISTS (SELECT 1 FROM ({base.rows_sql(con, table)}) b WHERE b.{h} = t.{h} AND {same})")
-    con.execute(f"DROP TABLE IF EXISTS {shared}")
-
-
-def take_unchanged(con, table: str, staged, earlier, index: int, rel: str, rest: str):
-    """Insert, for each staged line whose delivered values equal a line of the version
-    delivered before (its part, crosscheck.connectors.parts), that line's parsed row (at the
-    new line number); the staging of the other lines (`rest`), to be parsed. A line that stood
-    twice in the version before, or was quarantined, is parsed."""
-    from crosscheck.connectors.parse import raw_hash
-    from crosscheck.connectors.readers import Staged
-
-    old = f"({earlier.rows_sql(con, table)})"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __cc_rh AS SELECT __line, {raw_hash(len(staged.headers))} AS __rh "
-                f"FROM {staged.name}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __cc_rh_twice AS SELECT __rh FROM {old} GROUP BY __rh HAVING count(*) > 1")
-    con.execute(
-        f'INSERT INTO "{table}" BY NAME SELECT o.* EXCLUDE (source_line), n.__line AS source_line, {index} AS __file_idx, '
-        f"{_lit(rel)} AS source_file FROM __cc_rh n JOIN {old} AS o ON o.__rh = n.__rh "
-        f"WHERE n.__rh NOT IN (SELECT __rh FROM __cc_rh_twice)")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {rest} AS SELECT * FROM {staged.name} "
-                f'WHERE __line NOT IN (SELECT source_line FROM "{table}" WHERE __file_idx = {index})')
-    for temp in ("__cc_rh", "__cc_rh_twice"):
-        con.execute(f"DROP TABLE IF EXISTS {temp}")
-    count = con.execute(f"SELECT count(*) FROM {rest}").fetchall()[0][0]
-    return Staged(rest, staged.headers, count, staged.rejects, staged.types)

@@ -3,12 +3,11 @@
 Departments deliver the same files again every month (last month's payments, taps and
 visits beside the new month's). A file parsed once (same SHA-256, same table declaration,
 same parser) is never parsed again. Its rows as the parser left them are in the table
-segment it was loaded into (crosscheck.connectors.tables): the rows kept, the exact copies
+segment it was loaded into (crosscheck.cache.tables): the rows kept, the exact copies
 dropped (the segment's `copies`) and the quarantined lines (its `quarantine`), each with
 its line number. A part says which segment holds the file, and what its load said
-(encoding, rows read, lines that could not be split, optional columns absent, headers):
-
-    <cache_dir>/parts/<table>/<declaration>/<file sha256>.json   written once its segment is kept
+(encoding, rows read, lines that could not be split, optional columns absent, headers), in
+`CacheLayout.part`, written once its segment is kept.
 
 A file read from its part is deduplicated again with the other files of its table, so the
 result is exactly a cold run's. A part is used only while its segment is there; it is
@@ -23,9 +22,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from crosscheck.cache.layout import CacheLayout, sql_literal
+from crosscheck.cache.tables import attach_segments
 from crosscheck.catalog import ConnectorSpec
+from crosscheck.checkpoints import Checkpoint, carry_on
 from crosscheck.privacy.files import private_dirs, write_private_text
-from crosscheck.testhooks import pause
 
 #: Bump when the parser writes different rows from the same file: older parts are then unused.
 PARSER_VERSION = "crosscheck-parser-3"
@@ -40,10 +41,6 @@ def declaration(connector: ConnectorSpec, table: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 @dataclass
 class Part:
     account: Path
@@ -56,28 +53,25 @@ class Part:
     def rows_sql(self, con, table: str) -> str:
         """The file's parsed rows that were not quarantined (kept or dropped as copies), with
         their line, their hash `__h` and the hash of their delivered values `__rh`."""
-        from crosscheck.connectors.tables import attach_segments
-
         (name,) = attach_segments(con, [self.segment])
-        where = f"WHERE source_file = {_lit(self.meta['file'])}"
+        where = f"WHERE source_file = {sql_literal(self.meta['file'])}"
         return (f'SELECT * EXCLUDE (source_file) FROM {name}.main."{table}" {where} '
                 f"UNION ALL SELECT * EXCLUDE (source_file) FROM {name}.main.copies {where}")
 
     def quarantine_sql(self, con, table: str, rel: str) -> str:
         """The file's quarantined lines, as quarantine rows of file `rel`."""
-        from crosscheck.connectors.tables import attach_segments
-
         (name,) = attach_segments(con, [self.segment])
-        return (f'SELECT source, "table", {_lit(rel)} AS file, line, reason, raw_values FROM {name}.main.quarantine '
-                f"WHERE \"table\" = {_lit(table)} AND file = {_lit(self.meta['file'])}")
+        return (f'SELECT source, "table", {sql_literal(rel)} AS file, line, reason, raw_values FROM {name}.main.quarantine '
+                f"WHERE \"table\" = {sql_literal(table)} AND file = {sql_literal(self.meta['file'])}")
 
 
 class PartStore:
-    def __init__(self, folder: Path):
-        self.folder = Path(folder)
+    def __init__(self, layout: CacheLayout, checkpoint: Checkpoint = carry_on):
+        self.layout = layout
+        self.checkpoint = checkpoint
 
     def _path(self, table: str, version: str, sha256: str) -> Path:
-        return self.folder / table / version / f"{sha256}.json"
+        return self.layout.part(table, version, sha256)
 
     def find(self, table: str, version: str, sha256: str | None) -> Part | None:
         """The part of the file with this SHA-256, while its segment is there."""
@@ -98,5 +92,5 @@ class PartStore:
         """Write the part of a file whose rows are in segment `meta["segment"]` as `meta["file"]`."""
         path = self._path(table, version, sha256)
         private_dirs(path.parent)
-        # fault tests pause before the rename: killed there, the part was never whole
-        write_private_text(path, json.dumps(meta, ensure_ascii=False), before_rename=lambda: pause("part"))
+        # killed before the rename, the part was never whole
+        write_private_text(path, json.dumps(meta, ensure_ascii=False), before_rename=lambda: self.checkpoint("part"))
