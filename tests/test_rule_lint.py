@@ -39,7 +39,7 @@ def test_core_rule_metadata(rule_id):
 BAD = [
     ("unknown_key.yaml", 4, "severty: unknown key; did you mean severity?"),
     ("two_problems.yaml", 7, "steps.0.colour: unknown key (keys here: name, description, sql, from, join,"),
-    ("two_problems.yaml", 3, "severity: Input should be"),
+    ("two_problems.yaml", 3, "severity: 'urgent' is not one of high, medium, low"),
     ("unknown_column.yaml", 6, "amout: no such column in pension_payments; did you mean amount?"),
     ("unknown_table.yaml", 6, "unknown table 'pensioner'"),
     ("ddl.yaml", 6, "only SELECT is allowed, found DROP"),

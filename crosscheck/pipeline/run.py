@@ -176,7 +176,7 @@ class RunSession:
             unread=list(self.inventory.unread),
             scope="complete" if complete else "subset",
             request={"rules": request.rules, "districts": request.districts, "parameters": request.overrides,
-                     "engine": self.engine},
+                     "engine": self.engine, "record": request.record},
             timezone=self.config.timezone,
             domain_titles=dict(self.ruleset.domains),
             personal_headers=self.catalog.personal_headers(),

@@ -290,6 +290,9 @@ def compile_logic(
     for i, (step, q) in enumerate(zip(rule.steps, rule_queries)):
         if step.name in tables or step.name in views:
             problems.append(Issue(("steps", i, "name"), f"step name '{step.name}' hides a table or view of that name"))
+        elif not usable_name(step.name):
+            problems.append(Issue(("steps", i, "name"), f"step name '{step.name}' is a word of SQL and cannot name a "
+                                                        f"table: name the step otherwise (e.g. {step.name}_rows)"))
         if q is None:
             continue
         for t in table_refs(q):
@@ -361,6 +364,15 @@ def compile_logic(
 
 
 # ---------------------------------------------------------------- names
+
+
+def usable_name(name: str) -> bool:
+    """`name` can name a step, as a table is named (`left`, `where` cannot)."""
+    try:
+        exp.maybe_parse(name, into=exp.TableAlias, dialect=dialect.READ_DIALECT)
+        return isinstance(dialect.parse_expression(f"SELECT * FROM {name} AS t").args["from_"].this, exp.Table)
+    except (SqlglotError, KeyError, AttributeError):
+        return False
 
 
 def catalog_schema(catalog: "Catalog") -> dict[str, dict[str, str]]:

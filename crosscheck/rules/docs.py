@@ -5,7 +5,12 @@ replaces every section whose markers FILE holds:
 
 - ``rule-catalog``: one line per rule, by domain (README.md);
 - ``rule-reference``: every rule and shared view in full (docs/rules.md, crosscheck.rules.reference);
-- ``rule-keys``: every key of a rule file, with an example (docs/writing-rules.md, crosscheck.rules.key_docs).
+- ``rule-keys``: every key of a rule file, with an example (docs/writing-rules.md, crosscheck.rules.key_docs);
+- ``rule-statuses``: what each status of a rule does (docs/writing-rules.md, crosscheck.rules.key_docs.RULE_STATUSES).
+
+Only stable rules (and deprecated ones, in the reference) are listed, so a rule being written
+(draft, experimental) never makes a document out of date; `stale_documents` names the
+documents a change of the stable rules did (`crosscheck rules lint` reports them).
 
 `crosscheck rules catalog --markdown` prints the catalog. Tests keep the files current.
 """
@@ -35,14 +40,15 @@ class Section:
 
 
 def catalog_markdown(ruleset: "RuleSet") -> str:
-    """One heading per domain folder, one line per rule: id, severity, titles, the tables it cannot run without."""
+    """One heading per domain folder, one line per stable rule: id, severity, titles, the tables it cannot run without."""
     lines: list[str] = []
     by_domain: dict[str, list] = {}
     for r in ruleset:
-        if r.spec.status != "deprecated":
-            by_domain.setdefault(r.domain or "(top level)", []).append(r)
+        if r.spec.status != "stable":  # a rule being written never makes the catalog out of date
+            continue
+        by_domain.setdefault(r.domain or "(top level)", []).append(r)
     total = sum(len(v) for v in by_domain.values())
-    lines.append(f"{total} rules in {len(by_domain)} domains.")
+    lines.append(f"{total} stable rules in {len(by_domain)} domains.")
     for domain in sorted(by_domain):
         rules = sorted(by_domain[domain], key=lambda r: r.id)
         lines += ["", f"**{domain}/** ({len(rules)})", ""]
@@ -65,8 +71,15 @@ def _keys(ruleset: "RuleSet") -> str:
     return keys_markdown()
 
 
+def _statuses(ruleset: "RuleSet") -> str:
+    from crosscheck.rules.key_docs import RULE_STATUSES
+
+    return "".join(f"- `{status}`: {does}\n" for status, does in RULE_STATUSES.items())
+
+
 CATALOG = Section("rule-catalog", "README.md", catalog_markdown)
-SECTIONS = [CATALOG, Section("rule-reference", "docs/rules.md", _reference), Section("rule-keys", "docs/writing-rules.md", _keys)]
+SECTIONS = [CATALOG, Section("rule-reference", "docs/rules.md", _reference), Section("rule-keys", "docs/writing-rules.md", _keys),
+            Section("rule-statuses", "docs/writing-rules.md", _statuses)]
 START, END = CATALOG.start, CATALOG.end
 
 
@@ -86,6 +99,26 @@ def refresh(text: str, ruleset: "RuleSet") -> str:
     for s in present:
         text = replace_section(text, s.render(ruleset), s)
     return text
+
+
+def stale_documents(ruleset: "RuleSet") -> list[tuple[Path, str]]:
+    """The project documents (beside the rules folder) whose generated sections the rules have made
+    out of date, each with what to run."""
+    root = Path(ruleset.rules_dir).resolve().parent
+    out = []
+    for home in dict.fromkeys(s.home for s in SECTIONS):
+        path = root / home
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8")
+        try:
+            current = refresh(text, ruleset) == text
+        except ValueError:  # no generated section in it
+            continue
+        if not current:
+            out.append((path, f"its generated sections are out of date (a stable rule was added, changed or removed): "
+                              f"run `crosscheck rules catalog --write {home}`"))
+    return out
 
 
 def write_catalog(path: Path, ruleset: "RuleSet") -> bool:
