@@ -175,8 +175,8 @@ def test_an_experimental_rule_changes_no_document_and_lint_says_when_one_is_out_
     rule.write_text(stable + STABLE_TESTS, encoding="utf-8")
     ruleset, problems = collect_ruleset(project / "rules", catalog, lint=True)
     assert [str(p) for p in problems] == [
-        f"{(project / home).resolve()}: its generated sections are out of date (a stable rule was added, changed or "
-        f"removed): run `crosscheck rules catalog --write {home}`" for home in ("README.md", "docs/rules.md")]
+        f"{(project / home).resolve()}: its generated sections are out of date (a stable rule, or a connector, "
+        f"changed): run `crosscheck rules catalog --write {home}`" for home in ("README.md", "docs/rules.md")]
     for home in ("README.md", "docs/rules.md"):
         assert write_catalog(project / home, ruleset)
     assert "`pension_paid_after_leaving` (medium) 迁出后仍领取养老金" in (project / "README.md").read_text(encoding="utf-8")

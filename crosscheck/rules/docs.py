@@ -6,7 +6,9 @@ replaces every section whose markers FILE holds:
 - ``rule-catalog``: one line per rule, by domain (README.md);
 - ``rule-reference``: every rule and shared view in full (docs/rules.md, crosscheck.rules.reference);
 - ``rule-keys``: every key of a rule file, with an example (docs/writing-rules.md, crosscheck.rules.key_docs);
-- ``rule-statuses``: what each status of a rule does (docs/writing-rules.md, crosscheck.rules.key_docs.RULE_STATUSES).
+- ``rule-statuses``: what each status of a rule does (docs/writing-rules.md, crosscheck.rules.key_docs.RULE_STATUSES);
+- ``cleaned-columns``: the empty-value forms and every canonical column by type (docs/data-cleaning.md,
+  from connectors/*.yaml: the catalog of the rule set).
 
 Only stable rules (and deprecated ones, in the reference) are listed, so a rule being written
 (draft, experimental) never makes a document out of date; `stale_documents` names the
@@ -77,9 +79,37 @@ def _statuses(ruleset: "RuleSet") -> str:
     return "".join(f"- `{status}`: {does}\n" for status, does in RULE_STATUSES.items())
 
 
+#: How each column type is written in docs/data-cleaning.md's generated list.
+TYPE_WORDS = {"identity": "identity numbers", "name": "names", "date": "dates", "datetime": "date-times",
+              "month": "months (the first day of the month)", "amount": "amounts (yuan, two decimals)",
+              "integer": "whole numbers", "number": "numbers", "text": "text (trimmed, nothing else)"}
+
+
+def _cleaned_columns(ruleset: "RuleSet") -> str:
+    """docs/data-cleaning.md: the empty-value forms of each connector, then every canonical column
+    by type, each with its Chinese header (required ones in bold), from connectors/*.yaml."""
+    from crosscheck.catalog import DEFAULT_NULL_MARKERS
+
+    catalog = ruleset.catalog
+    shown = lambda markers: ", ".join(f"`{m}`" if m else "an empty cell" for m in markers)
+    own = {c.source: c.null_markers for c in catalog.connectors.values() if c.null_markers != DEFAULT_NULL_MARKERS}
+    lines = [f"Empty values: {shown(DEFAULT_NULL_MARKERS)} (every connector"
+             + (", but " + "; ".join(f"{s}: {shown(m)}" for s, m in own.items()) if own else "") + ").", ""]
+    by_type: dict[str, list[str]] = {}
+    for table, spec in catalog.tables.items():
+        for c in spec.columns:
+            header = c.header if c.nullable else f"**{c.header}**"
+            by_type.setdefault(c.type, []).append(f"`{table}.{c.name}` {header}")
+    for kind, words in TYPE_WORDS.items():
+        if kind in by_type:
+            lines.append(f"- {words} (`type: {kind}`): " + ", ".join(by_type[kind]))
+    return "\n".join(lines) + "\n"
+
+
 CATALOG = Section("rule-catalog", "README.md", catalog_markdown)
 SECTIONS = [CATALOG, Section("rule-reference", "docs/rules.md", _reference), Section("rule-keys", "docs/writing-rules.md", _keys),
-            Section("rule-statuses", "docs/writing-rules.md", _statuses)]
+            Section("rule-statuses", "docs/writing-rules.md", _statuses),
+            Section("cleaned-columns", "docs/data-cleaning.md", _cleaned_columns)]
 START, END = CATALOG.start, CATALOG.end
 
 
@@ -116,7 +146,7 @@ def stale_documents(ruleset: "RuleSet") -> list[tuple[Path, str]]:
         except ValueError:  # no generated section in it
             continue
         if not current:
-            out.append((path, f"its generated sections are out of date (a stable rule was added, changed or removed): "
+            out.append((path, f"its generated sections are out of date (a stable rule, or a connector, changed): "
                               f"run `crosscheck rules catalog --write {home}`"))
     return out
 
