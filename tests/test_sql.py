@@ -70,6 +70,10 @@ def test_masked_like_the_reports_by_what_each_column_holds(delivery):
         assert not FULL_ID.search(" ".join(map(str, m)))
     assert [n.split(" ")[1] for n in answer.notes] == ["built", "num"]
     assert "residents.name" in answer.notes[0] and "residents.person_id" in answer.notes[1]
+    # a column mixing kinds (identity numbers under names) is masked by shape too
+    mixed = delivery.ask("SELECT person_id AS v FROM residents UNION ALL SELECT name FROM pensioners")
+    assert [k.kind for k in mixed.kinds] == ["shape"]
+    assert all(set(v) <= {"*", "·", " "} for (v,) in _rows(mixed))
 
 
 def test_read_only(delivery):
