@@ -29,7 +29,7 @@ def sql(
     query: Optional[str] = typer.Argument(None, help="One SELECT. Without it: a prompt, one query per `;`."),
     extracts: Optional[Path] = typer.Option(None, "--extracts", help="The delivery. Default: the newest under deliveries_dir (crosscheck.toml)."),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="$as_of in queries and views (YYYY-MM-DD). Default: the delivery's date, else today."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write every row of the answer to FILE.csv or FILE.xlsx."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write every row of the answer to FILE.csv or FILE.xlsx (at the prompt, each answer replaces the last)."),
     tables: bool = typer.Option(False, "--tables", help="List the tables and views, their columns and Chinese headers, and stop."),
     no_mask: bool = typer.Option(False, "--no-mask", help="Show identity numbers, names and other personal data in full."),
     project: Optional[Path] = typer.Option(None, "--project", help="Project folder (connectors/, rules/, crosscheck.toml)."),
