@@ -180,6 +180,8 @@ class RuleOutcome:
     #: the rule file's status: draft (runs in shadow: findings recorded and counted, never
     #: listed, alerted or pushed to the workbench), experimental, stable; "" when not known
     rule_status: str = ""
+    #: the evidence fields in the rule's order, as reviewers read them: name, zh and en label, format
+    evidence_fields: list[dict] = field(default_factory=list)
 
     @property
     def draft(self) -> bool:

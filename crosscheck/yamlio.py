@@ -173,8 +173,51 @@ def validate(model: type[BaseModel], data: Any, locator: Locator, context: dict 
                 if loc in misspelt:
                     continue  # said once, as the misspelt key: "evidance: unknown key; did you mean evidence?"
                 message = "required key missing"
+            else:
+                message = _own_words(err)
             problems.append(locator.problem(loc, message))
         raise ConfigError(problems) from exc
+
+
+def without_unknown_keys(model: type[BaseModel], data: Any, context: dict | None = None) -> BaseModel | None:
+    """`data` validated with its unknown keys left out, when unknown keys are its only problems
+    (None otherwise): lint then checks the rest of the file too, so one run names every problem."""
+    import copy
+
+    try:
+        model.model_validate(data, context=context)
+        return None
+    except ValidationError as exc:
+        errors = exc.errors()
+    if any(e["type"] != "extra_forbidden" for e in errors):
+        return None
+    data = copy.deepcopy(data)
+    try:
+        for err in errors:
+            *path, key = err["loc"]
+            node = data
+            for part in path:
+                node = node[part]
+            del node[key]
+    except (KeyError, IndexError, TypeError):  # a location through a union member's name: not followed
+        return None
+    try:
+        return model.model_validate(data, context=context)
+    except ValidationError:
+        return None
+
+
+def _own_words(err: dict) -> str:
+    """A pydantic error in the project's words: a validator's own message without pydantic's
+    "Value error, " prefix; a value not among those allowed named, with the nearest one."""
+    ctx = err.get("ctx") or {}
+    if err["type"] == "value_error" and ctx.get("error") is not None:
+        return str(ctx["error"])
+    if err["type"] == "literal_error" and isinstance(err.get("input"), str):
+        allowed = [a.strip().strip("'") for a in str(ctx.get("expected", "")).replace(" or ", ", ").split(",") if a.strip()]
+        if allowed:
+            return f"'{err['input']}' is not one of {', '.join(allowed)}{did_you_mean(err['input'], allowed)}"
+    return err["msg"]
 
 
 def unknown_key_message(model: type[BaseModel], loc: tuple) -> str:

@@ -35,6 +35,13 @@ ALL_IDS = [ID_ZHANG, ID_OUYANG, ID_AIERKEN, ID_SCRIPT, ID_FORMULA, ID_REGISTRY, 
 PERSON = {"subject": "identity", "person_id": "identity", "name": "name"}
 MISMATCH = {**PERSON, "evidence.pension_name": "name", "evidence.registry_name": "name"}
 
+#: Source records of one finding: more than findings.xlsx shows (reports.common.SOURCES_SHOWN).
+OUYANG_SOURCES = 25
+#: How the mismatch rule names its evidence fields for reviewers (RuleOutcome.evidence_fields).
+MISMATCH_FIELDS = [{"name": "pension_name", "zh": "养老保险姓名", "en": "name in the pension roll", "format": "text"},
+                   {"name": "registry_name", "zh": "户籍姓名", "en": "name in the registry", "format": "text"},
+                   {"name": "similarity", "zh": "相似度", "en": "similarity", "format": "number"}]
+
 SCRIPT_NAME = "<script>alert(1)</script>"
 FORMULA_NAME = '=HYPERLINK("x")'
 
@@ -59,14 +66,14 @@ def make_run(extra_findings: int = 0, seed: int = 7) -> RunResult:
                  "social_security/pension_payments_2025.csv:17; household_registry/persons.csv:5"),
         _finding("pension_paid_after_death", ID_OUYANG, "欧阳小华", "黄石港区", "high", "12000.50",
                  "户籍死亡日期 2024-12-01；死亡后发放 2025-01 至 2025-12 共 12 个月，合计 12,000.50 元",
-                 "social_security/pension_payments_2025.csv:40"),
+                 "; ".join(f"social_security/pension_payments_2025.csv:{40 + i}" for i in range(OUYANG_SOURCES))),
         _finding("pension_paid_after_death", ID_SCRIPT, SCRIPT_NAME, "下陆区", "high", "880.00",
                  "户籍死亡日期 2025-06-30；死亡后发放 2025-07 至 2025-08 共 2 个月 <b>bold</b>",
                  "social_security/pension_payments_2025.csv:99"),
         _finding("pension_identity_mismatch", ID_AIERKEN, "艾尔肯·买买提", "铁山区", "high", None,
                  f"养老保险姓名 艾尔肯·买买提；户籍姓名 买买提明（{ID_REGISTRY}）；相似度 0.31",
                  "social_security/pensioners.csv:8; household_registry/persons.csv:77",
-                 {"pension_name": "艾尔肯·买买提", "registry_name": "买买提明"}),
+                 {"pension_name": "艾尔肯·买买提", "registry_name": "买买提明", "similarity": 0.31}),
         _finding("pension_identity_mismatch", ID_FORMULA, FORMULA_NAME, "黄石港区", "low", None,
                  "-养老保险姓名与户籍姓名不一致；相似度 0.72", "social_security/pensioners.csv:9"),
         _finding("pension_duplicate_schemes", ID_ZHANG, "张三", None, "high", "-150.25",
@@ -102,7 +109,7 @@ def make_run(extra_findings: int = 0, seed: int = 7) -> RunResult:
                     domain="pension", seconds=0.12, personal=PERSON),
         RuleOutcome("pension_identity_mismatch", "身份信息不一致", "Identity mismatch", "high", "ok",
                     findings=2, version=_sha("rule2"), parameters={"unlike_below": 0.5}, description="姓名规范化后仍不一致。",
-                    personal=MISMATCH),
+                    personal=MISMATCH, evidence_fields=MISMATCH_FIELDS),
         RuleOutcome("pension_duplicate_schemes", "重复领取养老金", "Duplicate pension schemes", "high", "ok",
                     findings=cnt("pension_duplicate_schemes"), amount_at_risk=amt("pension_duplicate_schemes"), version=_sha("rule3"),
                     personal=PERSON),

@@ -125,7 +125,7 @@ def test_failed_rule_does_not_stop_others(tmp_path):
     shutil.copytree(ROOT / "rules", rules)
     (rules / "pension" / "boom.yaml").write_text(
         "id: boom\ntitle: {zh: 炸, en: Boom}\nseverity: low\nsteps:\n  - name: f\n"
-        "    sql: SELECT person_id, CAST(name AS INTEGER) AS n FROM pensioners\n"
+        "    sql: SELECT person_id, CAST(scheme AS INTEGER) AS n FROM pensioners\n"
         "evidence:\n  fields: {n: integer}\n  template: '{n}'\n", encoding="utf-8")
     ruleset = load_ruleset(rules, CATALOG)
     con = _db(DEAD)

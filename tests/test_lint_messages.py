@@ -50,6 +50,28 @@ MESSAGES = [
     ("stable_without_label.yaml", [
         "12: evidence.fields.person_id: a stable rule labels every evidence field: give person_id the name reviewers "
         "read, e.g. `person_id: {format: text, label: 中文名称}`"]),
+    # every problem of the file, each at its item's line: the column typo, then the timeline marks
+    # (the wrong field was reported at `evidence:` as "Value error, timeline: ...", the column typo not at all)
+    ("timeline_field_typo.yaml", [
+        "8: steps.0.where.0: cancel_reasn: no such column in residents; did you mean cancel_reason? (columns: "
+        "cancel_reason, cancel_date, person_id, name, gender, birth_date, ethnicity, household_no, relation_to_head, "
+        "address, district, population_status, death_date, name_raw, source_file, source_line)",
+        "26: evidence.timeline.1.to: 'total' is not a date, month or datetime field (amount): a timeline mark is placed "
+        "by a date (date fields: cancel_date, first_month)",
+        "27: evidence.timeline.2.at: 'cancel_dat' is not an evidence field; did you mean cancel_date? "
+        "(date fields: cancel_date, first_month)"]),
+    # an unknown key does not hide the file's other problems
+    ("unknown_key_and_column.yaml", [
+        "6: steps.0.colour: unknown key (keys here: name, description, sql, from, join, where, group_by, select, "
+        "having, pairs, reconcile, fuzzy_join)",
+        "7: steps.0.sql: cancel_dat: no such column in residents; did you mean cancel_date? (columns: cancel_date, "
+        "cancel_reason, person_id, name, gender, birth_date, ethnicity, household_no, relation_to_head, address, "
+        "district, population_status, death_date, name_raw, source_file, source_line)"]),
+    ("step_named_left.yaml", [
+        "5: steps.0.name: step name 'left' is a word of SQL and cannot name a table: name the step otherwise "
+        "(e.g. left_rows)"]),
+    ("wrong_status.yaml", [
+        "4: status: 'stabel' is not one of draft, experimental, stable, deprecated; did you mean stable?"]),
 ]
 
 
@@ -66,6 +88,16 @@ def test_lint_message(tmp_path, fixture, expected):
     rules = _rules_with(tmp_path, fixture)
     _, problems = collect_ruleset(rules, CATALOG, lint=True)
     assert [str(p) for p in problems] == [f"{rules / 'test' / fixture}:{m}" for m in expected]
+
+
+def test_no_message_carries_a_library_prefix(tmp_path):
+    """pydantic words a validator's error "Value error, ..."; lint says the validator's own words."""
+    rules = _rules_with(tmp_path, "timeline_field_typo.yaml")
+    for fixture in FIXTURES.glob("*.yaml"):
+        shutil.copy(fixture, rules / "test" / fixture.name)
+    _, problems = collect_ruleset(rules, CATALOG, lint=True)
+    assert len(problems) > 30
+    assert not [str(p) for p in problems if "Value error" in str(p) or "Input should be" in str(p)]
 
 
 def test_yaml_hints_name_the_usual_cause(tmp_path):

@@ -59,7 +59,7 @@ def test_personal_columns_are_declared_in_the_catalog():
 
 
 @pytest.mark.parametrize("column, message", [
-    ("{name: card_no, header: 卡号, type: text, personal: email}", "personal: Input should be 'card', 'plate', 'phone', 'address' or 'account'"),
+    ("{name: card_no, header: 卡号, type: text, personal: email}", "personal: 'email' is not one of card, plate, phone, address, account"),
     ("{name: card_no, header: 卡号, type: date, personal: card}", "'personal' goes on text columns"),
 ])
 def test_unknown_or_misplaced_kind_is_rejected_with_file_and_line(tmp_path, column, message):

@@ -281,6 +281,10 @@ def test_a_finding_row_is_one_glance_and_opens_to_its_evidence_and_timeline(page
     assert cdp.js(f"{detail}.querySelector('svg.timeline .tl-span') !== null")
     assert cdp.js(f"{detail}.querySelectorAll('.d-sources li').length") >= 2
     assert "死亡" in cdp.js(f"{detail}.querySelector('svg.timeline').textContent")
+    # its evidence fields by their Chinese labels (rules/pension/pension_paid_after_death.yaml)
+    labels = cdp.js(f"Array.from({detail}.querySelectorAll('.d-fields dt')).map(dt => dt.textContent)")
+    assert labels == ["死亡日期", "死亡日期来源", "死亡后发放月数", "起始月份", "截止月份", "合计金额"]
+    assert cdp.js(f"{detail}.querySelectorAll('.d-fields dd')[2].textContent").isdigit()
     opened = _shot(cdp, tmp_path / "report-opened-1400x900.png")
     cdp.js(f"{section}.querySelector('tr.ft-row').click()")
     assert cdp.js(f"{detail} === null")  # closed again

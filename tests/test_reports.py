@@ -24,6 +24,7 @@ from conftest_reports import (  # noqa: E402
     ID_REGISTRY,
     ID_SCRIPT,
     ID_ZHANG,
+    OUYANG_SOURCES,
     SCRIPT_NAME,
     make_run,
     record_two_runs,
@@ -33,7 +34,10 @@ from crosscheck.reports import write_reports  # noqa: E402
 from crosscheck.reports.common import FINDINGS_COLUMNS, QUARANTINE_COLUMNS  # noqa: E402
 from crosscheck.privacy.masking import mask_finding, mask_id, mask_ids_in_text, mask_name, neutralise_formula  # noqa: E402
 
-FILES = ("findings.csv", "quarantine.csv", "summary.json", "findings.xlsx", "report.html")
+#: One findings_<rule>.csv per rule that ran (skipped and failed rules have none).
+EVIDENCE_FILES = tuple(f"findings_{r}.csv" for r in ("pension_paid_after_death", "pension_identity_mismatch",
+                                                      "pension_duplicate_schemes", "pension_no_sign_of_life"))
+FILES = ("findings.csv", "quarantine.csv", "summary.json", "findings.xlsx", "report.html") + EVIDENCE_FILES
 
 
 @pytest.fixture(scope="module")
@@ -493,3 +497,70 @@ def test_dispositions_are_visible_and_suppressed_findings_listed_with_why(record
     assert listed, "the suppressed finding is listed under its rule"
     text = re.sub(r"<[^>]+>", " ", listed.group(1))
     assert "误报" in text and "同名不同人" in text and "李娜" in text and "2026-11-05" in text and "2027-05-04" in text  # 180 days
+
+
+# --- evidence fields, field by field ------------------------------------------------------------
+
+def test_evidence_fields_have_a_file_per_rule_with_every_source_record(masked, unmasked):
+    """findings_<rule>.csv: each evidence field a column headed by its Chinese label and name, every
+    source record (findings.xlsx shows the first SOURCES_SHOWN and says where the rest are); masked
+    like findings.csv."""
+    from crosscheck.reports.common import SOURCES_SHOWN
+
+    out, _ = unmasked
+    mismatch = _csv(out / "findings_pension_identity_mismatch.csv")
+    assert list(mismatch[0]) == ["subject", "person_id", "name", "district", "severity", "amount_at_risk",
+                                 "养老保险姓名 / pension_name", "户籍姓名 / registry_name", "相似度 / similarity", "sources"]
+    aierken = next(r for r in mismatch if r["person_id"] == ID_AIERKEN)
+    assert (aierken["养老保险姓名 / pension_name"], aierken["户籍姓名 / registry_name"], aierken["相似度 / similarity"]) == (
+        "艾尔肯·买买提", "买买提明", "0.31")
+    formula = next(r for r in mismatch if r["person_id"] == ID_FORMULA)
+    assert formula["name"] == "'" + FORMULA_NAME and formula["户籍姓名 / registry_name"] == ""
+    after_death = _csv(out / "findings_pension_paid_after_death.csv")
+    ouyang = next(r for r in after_death if r["person_id"] == ID_OUYANG)
+    assert ouyang["sources"].split("; ") == [f"social_security/pension_payments_2025.csv:{40 + i}" for i in range(OUYANG_SOURCES)]
+    assert ouyang["amount_at_risk"] == "12000.50"
+    assert list(after_death[0])[-1] == "sources"  # no evidence fields known for this rule: none shown
+    assert _csv(out / "findings_pension_no_sign_of_life.csv") == []  # ran, no finding: the header alone
+    assert (out / "findings_pension_no_sign_of_life.csv").read_text(encoding="utf-8-sig").startswith("subject,person_id")
+
+    wb = load_workbook(out / "findings.xlsx")
+    sheet = wb["身份信息不一致"]
+    header = [c.value for c in sheet[1]]
+    assert header[8:11] == ["证据·养老保险姓名", "证据·户籍姓名", "证据·相似度"]
+    row = next(r for r in sheet.iter_rows(min_row=2, values_only=True) if r[1] == ID_AIERKEN)
+    assert row[8:11] == ("艾尔肯·买买提", "买买提明", "0.31")
+    shown = next(r for r in wb["死亡后仍发放养老金"].iter_rows(min_row=2, values_only=True) if r[1] == ID_OUYANG)[7].split("\n")
+    assert len(shown) == SOURCES_SHOWN + 1
+    assert shown[-1] == f"…（另 {OUYANG_SOURCES - SOURCES_SHOWN} 条，全部见 findings_pension_paid_after_death.csv）"
+
+    html = (out / "report.html").read_text(encoding="utf-8")
+    blob = json.loads(re.search(r'<script type="application/json" id="[^"]*findings[^"]*">(.*?)</script>', html, re.S).group(1))
+    details = [d for d in blob["details"] if d and d.get("fields")]
+    assert ["养老保险姓名", "name in the pension roll", "艾尔肯·买买提"] in [f for d in details for f in d["fields"]]
+    assert "fieldsTitle: '证据字段'" in html
+
+    masked_out, _ = masked
+    m = _csv(masked_out / "findings_pension_identity_mismatch.csv")
+    aierken = next(r for r in m if r["person_id"].startswith("650102"))
+    assert (aierken["养老保险姓名 / pension_name"], aierken["户籍姓名 / registry_name"]) == ("艾*肯·买*提", "买**明")
+    assert aierken["person_id"] == "650102********901X"
+
+
+def test_xlsx_evidence_columns_are_never_read_back_as_review_columns():
+    from crosscheck.reports.xlsx import _evidence_column
+    from crosscheck.store.reviews import header_field
+
+    for zh in ("复核日期", "说明（备注）", "日期 / date", "死亡日期"):
+        assert header_field(_evidence_column({"name": "review_date", "zh": zh})) is None
+
+
+def test_console_says_not_recorded():
+    import dataclasses
+
+    from crosscheck.reports.text import console_summary
+
+    run = make_run()
+    assert "not recorded" not in console_summary(run)
+    lines = console_summary(dataclasses.replace(run, request={"record": False})).splitlines()
+    assert lines[1] == "  not recorded (--no-record): not compared with the findings history, nothing added to it"

@@ -19,15 +19,16 @@ def test_readme_catalog_is_up_to_date():
         "README.md rule catalog is out of date: run `crosscheck rules catalog --write README.md`")
 
 
-def test_catalog_has_one_line_per_rule_grouped_by_domain():
+def test_catalog_has_one_line_per_stable_rule_grouped_by_domain():
     md = catalog_markdown(RULESET)
     lines = [l for l in md.splitlines() if l.startswith("- `")]
-    assert len(lines) == len(RULESET) == 21
+    stable = [r for r in RULESET if r.spec.status == "stable"]
+    assert len(lines) == len(stable) >= 21  # an experimental rule being written is not in it
     for domain in ("civil_affairs", "agriculture", "funds", "medical", "payroll", "pension", "transit"):
         assert f"**{domain}/**" in md
     for rule in RULESET:
-        assert sum(f"`{rule.id}`" in l for l in lines) == 1
-        assert rule.spec.title.zh in md
+        assert sum(f"`{rule.id}`" in l for l in lines) == (rule in stable)
+        assert rule.spec.title.zh in md or rule not in stable
 
 
 def test_replace_section_needs_the_markers():

@@ -79,8 +79,10 @@ def _mount_subcommands() -> None:
     from crosscheck.cli.dev import eval_linkage, sample
     from crosscheck.cli.rules import rules_app
     from crosscheck.cli.review import review_app, runs_app
+    from crosscheck.cli.sql import sql
     from crosscheck.cli.workbench import users_app, workbench
 
+    app.command()(sql)
     app.command()(sample)
     app.command("eval-linkage")(eval_linkage)
     app.add_typer(rules_app, name="rules", help="List, lint, show and test rules; write the rule catalog and reference (docs/writing-rules.md).")

@@ -228,6 +228,21 @@ def _json(text: str | None) -> Any:
         return None
 
 
+def mask_value(kind: str | None, value: Any) -> Any:
+    """A value of an analyst's query (crosscheck sql) as a masked session shows it: masked as its
+    kind (one of MASKS, "shape" included), each item of a list or mapping alike; identity numbers
+    masked in any other text."""
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return [mask_value(kind, v) for v in value]
+    if isinstance(value, dict):
+        return {k: mask_value(kind, v) for k, v in value.items()}
+    if kind is not None:
+        return MASKS[kind](value if isinstance(value, str) else str(value))
+    return mask_ids_in_text(value) if isinstance(value, str) else value
+
+
 def mask_finding(row: dict, kinds: Mapping[str, str]) -> dict:
     """A finding as a masked run shows it: ``kinds`` (RuleOutcome.personal) says what each
     column and evidence field holds; its values are masked there and in every text of the

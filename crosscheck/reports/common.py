@@ -41,6 +41,13 @@ QUARANTINE_COLUMNS = ["source", "table", "file", "line", "reason", "raw_values"]
 
 UNKNOWN_DISTRICT = "（未知）"
 
+#: Each rule's findings with their evidence fields, one column per field, and every source record.
+EVIDENCE_FILE = "findings_{rule_id}.csv"
+#: findings_<rule>.csv columns before the evidence fields (finding_key first when the findings have it).
+EVIDENCE_FILE_COLUMNS = ["subject", "person_id", "name", "district", "severity", "amount_at_risk"]
+#: Source records shown per finding where space is short (findings.xlsx; report.html shows more): the rest are counted.
+SOURCES_SHOWN = 20
+
 
 @dataclass
 class RuleView:
@@ -257,6 +264,36 @@ def district_totals(rows: list[dict]) -> list[dict]:
         if row.get("severity") in SEVERITY_RANK:
             t[row["severity"]] += 1
     return sorted(acc.values(), key=lambda t: (-t["findings"], -t["amount"], t["district"]))
+
+
+def evidence_header(field: dict) -> str:
+    """An evidence field's column header: its Chinese label and its name ("死亡日期 / death_date")."""
+    return field["name"] if field["zh"] == field["name"] else f"{field['zh']} / {field['name']}"
+
+
+def evidence_values(row: dict, fields: list[dict]) -> list[str]:
+    """The finding's evidence fields as text, in the rule's order (from its evidence_json, masked
+    when the row is): a list's items joined by 、 (every item), a missing value empty."""
+    try:
+        values = json.loads(row.get("evidence_json") or "{}")
+    except ValueError:
+        values = {}
+    out = []
+    for f in fields:
+        v = values.get(f["name"]) if isinstance(values, dict) else None
+        if isinstance(v, list):
+            out.append("、".join("" if x is None else str(x) for x in v))
+        else:
+            out.append("" if v is None else str(v))
+    return out
+
+
+def shown_sources(sources: str | None, limit: int, rule_id: str) -> list[str]:
+    """A finding's source records, at most `limit`; the rest counted, with where they all are."""
+    items = [s.strip() for s in (sources or "").split(";") if s.strip()]
+    if len(items) <= limit:
+        return items
+    return items[:limit] + [f"…（另 {len(items) - limit} 条，全部见 {EVIDENCE_FILE.format(rule_id=rule_id)}）"]
 
 
 def fmt_amount(value: Decimal | float | None) -> str:

@@ -5,7 +5,8 @@ import csv
 import io
 from pathlib import Path
 
-from crosscheck.reports.common import (FINDINGS_COLUMNS, QUARANTINE_COLUMNS, fmt_amount, review_columns, review_values,
+from crosscheck.reports.common import (EVIDENCE_FILE, EVIDENCE_FILE_COLUMNS, FINDINGS_COLUMNS, QUARANTINE_COLUMNS,
+                                       evidence_header, evidence_values, fmt_amount, review_columns, review_values,
                                        write_text_atomic)
 from crosscheck.privacy.masking import neutralise_formula
 from crosscheck.reports.report_model import ReportModel
@@ -50,3 +51,25 @@ def write_quarantine_csv(path: Path, model: ReportModel) -> Path:
                 line.append(neutralise_formula("" if v is None else str(v)))
         out.append(line)
     return write_text_atomic(path, _render(QUARANTINE_COLUMNS, out), bom=True)
+
+
+def write_evidence_csvs(out_dir: Path, model: ReportModel) -> dict[str, Path]:
+    """findings_<rule>.csv for every rule that ran: one row per listed finding, its evidence fields
+    as columns (headed by their Chinese label and name, in the rule's order), every source record;
+    masked like findings.csv. A rule without findings gets the header alone."""
+    written: dict[str, Path] = {}
+    key = ["finding_key"] if "finding_key" in model.extra else []
+    for view in model.views:
+        if not view.ran or view.outcome.draft:
+            continue
+        fields = view.outcome.evidence_fields
+        columns = key + EVIDENCE_FILE_COLUMNS + [evidence_header(f) for f in fields] + ["sources"]
+        out = []
+        for r in view.findings:
+            fixed = [fmt_amount(r.get(c)) if c == "amount_at_risk" else neutralise_formula("" if r.get(c) is None else str(r[c]))
+                     for c in key + EVIDENCE_FILE_COLUMNS]
+            out.append(fixed + [neutralise_formula(v) for v in evidence_values(r, fields)]
+                       + [neutralise_formula(r.get("sources") or "")])
+        name = EVIDENCE_FILE.format(rule_id=view.rule_id)
+        written[name] = write_text_atomic(Path(out_dir) / name, _render(columns, out), bom=True)
+    return written

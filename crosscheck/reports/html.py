@@ -36,8 +36,10 @@ from crosscheck.reports.common import (
     DISPOSITION_ZH,
     RuleView,
     as_float,
+    evidence_values,
     fmt_dt,
     fmt_money,
+    shown_sources,
     write_text_atomic,
 )
 from crosscheck.reports.report_model import ReportModel
@@ -91,22 +93,32 @@ def _param_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _detail(row: dict) -> dict | None:
-    """What a finding adds when opened, beside its whole evidence and sources: timeline and review."""
+#: Source records listed when a finding is opened; findings_<rule>.csv has them all.
+SOURCES_OPENED = 200
+
+
+def _detail(row: dict, fields: list[dict]) -> dict | None:
+    """What a finding adds when opened, beside its whole evidence and sources: its evidence fields
+    by their labels ([zh, en, value]), timeline and review."""
     review = None
     if row.get("review"):
         review = {"d": row["review"], "note": row.get("review_note") or "", "by": row.get("reviewer") or "",
                   "on": str(row.get("reviewed_on") or ""), "until": str(row.get("suppressed_until") or ""),
                   "change": row.get("review_change") or ""}
     timeline = row.get("timeline") or []
-    return {"timeline": timeline, "review": review} if timeline or review else None
+    shown = [[f["zh"], f["en"], v or "无"] for f, v in zip(fields, evidence_values(row, fields))]
+    if not (timeline or review or shown):
+        return None
+    return {"fields": shown, "timeline": timeline, "review": review}
 
 
-def findings_blob(rows: list[dict], extra: list[str], titles: dict[str, tuple[str, str]]) -> Markup | None:
+def findings_blob(rows: list[dict], extra: list[str], titles: dict[str, tuple[str, str]],
+                  fields: dict[str, list[dict]] | None = None) -> Markup | None:
     """The JSON every findings table of report.js reads, once for the whole run: columns, one
     compact row per finding (who, what, how much, since when, review) in priority order, and
-    what each adds when opened. The priority list shows them all; each rule's table its own
-    (by `rule_id`)."""
+    what each adds when opened (`fields`: each rule's RuleOutcome.evidence_fields). The priority
+    list shows them all; each rule's table its own (by `rule_id`)."""
+    fields = fields or {}
     if not rows:
         return None
     has_amount = any(r.get("amount_at_risk") is not None for r in rows)
@@ -121,7 +133,7 @@ def findings_blob(rows: list[dict], extra: list[str], titles: dict[str, tuple[st
         "first_seen": lambda r: "" if r.get("first_seen") is None else str(r.get("first_seen")),
         "review": lambda r: r.get("review") or "",
         "finding_key": lambda r: r.get("finding_key") or "",
-        "sources": lambda r: "\n".join(s.strip() for s in (r.get("sources") or "").split(";") if s.strip()),
+        "sources": lambda r: "\n".join(shown_sources(r.get("sources"), SOURCES_OPENED, r.get("rule_id") or "")),
         "priority": lambda r: r.get("priority"),
         "rule": lambda r: list(titles.get(r.get("rule_id") or "", (r.get("rule_id"), r.get("rule_id")))),
         "rule_id": lambda r: r.get("rule_id") or "",
@@ -130,7 +142,7 @@ def findings_blob(rows: list[dict], extra: list[str], titles: dict[str, tuple[st
             and (c not in ("status", "first_seen", "finding_key") or c in extra)
             and (c != "review" or any(r.get("review") for r in rows))]
     return json_for_script({"cols": cols, "rows": [[getters[c](r) for c in cols] for r in rows],
-                            "details": [_detail(r) for r in rows]})
+                            "details": [_detail(r, fields.get(r.get("rule_id") or "", [])) for r in rows]})
 
 
 def _rule_context(v: RuleView, extra: list[str], index: int, figures, suppressed: list[dict],
@@ -233,7 +245,7 @@ def render_html(model: ReportModel) -> str:
         "started": fmt_dt(run.started_at, run.timezone),
         "finished": fmt_dt(run.finished_at, run.timezone),
         "rules": rules,
-        "findings_blob": findings_blob(priority, extra, titles),
+        "findings_blob": findings_blob(priority, extra, titles, {v.rule_id: v.outcome.evidence_fields for v in views}),
         "priority_note": PRIORITY_NOTE,
         "priority_shown": len(priority),
         "disposition_zh": DISPOSITION_ZH,

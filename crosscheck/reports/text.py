@@ -18,6 +18,8 @@ def _money(value) -> str:
 
 
 def _scope(run: RunResult) -> str:
+    if run.request.get("record") is False:
+        return "not recorded (--no-record): not compared with the findings history, nothing added to it"
     return "" if run.scope == "complete" else "subset run (some rules, districts or parameters): history unchanged"
 
 

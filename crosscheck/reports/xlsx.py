@@ -13,14 +13,18 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from crosscheck.reports.common import (
     FINDING_STATUS_ZH,
     SEVERITY_ZH,
+    SOURCES_SHOWN,
     STATUS_ZH,
     RuleView,
     UNKNOWN_DISTRICT,
     atomic_path,
+    evidence_values,
     fmt_dt,
     review_columns,
     review_values,
+    shown_sources,
 )
+from crosscheck.store.reviews import header_field
 from crosscheck.privacy.masking import neutralise_formula
 from crosscheck.reports.report_model import ReportModel
 
@@ -202,16 +206,28 @@ WRAPPED = Alignment(wrap_text=True, vertical="top")
 TOP = Alignment(wrap_text=False, vertical="top")
 
 
-def _findings_sheet(ws, findings: list[dict], extra: list[str], titles: dict[str, str] | None = None) -> None:
+def _evidence_column(field: dict) -> str:
+    """An evidence field's column: 证据·<its Chinese label>, a header `crosscheck review import`
+    never reads as one of its own columns (else 证据·<its name>)."""
+    header = f"证据·{field['zh']}"
+    return header if header_field(header) is None else f"证据·{field['name']}"
+
+
+def _findings_sheet(ws, findings: list[dict], extra: list[str], titles: dict[str, str] | None = None,
+                    fields: list[dict] | None = None) -> None:
     """One row per finding, with the review columns (filled with the current review, a
     drop-down for the disposition). With `titles` (rule id -> Chinese title) it is the
-    priority sheet: the rank first and the rule's title instead of its id."""
+    priority sheet: the rank first and the rule's title instead of its id. With `fields` (a
+    rule's sheet: RuleOutcome.evidence_fields) each evidence field has a column after the sources."""
     review = review_columns(extra)
+    fields = fields or []
     lead = ["优先序"] if titles is not None else []
     names = FINDING_HEADERS if titles is None else ["规则名称", *FINDING_HEADERS[1:]]  # a title, not an id the importer checks
-    headers = lead + names + [EXTRA_HEADERS[c][0] for c in extra] + review
-    widths = [8] * len(lead) + FINDING_WIDTHS + [EXTRA_HEADERS[c][1] for c in extra] + REVIEW_WIDTHS[: len(review)]
+    headers = (lead + names + [_evidence_column(f) for f in fields] + [EXTRA_HEADERS[c][0] for c in extra] + review)
+    widths = ([8] * len(lead) + FINDING_WIDTHS + [max(12, min(30, 2 * len(f["zh"]) + 4)) for f in fields]
+              + [EXTRA_HEADERS[c][1] for c in extra] + REVIEW_WIDTHS[: len(review)])
     k = len(lead)
+    shown = len(FINDING_HEADERS) + len(fields)  # columns before the extra ones
     _header(ws, 1, headers, widths)
     first_review = len(headers) - len(review) + 1
     for col in range(first_review, len(headers) + 1):
@@ -227,12 +243,15 @@ def _findings_sheet(ws, findings: list[dict], extra: list[str], titles: dict[str
             SEVERITY_ZH.get(f.get("severity") or "", _text(f.get("severity"))),
             float(amount) if amount is not None else None,
             _text(f.get("evidence")),
-            _text(f.get("sources")),
-        ] + [_text(FINDING_STATUS_ZH.get(f.get(c), f.get(c)) if c == "status" else f.get(c)) for c in extra]
+            _text("\n".join(shown_sources(f.get("sources"), SOURCES_SHOWN, f.get("rule_id") or ""))),
+        ] + [_evidence_cell(v, fd) for v, fd in zip(evidence_values(f, fields), fields)] + [
+            _text(FINDING_STATUS_ZH.get(f.get(c), f.get(c)) if c == "status" else f.get(c)) for c in extra]
         for col, val in enumerate(vals, 1):
             c = ws.cell(row=i, column=col, value=val)
-            at = col - k  # the column among FINDING_HEADERS and the extra columns
-            if at > len(FINDING_HEADERS) and extra[at - len(FINDING_HEADERS) - 1] == "finding_key":
+            at = col - k  # the column among FINDING_HEADERS, the evidence fields and the extra columns
+            if len(FINDING_HEADERS) < at <= shown:
+                c.number_format = {"amount": "0.00", "integer": "0"}.get(fields[at - len(FINDING_HEADERS) - 1]["format"], TEXT)
+            elif at > shown and extra[at - shown - 1] == "finding_key":
                 c.number_format = TEXT  # a text cell: a key of digits never becomes a number
             elif at == 6:
                 c.number_format = "0.00"
@@ -259,6 +278,16 @@ def _findings_sheet(ws, findings: list[dict], extra: list[str], titles: dict[str
     ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{last}"
 
 
+def _evidence_cell(value: str, field: dict):
+    """An evidence field's cell: amounts and whole numbers as numbers, everything else as text."""
+    if value and field["format"] in ("amount", "integer"):
+        try:
+            return float(value) if field["format"] == "amount" else int(value)
+        except ValueError:
+            pass
+    return _text(value) if value else None
+
+
 #: The first sheet: every finding in the run's priority order (crosscheck.reports.priority).
 PRIORITY_SHEET = "优先核查"
 
@@ -280,7 +309,7 @@ def write_xlsx(path: Path, model: ReportModel) -> Path:
     else:
         _summary_sheet(wb.active, model)
     for v in sheets:
-        _findings_sheet(wb.create_sheet(v.sheet), v.findings, model.extra)
+        _findings_sheet(wb.create_sheet(v.sheet), v.findings, model.extra, fields=v.outcome.evidence_fields)
     with atomic_path(path) as tmp:
         wb.save(tmp)
     return Path(path)

@@ -303,6 +303,9 @@ def compile_logic(
     for i, (step, q) in enumerate(zip(rule.steps, rule_queries)):
         if step.name in tables or step.name in views:
             problems.append(Issue(("steps", i, "name"), f"step name '{step.name}' hides a table or view of that name"))
+        elif not usable_name(step.name):
+            problems.append(Issue(("steps", i, "name"), f"step name '{step.name}' is a word of SQL and cannot name a "
+                                                        f"table: name the step otherwise (e.g. {step.name}_rows)"))
         if q is None:
             continue
         for t in table_refs(q):
@@ -365,7 +368,61 @@ def compile_logic(
     return Compiled(tree=tree, ctes=ctes, parameters=params, tables=read_tables, views=view_order, optional=optional, fuzzy_guards=guards)
 
 
+def compile_query(sql: str, views: dict[str, View], catalog: "Catalog",
+                  unavailable: set[str] | frozenset[str] = frozenset()) -> Compiled:
+    """An analyst's own query (`crosscheck sql`) over the canonical tables and the shared views,
+    parsed and refused as a rule's step is (one SELECT; nothing that writes, reads files or
+    changes a setting), with the views it reads as CTEs before its own. Tables in `unavailable`
+    (not loaded) are refused, or empty where only a view may do without them; `$as_of` is the
+    only parameter. Raises CompileError (the line is the line of `sql`)."""
+    def line(start: int | None) -> int | None:
+        return sql[:start].count("\n") + 1 if start is not None else None
+
+    try:
+        tree = parse_query(sql)
+    except SqlError as exc:
+        raise CompileError([Issue(("sql",), str(exc), line(exc.start))]) from None
+    tables, problems = set(catalog.tables), []
+    refs = table_refs(tree)
+    for t in refs:
+        if t.name not in tables and t.name not in views:
+            problems.append(Issue(("sql",), unknown_table_message(t.name, tables, views, []), line(text_start(t))))
+    for p in sorted(dialect.parameter_names(tree)):
+        if p != "as_of":
+            problems.append(Issue(("sql",), f"${p}: the only parameter a query has is $as_of (--as-of)"))
+    order = _views_used(sorted({t.name for t in refs}), views)
+    ctes: list[Cte] = []
+    read, required = {t.name for t in refs if t.name in tables}, set()
+    required |= read
+    _view_ctes(order, views, tables, ctes, read, required, problems)
+    if problems:
+        raise CompileError(problems)
+    missing = sorted(required & set(unavailable))
+    if missing:
+        raise CompileError([Issue(("sql",), f"table {t} is not loaded from this delivery") for t in missing])
+    for t in sorted(set(unavailable) & (read - required)):
+        ctes.insert(0, Cte(t, _empty_table(t, catalog), ("optional", t)))
+    key = "with_" if "with_" in tree.args or "with_" in type(tree).arg_types else "with"
+    own = tree.args.get(key)
+    made = [exp.CTE(this=c.query.copy(), alias=exp.TableAlias(this=exp.to_identifier(c.name))) for c in ctes]
+    if made:
+        tree.set(key, exp.With(expressions=made + (list(own.expressions) if own is not None else []),
+                               recursive=own.args.get("recursive") if own is not None else None))
+    _cast_parameters(tree, {"as_of": "DATE"})
+    return Compiled(tree=tree, ctes=ctes, parameters=dialect.parameter_names(tree), tables=read, views=order,
+                    optional=read - required)
+
+
 # ---------------------------------------------------------------- names
+
+
+def usable_name(name: str) -> bool:
+    """`name` can name a step, as a table is named (`left`, `where` cannot)."""
+    try:
+        exp.maybe_parse(name, into=exp.TableAlias, dialect=dialect.READ_DIALECT)
+        return isinstance(dialect.parse_expression(f"SELECT * FROM {name} AS t").args["from_"].this, exp.Table)
+    except (SqlglotError, KeyError, AttributeError):
+        return False
 
 
 def catalog_schema(catalog: "Catalog") -> dict[str, dict[str, str]]:

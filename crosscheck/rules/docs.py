@@ -5,7 +5,14 @@ replaces every section whose markers FILE holds:
 
 - ``rule-catalog``: one line per rule, by domain (README.md);
 - ``rule-reference``: every rule and shared view in full (docs/rules.md, crosscheck.rules.reference);
-- ``rule-keys``: every key of a rule file, with an example (docs/writing-rules.md, crosscheck.rules.key_docs).
+- ``rule-keys``: every key of a rule file, with an example (docs/writing-rules.md, crosscheck.rules.key_docs);
+- ``rule-statuses``: what each status of a rule does (docs/writing-rules.md, crosscheck.rules.key_docs.RULE_STATUSES);
+- ``cleaned-columns``: the empty-value forms and every canonical column by type (docs/data-cleaning.md,
+  from connectors/*.yaml: the catalog of the rule set).
+
+Only stable rules (and deprecated ones, in the reference) are listed, so a rule being written
+(draft, experimental) never makes a document out of date; `stale_documents` names the
+documents a change of the stable rules did (`crosscheck rules lint` reports them).
 
 `crosscheck rules catalog --markdown` prints the catalog. Tests keep the files current.
 """
@@ -35,14 +42,15 @@ class Section:
 
 
 def catalog_markdown(ruleset: "RuleSet") -> str:
-    """One heading per domain folder, one line per rule: id, severity, titles, the tables it cannot run without."""
+    """One heading per domain folder, one line per stable rule: id, severity, titles, the tables it cannot run without."""
     lines: list[str] = []
     by_domain: dict[str, list] = {}
     for r in ruleset:
-        if r.spec.status != "deprecated":
-            by_domain.setdefault(r.domain or "(top level)", []).append(r)
+        if r.spec.status != "stable":  # a rule being written never makes the catalog out of date
+            continue
+        by_domain.setdefault(r.domain or "(top level)", []).append(r)
     total = sum(len(v) for v in by_domain.values())
-    lines.append(f"{total} rules in {len(by_domain)} domains.")
+    lines.append(f"{total} stable rules in {len(by_domain)} domains.")
     for domain in sorted(by_domain):
         rules = sorted(by_domain[domain], key=lambda r: r.id)
         lines += ["", f"**{domain}/** ({len(rules)})", ""]
@@ -65,8 +73,43 @@ def _keys(ruleset: "RuleSet") -> str:
     return keys_markdown()
 
 
+def _statuses(ruleset: "RuleSet") -> str:
+    from crosscheck.rules.key_docs import RULE_STATUSES
+
+    return "".join(f"- `{status}`: {does}\n" for status, does in RULE_STATUSES.items())
+
+
+#: How each column type is written in docs/data-cleaning.md's generated list.
+TYPE_WORDS = {"identity": "identity numbers", "name": "names", "date": "dates", "datetime": "date-times",
+              "month": "months (the first day of the month)", "amount": "amounts (yuan, two decimals)",
+              "integer": "whole numbers", "number": "numbers", "text": "text (trimmed, nothing else)"}
+
+
+def _cleaned_columns(ruleset: "RuleSet") -> str:
+    """docs/data-cleaning.md: the empty-value forms of each connector, then every canonical column
+    by type, each with its Chinese header (required ones in bold), from connectors/*.yaml."""
+    from crosscheck.catalog import DEFAULT_NULL_MARKERS
+
+    catalog = ruleset.catalog
+    shown = lambda markers: ", ".join(f"`{m}`" if m else "an empty cell" for m in markers)
+    own = {c.source: c.null_markers for c in catalog.connectors.values() if c.null_markers != DEFAULT_NULL_MARKERS}
+    lines = [f"Empty values: {shown(DEFAULT_NULL_MARKERS)} (every connector"
+             + (", but " + "; ".join(f"{s}: {shown(m)}" for s, m in own.items()) if own else "") + ").", ""]
+    by_type: dict[str, list[str]] = {}
+    for table, spec in catalog.tables.items():
+        for c in spec.columns:
+            header = c.header if c.nullable else f"**{c.header}**"
+            by_type.setdefault(c.type, []).append(f"`{table}.{c.name}` {header}")
+    for kind, words in TYPE_WORDS.items():
+        if kind in by_type:
+            lines.append(f"- {words} (`type: {kind}`): " + ", ".join(by_type[kind]))
+    return "\n".join(lines) + "\n"
+
+
 CATALOG = Section("rule-catalog", "README.md", catalog_markdown)
-SECTIONS = [CATALOG, Section("rule-reference", "docs/rules.md", _reference), Section("rule-keys", "docs/writing-rules.md", _keys)]
+SECTIONS = [CATALOG, Section("rule-reference", "docs/rules.md", _reference), Section("rule-keys", "docs/writing-rules.md", _keys),
+            Section("rule-statuses", "docs/writing-rules.md", _statuses),
+            Section("cleaned-columns", "docs/data-cleaning.md", _cleaned_columns)]
 START, END = CATALOG.start, CATALOG.end
 
 
@@ -86,6 +129,26 @@ def refresh(text: str, ruleset: "RuleSet") -> str:
     for s in present:
         text = replace_section(text, s.render(ruleset), s)
     return text
+
+
+def stale_documents(ruleset: "RuleSet") -> list[tuple[Path, str]]:
+    """The project documents (beside the rules folder) whose generated sections the rules have made
+    out of date, each with what to run."""
+    root = Path(ruleset.rules_dir).resolve().parent
+    out = []
+    for home in dict.fromkeys(s.home for s in SECTIONS):
+        path = root / home
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8")
+        try:
+            current = refresh(text, ruleset) == text
+        except ValueError:  # no generated section in it
+            continue
+        if not current:
+            out.append((path, f"its generated sections are out of date (a stable rule, or a connector, changed): "
+                              f"run `crosscheck rules catalog --write {home}`"))
+    return out
 
 
 def write_catalog(path: Path, ruleset: "RuleSet") -> bool:

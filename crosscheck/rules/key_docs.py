@@ -17,6 +17,24 @@ from pydantic_core import PydanticUndefined
 
 from crosscheck.rules import concepts, parameters, spec
 
+#: What each status of a rule (crosscheck.rules.spec.Status) does: the one list (docs/writing-rules.md,
+#: "Status", is generated from it).
+RULE_STATUSES: dict[str, str] = {
+    "draft": "runs in shadow in every run: its findings are recorded and counted on the workbench's dashboard "
+             "(驾驶舱), never listed in the reports, alerted or pushed as clues, until it is promoted. Lint checks it "
+             "like any rule (schema, SQL, columns, template, tests) and asks no more; the rule catalog and docs/rules.md leave it out.",
+    "experimental": "runs in every run like the others: its findings are listed, alerted and pushed as clues. Lint "
+                    "checks it like any rule and asks no more; the rule catalog and docs/rules.md leave it out, so adding one changes "
+                    "no generated document. Start here.",
+    "stable": "runs in every run. Lint also wants `description` in Chinese and English, an `owner`, a `label` for "
+              "every evidence field, a test that fires and one that does not. The rule catalog (README.md) and "
+              "docs/rules.md list it: making a rule stable (or changing a stable rule's title, description, tables, "
+              "parameters or evidence) makes them out of date until `crosscheck rules catalog --write README.md` and "
+              "`--write docs/rules.md` are run; `crosscheck rules lint` and the tests say so.",
+    "deprecated": "not run unless named (`--rules ID`); left out of the rule catalog, kept in docs/rules.md with its "
+                  "status. Keep the file while reviewers still have its findings open.",
+}
+
 #: The models of the schema, in the order the guide lists them, with where each is written.
 MODELS: list[tuple[type[BaseModel], str]] = [
     (spec.Rule, "A rule file, `rules/<domain>/<id>.yaml` (top level)"),

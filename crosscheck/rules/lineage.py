@@ -9,8 +9,10 @@ steps, views, derived tables and UNION branches:
   any_value/first/last, arg_min/arg_max (their first argument), list/array_agg,
   list_distinct/list_sort/list_concat/flatten, string_agg, list literals, CASE/IF
   branches, trim/upper/lower, a CAST to text, FILTER and OVER;
-- a value that is a number, a truth value or a date carries nothing: count, sum,
-  length, date_diff, comparisons, arithmetic, similarity scores, a CAST to another type;
+- a value that is a count, a length, a truth value or a date carries nothing: count, length,
+  date_diff, comparisons, similarity scores, a CAST to a date or time;
+- a number computed from personal data holds it (a CAST of an identity number to a number,
+  arithmetic on it, its sum): it is embedded, like computed text;
 - anything else computes new text from its inputs: a personal value inside it is
   *embedded* (``'干部 ' || c.name``) and masking cannot find it in the result.
 
@@ -52,12 +54,14 @@ PASS_THROUGH: dict[type, tuple[str, ...]] = {
     exp.Flatten: ("this",), exp.GroupConcat: ("this",), exp.Array: ("expressions",), exp.Bracket: ("this",),
     exp.Trim: ("this",), exp.Upper: ("this",), exp.Lower: ("this",),
 }
-#: Nodes whose value is a number, a truth value or a date: no personal data comes out.
+#: Nodes whose value is a count, a length, a truth value or a date: no personal data comes out.
 CARRIES_NOTHING: tuple[type, ...] = (
-    exp.Count, exp.Sum, exp.Avg, exp.Length, exp.ArraySize, exp.DateDiff, exp.Round, exp.Abs,
-    exp.Predicate, exp.Connector, exp.Not, exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.Neg,
+    exp.Count, exp.Length, exp.ArraySize, exp.DateDiff, exp.Predicate, exp.Connector, exp.Not,
     exp.Literal, exp.Null, exp.Boolean, exp.Placeholder, exp.Star,
 )
+#: Nodes computing a number from their inputs: a number made from personal data (an identity
+#: number cast to a number, or summed) still holds it, so it is embedded like computed text.
+NUMBER_OF: tuple[type, ...] = (exp.Sum, exp.Avg, exp.Round, exp.Abs, exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.Neg)
 _TEXT_TYPES = {exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT, exp.DataType.Type.CHAR, exp.DataType.Type.NVARCHAR}
 
 
@@ -137,21 +141,27 @@ class _Tracer:
             inner = self.by_expression[id(node.this)]
             return self.flow(inner, inner.expression.selects[0]) if inner.expression.selects else NOTHING
         if isinstance(node, (exp.Cast, exp.TryCast)):
-            return self.flow(scope, node.this) if node.to.this in _TEXT_TYPES else NOTHING
+            if node.to.this in _TEXT_TYPES:
+                return self.flow(scope, node.this)
+            return _embedded(node, self.flow(scope, node.this)) if node.to.is_type(*exp.DataType.NUMERIC_TYPES) else NOTHING
         if isinstance(node, exp.Anonymous) and node.name.lower() in dialect.UDFS:
             return NOTHING  # similarity scores
         if isinstance(node, CARRIES_NOTHING):
             return NOTHING
+        if isinstance(node, NUMBER_OF):
+            return _embedded(node, reduce(Flow.__or__, (self.flow(scope, c) for c in node.iter_expressions()), NOTHING))
         args = PASS_THROUGH.get(type(node))
         if args is not None:
             parts = [v for a in args for v in _listed(node.args.get(a))]
             return reduce(Flow.__or__, (self.flow(scope, p) for p in parts), NOTHING)
-        inner = reduce(Flow.__or__, (self.flow(scope, c) for c in node.iter_expressions()), NOTHING)
-        if not inner.passed:
-            return inner
-        step, sql = _where(node)
-        made = frozenset(Embedding(k, col, step, sql) for k, col in inner.passed)
-        return Flow(frozenset(), inner.embedded | made)
+        return _embedded(node, reduce(Flow.__or__, (self.flow(scope, c) for c in node.iter_expressions()), NOTHING))
+
+    def position_flows(self) -> list[Flow]:
+        """What comes out of each column of the final SELECT, in order (UNION branches by position)."""
+        query = self.scopes[-1].expression
+        if isinstance(query, exp.SetOperation):
+            return [self._select_flow(self.scopes[-1], name) for name in query.named_selects]
+        return [self.flow(self.scopes[-1], p) for p in query.selects]
 
     def column_flow(self, scope: Scope, column: exp.Column) -> Flow:
         source = scope.sources.get(column.table)
@@ -161,6 +171,14 @@ class _Tracer:
             kind = self.catalog.tables[source.name].personal_columns().get(column.name)
             return Flow(frozenset({(kind, f"{source.name}.{column.name}")})) if kind else NOTHING
         return NOTHING
+
+
+def _embedded(node: exp.Expression, inner: Flow) -> Flow:
+    """`node` computes a new value from `inner`: what `inner` passed as it is is embedded in it."""
+    if not inner.passed:
+        return inner
+    step, sql = _where(node)
+    return Flow(frozenset(), inner.embedded | frozenset(Embedding(k, col, step, sql) for k, col in inner.passed))
 
 
 def _branches(query: exp.Expression) -> list[exp.Select]:
@@ -218,3 +236,48 @@ def trace_personal(compiled: "Compiled", catalog: "Catalog", evidence_fields: li
         elif kinds and not flow.embedded:
             out.kinds[key] = next(iter(kinds))
     return out
+
+
+#: The kind of a column that builds a value around personal data, or mixes kinds: masked by shape.
+SHAPE = "shape"
+
+
+@dataclass(frozen=True)
+class ColumnKind:
+    """What a query's column holds: a kind of personal data passed as it is (`kind`), SHAPE when
+    it builds a value around personal data or mixes kinds, None for none; and where it comes from."""
+
+    kind: str | None
+    columns: tuple[str, ...] = ()   # table.column of the personal data in it
+
+
+def column_kinds(compiled: "Compiled", catalog: "Catalog") -> list[ColumnKind]:
+    """The personal data of each column of an analyst's query (crosscheck sql), in order, followed
+    as for a rule's findings. ValueError when the query cannot be followed (its columns not known)."""
+    try:
+        tree = qualify(compiled.tree.copy(), schema=catalog_schema(catalog), dialect=dialect.READ_DIALECT,
+                       validate_qualify_columns=False, quote_identifiers=False)
+        tracer = _Tracer(tree, catalog)
+    except (SqlglotError, ValueError) as exc:
+        raise ValueError(f"cannot follow personal data through the query: {exc}") from None
+    if any(isinstance(p, exp.Star) or (isinstance(p, exp.Column) and isinstance(p.this, exp.Star))
+           for s in tracer.scopes for p in s.expression.selects if isinstance(s.expression, exp.Select)):
+        raise ValueError("cannot follow personal data through the query: a * whose columns are not known")
+    out = []
+    for flow in tracer.position_flows():
+        cols = tuple(sorted({c for _, c in flow.passed} | {e.column for e in flow.embedded}))
+        if flow.embedded or len(flow.kinds) > 1:
+            out.append(ColumnKind(SHAPE, cols))
+        else:
+            out.append(ColumnKind(next(iter(flow.kinds), None), cols))
+    return out
+
+
+def view_columns(view_id: str, views: dict, catalog: "Catalog") -> list[str]:
+    """The columns of a shared view, in order (crosscheck sql --tables)."""
+    from crosscheck.rules.compiler import compile_view
+
+    compiled = compile_view(view_id, views, catalog)
+    tree = qualify(compiled.tree.copy(), schema=catalog_schema(catalog), dialect=dialect.READ_DIALECT,
+                   validate_qualify_columns=False, quote_identifiers=False)
+    return list(tree.named_selects)

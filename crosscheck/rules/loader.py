@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from crosscheck.rules.compiler import CompileError, Compiled, compile_logic
 from crosscheck.rules.spec import Rule, View
-from crosscheck.yamlio import ConfigError, Locator, Problem, load_yaml, validate
+from crosscheck.yamlio import ConfigError, Locator, Problem, load_yaml, validate, without_unknown_keys
 
 if TYPE_CHECKING:
     from crosscheck.catalog import Catalog
@@ -153,7 +153,9 @@ def _is_view_path(rel: Path) -> bool:
     return any(part.startswith("_") for part in rel.parts[:-1])
 
 
-def _read(path: Path, model: type, problems: list[Problem]) -> tuple[Any, Locator | None]:
+def _read(path: Path, model: type, problems: list[Problem], lint: bool = False) -> tuple[Any, Locator | None]:
+    """The file's spec (None when it does not read) and where its keys are. For lint, a file whose
+    only problems are unknown keys is read without them, so its other checks run too."""
     try:
         data, locator = load_yaml(path)
     except ConfigError as exc:
@@ -166,7 +168,7 @@ def _read(path: Path, model: type, problems: list[Problem]) -> tuple[Any, Locato
         return validate(model, data, locator), locator
     except ConfigError as exc:
         problems.extend(exc.problems)
-        return None, locator
+        return (without_unknown_keys(model, data) if lint else None), locator
 
 
 def collect_ruleset(rules_dir: Path, catalog: "Catalog", *, lint: bool = False, engine: str | None = None,
@@ -189,7 +191,7 @@ def collect_ruleset(rules_dir: Path, catalog: "Catalog", *, lint: bool = False, 
     for path in files:
         rel = path.relative_to(rules_dir)
         is_view = _is_view_path(rel)
-        spec, locator = _read(path, View if is_view else Rule, problems)
+        spec, locator = _read(path, View if is_view else Rule, problems, lint)
         if spec is None:
             continue
         version = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -219,6 +221,10 @@ def collect_ruleset(rules_dir: Path, catalog: "Catalog", *, lint: bool = False, 
         for domain in sorted({r.domain for r in ruleset} - set(ruleset.domains) - {""}):
             problems.append(Problem(str(rules_dir / DOMAINS_FILE), None, domain,
                                     f"the rules of {domain}/ have no domain title: add `{domain}: {{zh: ..., en: ...}}`"))
+    if lint and not problems:  # the documents generated from the rules (README.md's catalog, docs/rules.md)
+        from crosscheck.rules.docs import stale_documents
+
+        problems.extend(Problem(str(path), None, "", message) for path, message in stale_documents(ruleset))
     return ruleset, problems
 
 

@@ -13,6 +13,10 @@ from crosscheck.rules.spec import TEMPLATE_SEPARATOR
 if TYPE_CHECKING:
     from crosscheck.rules.loader import LoadedRule, RuleSet
 
+#: The statuses of the rules the reference lists (crosscheck.rules.key_docs.RULE_STATUSES): a rule
+#: being written (draft, experimental) never makes it out of date.
+DOCUMENTED = ("stable", "deprecated")
+
 
 def _link(ref: str) -> str:
     """A reference as a link from docs/rules.md."""
@@ -63,10 +67,11 @@ def _rule(r: "LoadedRule") -> list[str]:
 
 
 def reference_markdown(ruleset: "RuleSet") -> str:
-    """One section per domain folder, one entry per rule (deprecated ones included, marked), then the views."""
+    """One section per domain folder, one entry per stable rule (deprecated ones included, marked),
+    then the views."""
     lines: list[str] = []
     by_domain: dict[str, list] = {}
-    for r in ruleset:
+    for r in (r for r in ruleset if r.spec.status in DOCUMENTED):
         by_domain.setdefault(r.domain or "(top level)", []).append(r)
     for domain in sorted(by_domain):
         lines += [f"### {domain}/", ""]

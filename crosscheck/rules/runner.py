@@ -34,8 +34,6 @@ from crosscheck.rules.spec import TEMPLATE_SEPARATOR, Evidence
 if TYPE_CHECKING:
     from crosscheck.rules.loader import LoadedRule, RuleSet
 
-#: At most this many "file:line" entries in a finding's `sources`; the rest are counted.
-MAX_SOURCES = 20
 #: At most this many elements of a list evidence field in the text (JSON keeps them all).
 MAX_LIST_ITEMS = 12
 NULL_TEXT = "无"
@@ -99,7 +97,7 @@ def _line_key(s: str) -> tuple:
 
 
 def format_sources(value: Any) -> str:
-    """Distinct 'file:line' entries, sorted, capped at MAX_SOURCES (the rest counted)."""
+    """Every distinct 'file:line' entry, sorted (the reports shorten the list where space is short)."""
     if value is None:
         return ""
     if isinstance(value, str):
@@ -111,10 +109,7 @@ def format_sources(value: Any) -> str:
                 items.extend(str(x) for x in v if x is not None)
             elif v is not None:
                 items.append(str(v))
-    items = sorted({s for s in items if s}, key=_line_key)
-    if len(items) > MAX_SOURCES:
-        return "; ".join(items[:MAX_SOURCES]) + f"; …（另 {len(items) - MAX_SOURCES} 条）"
-    return "; ".join(items)
+    return "; ".join(sorted({s for s in items if s}, key=_line_key))
 
 
 def is_present(value: Any) -> bool:
@@ -181,8 +176,19 @@ def _outcome(rule: "LoadedRule", status: str, **kw: Any) -> RuleOutcome:
     return RuleOutcome(
         rule_id=s.id, title_zh=s.title.zh, title_en=s.title.en, severity=s.severity, status=status,  # type: ignore[arg-type]
         version=rule.version, description=s.description.en.strip(), description_zh=s.description.zh.strip(),
-        domain=rule.domain, rule_status=s.status, timeline=[m.model_dump(by_alias=True) for m in s.evidence.timeline], **kw,
+        domain=rule.domain, rule_status=s.status, timeline=[m.model_dump(by_alias=True) for m in s.evidence.timeline],
+        evidence_fields=evidence_fields(rule), **kw,
     )
+
+
+def evidence_fields(rule: "LoadedRule") -> list[dict]:
+    """The rule's evidence fields as reviewers read them (RuleOutcome.evidence_fields): a field
+    without a label is called by its name."""
+    out = []
+    for name, f in rule.spec.evidence.fields.items():
+        en = (f.label.en if f.label is not None else "") or name.replace("_", " ")
+        out.append({"name": name, "zh": f.label.zh if f.label is not None else name, "en": en, "format": f.format})
+    return out
 
 
 def _unavailable(available: dict[str, str | None], tables: set[str]) -> dict[str, str]:

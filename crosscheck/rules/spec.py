@@ -22,6 +22,8 @@ from crosscheck.rules.concepts import HeldInMonth, Pairs, Reconcile, as_list
 from crosscheck.rules.parameters import RESERVED_PARAMETERS, Parameter, coerce_param
 from crosscheck.yamlio import IDENT, Strict
 
+Status = Literal["draft", "experimental", "stable", "deprecated"]
+
 EvidenceFormat = Literal["text", "date", "month", "datetime", "amount", "integer", "number", "list"]
 
 
@@ -313,8 +315,9 @@ class TimelineItem(Strict):
         return self
 
     @property
-    def field_names(self) -> list[str]:
-        return [f for f in (self.at, self.from_, self.to) if f]
+    def field_names(self) -> dict[str, str]:
+        """The key the mark names each evidence field under (at, from, to) -> the field."""
+        return {k: f for k, f in (("at", self.at), ("from", self.from_), ("to", self.to)) if f}
 
 
 class Evidence(Strict):
@@ -333,17 +336,6 @@ class Evidence(Strict):
         min_length=1, description="one Chinese sentence, or a list of parts joined by ，; {field} or {parameter} placeholders")
     timeline: list[TimelineItem] = Field(
         default_factory=list, description="marks of each finding's timeline in the report: a day (at) or a span (from, to) of date fields")
-
-    @model_validator(mode="after")
-    def _timeline_reads_dated_fields(self) -> "Evidence":
-        for mark in self.timeline:
-            for name in mark.field_names:
-                f = self.fields.get(name)
-                if f is None:
-                    raise ValueError(f"timeline: '{name}' is not an evidence field")
-                if (f.item if f.format == "list" else f.format) not in DATED_FORMATS:
-                    raise ValueError(f"timeline: '{name}' is not a date, month or datetime field ({f.format})")
-        return self
 
     @field_validator("template", mode="before")
     @classmethod
@@ -437,10 +429,9 @@ class Rule(Logic):
     description: Description = Field(
         default_factory=Description, description="exactly what fires and what does not: English text, or {zh: ..., en: ...} (zh required when stable)")
     severity: Literal["high", "medium", "low"] = Field(description="how the findings are ranked and alerted")
-    status: Literal["draft", "experimental", "stable", "deprecated"] = Field(
-        default="experimental", description="draft (runs in shadow on every complete run: counted on the workbench's dashboard, "
-        "never listed, alerted or pushed as clues, until promoted), experimental (runs, lint is lenient), stable (metadata "
-        "and tests required), deprecated (not run unless named)")
+    status: Status = Field(
+        default="experimental", description="draft, experimental, stable or deprecated: what each does is in "
+        "docs/writing-rules.md, \"Status\"")
     owner: str = Field(default="", description="team or person who answers for the rule (required when stable)")
     tags: list[str] = Field(default_factory=list, description="free words to find rules by")
     references: list[str] = Field(default_factory=list, description="where the rule's notions are defined: a shipped document (docs/rules.md#...) or a URL")

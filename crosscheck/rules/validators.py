@@ -184,6 +184,25 @@ def evidence_template(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Proble
             yield rule.locator.problem((*loc, "when"), f"'{part.when}' is not an evidence field or parameter")
 
 
+@check("evidence_timeline")
+def evidence_timeline(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]:
+    """Each timeline mark names evidence fields that hold a date, month or datetime (at the mark's key)."""
+    from crosscheck.rules.spec import DATED_FORMATS
+
+    fields = rule.spec.evidence.fields
+    dated = [n for n, f in fields.items() if (f.item if f.format == "list" else f.format) in DATED_FORMATS]
+    for i, mark in enumerate(rule.spec.evidence.timeline):
+        for key, name in mark.field_names.items():
+            loc = ("evidence", "timeline", i, key)
+            f = fields.get(name)
+            if f is None:
+                yield rule.locator.problem(loc, f"'{name}' is not an evidence field{did_you_mean(name, dated or fields)}"
+                                           + (f" (date fields: {', '.join(dated)})" if dated else ""))
+            elif name not in dated:
+                yield rule.locator.problem(loc, f"'{name}' is not a date, month or datetime field ({f.format}): a timeline "
+                                           f"mark is placed by a date{' (date fields: ' + ', '.join(dated) + ')' if dated else ''}")
+
+
 @check("tests_well_formed")
 def tests_well_formed(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]:
     catalog = ruleset.catalog

@@ -14,7 +14,7 @@
               evidence: '证据', sources: '来源记录', finding_key: '发现编号', status: '状态', first_seen: '首次发现',
               priority: '序', rule: '规则', review: '复核结论' },
       rv: { confirmed: '确认', false_positive: '误报', explained: '已解释' },
-      open: '展开详情', evidenceFull: '证据', sourcesTitle: '来源记录（文件:行号）', timeline: '时间线',
+      open: '展开详情', evidenceFull: '证据', fieldsTitle: '证据字段', sourcesTitle: '来源记录（文件:行号）', timeline: '时间线',
       reviewTitle: '复核', reviewBy: '复核人', reviewOn: '日期', reviewUntil: '抑制至', reviewChange: '再次列出的原因'
     },
     en: {
@@ -27,7 +27,7 @@
               evidence: 'Evidence', sources: 'Source records', finding_key: 'Finding key', status: 'Status', first_seen: 'First seen',
               priority: '#', rule: 'Rule', review: 'Review' },
       rv: { confirmed: 'Confirmed', false_positive: 'False positive', explained: 'Explained' },
-      open: 'Show details', evidenceFull: 'Evidence', sourcesTitle: 'Source records (file:line)', timeline: 'Timeline',
+      open: 'Show details', evidenceFull: 'Evidence', fieldsTitle: 'Evidence fields', sourcesTitle: 'Source records (file:line)', timeline: 'Timeline',
       reviewTitle: 'Review', reviewBy: 'Reviewer', reviewOn: 'Date', reviewUntil: 'Suppressed until', reviewChange: 'Listed again because'
     }
   };
@@ -280,7 +280,7 @@
     tr.classList.toggle('is-open', !!this.open[n]);
   };
 
-  /* A finding opened: its whole evidence, its timeline, its review and its source records. */
+  /* A finding opened: its whole evidence, its evidence fields by their labels, its timeline, its review and its source records. */
   Widget.prototype.detailRow = function (n) {
     var T = L[lang], d = this.details[n] || {}, r = this.rows[n], tr = el('tr', 'ft-detail'), td = el('td');
     td.colSpan = this.shownCols();
@@ -292,6 +292,15 @@
       var key = el('div', 'd-key', T.cols.finding_key + '：');
       key.appendChild(el('code', null, r[this.idx.finding_key]));
       body.appendChild(key);
+    }
+    if (d.fields && d.fields.length) {
+      body.appendChild(el('div', 'd-label', T.fieldsTitle));
+      var dl = el('dl', 'd-fields');
+      d.fields.forEach(function (f) {
+        dl.appendChild(el('dt', null, lang === 'en' ? f[1] : f[0]));
+        dl.appendChild(el('dd', null, f[2]));
+      });
+      body.appendChild(dl);
     }
     if (d.timeline && d.timeline.length) {
       body.appendChild(el('div', 'd-label', T.timeline));
