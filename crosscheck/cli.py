@@ -173,6 +173,40 @@ def eval_linkage(
         typer.echo(line)
 
 
+@app.command("link-names")
+def link_names(
+    registry: Path = typer.Option(..., "--registry", help="CSV: 公民身份号码, 姓名, 性别, 出生日期, 所属乡镇, 所属村 (GBK or UTF-8)."),
+    records: Path = typer.Option(..., "--records", help="CSV: 记录编号, 姓名, 性别, 出生年份, 所属乡镇, 所属村 (性别 and 出生年份 may be empty)."),
+    out: Path = typer.Option(..., "--out", help="LINKS.csv to write (UTF-8 with BOM): 记录编号, 公民身份号码, 方式, 候选."),
+    neighbouring: bool = typer.Option(False, "--neighbouring", help="Look for a record with no candidate in its village in the rest of its township (邻村)."),
+) -> None:
+    """Link each record (a name and a village, no identity number) to the one registry person it is (docs/names.md)."""
+    from crosscheck.names.files import LinkInputError
+    from crosscheck.names.link import link_files
+
+    try:
+        summary = link_files(registry, records, out, neighbouring=neighbouring)
+    except LinkInputError as exc:
+        _fail(str(exc))
+    for line in summary.lines():
+        typer.echo(line, err=line != summary.lines()[0])
+    typer.echo(f"written {out}")
+
+
+@app.command("eval-names")
+def eval_names(
+    seed: int = typer.Option(7, "--seed", help="Seed of the generated registry and records."),
+    villages: int = typer.Option(60, "--villages", min=1, help="Villages in the generated registry."),
+    people: int = typer.Option(600, "--people", min=10, help="Registry people per village, on average."),
+    records: int = typer.Option(6000, "--records", min=10, help="Records to link."),
+) -> None:
+    """Precision, recall and the ambiguous share of the name linker on the project's corruption harness (BENCHMARKS.md)."""
+    from devtools.names.harness import evaluate, render
+
+    for line in render(evaluate(seed=seed, villages=villages, people=people, records=records)):
+        typer.echo(line)
+
+
 cache_app = typer.Typer(no_args_is_help=True, add_completion=False,
                         help="The cache of loaded deliveries and parsed files: list it, prune it.")
 
