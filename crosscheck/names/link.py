@@ -52,14 +52,16 @@ def way_sql(prefix: str = "link") -> str:
             f"|| CASE WHEN {f} IS NOT NULL THEN ' ' || {f} || '→' || {t} ELSE '' END")
 
 
-def link_query(neighbouring: bool) -> str:
-    """The linker over the prepared tables `registry_rows` and `records_rows`."""
+def link_query(neighbouring: bool, lookalikes: str | None = None) -> str:
+    """The linker over the prepared tables `registry_rows` and `records_rows` (`lookalikes`: a
+    look-alike table replacing the four corners, "天夭 军车 ...")."""
     records = Side("(SELECT * FROM records_rows WHERE bad = '')", "r.rid", "r.name", "r.town", "r.vill", "r.sex", "r.yr")
     registry = Side("(SELECT * FROM registry_rows WHERE bad = '')", "p.pid", "p.name", "p.town", "p.vill", "p.sex", "p.yr")
-    return link_sql(LinkQuery(records, registry, neighbouring=neighbouring))
+    table = None if lookalikes is None else "'" + lookalikes.replace("'", "''") + "'"
+    return link_sql(LinkQuery(records, registry, neighbouring=neighbouring, lookalikes=table))
 
 
-def link_files(registry: Path, records: Path, out: Path, *, neighbouring: bool = False) -> LinkSummary:
+def link_files(registry: Path, records: Path, out: Path, *, neighbouring: bool = False, lookalikes: str | None = None) -> LinkSummary:
     """Link `records` to `registry`, write `out`; LinkInputError for a file that cannot be used."""
     with tempfile.TemporaryDirectory(prefix="crosscheck-names-") as tmp:
         con = connect(Path(tmp))
@@ -68,7 +70,7 @@ def link_files(registry: Path, records: Path, out: Path, *, neighbouring: bool =
             prepare(con, "registry", cols, registry=True)
             cols = stage(con, records, "records", RECORD_HEADERS, Path(tmp))
             prepare(con, "records", cols, registry=False)
-            con.execute(f"CREATE TEMP TABLE links AS {link_query(neighbouring)}")
+            con.execute(f"CREATE TEMP TABLE links AS {link_query(neighbouring, lookalikes)}")
             query = (f"SELECT rid, link_person_id, CASE WHEN link_status = '{LINKED}' THEN {way_sql()} "
                      f"ELSE CASE link_status {' '.join(f'WHEN {k!r} THEN {v!r}' for k, v in NOT_LINKED.items())} END END, "
                      "array_to_string(link_candidates, ';'), line FROM links "

@@ -14,7 +14,8 @@ than one (docs/names.md). Every step is an equi-join, so it scales with the data
    present (``name_char_reading``, ``name_char_shape`` or the rule's look-alike table):
    缺字 (the record's character is ``?`` or ``□``), else 同音, else 形近;
 4. optionally (``neighbouring``), the keys with no candidate at all in their village are
-   looked for the same way in the other villages of their township (邻村);
+   looked for in the other villages of their township, by identical name form only (邻村):
+   over a whole township a one-character variant finds a stranger for nearly any name;
 5. a key links when exactly one person stands in the class that decided it (identical
    before variant; village before township), and is ambiguous when several do.
 
@@ -92,13 +93,19 @@ def _text(expr: str | None) -> str:
     return "CAST(NULL AS VARCHAR)" if expr is None else f"CAST({expr} AS VARCHAR)"
 
 
-def _pass(n: int, open_keys: str, in_village: bool, lookalike: str) -> list[tuple[str, str]]:
-    """CTEs of one pass (village or township) over the keys in `open_keys`; ends in ln_cand{n}."""
-    place = "p.town = q.town AND p.vill = q.vill" if in_village else "p.town = q.town AND p.vill <> q.vill"
-    mplace = place.replace("q.", "m.")
-    scope = "(SELECT DISTINCT town, vill FROM {o}) s ON s.town = p.town AND s.vill = p.vill" if in_village else \
-        "(SELECT DISTINCT town FROM {o}) s ON s.town = p.town"
-    pvill = "CAST(NULL AS VARCHAR)" if in_village else "p.vill"
+def _neighbours(open_keys: str) -> list[tuple[str, str]]:
+    """The 邻村 pass: identical name forms in the other villages of the township, ln_cand2."""
+    return [("ln_cand2", f"SELECT {_key_cols('q')}, p.pid, p.pname, p.vill AS pvill, '{IDENTICAL}' AS kind, "
+                         "CAST(NULL AS VARCHAR) AS a, CAST(NULL AS VARCHAR) AS b "
+                         f"FROM {open_keys} AS q JOIN ln_reg AS p ON p.town = q.town AND p.vill <> q.vill AND p.pname = q.name "
+                         f"WHERE {_filters('q', 'p')}")]
+
+
+def _pass(n: int, open_keys: str, lookalike: str) -> list[tuple[str, str]]:
+    """CTEs of the village pass over the keys in `open_keys`; ends in ln_cand{n}."""
+    place, mplace = "p.town = q.town AND p.vill = q.vill", "p.town = m.town AND p.vill = m.vill"
+    scope = "(SELECT DISTINCT town, vill FROM {o}) s ON s.town = p.town AND s.vill = p.vill"
+    pvill = "CAST(NULL AS VARCHAR)"
     lost = ", ".join(f"'{c}'" for c in LOST_CHARACTERS)
     return [
         (f"ln_same{n}", f"SELECT {_key_cols('q')}, p.pid, p.pname, {pvill} AS pvill, '{IDENTICAL}' AS kind, "
@@ -153,11 +160,11 @@ def link_sql(q: LinkQuery) -> str:
     ]
     if q.lookalikes:
         ctes += _lookalike_ctes(_text(q.lookalikes))
-    ctes += _pass(1, "ln_q", True, lookalike)
+    ctes += _pass(1, "ln_q", lookalike)
     passes = ["ln_cand1"]
     if q.neighbouring:
         ctes.append(("ln_q2", f"SELECT q.* FROM ln_q AS q ANTI JOIN ln_cand1 AS c ON {_same_key('c', 'q')}"))
-        ctes += _pass(2, "ln_q2", False, lookalike)
+        ctes += _neighbours("ln_q2")
         passes.append("ln_cand2")
     ctes.append(("ln_cand", " UNION ALL ".join(f"SELECT * FROM {c}" for c in passes)))
     ctes.append(("ln_keys", f"SELECT {_key_cols('c')}, count(DISTINCT c.pid) AS n, min(c.pid) AS pid, min(c.pname) AS pname, "

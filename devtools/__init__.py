@@ -1,0 +1,1 @@
+"""Tools for developing crosscheck (generators, harnesses), outside the runtime package."""
