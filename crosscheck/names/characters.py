@@ -17,9 +17,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 #: What an exporting system writes for a character it could not encode (缺字).
 LOST_CHARACTERS = ("?", "□")
 
@@ -49,7 +46,11 @@ def shape(ch: str) -> str | None:
     return code[:4] if code and len(code) >= 4 else None
 
 
-def _per_distinct(fn, values: pa.Array | pa.ChunkedArray) -> pa.Array:
+def _per_distinct(fn, values):
+    """`fn` of each distinct value of an Arrow string array, spread back over the array."""
+    import pyarrow as pa  # here, not at import: rule files are read by every command
+    import pyarrow.compute as pc
+
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if not pa.types.is_string(values.type):
@@ -66,7 +67,7 @@ KERNELS = {
 }
 
 
-def compute(sql_name: str, values) -> pa.Array:
+def compute(sql_name: str, values):
     """Run a character function on an Arrow array (what both engines' UDFs call)."""
     return KERNELS[sql_name](values)
 
