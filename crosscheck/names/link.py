@@ -16,7 +16,7 @@ from crosscheck.names import characters
 from crosscheck.names.files import RECORD_HEADERS, REGISTRY_HEADERS, BadRows, bad_rows, prepare, stage, write_links
 from crosscheck.names.sql import AMBIGUOUS, LINKED, NEIGHBOURING, UNIDENTIFIED, LinkQuery, Side, link_sql
 
-MEMORY_LIMIT = "4GB"
+MEMORY_LIMIT = "3GB"
 #: 方式 of a record that is not linked.
 NOT_LINKED = {AMBIGUOUS: "待人工核实", UNIDENTIFIED: "未识别"}
 BAD_RECORD = "无效记录"
