@@ -138,7 +138,8 @@ def render(result: Result) -> list[str]:
     order = Counter({k: v.records for k, v in result.kinds.items()})
     for kind, _ in order.most_common():
         k = result.kinds[kind]
-        lines.append(f"{kind:<14}{k.records:>8}{k.answerable:>11}{k.recall:>8.3f}{k.wrong:>7}{k.ambiguous:>10}")
+        recall = f"{k.recall:>8.3f}" if k.answerable else f"{'-':>8}"
+        lines.append(f"{kind:<14}{k.records:>8}{k.answerable:>11}{recall}{k.wrong:>7}{k.ambiguous:>10}")
     lines += ["", "baselines (same records):"]
     for name, b in result.baselines.items():
         lines.append(f"  {name:<24} precision {b.precision:.4f}  recall {b.recall:.4f}  wrong {b.wrong}")
