@@ -204,3 +204,14 @@ def test_link_names_refuses_a_file_without_its_columns(tmp_path, files):
     assert result.exit_code == 2
     assert "missing columns 公民身份号码, 出生日期" in result.output and "records.csv" in result.output
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_an_identity_number_links_whatever_the_name_says():
+    con = duckdb.connect()
+    characters.register(con)
+    con.execute("CREATE TABLE reg AS SELECT * FROM (VALUES ('P1', '王建华'), ('P2', '李明')) t(pid, name)")
+    con.execute("CREATE TABLE rec AS SELECT * FROM (VALUES ('1', '王建华', 'P2'), ('2', '王建华', NULL), ('3', '赵某', 'X9')) t(rid, name, ident)")
+    q = LinkQuery(Side("rec", "r.rid", "r.name", "'镇'", "'村'"), Side("reg", "p.pid", "p.name", "'镇'", "'村'"), identity="r.ident")
+    rows = {r[0]: (r[3], r[4], r[5], r[9]) for r in con.execute(link_sql(q)).fetchall()}
+    assert rows == {"1": ("P2", "李明", "身份证号", "linked"), "2": ("P1", "王建华", "一致", "linked"),
+                    "3": ("X9", None, "身份证号", "linked")}      # the person need not be in the registry

@@ -31,6 +31,7 @@ class Tally:
     ambiguous: int = 0
     answerable: int = 0
     recalled: int = 0
+    twins_wrong: int = 0     # records of same-sound twins linked to the other twin (or anyone else)
 
     def add(self, rec: Record, got: str | None, ambiguous: bool) -> None:
         self.records += 1
@@ -39,6 +40,7 @@ class Tally:
             self.linked += 1
             self.right += got == rec.truth
             self.wrong += got != rec.truth
+            self.twins_wrong += rec.trap and got != rec.truth
         if rec.answerable:
             self.answerable += 1
             self.recalled += got == rec.truth
@@ -61,7 +63,6 @@ class Result:
     kinds: dict[str, Tally]
     decoys_linked: int
     traps: int
-    traps_wrong: int
     baselines: dict[str, Tally] = field(default_factory=dict)
 
 
@@ -112,7 +113,7 @@ def evaluate(seed: int = 7, villages: int = 60, people: int = 600, records: int 
         with open(Path(tmp) / "links.csv", encoding="utf-8-sig", newline="") as fh:
             links = {row["记录编号"]: row for row in csv.DictReader(fh)}
     total, kinds = Tally(), defaultdict(Tally)
-    decoys_linked = traps_wrong = traps = 0
+    decoys_linked = traps = 0
     for r in world.records:
         row = links[r.rid]
         got, ambiguous = row["公民身份号码"] or None, bool(row["候选"])
@@ -120,9 +121,7 @@ def evaluate(seed: int = 7, villages: int = 60, people: int = 600, records: int 
         kinds[r.kind].add(r, got, ambiguous)
         decoys_linked += r.kind == "decoy" and got is not None
         traps += r.trap
-        traps_wrong += r.trap and got is not None and got != r.truth
-    return Result(len(world.people), len(world.records), seconds, total, dict(kinds), decoys_linked, traps, traps_wrong,
-                  _baselines(world))
+    return Result(len(world.people), len(world.records), seconds, total, dict(kinds), decoys_linked, traps, _baselines(world))
 
 
 def render(result: Result) -> list[str]:
@@ -131,7 +130,7 @@ def render(result: Result) -> list[str]:
         f"registry {result.registry:,} people, {result.records:,} records; linked in {result.seconds:.2f} s",
         f"precision {t.precision:.4f} ({t.wrong} wrong of {t.linked:,} links)   recall {t.recall:.4f} "
         f"({t.recalled:,} of {t.answerable:,} records with one right answer)   ambiguous {t.ambiguous / t.records:.4f}",
-        f"decoys linked {result.decoys_linked}   trap records {result.traps}, linked to the wrong twin {result.traps_wrong}",
+        f"decoys linked {result.decoys_linked}   trap records {result.traps}, linked to the wrong twin {t.twins_wrong}",
         "",
         f"{'kind':<14}{'records':>8}{'answerable':>11}{'recall':>8}{'wrong':>7}{'ambiguous':>10}",
     ]
@@ -142,5 +141,5 @@ def render(result: Result) -> list[str]:
         lines.append(f"{kind:<14}{k.records:>8}{k.answerable:>11}{recall}{k.wrong:>7}{k.ambiguous:>10}")
     lines += ["", "baselines (same records):"]
     for name, b in result.baselines.items():
-        lines.append(f"  {name:<24} precision {b.precision:.4f}  recall {b.recall:.4f}  wrong {b.wrong}")
+        lines.append(f"  {name:<24} precision {b.precision:.4f}  recall {b.recall:.4f}  wrong {b.wrong}  twins wrong {b.twins_wrong}")
     return lines
