@@ -94,43 +94,43 @@ def _text(expr: str | None) -> str:
 
 
 def _neighbours(open_keys: str) -> list[tuple[str, str]]:
-    """The 邻村 pass: identical name forms in the other villages of the township, ln_cand2."""
-    return [("ln_cand2", f"SELECT {_key_cols('q')}, p.pid, p.pname, p.vill AS pvill, '{IDENTICAL}' AS kind, "
-                         "CAST(NULL AS VARCHAR) AS a, CAST(NULL AS VARCHAR) AS b "
-                         f"FROM {open_keys} AS q JOIN ln_reg AS p ON p.town = q.town AND p.vill <> q.vill AND p.pname = q.name "
-                         f"WHERE {_filters('q', 'p')}")]
+    """The 邻村 pass: identical name forms in the other villages of the township (ln_cand_town)."""
+    return [("ln_cand_town", f"SELECT {_key_cols('q')}, p.pid, p.pname, p.vill AS pvill, '{IDENTICAL}' AS kind, "
+                             "CAST(NULL AS VARCHAR) AS a, CAST(NULL AS VARCHAR) AS b "
+                             f"FROM {open_keys} AS q JOIN ln_reg AS p ON p.town = q.town AND p.vill <> q.vill AND p.pname = q.name "
+                             f"WHERE {_filters('q', 'p')}")]
 
 
-def _pass(n: int, open_keys: str, lookalike: str) -> list[tuple[str, str]]:
-    """CTEs of the village pass over the keys in `open_keys`; ends in ln_cand{n}."""
-    place, mplace = "p.town = q.town AND p.vill = q.vill", "p.town = m.town AND p.vill = m.vill"
-    scope = "(SELECT DISTINCT town, vill FROM {o}) s ON s.town = p.town AND s.vill = p.vill"
-    pvill = "CAST(NULL AS VARCHAR)"
+def _village(lookalike: str) -> list[tuple[str, str]]:
+    """The village pass over the query keys (ln_q): identical, else one variant character (ln_cand_village)."""
+    none = "CAST(NULL AS VARCHAR)"
     lost = ", ".join(f"'{c}'" for c in LOST_CHARACTERS)
+    unlost = "CASE WHEN k.kind = '{}' THEN NULL ELSE k.{} END"
     return [
-        (f"ln_same{n}", f"SELECT {_key_cols('q')}, p.pid, p.pname, {pvill} AS pvill, '{IDENTICAL}' AS kind, "
-                        "CAST(NULL AS VARCHAR) AS a, CAST(NULL AS VARCHAR) AS b "
-                        f"FROM {open_keys} AS q JOIN ln_reg AS p ON {place} AND p.pname = q.name WHERE {_filters('q', 'p')}"),
-        (f"ln_open{n}", f"SELECT q.* FROM {open_keys} AS q ANTI JOIN ln_same{n} AS s ON {_same_key('s', 'q')}"),
-        (f"ln_qm{n}", "SELECT o.*, length(o.name) AS len, substr(o.name, 1, o.pos - 1) || substr(o.name, o.pos + 1) AS mkey "
-                      f"FROM (SELECT q.*, unnest(range(1, length(q.name) + 1)) AS pos FROM ln_open{n} AS q) AS o"),
-        (f"ln_regm{n}", "SELECT o.*, length(o.pname) AS len, substr(o.pname, 1, o.pos - 1) || substr(o.pname, o.pos + 1) AS mkey "
-                        "FROM (SELECT p.*, unnest(range(1, length(p.pname) + 1)) AS pos FROM ln_reg AS p "
-                        f"SEMI JOIN {scope.format(o=f'ln_open{n}')}) AS o"),
-        (f"ln_var{n}", f"SELECT {_key_cols('m')}, p.pid, p.pname, {pvill} AS pvill, substr(m.name, m.pos, 1) AS a, substr(p.pname, m.pos, 1) AS b "
-                       f"FROM ln_qm{n} AS m JOIN ln_regm{n} AS p ON {mplace} AND p.len = m.len AND p.pos = m.pos AND p.mkey = m.mkey "
-                       f"WHERE substr(m.name, m.pos, 1) <> substr(p.pname, m.pos, 1) AND {_filters('m', 'p')}"),
+        ("ln_same", f"SELECT {_key_cols('q')}, p.pid, p.pname, {none} AS pvill, '{IDENTICAL}' AS kind, {none} AS a, {none} AS b "
+                    "FROM ln_q AS q JOIN ln_reg AS p ON p.town = q.town AND p.vill = q.vill AND p.pname = q.name "
+                    f"WHERE {_filters('q', 'p')}"),
+        ("ln_open", f"SELECT q.* FROM ln_q AS q ANTI JOIN ln_same AS s ON {_same_key('s', 'q')}"),
+        # a name of n characters: n keys, position i left out
+        ("ln_qm", "SELECT o.*, length(o.name) AS len, substr(o.name, 1, o.pos - 1) || substr(o.name, o.pos + 1) AS mkey "
+                  "FROM (SELECT q.*, unnest(range(1, length(q.name) + 1)) AS pos FROM ln_open AS q) AS o"),
+        ("ln_regm", "SELECT o.*, length(o.pname) AS len, substr(o.pname, 1, o.pos - 1) || substr(o.pname, o.pos + 1) AS mkey "
+                    "FROM (SELECT p.*, unnest(range(1, length(p.pname) + 1)) AS pos FROM ln_reg AS p "
+                    "SEMI JOIN (SELECT DISTINCT town, vill FROM ln_open) AS s ON s.town = p.town AND s.vill = p.vill) AS o"),
+        ("ln_var", f"SELECT {_key_cols('m')}, p.pid, p.pname, {none} AS pvill, substr(m.name, m.pos, 1) AS a, "
+                   "substr(p.pname, m.pos, 1) AS b FROM ln_qm AS m JOIN ln_regm AS p ON p.town = m.town AND p.vill = m.vill "
+                   "AND p.len = m.len AND p.pos = m.pos AND p.mkey = m.mkey "
+                   f"WHERE substr(m.name, m.pos, 1) <> substr(p.pname, m.pos, 1) AND {_filters('m', 'p')}"),
         # the per-character table: computed once for the distinct characters of the differing pairs
-        (f"ln_chars{n}", "SELECT ch, name_char_reading(ch) AS reading, name_char_shape(ch) AS shape "
-                         f"FROM (SELECT a AS ch FROM ln_var{n} UNION SELECT b AS ch FROM ln_var{n}) AS c"),
-        (f"ln_kind{n}", f"SELECT v.*, CASE WHEN v.a IN ({lost}) THEN '{LOST}' "
-                        f"WHEN ia.reading IS NOT NULL AND ia.reading = ib.reading THEN '{SAME_SOUND}' "
-                        f"WHEN {lookalike} THEN '{LOOKALIKE}' END AS kind "
-                        f"FROM ln_var{n} AS v LEFT JOIN ln_chars{n} AS ia ON ia.ch = v.a LEFT JOIN ln_chars{n} AS ib ON ib.ch = v.b"
-                        + (" LEFT JOIN ln_look AS l ON l.a = v.a AND l.b = v.b" if "l.a" in lookalike else "")),
-        (f"ln_cand{n}", f"SELECT * FROM ln_same{n} UNION ALL "
-                        f"SELECT {_key_cols('k')}, k.pid, k.pname, k.pvill, k.kind, CASE WHEN k.kind = '{LOST}' THEN NULL ELSE k.a END, CASE WHEN k.kind = '{LOST}' THEN NULL ELSE k.b END "
-                        f"FROM ln_kind{n} AS k WHERE k.kind IS NOT NULL"),
+        ("ln_chars", "SELECT ch, name_char_reading(ch) AS reading, name_char_shape(ch) AS shape "
+                     "FROM (SELECT a AS ch FROM ln_var UNION SELECT b AS ch FROM ln_var) AS c"),
+        ("ln_kind", f"SELECT v.*, CASE WHEN v.a IN ({lost}) THEN '{LOST}' "
+                    f"WHEN ia.reading IS NOT NULL AND ia.reading = ib.reading THEN '{SAME_SOUND}' "
+                    f"WHEN {lookalike} THEN '{LOOKALIKE}' END AS kind "
+                    "FROM ln_var AS v LEFT JOIN ln_chars AS ia ON ia.ch = v.a LEFT JOIN ln_chars AS ib ON ib.ch = v.b"
+                    + (" LEFT JOIN ln_look AS l ON l.a = v.a AND l.b = v.b" if "l.a" in lookalike else "")),
+        ("ln_cand_village", f"SELECT * FROM ln_same UNION ALL SELECT {_key_cols('k')}, k.pid, k.pname, k.pvill, k.kind, "
+                            f"{unlost.format(LOST, 'a')}, {unlost.format(LOST, 'b')} FROM ln_kind AS k WHERE k.kind IS NOT NULL"),
     ]
 
 
@@ -160,12 +160,12 @@ def link_sql(q: LinkQuery) -> str:
     ]
     if q.lookalikes:
         ctes += _lookalike_ctes(_text(q.lookalikes))
-    ctes += _pass(1, "ln_q", lookalike)
-    passes = ["ln_cand1"]
+    ctes += _village(lookalike)
+    passes = ["ln_cand_village"]
     if q.neighbouring:
-        ctes.append(("ln_q2", f"SELECT q.* FROM ln_q AS q ANTI JOIN ln_cand1 AS c ON {_same_key('c', 'q')}"))
-        ctes += _neighbours("ln_q2")
-        passes.append("ln_cand2")
+        ctes.append(("ln_q_town", f"SELECT q.* FROM ln_q AS q ANTI JOIN ln_cand_village AS c ON {_same_key('c', 'q')}"))
+        ctes += _neighbours("ln_q_town")
+        passes.append("ln_cand_town")
     ctes.append(("ln_cand", " UNION ALL ".join(f"SELECT * FROM {c}" for c in passes)))
     ctes.append(("ln_keys", f"SELECT {_key_cols('c')}, count(DISTINCT c.pid) AS n, min(c.pid) AS pid, min(c.pname) AS pname, "
                             "min(c.kind) AS kind, min(c.a) AS a, min(c.b) AS b, min(c.pvill) AS pvill, "
