@@ -380,7 +380,7 @@ severity: low
 status: experimental
 steps:
   - name: candidates
-    link_names: {records: subsidy_payments, id: doc_no, name: name, township: township, village: village,
+    link_names: {records: subsidy_payments, name: name, township: township, village: village,
                  neighbouring: true, rows: candidates}
 output: {subject: "township || '|' || doc_no", person_id: candidate_id, name: candidate_name, discriminator: "coalesce(candidate_id, '')"}
 evidence:

@@ -48,10 +48,11 @@ CANDIDATE_COLUMNS = ("link_person_id", "link_status", "candidate_id", "candidate
 
 @dataclass(frozen=True)
 class Side:
-    """A relation and the SQL expressions of its link keys (sex and birth year optional)."""
+    """A relation and the SQL expressions of its link keys (sex and birth year optional; the
+    records' own columns are carried whole, so their `id` is not needed)."""
 
     relation: str
-    id: str
+    id: str | None
     name: str
     township: str
     village: str

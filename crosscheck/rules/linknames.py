@@ -5,7 +5,6 @@ A rule step::
     - name: lessee
       link_names:
         records: asset_contracts        # table, view or earlier step
-        id: contract_no                 # what identifies a record (carried, not used to match)
         name: lessee_name               # name form (a `type: name` column is one)
         township: township              # text keys
         village: village
@@ -53,7 +52,6 @@ class LinkNames(Strict):
     """Link each record to the one registry person its name and place name (docs/names.md)."""
 
     records: str = Field(pattern=IDENT, description="table, view or earlier step holding the records")
-    id: str = Field(min_length=1, description="column identifying a record (carried through; several rows may share it)")
     name: str = Field(min_length=1, description="column or SQL: the name as a name form (a `type: name` column is one)")
     township: str = Field(min_length=1, description="column or SQL: the record's township (text key)")
     village: str = Field(min_length=1, description="column or SQL: the record's village (text key)")
@@ -83,7 +81,7 @@ def link_names_sql(step: LinkNames) -> str:
         return None if expr is None else qualify_expr(expr, alias)
 
     g = step.registry
-    records = Side(step.records, q(step.id, "r"), q(step.name, "r"), q(step.township, "r"), q(step.village, "r"),
+    records = Side(step.records, None, q(step.name, "r"), q(step.township, "r"), q(step.village, "r"),
                    q(step.sex, "r"), q(step.birth_year, "r"))
     registry = Side(g.table, q(g.id, "p"), q(g.name, "p"), q(g.township, "p"), q(g.village, "p"), q(g.sex, "p"), q(g.birth_year, "p"))
     table = step.lookalikes
