@@ -215,3 +215,16 @@ def test_an_identity_number_links_whatever_the_name_says():
     rows = {r[0]: (r[3], r[4], r[5], r[9]) for r in con.execute(link_sql(q)).fetchall()}
     assert rows == {"1": ("P2", "李明", "身份证号", "linked"), "2": ("P1", "王建华", "一致", "linked"),
                     "3": ("X9", None, "身份证号", "linked")}      # the person need not be in the registry
+
+
+def test_a_line_that_cannot_be_split_is_a_bad_row_not_a_lost_one(tmp_path, files):
+    registry, _, _ = files
+    records = tmp_path / "split.csv"
+    records.write_text("记录编号,姓名,性别,出生年份,所属乡镇,所属村\n1,王健华,,,石花镇,西瓜村\n2,李明,,,石花镇,西瓜村,多余\n", encoding="utf-8")
+    out = tmp_path / "links.csv"
+    result = CliRunner().invoke(app, ["link-names", "--registry", str(registry), "--records", str(records), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert len(rows) == 3 and rows[2][2].startswith("无效记录") and "expected 6 fields, found 7" in rows[2][2]
+    assert "split.csv:3: malformed CSV row" in result.output

@@ -18,7 +18,7 @@ import pyarrow as pa
 from crosscheck.catalog import normalize_header
 from crosscheck.connectors.files import FileProblem, scan, transcode
 from crosscheck.connectors.parse import install_macros
-from crosscheck.connectors.readers import NotUTF8, csv_header, read_csv
+from crosscheck.connectors.readers import NotUTF8, csv_header, drop_staged, read_csv
 from crosscheck.normalize import name_forms
 
 REGISTRY_HEADERS = ("公民身份号码", "姓名", "性别", "出生日期", "所属乡镇", "所属村")
@@ -53,9 +53,10 @@ class BadRows:
                 *([f"  ... and {more} more"] if more > 0 else [])]
 
 
-def stage(con, path: Path, table: str, headers: tuple[str, ...], workdir: Path) -> dict[str, str]:
-    """Stage the CSV at `path` as `table` (columns c0.., __line); header -> its staged column.
-    LinkInputError for a file that cannot be read or lacks a header."""
+def stage(con, path: Path, table: str, headers: tuple[str, ...], workdir: Path) -> tuple[dict[str, str], list[tuple[int, str]]]:
+    """Stage the CSV at `path` as `table` (columns c0.., __line): header -> its staged column, and
+    the lines that could not be split into the header's columns (line, reason). LinkInputError
+    for a file that cannot be read or lacks a header."""
     if not path.is_file():
         raise LinkInputError(f"{path}: no such file")
     try:
@@ -75,9 +76,7 @@ def stage(con, path: Path, table: str, headers: tuple[str, ...], workdir: Path) 
     if missing:
         raise LinkInputError(f"{path}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
                              f"(expected {', '.join(headers)}; found {', '.join(staged.headers)})")
-    if staged.rejects:
-        raise LinkInputError(f"{path}: line {staged.rejects[0].line}: {staged.rejects[0].reason}")
-    return {h: f"c{found[h]}" for h in headers}
+    return {h: f"c{found[h]}" for h in headers}, [(r.line, r.reason) for r in staged.rejects]
 
 
 def _key_map(con, table: str, column: str, view: str, convert) -> str:
@@ -92,8 +91,9 @@ def text_keys(values: list[str]) -> list[str]:
     return ["".join(unicodedata.normalize("NFKC", v).split()) for v in values]
 
 
-def prepare(con, table: str, cols: dict[str, str], registry: bool) -> None:
-    """`<table>_rows`: each row's link keys (name form, text keys, sex, year) and its `bad` reason."""
+def prepare(con, table: str, cols: dict[str, str], rejects: list[tuple[int, str]], *, registry: bool) -> None:
+    """`<table>_rows`: each row's link keys (name form, text keys, sex, year) and its `bad` reason
+    (a line that could not be split into columns is a bad row too)."""
     install_macros(con)
     names = _key_map(con, table, cols["姓名"], f"{table}_names", name_forms)
     towns = _key_map(con, table, cols["所属乡镇"], f"{table}_towns", text_keys)
@@ -120,11 +120,11 @@ def prepare(con, table: str, cols: dict[str, str], registry: bool) -> None:
         f"vl.form AS vill, {sex} AS sex, {year} AS yr, concat_ws('; ', {', '.join(checks)}) AS bad "
         f"FROM {table} AS t LEFT JOIN {names} AS nm ON nm.raw = t.{cols['姓名']} "
         f"LEFT JOIN {towns} AS tw ON tw.raw = t.{cols['所属乡镇']} LEFT JOIN {villages} AS vl ON vl.raw = t.{cols['所属村']}")
+    if rejects:
+        con.executemany(f"INSERT INTO {table}_rows (line, bad) VALUES (?, ?)", rejects)
     for view in (names, towns, villages):
         con.unregister(view)
-    con.execute(f"DROP VIEW IF EXISTS {table}")
-    con.execute(f"DROP TABLE IF EXISTS {table}")
-    con.execute(f"DROP TABLE IF EXISTS {table}_raw")
+    drop_staged(con, table)
 
 
 def bad_rows(con, table: str, file: str) -> BadRows:

@@ -66,10 +66,8 @@ def link_files(registry: Path, records: Path, out: Path, *, neighbouring: bool =
     with tempfile.TemporaryDirectory(prefix="crosscheck-names-") as tmp:
         con = connect(Path(tmp))
         try:
-            cols = stage(con, registry, "registry", REGISTRY_HEADERS, Path(tmp))
-            prepare(con, "registry", cols, registry=True)
-            cols = stage(con, records, "records", RECORD_HEADERS, Path(tmp))
-            prepare(con, "records", cols, registry=False)
+            prepare(con, "registry", *stage(con, registry, "registry", REGISTRY_HEADERS, Path(tmp)), registry=True)
+            prepare(con, "records", *stage(con, records, "records", RECORD_HEADERS, Path(tmp)), registry=False)
             con.execute(f"CREATE TEMP TABLE links AS {link_query(neighbouring, lookalikes)}")
             query = (f"SELECT rid, link_person_id, CASE WHEN link_status = '{LINKED}' THEN {way_sql()} "
                      f"ELSE CASE link_status {' '.join(f'WHEN {k!r} THEN {v!r}' for k, v in NOT_LINKED.items())} END END, "
