@@ -188,8 +188,10 @@ def link_names(
         summary = link_files(registry, records, out, neighbouring=neighbouring)
     except LinkInputError as exc:
         _fail(str(exc))
-    for line in summary.lines():
-        typer.echo(line, err=line != summary.lines()[0])
+    counts, *bad_rows = summary.lines()
+    typer.echo(counts)
+    for line in bad_rows:
+        typer.echo(line, err=True)
     typer.echo(f"written {out}")
 
 
