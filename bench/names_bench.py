@@ -1,5 +1,5 @@
-"""Speed of `crosscheck link-names` (BENCHMARKS.md, "Name linking"): wall time and peak memory
-of the whole command, start to LINKS.csv, on generated files.
+"""Speed of `crosscheck link-names` (BENCHMARKS.md, "Name linking"): wall time, CPU time and peak
+memory of the whole command, start to LINKS.csv, on generated files.
 
     python bench/names_bench.py --records 3000 --registry 20000
     python bench/names_bench.py --records 1000000 --registry 10000000   # minutes; needs ~2 GB of disk
@@ -114,11 +114,12 @@ def main() -> None:
         start = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True)
         seconds = time.perf_counter() - start
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 / 1024
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         print(done.stdout.strip())
         if done.returncode:
             sys.exit(done.stderr)
-        print(f"link-names {args.records:,} records x {args.registry:,} registry: {seconds:.1f} s, peak memory {peak:.2f} GB")
+        print(f"link-names {args.records:,} records x {args.registry:,} registry: {seconds:.1f} s wall, "
+              f"{usage.ru_utime + usage.ru_stime:.1f} s CPU, peak memory {usage.ru_maxrss / 1024 / 1024:.2f} GB")
 
 
 if __name__ == "__main__":
