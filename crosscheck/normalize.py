@@ -11,7 +11,7 @@ number becomes 18 digits by inserting '19' before the birth year and appending
 the ISO 7064 MOD 11-2 check character. Anything else is rejected with a reason,
 never guessed.
 
-Names: see `normalize_name`.
+Names: see `normalize_name`; the name linker's form: `name_form`.
 """
 from __future__ import annotations
 
@@ -148,13 +148,36 @@ def normalize_name(value: object) -> str:
     Chinese-script names (any CJK ideograph): NFKC (full-width forms to
     half-width), all spaces removed (ASCII and U+3000), middle-dot variants
     (· • . ・ ‧ ･ ．) unified to U+00B7, traditional characters to simplified
-    (OpenCC t2s). Latin-script names: NFKC, whitespace collapsed to single
-    spaces, upper-cased (as Chinese documents print Latin names), dots kept.
+    (OpenCC t2s): the name form of `name_form`. Latin-script names: NFKC,
+    whitespace collapsed to single spaces, upper-cased (as Chinese documents
+    print Latin names), dots kept.
     """
     if value is None:
         return ""
     s, chinese = _prepare(str(value))
     return _t2s().convert(s) if chinese else s
+
+
+def _form_prepare(value: str) -> str:
+    return _DOT_RE.sub("·", _SPACE_RE.sub("", unicodedata.normalize("NFKC", value)))
+
+
+def name_form(value: object) -> str:
+    """The name form the name linker compares (crosscheck.names), whatever the script: NFKC
+    (full-width to half-width, `？` to `?`), every whitespace character removed, middle-dot
+    variants to U+00B7, traditional characters to simplified (OpenCC t2s). For a name in
+    Chinese script it is `normalize_name`'s form; a Latin name keeps its case and loses its spaces."""
+    if value is None:
+        return ""
+    return _t2s().convert(_form_prepare(str(value)))
+
+
+def name_forms(values: list[str | None]) -> list[str | None]:
+    """`name_form` of each value (None stays None); OpenCC runs once over a joined batch."""
+    prepared = [None if v is None else _form_prepare(v) for v in values]
+    present = [p for p in prepared if p is not None]
+    converted = iter(_t2s().convert("\n".join(present)).split("\n")) if present else iter(())
+    return [None if p is None else next(converted) for p in prepared]
 
 
 def _normalize_distinct(values: list[str | None]) -> list[str | None]:

@@ -1,1 +1,1 @@
-"""Tools for developers, outside the runtime package: the synthetic city, linkage evaluation, test builders."""
+"""Tools for developers, outside the runtime package: the synthetic city, the linkage and name-linking evaluations, test builders."""

@@ -14,7 +14,7 @@ import pytest
 
 from crosscheck.catalog import load_catalog
 from crosscheck.connectors.load import load_table
-from crosscheck.connectors.normalize import MIN_BIRTH, normalize_identity
+from crosscheck.normalize import MIN_BIRTH, normalize_identity
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "docs" / "data-cleaning.md").read_text(encoding="utf-8")

@@ -61,3 +61,16 @@ def eval_linkage(
         fail(str(exc))
     for line in render(result):
         typer.echo(line)
+
+
+def eval_names(
+    seed: int = typer.Option(7, "--seed", help="Seed of the generated registry and records."),
+    villages: int = typer.Option(60, "--villages", min=1, help="Villages in the generated registry."),
+    people: int = typer.Option(600, "--people", min=10, help="Registry people per village, on average."),
+    records: int = typer.Option(6000, "--records", min=10, help="Records to link."),
+) -> None:
+    """Precision, recall and the ambiguous share of the name linker on the project's corruption harness (BENCHMARKS.md)."""
+    from devtools.names.harness import evaluate, render
+
+    for line in render(evaluate(seed=seed, villages=villages, people=people, records=records)):
+        typer.echo(line)

@@ -76,7 +76,8 @@ def run(
 
 def _mount_subcommands() -> None:
     from crosscheck.cli.cache import cache_app
-    from crosscheck.cli.dev import eval_linkage, sample
+    from crosscheck.cli.dev import eval_linkage, eval_names, sample
+    from crosscheck.cli.names import link_names
     from crosscheck.cli.rules import rules_app
     from crosscheck.cli.review import review_app, runs_app
     from crosscheck.cli.sql import sql
@@ -85,6 +86,8 @@ def _mount_subcommands() -> None:
     app.command()(sql)
     app.command()(sample)
     app.command("eval-linkage")(eval_linkage)
+    app.command("link-names")(link_names)
+    app.command("eval-names")(eval_names)
     app.add_typer(rules_app, name="rules", help="List, lint, show and test rules; write the rule catalog and reference (docs/writing-rules.md).")
     app.add_typer(users_app, name="users", help="Workbench accounts: add, list, disable, passwd.")
     app.command("workbench")(workbench)

@@ -134,6 +134,9 @@ UDFS: dict[str, str] = {
     # fuzzy_join scorers (crosscheck.engines.scorers), registered with name_similarity
     **{f: f"{f}(a VARCHAR, b VARCHAR) -> DOUBLE" for f in (
         "fz_jaro_winkler", "fz_levenshtein", "fz_ratio", "fz_token_set", "fz_token_sort", "fz_date")},
+    # the name linker's per-character tables (crosscheck.engines.characters), registered with them
+    "name_char_reading": "name_char_reading(c VARCHAR) -> VARCHAR",
+    "name_char_shape": "name_char_shape(c VARCHAR) -> VARCHAR",
 }
 
 #: Engine functions sqlglot parses as anonymous, with the engines that have them.
@@ -156,6 +159,15 @@ def parse(sql: str) -> list[exp.Expression]:
 
 def parse_expression(sql: str) -> exp.Expression:
     return sqlglot.parse_one(sql, read=READ_DIALECT)
+
+
+def qualify_expr(sql: str, alias: str) -> str:
+    """The expression with its unqualified columns read from `alias`."""
+    tree = parse_expression(sql)
+    for col in list(tree.find_all(exp.Column)):
+        if not col.table:
+            col.set("table", exp.to_identifier(alias))
+    return tree.sql(dialect=READ_DIALECT)
 
 
 def forbidden_constructs(tree: exp.Expression) -> list[str]:

@@ -110,10 +110,13 @@ def _udf(sql_name: str):
 
 
 def register(con) -> None:
-    """Register every scorer (and name_similarity) on a DuckDB connection; idempotent."""
+    """Register every scorer (and name_similarity, and the name linker's character functions)
+    on a DuckDB connection; idempotent."""
     from crosscheck.engines import similarity
+    from crosscheck.engines import characters
 
     similarity.register(con)
+    characters.register(con)
     for name in KERNELS:
         try:
             con.remove_function(name)

@@ -156,43 +156,57 @@ def start_session(config: "ProjectConfig"):
 # ------------------------------------------------------------------ the UDF
 
 
+def _strings(series):
+    import pyarrow as pa
+
+    return pa.array([v if isinstance(v, str) else None for v in series], type=pa.string())
+
+
 def _pandas_udf_body(sql_name: str):
-    """A pandas UDF body scoring two aligned Series with `crosscheck.engines.scorers.score`, the very
-    Arrow kernel DuckDB's UDF of the same name runs (pandas 3 gives NaN for a NULL string)."""
+    """A pandas UDF body running on aligned Series the very Arrow kernel DuckDB's UDF of the
+    same name runs: `crosscheck.engines.scorers.score` for two strings, `crosscheck.engines.characters.compute`
+    for one character (pandas 3 gives NaN for a NULL string)."""
+    if sql_name.startswith("name_char_"):
+        def body(c):
+            import pandas as pd
+
+            from crosscheck.engines import characters
+
+            return pd.Series(characters.compute(sql_name, _strings(c)).to_pylist(), dtype=object)
+
+        return body
 
     def body(a, b):
         import pandas as pd
-        import pyarrow as pa
 
         from crosscheck.engines import scorers
 
-        def strings(series):
-            return pa.array([v if isinstance(v, str) else None for v in series], type=pa.string())
-
-        scores = scorers.score(sql_name, strings(a), strings(b))
+        scores = scorers.score(sql_name, _strings(a), _strings(b))
         return pd.Series(scores.to_numpy(zero_copy_only=False), dtype="float64")  # NULL -> NaN -> NULL in Spark
 
     return body
 
 
 def register_udfs(spark, names: list[str] | None = None) -> None:
-    """Register crosscheck's UDFs (crosscheck.engines.dialect.UDFS: name_similarity and the fuzzy_join
-    scorers) on a session. The executors run the same kernels as DuckDB (see `ship_package`)."""
+    """Register crosscheck's UDFs (crosscheck.engines.dialect.UDFS: name_similarity, the fuzzy_join
+    scorers, the name linker's character functions) on a session, each with the return type
+    its signature gives. The executors run the same kernels as DuckDB (see `ship_package`)."""
     from pyspark.sql.functions import pandas_udf
-    from pyspark.sql.types import DoubleType
+    from pyspark.sql.types import DoubleType, StringType
 
     from crosscheck.engines import dialect
 
     for name in names if names is not None else list(dialect.UDFS):
         if name not in dialect.UDFS:
             raise ValueError(f"function {name}() is not a crosscheck UDF")
-        spark.udf.register(name, pandas_udf(_pandas_udf_body(name), DoubleType()))
+        returns = StringType() if dialect.UDFS[name].endswith("VARCHAR") else DoubleType()
+        spark.udf.register(name, pandas_udf(_pandas_udf_body(name), returns))
 
 
 def ship_package(spark, folder: Path) -> Path:
     """Zip the crosscheck package into `folder` and add it to the session's Python path on
     every executor (Spark Connect: as an artifact), so the UDFs import crosscheck there;
-    the executors still need its dependencies (rapidfuzz, pypinyin, opencc, pandas, pyarrow)."""
+    the executors still need its dependencies (rapidfuzz, pypinyin, opencc, four-corner-method, pandas, pyarrow)."""
     import zipfile
 
     package = Path(__file__).resolve().parents[1]  # the crosscheck package

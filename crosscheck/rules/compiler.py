@@ -27,6 +27,7 @@ from sqlglot.errors import ParseError, SqlglotError
 from crosscheck.engines import dialect
 from crosscheck.errors import did_you_mean
 from crosscheck.rules.fuzzy import Guard, count_sql, fuzzy_join_sql, pass_label
+from crosscheck.rules.linknames import link_names_sql
 from crosscheck.rules.spec import Rule, Step, View
 from crosscheck.rules.parameters import PARAM_SQL_TYPES
 from crosscheck.results import FINDING_COLUMNS
@@ -84,8 +85,8 @@ def place(base: tuple, step: Step, start: int | None, default: str | None = None
     """Where a problem at offset `start` of a step's SQL is written in the file: the line of a `sql:`
     block, the key of a declarative step (a `where` item, a join's `on`...); `base` is the step's
     location, `default` the key named when the place is not known."""
-    if step.fuzzy_join is not None:
-        return Issue(base + ("fuzzy_join",), "")
+    if step.fuzzy_join is not None or step.link_names is not None:
+        return Issue(base + ("fuzzy_join" if step.fuzzy_join is not None else "link_names",), "")
     if step.sql is not None:
         line = step.sql[:start].count("\n") + 1 if start is not None else None
         return Issue(base + ("sql",), "", line)
@@ -176,7 +177,9 @@ def table_refs(tree: exp.Expression) -> list[exp.Table]:
 
 
 def step_query(step: Step) -> exp.Query:
-    """A step's SELECT: its own text, or the one a fuzzy_join step compiles to."""
+    """A step's SELECT: its own text, or the one a fuzzy_join or link_names step compiles to."""
+    if step.link_names is not None:
+        return parse_query(link_names_sql(step.link_names))
     return parse_query(fuzzy_join_sql(step.fuzzy_join) if step.fuzzy_join is not None else step.to_sql())
 
 

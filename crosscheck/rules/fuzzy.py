@@ -38,6 +38,7 @@ from typing import Any
 from sqlglot import exp
 
 from crosscheck.engines import dialect
+from crosscheck.engines.dialect import qualify_expr
 from crosscheck.rules.spec import FuzzyJoin, Sides
 from crosscheck.engines.scorers import SCORER_FUNCTIONS
 
@@ -49,15 +50,6 @@ def _side(value: str | Sides, which: str) -> str:
     if isinstance(value, str):
         return value
     return value.left if which == "l" else value.right
-
-
-def qualify_expr(sql: str, alias: str) -> str:
-    """The expression with its unqualified columns read from `alias`."""
-    tree = dialect.parse_expression(sql)
-    for col in list(tree.find_all(exp.Column)):
-        if not col.table:
-            col.set("table", exp.to_identifier(alias))
-    return tree.sql(dialect=dialect.READ_DIALECT)
 
 
 def _key_label(key: str | Sides) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from crosscheck.rules import concepts, parameters, spec
+from crosscheck.rules import concepts, linknames, parameters, spec
 
 #: What each status of a rule (crosscheck.rules.spec.Status) does: the one list (docs/writing-rules.md,
 #: "Status", is generated from it).
@@ -51,6 +51,8 @@ MODELS: list[tuple[type[BaseModel], str]] = [
     (spec.FuzzyJoin, "`fuzzy_join:` step"),
     (spec.ComparedField, "`fuzzy_join: compare:` items"),
     (spec.Sides, "a value that differs between the sides of a fuzzy_join: `{left: ..., right: ...}`"),
+    (linknames.LinkNames, "`link_names:` step (docs/names.md)"),
+    (linknames.RegistryColumns, "`link_names: registry:`"),
     (spec.Output, "`output:`"),
     (spec.Evidence, "`evidence:`"),
     (spec.EvidenceField, "`evidence: fields: {<name>: ...}`"),
@@ -104,6 +106,7 @@ EXAMPLES: dict[str, str] = {
     "Step.pairs": "pairs: {table: exams, same: [person_id, item_code], differ: [hospital_name], earlier: exam_date, within_days: $window_days}",
     "Step.reconcile": "reconcile:\n  key: [doc_no, township]\n  sums:\n    allocated: {from: fund_allocations, value: amount}\n    disbursed: {from: fund_disbursements, value: amount}",
     "Step.fuzzy_join": "fuzzy_join:\n  left: pensioners\n  right: residents\n  id: person_id\n  block_on: [birth_date]\n  compare: [{left: name, scorer: name}]\n  min_score: 0.9",
+    "Step.link_names": "link_names:\n  records: asset_contracts\n  name: lessee_name\n  township: township\n  village: village",
     "Join.table": "table: person_death d",
     "Join.on": "on: d.person_id = p.person_id",
     "Join.using": "using: [person_id]",
@@ -146,6 +149,24 @@ EXAMPLES: dict[str, str] = {
     "ComparedField.scorer": "scorer: jaro_winkler",
     "ComparedField.weight": "weight: 2",
     "ComparedField.threshold": "threshold: 0.8",
+    "LinkNames.records": "records: asset_contracts",
+    "LinkNames.name": "name: lessee_name",
+    "LinkNames.township": "township: township",
+    "LinkNames.village": "village: village",
+    "LinkNames.sex": "sex: gender",
+    "LinkNames.birth_year": "birth_year: year(birth_date)",
+    "LinkNames.identity": "identity: lessee_id_no",
+    "LinkNames.registry": "registry: {table: residents, sex: null}",
+    "LinkNames.lookalikes": "lookalikes: $lookalikes",
+    "LinkNames.neighbouring": "neighbouring: true",
+    "LinkNames.rows": "rows: candidates",
+    "RegistryColumns.table": "table: residents",
+    "RegistryColumns.id": "id: person_id",
+    "RegistryColumns.name": "name: name",
+    "RegistryColumns.township": "township: township",
+    "RegistryColumns.village": "village: village",
+    "RegistryColumns.sex": "sex: gender",
+    "RegistryColumns.birth_year": "birth_year: year(birth_date)",
     "Output.subject": "subject: head_id",
     "Output.person_id": "person_id: head_id",
     "Output.name": "name: name",

@@ -8,7 +8,8 @@ steps, views, derived tables and UNION branches:
 - a value passes through as it is: plain column references, coalesce, min/max,
   any_value/first/last, arg_min/arg_max (their first argument), list/array_agg,
   list_distinct/list_sort/list_concat/flatten, string_agg, list literals, CASE/IF
-  branches, trim/upper/lower, a CAST to text, FILTER and OVER;
+  branches, trim/upper/lower, substr (a part of a value is masked as that kind of value:
+  the name linker's differing characters), a CAST to text, FILTER and OVER;
 - a value that is a count, a length, a truth value or a date carries nothing: count, length,
   date_diff, comparisons, similarity scores, a CAST to a date or time;
 - a number computed from personal data holds it (a CAST of an identity number to a number,
@@ -52,7 +53,7 @@ PASS_THROUGH: dict[type, tuple[str, ...]] = {
     exp.ArgMin: ("this",), exp.ArgMax: ("this",),
     exp.ArrayAgg: ("this",), exp.ArrayDistinct: ("this",), exp.ArraySort: ("this",), exp.ArrayConcat: ("this", "expressions"),
     exp.Flatten: ("this",), exp.GroupConcat: ("this",), exp.Array: ("expressions",), exp.Bracket: ("this",),
-    exp.Trim: ("this",), exp.Upper: ("this",), exp.Lower: ("this",),
+    exp.Trim: ("this",), exp.Upper: ("this",), exp.Lower: ("this",), exp.Substring: ("this",),
 }
 #: Nodes whose value is a count, a length, a truth value or a date: no personal data comes out.
 CARRIES_NOTHING: tuple[type, ...] = (

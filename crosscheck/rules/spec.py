@@ -19,6 +19,8 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from crosscheck.rules.concepts import HeldInMonth, Pairs, Reconcile, as_list
+from crosscheck.engines.characters import parse_lookalikes
+from crosscheck.rules.linknames import LinkNames
 from crosscheck.rules.parameters import RESERVED_PARAMETERS, Parameter, coerce_param
 from crosscheck.yamlio import IDENT, Strict
 
@@ -169,16 +171,18 @@ class Step(Strict):
     pairs: Pairs | None = Field(default=None, description="self-join within a time window: rows a and b (docs/writing-rules.md, pairs)")
     reconcile: Reconcile | None = Field(default=None, description="two or three sums per key compared with a tolerance (docs/writing-rules.md, reconcile)")
     fuzzy_join: FuzzyJoin | None = Field(default=None, description="blocked, scored candidate pairs (docs/writing-rules.md, fuzzy_join)")
+    link_names: LinkNames | None = Field(default=None, description="each record linked by name and place to one registry person, or its candidates (docs/names.md)")
 
     _lists = field_validator("where", "group_by", "select", "having", mode="before")(as_list)
 
     @model_validator(mode="after")
     def _one_form(self) -> "Step":
         declarative = self.from_ is not None or self.join or self.where or self.group_by or self.select or self.having
-        if self.fuzzy_join is not None:
-            if self.sql is not None or declarative or self.pairs is not None or self.reconcile is not None:
-                raise ValueError("a fuzzy_join step has no 'sql', 'pairs', 'reconcile' or declarative keys")
-            return self
+        for kind in ("fuzzy_join", "link_names"):
+            if getattr(self, kind) is not None:
+                if self.sql is not None or declarative or self.pairs or self.reconcile or self.fuzzy_join and self.link_names:
+                    raise ValueError(f"a {kind} step has no 'sql', 'pairs', 'reconcile', other step kind or declarative keys")
+                return self
         if self.sql is not None and (declarative or self.pairs or self.reconcile):
             raise ValueError("a step is either 'sql' or declarative ('from', 'join', 'where', 'group_by', 'select', 'having'), not both")
         if (self.pairs is not None) + (self.reconcile is not None) + (self.from_ is not None) > 1:
@@ -198,8 +202,8 @@ class Step(Strict):
         """The step's SELECT text in pieces, each with the key of the step it comes from
         (("select", 2), ("where", 0), ("join", 1, "on"), ...; () for the words in between), so a
         problem at a place in the text is named at the key that wrote it."""
-        if self.fuzzy_join is not None:
-            raise ValueError(f"step {self.name}: a fuzzy_join step's SQL comes from crosscheck.rules.fuzzy")
+        if self.fuzzy_join is not None or self.link_names is not None:
+            raise ValueError(f"step {self.name}: a fuzzy_join or link_names step's SQL is written by the compiler")
         if self.sql is not None:
             return [(("sql",), self.sql)]
         out: list[tuple[tuple, str]] = []
@@ -458,14 +462,16 @@ class Rule(Logic):
     @model_validator(mode="after")
     def _fuzzy_parameters(self) -> "Rule":
         for step in self.steps:
-            if step.fuzzy_join is None:
-                continue
-            for name in step.fuzzy_join.parameters():
+            kind = step.fuzzy_join or step.link_names
+            types = {"integer", "number"} if step.fuzzy_join is not None else {"text"}
+            for name in kind.parameters() if kind is not None else ():
                 p = self.parameters.get(name)
                 if p is None:
                     raise ValueError(f"step '{step.name}': ${name} is used but not declared under 'parameters'")
-                if p.type not in {"integer", "number"}:
-                    raise ValueError(f"step '{step.name}': ${name} must be an integer or number parameter")
+                if p.type not in types:
+                    raise ValueError(f"step '{step.name}': ${name} must be {'an integer or number' if step.fuzzy_join else 'a text'} parameter")
+                if step.link_names is not None:
+                    parse_lookalikes(str(p.default))
         return self
 
     def defaults(self) -> dict[str, Any]:

@@ -151,7 +151,7 @@ def parameters_used(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Problem]
     if compiled is None:
         return
     in_template = rule.spec.evidence.names() if _template_ok(rule) else set()
-    in_fuzzy = {n for st in rule.spec.steps if st.fuzzy_join is not None for n in st.fuzzy_join.parameters()}
+    in_fuzzy = {n for st in rule.spec.steps for kind in (st.fuzzy_join, st.link_names) if kind is not None for n in kind.parameters()}
     for p in rule.spec.parameters:
         if p not in compiled.parameters and p not in in_template and p not in in_fuzzy:
             yield rule.locator.problem(("parameters", p), f"parameter '{p}' is declared but never used")

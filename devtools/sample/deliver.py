@@ -229,7 +229,12 @@ def deliver_residents(ctx: Ctx) -> None:
         "注销日期": R.dates(rng, ppl["cancel_day"].to_numpy()),
         "注销原因": R.with_nulls(rng, reason, reason == ""),
         "死亡日期": R.dates(rng, ppl["death_col"].to_numpy()),
+        # where the person is registered (the name linker's village): the street, the community of the road
+        "所属乡镇": ppl["street"].to_numpy(),
+        "所属村": ppl["addr"].str.extract("(" + "|".join(V.ROADS) + ")", expand=False).fillna("其他").to_numpy(dtype=object) + "社区",
     })
+    streets = [d[2] for d in V.DISTRICTS]
+    df["所属乡镇"] = [streets[a][s] for a, s in zip(area, df["所属乡镇"])]
     keys = ppl["person"].to_numpy()
     for name, mask, enc in [("residents_a.csv", area <= 2, "gbk"), ("residents_b.csv", area > 2, "utf-8")]:
         part = df[mask].reset_index(drop=True)
