@@ -112,8 +112,7 @@ def _udf(sql_name: str):
 def register(con) -> None:
     """Register every scorer (and name_similarity, and the name linker's character functions)
     on a DuckDB connection; idempotent."""
-    from crosscheck.engines import similarity
-    from crosscheck.engines import characters
+    from crosscheck.engines import characters, similarity
 
     similarity.register(con)
     characters.register(con)
