@@ -103,7 +103,7 @@ def main() -> None:
         keys = [r["finding_key"] for r in cw.rows("SELECT finding_key FROM clues ORDER BY priority")]
         work = {name: keys[i * 500:(i + 1) * 500] for i, name in enumerate(names)}
         for name, mine in work.items():
-            cw.bulk_assign(boss, mine, name, deadline)
+            cw.workflow.bulk_assign(boss, mine, name, deadline)
     print(f"store of {len(keys):,} clues ready in {setup:.1f} s ({folder})", flush=True)
 
     port = 18000 + os.getpid() % 1000

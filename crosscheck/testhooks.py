@@ -15,10 +15,6 @@ test deletes that file, so a test can SIGKILL it at a known point. Phases:
   but report.html written, report.html's temporary file written but not yet
   renamed into place (crosscheck.reports.common.atomic_path).
 
-``CROSSCHECK_TEST_CLOCK_FILE`` names a file holding a number of seconds that the casework
-clock (`crosscheck.casework.db.utc_now`: sessions, lockouts, deadlines' colours, the audit
-log) is moved forward by, so a test can let 15 minutes or 10 days pass at once.
-
 Never set these variables outside tests.
 """
 from __future__ import annotations
@@ -30,7 +26,6 @@ from pathlib import Path
 PAUSE_ENV = "CROSSCHECK_TEST_PAUSE"
 PAUSE_FILE_ENV = "CROSSCHECK_TEST_PAUSE_FILE"
 PAUSE_SECONDS_ENV = "CROSSCHECK_TEST_PAUSE_SECONDS"
-CLOCK_FILE_ENV = "CROSSCHECK_TEST_CLOCK_FILE"
 #: The phases tests/hardening/test_hardening_faults.py kills ``crosscheck run`` at.
 PHASES = ("load", "rules", "reports")
 
@@ -50,14 +45,3 @@ def pause(phase: str) -> None:
         if signal_file and not Path(signal_file).exists():
             return  # the test deleted the file: carry on
         time.sleep(0.05)
-
-
-def clock_offset() -> float:
-    """Seconds the tests moved the casework clock forward (0 unless CROSSCHECK_TEST_CLOCK_FILE is set)."""
-    path = os.environ.get(CLOCK_FILE_ENV)
-    if not path:
-        return 0.0
-    try:
-        return float(Path(path).read_text(encoding="utf-8").strip() or 0)
-    except (OSError, ValueError):
-        return 0.0

@@ -386,3 +386,14 @@ def test_cli_review_mark_shows_in_the_workbench_and_the_other_way_round(server, 
     d = boss.get("/api/dashboard").json()
     assert len(d["trend"]) == 2                       # the run published itself
     assert boss.get(f"/api/clues/{web_key}").json()["status"] == "answered"   # the run changed no status
+
+
+def test_the_contract_is_served_to_a_logged_in_supervisor_only(server, boss):
+    assert Client(server).get("/openapi.json").status_code == 401
+    assert logged_in(server, "li").get("/openapi.json").status_code == 403
+    contract = boss.get("/openapi.json").json()
+    assert {"/api/login", "/api/clues", "/api/clues/{key}/disposition", "/api/clues/{key}/assign"} <= set(contract["paths"])
+    body = contract["components"]["schemas"]["DispositionBody"]
+    assert {"disposition", "note", "amount_recovered"} <= set(body["properties"])
+    assert boss.post(f"/api/clues/{key_of(3)}/assign", {"assignee": "wang", "deadline": future(5),
+                                                      "unknown_field": 1}).status_code == 400

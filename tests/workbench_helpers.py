@@ -7,15 +7,14 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import httpx
 
-from crosscheck.casework import Casework, casework_path
+from crosscheck.casework import Casework, Clock, casework_path
 from crosscheck.store import Store, finding_key
 from devtools.run_builders import finding, make_run
-from crosscheck.testhooks import CLOCK_FILE_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 D1, D2 = date(2026, 10, 1), date(2026, 11, 1)
@@ -98,8 +97,24 @@ def write_project(folder: Path, **workbench) -> Path:
     return folder
 
 
+class FileClock(Clock):
+    """The system's clock moved forward by the seconds written in a file: a test lets 15
+    minutes or 10 days pass by writing there (`Server.move_clock`)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def now(self) -> datetime:
+        try:
+            offset = float(self.path.read_text(encoding="utf-8").strip() or 0)
+        except (OSError, ValueError):
+            offset = 0.0
+        return super().now() + timedelta(seconds=offset)
+
+
 class Server:
-    """`crosscheck workbench` in a subprocess on a free port of 127.0.0.1."""
+    """`crosscheck workbench` in a subprocess on a free port of 127.0.0.1; with ``clock_file``,
+    the same application built with a `FileClock` (tests/workbench_server.py)."""
 
     def __init__(self, store: Path, project: Path, clock_file: Path | None = None):
         self.store, self.project, self.clock_file = store, project, clock_file
@@ -108,14 +123,17 @@ class Server:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "Server":
-        env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        if self.clock_file is not None:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests"),
+                                                           os.environ.get("PYTHONPATH", "")]))
+        if self.clock_file is None:
+            command = [sys.executable, "-m", "crosscheck.cli", "workbench", "--store", str(self.store), "--project",
+                       str(self.project), "--port", str(self.port)]
+        else:
             self.clock_file.write_text("0", encoding="utf-8")
-            env[CLOCK_FILE_ENV] = str(self.clock_file)
+            command = [sys.executable, str(REPO / "tests" / "workbench_server.py"), str(self.store), str(self.project),
+                       str(self.port), str(self.clock_file)]
         self.log = open(self.project / "server.log", "w", encoding="utf-8")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "crosscheck.cli", "workbench", "--store", str(self.store), "--project",
-             str(self.project), "--port", str(self.port)], cwd=str(REPO), env=env, stdout=self.log, stderr=self.log)
+        self.proc = subprocess.Popen(command, cwd=str(REPO), env=env, stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + 60
         while True:
             try:

@@ -32,11 +32,13 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Iterator
 from zoneinfo import ZoneInfo
+
+from crosscheck.casework.clock import SYSTEM_CLOCK, Clock
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 10_000
@@ -98,7 +100,12 @@ DDL = [
 
 
 class CaseworkError(Exception):
-    """The casework database cannot do what was asked; the message says why."""
+    """The casework database cannot do what was asked; the message says why, in Chinese for
+    the Chinese view (``zh``) and in English (``en``); ``str()`` gives both."""
+
+    def __init__(self, zh: str, en: str | None = None):
+        self.zh, self.en = zh, en or zh
+        super().__init__(zh if self.en == zh else f"{zh} / {self.en}")
 
 
 class BadInput(CaseworkError):
@@ -125,16 +132,8 @@ def casework_path(store: str | os.PathLike) -> Path:
 
 # -- values ---------------------------------------------------------------------------
 
-def utc_now() -> datetime:
-    """Now (UTC), moved by the tests' clock offset (crosscheck.testhooks) when one is set."""
-    from crosscheck.testhooks import clock_offset
-
-    return datetime.now(timezone.utc) + timedelta(seconds=clock_offset())
-
-
-def stamp(at: datetime | None = None) -> str:
+def stamp(at: datetime) -> str:
     """A UTC time as stored: ISO text, microseconds, +00:00 (so texts sort as times)."""
-    at = at or utc_now()
     return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
@@ -226,25 +225,27 @@ class Settings:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    def today(self) -> date:
-        """Today in the project's timezone."""
-        return utc_now().astimezone(self.zone).date()
+    def today(self, clock: Clock = SYSTEM_CLOCK) -> date:
+        """Today in the project's timezone, by ``clock``."""
+        return clock.now().astimezone(self.zone).date()
 
 
-class CaseworkBase:
-    """An open casework database: one connection, transactions. The parts (publishing, reviews,
-    the clue workflow, accounts, the dashboard) are mixed into `crosscheck.casework.Casework`."""
+class Database:
+    """An open casework database: one connection, short transactions, the clock and the
+    settings every service of `crosscheck.casework.Casework` is given."""
 
     def __init__(self, path: Path, con: sqlite3.Connection, read_only: bool = False,
-                 settings: Settings | None = None):
+                 settings: Settings | None = None, clock: Clock = SYSTEM_CLOCK):
         self.path = path
         self.con = con
         self.read_only = read_only
         self.settings = settings or Settings()
+        self.clock = clock
         self._lock = threading.RLock()
 
     @classmethod
-    def open(cls, path: str | os.PathLike, *, read_only: bool = False, settings: Settings | None = None):
+    def open(cls, path: str | os.PathLike, *, read_only: bool = False, settings: Settings | None = None,
+             clock: Clock = SYSTEM_CLOCK) -> "Database":
         path = Path(path).expanduser().absolute()
         if read_only and not path.exists():
             raise CaseworkError(f"no casework database at {path}")
@@ -254,18 +255,28 @@ class CaseworkBase:
                 _ensure_schema(con, path)
         except sqlite3.Error as exc:
             raise CaseworkError(f"{path}: {exc}") from exc
-        return cls(path, con, read_only, settings)
+        return cls(path, con, read_only, settings, clock)
 
     def close(self) -> None:
         if self.con is not None:
             self.con.close()
             self.con = None
 
-    def __enter__(self):
-        return self
+    def now(self) -> datetime:
+        return self.clock.now()
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def stamp(self) -> str:
+        """Now, as stored."""
+        return stamp(self.clock.now())
+
+    def today(self) -> date:
+        """Today in the project's timezone."""
+        return self.settings.today(self.clock)
+
+    def local(self, text: str | None) -> str | None:
+        """A stored UTC time in the project's timezone, ISO with its offset."""
+        at = parse_stamp(text)
+        return None if at is None else at.astimezone(self.settings.zone).isoformat(timespec="seconds")
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -300,11 +311,3 @@ class CaseworkBase:
     @staticmethod
     def set_meta(con: sqlite3.Connection, key: str, value: str) -> None:
         con.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value])
-
-
-def audit(con: sqlite3.Connection, user: str, action: str, key: str | None = None, before: Any = None,
-          after: Any = None, via: str = "web") -> int:
-    """Append one entry to the audit log (inside the caller's transaction)."""
-    cur = con.execute("INSERT INTO audit (at, user, action, finding_key, before, after, via) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                      [stamp(), user, action, key, dumps(before), dumps(after), via])
-    return int(cur.lastrowid)

@@ -19,6 +19,8 @@ COLORS = ("green", "yellow", "red")
 DISPOSITIONS = ("confirmed", "false_positive", "explained")
 DISPOSITION_ZH = {"confirmed": "属实", "false_positive": "误报", "explained": "已解释"}
 COLOR_ZH = {"green": "绿", "yellow": "黄", "red": "红"}
+#: Clues with their rule (titles, domain, draft or not), as every query selects them.
+CLUE_FROM = "FROM clues c LEFT JOIN rules r ON r.rule_id = c.rule_id"
 #: The operator at the console (`crosscheck review mark|import|outcome`): no account, every clue.
 OPERATOR = "operator"
 

@@ -14,7 +14,11 @@ import sqlite3
 from datetime import date
 from decimal import Decimal
 
-from crosscheck.casework.db import BadInput, CaseworkBase, Conflict, Forbidden, NotFound, audit, day_text, stamp
+from crosscheck.casework.accounts import account_of
+from crosscheck.casework.auditlog import AuditLog
+from crosscheck.casework.clues import Clues
+from crosscheck.casework.db import BadInput, Conflict, Database, Forbidden, NotFound, day_text
+from crosscheck.casework.reviews import Reviews, clue_state
 from crosscheck.casework.scope import DISPOSITIONS, Account
 
 MAX_NOTE = 4000
@@ -64,54 +68,61 @@ def parse_recovered(value: object) -> Decimal | None:
 
 
 class Workflow:
-    """`Casework.assign`, `bulk_assign`, `answer`, `add_feedback`, `close_clue`, `reopen_clue`, `log_unmask`."""
+    """The actions on a clue. Reads clues through ``clues`` (scope), records answers through
+    ``reviews``, appends to ``audit`` in the same transaction."""
+
+    def __init__(self, db: Database, clues: Clues, reviews: Reviews, audit: AuditLog):
+        self.db = db
+        self.clues = clues
+        self.reviews = reviews
+        self.audit = audit
 
     def _allowed(self, account: Account, action: str) -> None:
         if account.role not in MAY[action]:
             raise Forbidden(f"a {account.role} may not {action} clues")
 
-    def _visible(self: CaseworkBase, con: sqlite3.Connection, account: Account, key: str) -> dict:
-        return self.clue_row(account, key, con)
+    def _visible(self, con: sqlite3.Connection, account: Account, key: str) -> dict:
+        return self.clues.row(account, key, con)
 
-    def _assignee(self: CaseworkBase, con: sqlite3.Connection, name: object, clue: dict) -> str:
+    def _assignee(self, con: sqlite3.Connection, name: object, clue: dict) -> str:
         username = _text(name, "assignee", required=True)
         row = con.execute("SELECT * FROM users WHERE username = ?", [username]).fetchone()
         if row is None or row["disabled"] or row["role"] != "reviewer":
             raise BadInput(f"assignee '{username}' is not an active reviewer account")
-        who = self.account_of(dict(row))
+        who = account_of(dict(row))
         if not who.covers(clue["district"], clue["domain"]):
             raise BadInput(f"assignee '{username}' has no scope over {clue['district']} / {clue['domain']}")
         return username
 
-    def assign(self: CaseworkBase, account: Account, key: str, assignee: object, deadline: object) -> dict:
+    def assign(self, account: Account, key: str, assignee: object, deadline: object) -> dict:
         return self.bulk_assign(account, [key], assignee, deadline)[0]
 
-    def bulk_assign(self: CaseworkBase, account: Account, keys: list[str], assignee: object,
+    def bulk_assign(self, account: Account, keys: list[str], assignee: object,
                     deadline: object) -> list[dict]:
         """Assign every clue of ``keys`` to one reviewer with one deadline, all or none."""
         if not isinstance(keys, list) or not keys or len(keys) > 5000:
             raise BadInput("keys: expected a list of 1 to 5000 finding keys")
-        with self.write() as con:
+        with self.db.write() as con:
             clues = [self._visible(con, account, str(k)) for k in keys]
             self._allowed(account, "assign")
-            day = parse_deadline(deadline, self.settings.today())
+            day = parse_deadline(deadline, self.db.today())
             for clue in clues:
                 name = self._assignee(con, assignee, clue)
                 if clue["status"] not in ("new", "assigned"):
                     raise Conflict(f"clue {clue['finding_key']} is {clue['status']}: reopen it to assign it again")
-                before = self._state(con, clue)
+                before = clue_state(con, clue)
                 action = "assign" if clue["assignee"] != name else "deadline"
                 con.execute("""UPDATE clues SET status = 'assigned', assignee = ?, deadline = ?, assigned_at = ?
-                               WHERE finding_key = ?""", [name, day.isoformat(), stamp(), clue["finding_key"]])
-                audit(con, account.username, action, clue["finding_key"], before,
+                               WHERE finding_key = ?""", [name, day.isoformat(), self.db.stamp(), clue["finding_key"]])
+                self.audit.append(con, account.username, action, clue["finding_key"], before,
                       dict(before, status="assigned", assignee=name, deadline=day.isoformat()))
-        return [self.clue_detail(account, c["finding_key"]) for c in clues]
+        return [self.clues.detail(account, c["finding_key"]) for c in clues]
 
-    def answer(self: CaseworkBase, account: Account, key: str, disposition: object, note: object,
+    def answer(self, account: Account, key: str, disposition: object, note: object,
                amount_recovered: object = None, rectification: object = None) -> dict:
         """A disposition of the assignee (or a supervisor): confirmed with the amount recovered
         and the rectification, false positive or explained with why. The clue becomes answered."""
-        with self.write() as con:
+        with self.db.write() as con:
             clue = self._visible(con, account, key)
             self._allowed(account, "disposition")
             if disposition not in DISPOSITIONS:
@@ -123,71 +134,71 @@ class Workflow:
                 raise BadInput("amount_recovered and rectification go with a confirmed disposition only")
             if clue["status"] == "closed":
                 raise Conflict(f"clue {key} is closed (已销号): a supervisor reopens it first")
-            today = self.settings.today()
-            self.record_review(con, clue["finding_key"], disposition, text, account.username, today, "workbench",
+            today = self.db.today()
+            self.reviews.record_review(con, clue["finding_key"], disposition, text, account.username, today, "workbench",
                                actor=account.username, via="web", rectification=fix or None)
             if recovered is not None and recovered > 0:
-                self.record_outcome(con, clue["finding_key"], recovered, today, fix, account.username,
+                self.reviews.record_outcome(con, clue["finding_key"], recovered, today, fix, account.username,
                                     actor=account.username, via="web")
-        return self.clue_detail(account, key)
+        return self.clues.detail(account, key)
 
-    def add_feedback(self: CaseworkBase, account: Account, key: str, note: object) -> dict:
+    def add_feedback(self, account: Account, key: str, note: object) -> dict:
         """The department's feedback (整改反馈), any time before closure; the status stays."""
-        with self.write() as con:
+        with self.db.write() as con:
             clue = self._visible(con, account, key)
             self._allowed(account, "feedback")
             text = _text(note, "note", required=True)
             if clue["status"] == "closed":
                 raise Conflict(f"clue {key} is closed (已销号): feedback comes before closure")
             con.execute("INSERT INTO feedback (finding_key, note, author, at) VALUES (?, ?, ?, ?)",
-                        [clue["finding_key"], text, account.username, stamp()])
+                        [clue["finding_key"], text, account.username, self.db.stamp()])
             count = con.execute("SELECT count(*) FROM feedback WHERE finding_key = ?", [clue["finding_key"]]).fetchone()[0]
-            audit(con, account.username, "feedback", clue["finding_key"], {"feedback": count - 1},
+            self.audit.append(con, account.username, "feedback", clue["finding_key"], {"feedback": count - 1},
                   {"feedback": count, "note": text})
-        return self.clue_detail(account, key)
+        return self.clues.detail(account, key)
 
-    def close_clue(self: CaseworkBase, account: Account, key: str, note: object = "") -> dict:
+    def close_clue(self, account: Account, key: str, note: object = "") -> dict:
         """A supervisor approves the answer (销号): answered -> closed."""
-        with self.write() as con:
+        with self.db.write() as con:
             clue = self._visible(con, account, key)
             self._allowed(account, "close")
             text = _text(note, "note")
             if clue["status"] != "answered":
                 raise Conflict(f"clue {key} is {clue['status']}: only an answered clue can be closed")
-            before = self._state(con, clue)
+            before = clue_state(con, clue)
             con.execute("UPDATE clues SET status = 'closed', closed_at = ? WHERE finding_key = ?",
-                        [stamp(), clue["finding_key"]])
-            audit(con, account.username, "close", clue["finding_key"], before,
+                        [self.db.stamp(), clue["finding_key"]])
+            self.audit.append(con, account.username, "close", clue["finding_key"], before,
                   dict(before, status="closed", **({"close_note": text} if text else {})))
-        return self.clue_detail(account, key)
+        return self.clues.detail(account, key)
 
-    def reopen_clue(self: CaseworkBase, account: Account, key: str, note: object) -> dict:
+    def reopen_clue(self, account: Account, key: str, note: object) -> dict:
         """A supervisor sends an answer back, or reopens a closed clue: the disposition stays in
         the history but is no longer current; the clue goes back to its assignee (or to new)."""
-        with self.write() as con:
+        with self.db.write() as con:
             clue = self._visible(con, account, key)
             self._allowed(account, "reopen")
             text = _text(note, "note", required=True)
             if clue["status"] not in ("answered", "closed"):
                 raise Conflict(f"clue {key} is {clue['status']}: only an answered or closed clue can be reopened")
-            before = self._state(con, clue)
+            before = clue_state(con, clue)
             status = "assigned" if clue["assignee"] else "new"
             con.execute("""UPDATE clues SET status = ?, review_id = NULL, disposition = NULL, answered_at = NULL,
                                    closed_at = NULL WHERE finding_key = ?""", [status, clue["finding_key"]])
             after = {k: v for k, v in before.items() if k != "note"}
-            audit(con, account.username, "reopen", clue["finding_key"], before,
+            self.audit.append(con, account.username, "reopen", clue["finding_key"], before,
                   dict(after, status=status, disposition=None, reopen_note=text))
-        return self.clue_detail(account, key)
+        return self.clues.detail(account, key)
 
-    def log_unmask(self: CaseworkBase, account: Account, key: str) -> dict:
+    def log_unmask(self, account: Account, key: str) -> dict:
         """One deliberate unmasked view of a clue: allowed with the unmask permission, always logged."""
-        with self.write() as con:
+        with self.db.write() as con:
             clue = self._visible(con, account, key)
             if not account.unmask:
                 raise Forbidden("this account may not see identity numbers and names in full")
-            audit(con, account.username, "unmask", clue["finding_key"], {"masked": True},
+            self.audit.append(con, account.username, "unmask", clue["finding_key"], {"masked": True},
                   {"masked": False, "fields": ["person_id", "name", "subject", "evidence", "sources"]})
-        return self.clue_detail(account, key, unmask=True)
+        return self.clues.detail(account, key, unmask=True)
 
 
 __all__ = ["MAY", "NotFound", "Workflow", "day_text", "parse_deadline", "parse_recovered"]

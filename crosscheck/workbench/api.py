@@ -10,25 +10,31 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
+from typing import Any, Optional
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from crosscheck.casework import BadInput, LoginRefused
+from crosscheck.casework import BadInput, Forbidden, LoginRefused
 from crosscheck.privacy.masking import neutralise_formula
 from crosscheck.store.reviews import ReviewError, normalise_disposition
 from crosscheck.workbench.auth import Caller, caller, changer, clear_session_cookie, database, set_session_cookie
+from crosscheck.workbench.models import (
+    AssignBody,
+    Assignees,
+    AuditAnswer,
+    BulkAssignBody,
+    BulkAssigned,
+    ClueDetail,
+    ClueList,
+    DashboardAnswer,
+    DispositionBody,
+    LoginAnswer,
+    LoginBody,
+    NoteBody,
+)
 
 router = APIRouter()
-
-
-def _field(payload: Any, name: str, default: Any = None) -> Any:
-    if payload is None:
-        return default
-    if not isinstance(payload, dict):
-        raise BadInput("the body must be a JSON object")
-    return payload.get(name, default)
 
 
 def _disposition(value: Any) -> str:
@@ -52,14 +58,11 @@ def _int(value: str | None, name: str, default: int) -> int:
 
 # -- sessions ---------------------------------------------------------------------------
 
-@router.post("/api/login")
-def login(request: Request, payload: Any = Body(None)) -> JSONResponse:
+@router.post("/api/login", response_model=LoginAnswer)
+def login(request: Request, body: LoginBody) -> JSONResponse:
     config = request.app.state.config.workbench
-    username, password = _field(payload, "username"), _field(payload, "password")
-    if not isinstance(username, str) or not isinstance(password, str):
-        raise BadInput("username and password are required (text)")
     try:
-        session, token = database(request).login(username, password, config.session_seconds)
+        session, token = database(request).login(body.username, body.password, config.session_seconds)
     except LoginRefused as exc:
         extra = {"locked_until": exc.locked_until.isoformat()} if exc.locked_until else {}
         return JSONResponse({"error": str(exc), **extra}, status_code=401)
@@ -71,7 +74,7 @@ def login(request: Request, payload: Any = Body(None)) -> JSONResponse:
 
 @router.post("/api/logout")
 def logout(request: Request, who: Caller = Depends(changer)) -> JSONResponse:
-    who.cw.logout(who.token, who.account.username)
+    who.cw.accounts.logout(who.token, who.account.username)
     response = JSONResponse({})
     clear_session_cookie(response, request.app.state.config.workbench.secure_cookies)
     return response
@@ -92,63 +95,60 @@ def list_args(request: Request) -> dict:
             "offset": _int(q.get("offset"), "offset", 0)}
 
 
-@router.get("/api/clues")
+@router.get("/api/clues", response_model=ClueList)
 def clues(request: Request, who: Caller = Depends(caller)) -> dict:
-    return who.cw.list_clues(who.account, **list_args(request))
+    return who.cw.clues.list(who.account, **list_args(request))
 
 
-@router.get("/api/clues/{key}")
+@router.get("/api/clues/{key}", response_model=ClueDetail)
 def clue(key: str, who: Caller = Depends(caller)) -> dict:
-    return who.cw.clue_detail(who.account, key)
+    return who.cw.clues.detail(who.account, key)
 
 
-@router.post("/api/clues/{key}/assign")
-def assign(key: str, payload: Any = Body(None), who: Caller = Depends(changer)) -> dict:
-    who.cw.clue_row(who.account, key)  # 404 before anything else is said
-    return who.cw.assign(who.account, key, _field(payload, "assignee"), _field(payload, "deadline"))
+@router.post("/api/clues/{key}/assign", response_model=ClueDetail)
+def assign(key: str, body: AssignBody, who: Caller = Depends(changer)) -> dict:
+    who.cw.clues.row(who.account, key)  # 404 before anything else is said
+    return who.cw.workflow.assign(who.account, key, body.assignee, body.deadline)
 
 
-@router.post("/api/assign")
-def bulk_assign(payload: Any = Body(None), who: Caller = Depends(changer)) -> dict:
-    done = who.cw.bulk_assign(who.account, _field(payload, "keys"), _field(payload, "assignee"),
-                              _field(payload, "deadline"))
+@router.post("/api/assign", response_model=BulkAssigned)
+def bulk_assign(body: BulkAssignBody, who: Caller = Depends(changer)) -> dict:
+    done = who.cw.workflow.bulk_assign(who.account, body.keys, body.assignee, body.deadline)
     return {"assigned": len(done), "clues": done}
 
 
-@router.post("/api/clues/{key}/disposition")
-def disposition(key: str, payload: Any = Body(None), who: Caller = Depends(changer)) -> dict:
-    who.cw.clue_row(who.account, key)
+@router.post("/api/clues/{key}/disposition", response_model=ClueDetail)
+def disposition(key: str, body: DispositionBody, who: Caller = Depends(changer)) -> dict:
+    who.cw.clues.row(who.account, key)
     if who.account.role not in ("reviewer", "supervisor"):
-        return who.cw.answer(who.account, key, None, None)  # says 403
-    return who.cw.answer(who.account, key, _disposition(_field(payload, "disposition")), _field(payload, "note"),
-                         _field(payload, "amount_recovered"), _field(payload, "rectification"))
+        return who.cw.workflow.answer(who.account, key, None, None)  # says 403
+    return who.cw.workflow.answer(who.account, key, _disposition(body.disposition), body.note,
+                                  body.amount_recovered, body.rectification)
 
 
-@router.post("/api/clues/{key}/feedback")
-def feedback(key: str, payload: Any = Body(None), who: Caller = Depends(changer)) -> dict:
-    return who.cw.add_feedback(who.account, key, _field(payload, "note"))
+@router.post("/api/clues/{key}/feedback", response_model=ClueDetail)
+def feedback(key: str, body: NoteBody, who: Caller = Depends(changer)) -> dict:
+    return who.cw.workflow.add_feedback(who.account, key, body.note)
 
 
-@router.post("/api/clues/{key}/close")
-def close(key: str, payload: Any = Body(None), who: Caller = Depends(changer)) -> dict:
-    return who.cw.close_clue(who.account, key, _field(payload, "note", ""))
+@router.post("/api/clues/{key}/close", response_model=ClueDetail)
+def close(key: str, body: Optional[NoteBody] = None, who: Caller = Depends(changer)) -> dict:
+    return who.cw.workflow.close_clue(who.account, key, body.note if body else "")
 
 
-@router.post("/api/clues/{key}/reopen")
-def reopen(key: str, payload: Any = Body(None), who: Caller = Depends(changer)) -> dict:
-    return who.cw.reopen_clue(who.account, key, _field(payload, "note"))
+@router.post("/api/clues/{key}/reopen", response_model=ClueDetail)
+def reopen(key: str, body: Optional[NoteBody] = None, who: Caller = Depends(changer)) -> dict:
+    return who.cw.workflow.reopen_clue(who.account, key, body.note if body else None)
 
 
-@router.post("/api/clues/{key}/unmask")
+@router.post("/api/clues/{key}/unmask", response_model=ClueDetail)
 def unmask(key: str, who: Caller = Depends(changer)) -> dict:
-    return who.cw.log_unmask(who.account, key)
+    return who.cw.workflow.log_unmask(who.account, key)
 
 
-@router.get("/api/assignees")
+@router.get("/api/assignees", response_model=Assignees)
 def assignees(who: Caller = Depends(caller)) -> dict:
     if who.account.role != "supervisor":
-        from crosscheck.casework import Forbidden
-
         raise Forbidden("only a supervisor assigns clues")
     return {"assignees": [{"username": a.username, "districts": list(a.districts), "domains": list(a.domains)}
                           for a in who.cw.users("reviewer") if not a.disabled]}
@@ -156,14 +156,14 @@ def assignees(who: Caller = Depends(caller)) -> dict:
 
 # -- the audit log and the dashboard ----------------------------------------------------
 
-@router.get("/api/audit")
+@router.get("/api/audit", response_model=AuditAnswer)
 def audit(request: Request, who: Caller = Depends(caller)) -> dict:
     q = request.query_params
-    return who.cw.audit_log(who.account, finding_key=q.get("finding_key") or None, user=q.get("user") or None,
+    return who.cw.audit.read(who.account, finding_key=q.get("finding_key") or None, user=q.get("user") or None,
                             limit=_int(q.get("limit"), "limit", 500), offset=_int(q.get("offset"), "offset", 0))
 
 
-@router.get("/api/dashboard")
+@router.get("/api/dashboard", response_model=DashboardAnswer)
 def dashboard(who: Caller = Depends(caller)) -> dict:
     return who.cw.dashboard(who.account)
 
@@ -175,12 +175,21 @@ EXPORT_COLUMNS = ["finding_key", "rule_id", "title_zh", "district", "severity", 
                   "last_seen"]
 
 
+@router.get("/openapi.json", include_in_schema=False)
+def openapi(request: Request, who: Caller = Depends(caller)) -> dict:
+    """The machine-readable contract, for a logged-in supervisor (a department's system is set
+    up from it)."""
+    if who.account.role != "supervisor":
+        raise Forbidden("only a supervisor reads the contract")
+    return request.app.openapi()
+
+
 @router.get("/export/clues.csv")
 def export_clues(request: Request, who: Caller = Depends(caller)) -> Response:
     """The list as CSV (UTF-8 with BOM for Excel), masked, every text cell safe from formulas."""
     args = list_args(request)
     args["limit"] = _int(request.query_params.get("limit"), "limit", 5000)
-    found = who.cw.list_clues(who.account, **args)
+    found = who.cw.clues.list(who.account, **args)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(EXPORT_COLUMNS)

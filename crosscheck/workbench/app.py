@@ -1,7 +1,8 @@
 """The workbench's web application (FastAPI): the JSON contract (`crosscheck.workbench.api`),
 the pages (`crosscheck.workbench.pages`), sessions and CSRF (`crosscheck.workbench.auth`).
 
-    app = create_app(store_path, ProjectConfig.load(project))
+    app = create_app(store_path, ProjectConfig.load(project))            # the system's clock
+    app = create_app(store_path, config, clock=a_clock_the_test_moves)   # tests
 
 It reads and writes only the casework database beside the findings store
 (`crosscheck.casework`), never the store itself: a run recording for minutes does not hold
@@ -10,7 +11,9 @@ up a single request. Each worker thread keeps its own SQLite connection.
 from __future__ import annotations
 
 import threading
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,7 +21,8 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from crosscheck.casework import BadInput, Casework, CaseworkError, Conflict, Forbidden, NotFound, casework_path
+from crosscheck.casework import BadInput, Casework, CaseworkError, Clock, Conflict, Forbidden, NotFound, casework_path
+from crosscheck.casework.clock import SYSTEM_CLOCK
 from crosscheck.config import ProjectConfig
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -41,9 +45,10 @@ STATUS_OF = {BadInput: 400, Forbidden: 403, NotFound: 404, Conflict: 409}
 class Databases:
     """One casework connection per worker thread."""
 
-    def __init__(self, path: Path, config: ProjectConfig):
+    def __init__(self, path: Path, config: ProjectConfig, clock: Clock):
         self.path = path
         self.settings = config.casework_settings()
+        self.clock = clock
         self._local = threading.local()
         self._all: list[Casework] = []
         self._lock = threading.Lock()
@@ -51,7 +56,7 @@ class Databases:
     def get(self) -> Casework:
         cw = getattr(self._local, "cw", None)
         if cw is None:
-            cw = Casework.open(self.path, settings=self.settings)
+            cw = Casework.open(self.path, settings=self.settings, clock=self.clock)
             self._local.cw = cw
             with self._lock:
                 self._all.append(cw)
@@ -78,14 +83,21 @@ def error(status: int, message: str, request: Request | None = None, **extra):
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
-def create_app(store: str | Path, config: ProjectConfig) -> FastAPI:
-    """The workbench on the casework database of findings store ``store``."""
+def create_app(store: str | Path, config: ProjectConfig, clock: Clock = SYSTEM_CLOCK) -> FastAPI:
+    """The workbench on the casework database of findings store ``store``, telling time by ``clock``."""
     from crosscheck.workbench import api, pages
 
-    app = FastAPI(title="crosscheck workbench", docs_url=None, redoc_url=None, openapi_url=None)
+    databases = Databases(casework_path(Path(store)), config, clock)
+    databases.get()  # create the database and its tables now, not on the first request
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        databases.close()
+
+    app = FastAPI(title="crosscheck workbench", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.config = config
-    app.state.db = Databases(casework_path(Path(store)), config)
-    app.state.db.get()  # create the database and its tables now, not on the first request
+    app.state.db = databases
 
     @app.middleware("http")
     async def headers(request: Request, call_next):
@@ -110,10 +122,6 @@ def create_app(store: str | Path, config: ProjectConfig) -> FastAPI:
 
             return RedirectResponse(exc.headers["Location"], status_code=303)
         return error(exc.status_code, str(exc.detail), request)
-
-    @app.on_event("shutdown")
-    def close_databases() -> None:
-        app.state.db.close()
 
     app.include_router(api.router)
     app.include_router(pages.router)

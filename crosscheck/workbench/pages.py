@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from crosscheck.casework.clues import CLUE_FROM
+from crosscheck.casework.scope import CLUE_FROM
 from crosscheck.casework.scope import COLOR_ZH, DISPOSITION_ZH, ROLE_ZH, STATUS_ZH, STATUSES, visible
 from crosscheck.casework.workflow import MAY
 from crosscheck.reports.priority import PRIORITY_NOTE
@@ -79,7 +79,7 @@ def clue_list(request: Request, who: Caller = Depends(page_caller)) -> HTMLRespo
         page = max(1, int(q.get("page") or 1))
     except ValueError:
         page = 1
-    found = who.cw.list_clues(who.account, **{k: v or None for k, v in filters.items()},
+    found = who.cw.clues.list(who.account, **{k: v or None for k, v in filters.items()},
                               limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     pages = max(1, -(-found["total"] // PAGE_SIZE))
     query = {k: v for k, v in filters.items() if v}
@@ -92,11 +92,11 @@ def clue_list(request: Request, who: Caller = Depends(page_caller)) -> HTMLRespo
 
 @router.get("/clues/{key}", response_class=HTMLResponse)
 def clue_page(key: str, request: Request, who: Caller = Depends(page_caller)) -> HTMLResponse:
-    clue = who.cw.clue_detail(who.account, key)
+    clue = who.cw.clues.detail(who.account, key)
     evidence = clue["evidence_fields"] if isinstance(clue["evidence_fields"], dict) else {}
     return render("clue.html.j2", request, who, clue=clue, evidence=evidence,
                   evidence_json=lambda v: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False),
-                  reviewers=_options(who)["reviewers"], today=who.cw.settings.today().isoformat())
+                  reviewers=_options(who)["reviewers"], today=who.cw.db.today().isoformat())
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
@@ -109,6 +109,6 @@ def dashboard_page(request: Request, who: Caller = Depends(page_caller)) -> HTML
 def audit_page(request: Request, who: Caller = Depends(page_caller)) -> HTMLResponse:
     q = request.query_params
     filters = {"finding_key": q.get("finding_key") or "", "user": q.get("user") or ""}
-    log = who.cw.audit_log(who.account, finding_key=filters["finding_key"] or None, user=filters["user"] or None,
+    log = who.cw.audit.read(who.account, finding_key=filters["finding_key"] or None, user=filters["user"] or None,
                            limit=500)
     return render("audit.html.j2", request, who, log=log, filters=filters)
