@@ -9,8 +9,10 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 CONFIG_FILE = "crosscheck.toml"
 SEVERITIES = ("high", "medium", "low")  # most severe first
@@ -101,6 +103,7 @@ class WorkbenchConfig:
     """The `[workbench]` table of crosscheck.toml (see docs/workbench.md)."""
 
     warn_days: int = 3                 # a deadline this many days away or less is yellow (三色预警)
+    max_deadline_days: int = 180       # a deadline (核查期限, 转办期限) is set at most this many days ahead
     tuning_window: int = 20            # a model's last N answered clues ...
     tuning_below: float = 0.10         # ... confirmed under this rate: flagged as needing tuning
     session_seconds: int = 8 * 3600    # a login lasts this long
@@ -126,7 +129,8 @@ class WorkbenchConfig:
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise ValueError(f"{where}: [workbench] {name} '{value}': expected a whole number ≥ {low}")
 
-        for name, low in (("warn_days", 0), ("tuning_window", 1), ("session_seconds", 1), ("port", 1)):
+        for name, low in (("warn_days", 0), ("max_deadline_days", 1), ("tuning_window", 1), ("session_seconds", 1),
+                          ("port", 1)):
             whole(name, low)
         if not isinstance(self.tuning_below, (int, float)) or isinstance(self.tuning_below, bool) \
                 or not 0 <= self.tuning_below <= 1:
@@ -202,7 +206,11 @@ class ProjectConfig:
 
         w = self.workbench
         return Settings(timezone=self.timezone, warn_days=w.warn_days, tuning_window=w.tuning_window,
-                        tuning_below=float(w.tuning_below))
+                        tuning_below=float(w.tuning_below), max_deadline_days=w.max_deadline_days)
+
+    def today(self) -> date:
+        """Today in the project's `timezone` (not the machine's): what "today" means everywhere."""
+        return datetime.now(ZoneInfo(self.timezone)).date()
 
     @classmethod
     def load(cls, project_dir: Path | None = None) -> "ProjectConfig":

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 
 from crosscheck.casework import Casework, Clock, casework_path
 from crosscheck.store import Store, finding_key
@@ -58,12 +59,12 @@ def rows(n: int = 40, *, amount_shift: int = 0) -> list[dict]:
 def the_run(run_id: str, as_of: date, found: list[dict]):
     run = make_run(run_id, as_of, found, rules={PENSION: "ok", DIBAO: "ok", SHADOW: "ok"})
     for o in run.rules:
-        o.domain = DOMAINS[o.rule_id]
+        o.domain = DOMAINS.get(o.rule_id, "")
         o.rule_status = "draft" if o.rule_id == SHADOW else "stable"
         o.personal = {"subject": "identity"}
-        o.title_zh = {PENSION: "死亡后仍发放养老金", DIBAO: "低保户主死亡后仍发放", SHADOW: "试运行模型"}[o.rule_id]
+        o.title_zh = {PENSION: "死亡后仍发放养老金", DIBAO: "低保户主死亡后仍发放", SHADOW: "试运行模型"}.get(o.rule_id, o.rule_id)
         o.title_en = {PENSION: "Pension paid after death", DIBAO: "Allowance paid after the head's death",
-                      SHADOW: "Shadow model"}[o.rule_id]
+                      SHADOW: "Shadow model"}.get(o.rule_id, o.rule_id)
     return run
 
 
@@ -88,9 +89,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def write_project(folder: Path, **workbench) -> Path:
+def write_project(folder: Path, *, rules_dir: str | None = None, **workbench) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    lines = ["[crosscheck]", 'timezone = "Asia/Shanghai"', "", "[workbench]"]
+    lines = ["[crosscheck]", 'timezone = "Asia/Shanghai"'] + ([f"rules_dir = {rules_dir!r}"] if rules_dir else [])
+    lines += ["", "[workbench]"]
     lines += [f"{k} = {v!r}".replace("'", '"') if isinstance(v, str) else f"{k} = {str(v).lower() if isinstance(v, bool) else v}"
               for k, v in workbench.items()]
     (folder / "crosscheck.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -187,3 +189,11 @@ def logged_in(server: Server, user: str) -> Client:
     r = c.login(user)
     assert r.status_code == 200, r.text
     return c
+
+
+@pytest.fixture(scope="module")
+def boss(server):
+    """The supervisor of every district, logged in to the module's ``server``."""
+    c = logged_in(server, "boss")
+    yield c
+    c.close()

@@ -13,7 +13,10 @@ dispositions, outcomes, feedback, accounts, sessions and the audit log. See
     accounts    Accounts(db, audit): users, logins, sessions
     clues       Clues(db, audit): lists, one clue, the clues due
     reviews     Reviews(db, audit): dispositions and outcomes (runs read them)
-    workflow    Workflow(db, clues, reviews, audit): assign, answer, feedback, close, reopen
+    workflow    Workflow(db, clues, reviews, audit): assign, answer, hand over, feedback, close,
+                reopen, comment
+    attachments Attachments(db, clues, audit, folder): a clue's evidence files
+    worklists   Worklists(db, clues): my work, the assignees' workload
     figures     Dashboard(db): the dashboard's figures of a scope
     publishing  Publishing(db): complete runs of the findings store as clues
 
@@ -30,6 +33,7 @@ from typing import Any
 import pyarrow as pa
 
 from crosscheck.casework.accounts import Accounts, LoginRefused, Session
+from crosscheck.casework.attachments import Attachments, folder_of
 from crosscheck.casework.auditlog import AuditLog
 from crosscheck.casework.clock import SYSTEM_CLOCK, Clock
 from crosscheck.casework.clues import Clues
@@ -48,6 +52,7 @@ from crosscheck.casework.publish import Publishing
 from crosscheck.casework.reviews import Reviews
 from crosscheck.casework.scope import Account
 from crosscheck.casework.workflow import Workflow
+from crosscheck.casework.worklists import Worklists
 
 
 class Casework:
@@ -60,6 +65,8 @@ class Casework:
         self.clues = Clues(db, self.audit)
         self.reviews = Reviews(db, self.audit)
         self.workflow = Workflow(db, self.clues, self.reviews, self.audit)
+        self.attachments = Attachments(db, self.clues, self.audit, folder_of(db.path))
+        self.worklists = Worklists(db, self.clues)
         self.figures = Dashboard(db)
         self.publishing = Publishing(db)
 

@@ -34,9 +34,14 @@ LOCK_FOR = timedelta(minutes=15)
 
 
 class LoginRefused(CaseworkError):
-    def __init__(self, message: str, locked_until: datetime | None = None):
-        super().__init__(message)
+    def __init__(self, zh: str, en: str, locked_until: datetime | None = None):
+        super().__init__(zh, en)
         self.locked_until = locked_until
+
+
+WRONG = ("用户名或密码错误", "wrong username or password")
+#: Who a failed login is written as when the name typed is no account (it may be a password).
+UNKNOWN = "（未知账户）"
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,11 @@ def account_of(row: dict) -> Account:
     """An account from its row of ``users``."""
     return Account(row["username"], row["role"], tuple(json.loads(row["districts"] or "[]")),
                    tuple(json.loads(row["domains"] or "[]")), bool(row["unmask"]), bool(row["disabled"]))
+
+
+def _failure_key(name: str) -> str:
+    """How failed logins of a name are counted: its SHA-256, never the text typed."""
+    return hashlib.sha256(("login:" + name).encode("utf-8")).hexdigest()
 
 
 def _names(values) -> list[str]:
@@ -91,7 +101,8 @@ class Accounts:
         with self.db.write() as con:
             if con.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
                 raise BadInput(f"user '{username}' exists already")
-            con.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+            con.execute("""INSERT INTO users (username, role, districts, domains, unmask, password_hash, disabled,
+                                              created_at, changed_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)""",
                         [username, role, json.dumps(account.districts, ensure_ascii=False),
                          json.dumps(account.domains, ensure_ascii=False), int(account.unmask),
                          HASHER.hash(password), self.db.stamp(), self.db.stamp()])
@@ -127,7 +138,7 @@ class Accounts:
         now = self.db.now()
         times = [parse_stamp(r["at"]) for r in self.db.rows(
             "SELECT at FROM login_failures WHERE username = ? AND at > ? ORDER BY at",
-            [username, stamp(now - FAILURE_WINDOW - LOCK_FOR)])]
+            [_failure_key(username), stamp(now - FAILURE_WINDOW - LOCK_FOR)])]
         until = None
         for i in range(len(times) - FAILURES_TO_LOCK + 1):
             first, last = times[i], times[i + FAILURES_TO_LOCK - 1]
@@ -135,46 +146,49 @@ class Accounts:
                 until = max(until or last, last + LOCK_FOR)
         return until if until and until > now else None
 
-    def _locked_message(self, until: datetime) -> str:
+    def _locked(self, until: datetime) -> LoginRefused:
         local = until.astimezone(self.db.settings.zone).strftime("%H:%M")
-        return (f"账户已锁定至 {local}（15 分钟内密码错误 5 次），请 15 分钟后再试 / account locked until {local} "
-                f"({self.db.settings.timezone}) after 5 wrong passwords in 15 minutes: try again in 15 minutes")
+        return LoginRefused(f"账户已锁定至 {local}（15 分钟内密码错误 5 次），请 15 分钟后再试",
+                            f"account locked until {local} ({self.db.settings.timezone}) after 5 wrong passwords "
+                            "in 15 minutes: try again in 15 minutes", until)
+
+    def _local(self, at: datetime) -> str:
+        return at.astimezone(self.db.settings.zone).isoformat(timespec="seconds")
 
     def login(self, username: object, password: object, session_seconds: int) -> tuple[Session, str]:
         """(the new session, its cookie token); LoginRefused with the reason otherwise."""
         name = str(username or "").strip()[:64]
         secret = str(password or "")
+        row = self.db.one("SELECT * FROM users WHERE username = ?", [name]) if name else None
+        shown = name if row is not None else UNKNOWN   # never what was typed: it may be a password
         until = self.locked_until(name)
         if until:
             with self.db.write() as con:
-                self.audit.append(con, name or "?", "login_locked", None, None, {"locked_until": stamp(until)})
-            raise LoginRefused(self._locked_message(until), until)
-        row = self.db.one("SELECT * FROM users WHERE username = ?", [name]) if name else None
+                self.audit.append(con, shown, "login_locked", None, None, {"locked_until": self._local(until)})
+            raise self._locked(until)
         try:
             ok = HASHER.verify(row["password_hash"] if row else _DUMMY, secret) and row is not None
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             ok = False
-        if not ok:
+        disabled = ok and bool(row["disabled"])
+        if not ok or disabled:  # a disabled account is answered as a wrong password: the password stays unconfirmed
             with self.db.write() as con:
-                con.execute("INSERT INTO login_failures VALUES (?, ?)", [name, self.db.stamp()])
-                self.audit.append(con, name or "?", "login_failed", None, None, {"reason": "wrong username or password"})
+                con.execute("INSERT INTO login_failures VALUES (?, ?)", [_failure_key(name), self.db.stamp()])
+                self.audit.append(con, shown, "login_refused" if disabled else "login_failed", None, None,
+                                  {"reason": "account disabled" if disabled else "wrong username or password"})
             until = self.locked_until(name)
             if until:
-                raise LoginRefused(self._locked_message(until), until)
-            raise LoginRefused("用户名或密码错误 / wrong username or password")
+                raise self._locked(until)
+            raise LoginRefused(*WRONG)
         account = account_of(row)
-        if account.disabled:
-            with self.db.write() as con:
-                self.audit.append(con, name, "login_refused", None, None, {"reason": "account disabled"})
-            raise LoginRefused("账户已停用 / this account is disabled")
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         now = self.db.now()
         expires = now + timedelta(seconds=int(session_seconds))
         with self.db.write() as con:
-            con.execute("DELETE FROM login_failures WHERE username = ?", [name])
+            con.execute("DELETE FROM login_failures WHERE username = ?", [_failure_key(name)])
             con.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?, NULL)",
                         [_hash_token(token), name, csrf, stamp(now), stamp(expires)])
-            self.audit.append(con, name, "login", None, None, {"role": account.role, "expires_at": stamp(expires)})
+            self.audit.append(con, name, "login", None, None, {"role": account.role, "expires_at": self._local(expires)})
         return Session(account, csrf, expires), token
 
     def session(self, token: str | None) -> Session | None:

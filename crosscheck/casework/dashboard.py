@@ -4,7 +4,8 @@ the models whose recent answers say they need tuning.
 
 - confirmation rate = confirmed ÷ answered (clues with a current disposition);
 - open = not closed; overdue = assigned and past its deadline; due soon = yellow;
-- amount at risk sums the clues' amounts; amount recovered the outcomes recorded;
+- amount at risk sums the clues' amounts; amount recovered the current answers of confirmed
+  clues (a reopened clue has none; an earlier answer's amount is in the history only);
 - a model needs tuning when its last ``tuning_window`` answered clues (newest dispositions
   first) are confirmed at a rate under ``tuning_below``; the false-positive notes of those
   answers are shown with it. Every figure counts only clues the account may see.
@@ -29,8 +30,9 @@ FIGURES = """count(*) AS clues,
     coalesce(sum(c.status = 'closed'), 0) AS closed,
     coalesce(sum(c.amount_cents), 0) AS amount_cents,
     coalesce(sum(rec.cents), 0) AS recovered_cents"""
-RECOVERED = "LEFT JOIN (SELECT finding_key, sum(recovered_cents) AS cents FROM outcomes GROUP BY finding_key) rec " \
-            "ON rec.finding_key = c.finding_key"
+#: The amount recovered of a clue: its current answer's, when that answer is confirmed.
+RECOVERED = "LEFT JOIN (SELECT review_id, sum(recovered_cents) AS cents FROM outcomes GROUP BY review_id) rec " \
+            "ON rec.review_id = c.review_id AND c.disposition = 'confirmed'"
 
 
 def _figures(row: dict) -> dict:

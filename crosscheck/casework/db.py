@@ -40,9 +40,9 @@ from zoneinfo import ZoneInfo
 
 from crosscheck.casework.clock import SYSTEM_CLOCK, Clock
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 10_000
-APPEND_ONLY = ("reviews", "outcomes", "feedback", "audit")
+APPEND_ONLY = ("reviews", "outcomes", "feedback", "audit", "comments", "attachments")
 
 DDL = [
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
@@ -73,7 +73,8 @@ DDL = [
     "CREATE INDEX IF NOT EXISTS reviews_key ON reviews (finding_key, review_id)",
     """CREATE TABLE IF NOT EXISTS outcomes (
         outcome_id INTEGER PRIMARY KEY AUTOINCREMENT, finding_key TEXT NOT NULL, rule_id TEXT,
-        recovered_cents INTEGER, recovered_on TEXT, note TEXT, recorded_by TEXT, recorded_at TEXT)""",
+        recovered_cents INTEGER, recovered_on TEXT, note TEXT, recorded_by TEXT, recorded_at TEXT,
+        review_id INTEGER)""",
     "CREATE INDEX IF NOT EXISTS outcomes_key ON outcomes (finding_key)",
     """CREATE TABLE IF NOT EXISTS feedback (
         feedback_id INTEGER PRIMARY KEY AUTOINCREMENT, finding_key TEXT NOT NULL, note TEXT, author TEXT, at TEXT)""",
@@ -86,17 +87,38 @@ DDL = [
     """CREATE TABLE IF NOT EXISTS users (
         username TEXT PRIMARY KEY, role TEXT NOT NULL, districts TEXT, domains TEXT,
         unmask INTEGER NOT NULL DEFAULT 0, password_hash TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,
-        created_at TEXT, changed_at TEXT)""",
+        created_at TEXT, changed_at TEXT, channel TEXT)""",
     """CREATE TABLE IF NOT EXISTS sessions (
         token_hash TEXT PRIMARY KEY, username TEXT NOT NULL, csrf_token TEXT NOT NULL, created_at TEXT,
         expires_at TEXT NOT NULL, ended_at TEXT)""",
     "CREATE TABLE IF NOT EXISTS login_failures (username TEXT NOT NULL, at TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS handovers (
+        handover_id INTEGER PRIMARY KEY AUTOINCREMENT, finding_key TEXT NOT NULL, department TEXT NOT NULL,
+        deadline TEXT, request TEXT, handed_by TEXT, at TEXT, answer_note TEXT, rectified TEXT,
+        returned_cents INTEGER, answered_by TEXT, answered_at TEXT)""",
+    "CREATE INDEX IF NOT EXISTS handovers_key ON handovers (finding_key, handover_id)",
+    "CREATE INDEX IF NOT EXISTS handovers_department ON handovers (department, finding_key)",
+    """CREATE TABLE IF NOT EXISTS comments (
+        comment_id INTEGER PRIMARY KEY AUTOINCREMENT, finding_key TEXT NOT NULL, user TEXT NOT NULL,
+        text TEXT NOT NULL, at TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS comments_key ON comments (finding_key)",
+    """CREATE TABLE IF NOT EXISTS attachments (
+        attachment_id INTEGER PRIMARY KEY AUTOINCREMENT, finding_key TEXT NOT NULL, name TEXT NOT NULL,
+        size INTEGER NOT NULL, sha256 TEXT NOT NULL, type TEXT NOT NULL, user TEXT NOT NULL, at TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS attachments_key ON attachments (finding_key)",
+    """CREATE TABLE IF NOT EXISTS notices (
+        notice_id INTEGER PRIMARY KEY AUTOINCREMENT, event_key TEXT NOT NULL UNIQUE, username TEXT NOT NULL,
+        title TEXT NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL, sent_at TEXT, status TEXT, error TEXT)""",
     "CREATE INDEX IF NOT EXISTS login_failures_user ON login_failures (username, at)",
-] + [
-    f"""CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table}
-        BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"""
-    for table in APPEND_ONLY for verb in ("UPDATE", "DELETE")
 ]
+
+
+def _append_only(table: str, verb: str) -> str:
+    return f"""CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table}
+               BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"""
+
+
+DDL += [_append_only(table, verb) for table in APPEND_ONLY for verb in ("UPDATE", "DELETE")]
 
 
 class CaseworkError(Exception):
@@ -205,10 +227,32 @@ def _ensure_schema(con: sqlite3.Connection, path: Path) -> None:
             con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
         elif int(row[0]) > SCHEMA_VERSION:
             raise CaseworkError(f"{path}: casework schema {row[0]} is newer than this crosscheck understands")
+        elif int(row[0]) < 2:
+            _upgrade_to_2(con)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def _columns(con: sqlite3.Connection, table: str) -> set[str]:
+    return {r[1] for r in con.execute(f"PRAGMA table_info({table})").fetchall()}
+
+
+def _upgrade_to_2(con: sqlite3.Connection) -> None:
+    """Schema 1 -> 2: an outcome belongs to the answer it was recorded on (``outcomes.review_id``:
+    the clue's amount recovered is its current answer's), accounts may have a reminder channel."""
+    if "review_id" not in _columns(con, "outcomes"):
+        con.execute("ALTER TABLE outcomes ADD COLUMN review_id INTEGER")
+        con.execute("DROP TRIGGER IF EXISTS outcomes_no_update")
+        con.execute("""UPDATE outcomes SET review_id = coalesce(
+                           (SELECT max(v.review_id) FROM reviews v WHERE v.finding_key = outcomes.finding_key
+                                                                   AND v.recorded_at <= outcomes.recorded_at),
+                           (SELECT max(v.review_id) FROM reviews v WHERE v.finding_key = outcomes.finding_key))""")
+        con.execute(_append_only("outcomes", "UPDATE"))
+    if "channel" not in _columns(con, "users"):
+        con.execute("ALTER TABLE users ADD COLUMN channel TEXT")
+    con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
 
 
 @dataclass(frozen=True)
@@ -220,6 +264,7 @@ class Settings:
     warn_days: int = 3                  # yellow within this many days of the deadline
     tuning_window: int = 20             # a model's last N answered clues ...
     tuning_below: float = 0.10          # ... confirmed below this rate: it needs tuning
+    max_deadline_days: int = 180        # a deadline is set at most this many days ahead
 
     @property
     def zone(self) -> ZoneInfo:

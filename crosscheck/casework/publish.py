@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from crosscheck.casework.db import Database, day_text, dumps, stamp, to_cents
+from crosscheck.casework.scope import CITY_LEVEL
 from crosscheck.reports.priority import priority_key
 
 BATCH = 2000
@@ -114,6 +115,7 @@ class Publishing:
         for batch in _batches(clues):
             with self.db.write() as con:
                 con.executemany(UPSERT_CLUE, batch)
+        self.place_districts()
         for run in runs:
             counts = _duck_rows(duck, COUNT_ROWS, [run["run_id"]])
             with self.db.write() as con:
@@ -128,6 +130,23 @@ class Publishing:
         with self.db.write() as con:
             self.db.set_meta(con, "published_seq", str(max(int(r["seq"]) for r in runs)))
         return len(runs)
+
+    def place_districts(self) -> None:
+        """Every clue has a district: one whose subject is not a person takes the district of its
+        place, its township's (the district the clues carrying both a district and that township
+        name, when they name one only); a subject with no place belongs to 市本级."""
+        with self.db.write() as con:
+            con.execute("""
+                WITH places AS (
+                    SELECT json_extract(evidence_json, '$.township') AS township, min(district) AS district
+                    FROM clues WHERE district IS NOT NULL AND district NOT IN ('', ?) AND json_valid(evidence_json)
+                                 AND json_extract(evidence_json, '$.township') IS NOT NULL
+                    GROUP BY 1 HAVING count(DISTINCT district) = 1)
+                UPDATE clues SET district = coalesce(
+                    (SELECT p.district FROM places p WHERE json_valid(clues.evidence_json)
+                                                       AND p.township = json_extract(clues.evidence_json, '$.township')),
+                    ?)
+                WHERE district IS NULL OR district = ''""", [CITY_LEVEL, CITY_LEVEL])
 
     def rank(self) -> None:
         """Every clue's place in the one priority order (crosscheck.reports.priority.priority_key)."""

@@ -27,12 +27,12 @@ SNAPSHOT_SCHEMA = pa.schema([
 ])
 
 PRECISION = """
-    WITH rec AS (SELECT finding_key, sum(recovered_cents) AS cents FROM outcomes GROUP BY finding_key)
+    WITH rec AS (SELECT review_id, sum(recovered_cents) AS cents FROM outcomes GROUP BY review_id)
     SELECT c.rule_id,
            sum(v.disposition = 'confirmed') AS confirmed, sum(v.disposition = 'false_positive') AS false_positive,
            sum(v.disposition = 'explained') AS explained, count(*) AS reviewed,
            coalesce(sum(CASE WHEN v.disposition = 'confirmed' THEN rec.cents END), 0) AS recovered
-    FROM clues c JOIN reviews v ON v.review_id = c.review_id LEFT JOIN rec ON rec.finding_key = c.finding_key
+    FROM clues c JOIN reviews v ON v.review_id = c.review_id LEFT JOIN rec ON rec.review_id = c.review_id
     GROUP BY c.rule_id ORDER BY c.rule_id
 """
 
@@ -117,7 +117,7 @@ class Reviews:
     # -- writing (inside the caller's transaction: ``con`` from Casework.write) ---------
     def record_review(self, con: sqlite3.Connection, key: str, disposition: str, note: str,
                       reviewer: str, on: date, source: str, *, actor: str, via: str,
-                      rectification: str | None = None) -> int:
+                      rectification: str | None = None, recovered: Decimal | None = None) -> int:
         """Append a disposition, make it the clue's current one (status answered), log it."""
         clue = self.clue_facts(key, con)
         if clue is None:
@@ -136,20 +136,24 @@ class Reviews:
                        WHERE finding_key = ?""", [review_id, disposition, self.db.stamp(), key])
         after = dict(before, status="answered", disposition=disposition, note=note or "", reviewer=reviewer,
                      reviewed_on=day_text(on), **({"rectification": rectification} if rectification else {}))
+        after.pop("amount_recovered", None)  # the new answer's own amount, or none
+        if recovered is not None:
+            after["amount_recovered"] = float(recovered)
         self.audit.append(con, actor, "disposition", key, before, after, via)
         return review_id
 
     def record_outcome(self, con: sqlite3.Connection, key: str, recovered: Decimal, on: date,
                        note: str, recorded_by: str, *, actor: str, via: str) -> int:
-        """Append money recovered on a clue whose current disposition is confirmed; log it."""
+        """Append money recovered on a clue to its current answer (confirmed); log it."""
         clue = self.clue_facts(key, con)
         if clue is None:
             raise CaseworkError(f"unknown finding key '{key}' (no recorded run has it)")
         cur = con.execute(
-            """INSERT INTO outcomes (finding_key, rule_id, recovered_cents, recovered_on, note, recorded_by, recorded_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?)""",
-            [key, clue["rule_id"], to_cents(recovered), day_text(on), note or "", recorded_by, self.db.stamp()])
-        total = con.execute("SELECT sum(recovered_cents) FROM outcomes WHERE finding_key = ?", [key]).fetchone()[0]
+            """INSERT INTO outcomes (finding_key, rule_id, recovered_cents, recovered_on, note, recorded_by, recorded_at,
+                                     review_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            [key, clue["rule_id"], to_cents(recovered), day_text(on), note or "", recorded_by, self.db.stamp(),
+             clue["review_id"]])
+        total = con.execute("SELECT sum(recovered_cents) FROM outcomes WHERE review_id = ?", [clue["review_id"]]).fetchone()[0]
         self.audit.append(con, actor, "outcome", key, {"amount_recovered": float(from_cents(total - to_cents(recovered)))},
                           {"amount_recovered": float(from_cents(total)), "recovered": float(recovered),
                            "recovered_on": day_text(on), "note": note or ""}, via)
@@ -173,11 +177,15 @@ class Reviews:
                 [[int(r["review_id"]), r["finding_key"], r["rule_id"], r["disposition"], r["note"], r["reviewer"],
                   day_text(r["reviewed_on"]), _utc_text(r["recorded_at"]), r["source"], r["run_id"],
                   to_cents(r["amount_at_risk"]), r["evidence_json"]] for r in reviews])
+            newest = {}
+            for r in reviews:  # an outcome belongs to the newest answer of its key
+                newest[r["finding_key"]] = max(newest.get(r["finding_key"], 0), int(r["review_id"]))
             con.executemany(
                 """INSERT OR IGNORE INTO outcomes (outcome_id, finding_key, rule_id, recovered_cents, recovered_on, note,
-                       recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                       recorded_by, recorded_at, review_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [[int(o["outcome_id"]), o["finding_key"], o["rule_id"], to_cents(o["recovered"]),
-                  day_text(o["recovered_on"]), o["note"], o["recorded_by"], _utc_text(o["recorded_at"])] for o in outcomes])
+                  day_text(o["recovered_on"]), o["note"], o["recorded_by"], _utc_text(o["recorded_at"]),
+                  newest.get(o["finding_key"])] for o in outcomes])
             con.execute("""UPDATE clues SET
                                review_id = (SELECT max(v.review_id) FROM reviews v WHERE v.finding_key = clues.finding_key),
                                status = CASE WHEN status = 'new' THEN 'answered' ELSE status END
@@ -195,15 +203,20 @@ class Reviews:
 
 
 def clue_state(con: sqlite3.Connection, clue: dict) -> dict:
-    """What the audit log keeps of a clue before and after an action."""
-    note = None
+    """What the audit log keeps of a clue before and after an action (with its current answer's
+    note and amount recovered)."""
+    note = recovered = None
     if clue.get("review_id"):
         row = con.execute("SELECT note FROM reviews WHERE review_id = ?", [clue["review_id"]]).fetchone()
         note = row[0] if row else None
+        recovered = con.execute("SELECT sum(recovered_cents) FROM outcomes WHERE review_id = ?",
+                                [clue["review_id"]]).fetchone()[0]
     state = {"status": clue["status"], "assignee": clue["assignee"], "deadline": clue["deadline"],
              "disposition": clue["disposition"]}
     if note is not None:
         state["note"] = note
+    if recovered is not None:
+        state["amount_recovered"] = float(from_cents(recovered))
     return state
 
 

@@ -181,8 +181,9 @@ class RunSession:
             domain_titles=dict(self.ruleset.domains),
             personal_headers=self.catalog.personal_headers(),
         )
-        if request.as_of > date.today():
-            self.result.warnings.append(f"as-of {request.as_of} is after today ({date.today()}): "
+        today = self.config.today()  # in the project's timezone, not the machine's
+        if request.as_of > today:
+            self.result.warnings.append(f"as-of {request.as_of} is after today ({today}, {self.config.timezone}): "
                                         "windows that end on the as-of date reach into the future")
         if self.rule_problems:
             self.result.warnings.append(

@@ -22,8 +22,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crosscheck.casework import BadInput, Casework, CaseworkError, Clock, Conflict, Forbidden, NotFound, casework_path
+from crosscheck.casework.accounts import LoginRefused
+from crosscheck.casework.attachments import MAX_BYTES, TooLarge
 from crosscheck.casework.clock import SYSTEM_CLOCK
 from crosscheck.config import ProjectConfig
+from crosscheck.workbench.labels import evidence_labels
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -40,6 +43,8 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 STATUS_OF = {BadInput: 400, Forbidden: 403, NotFound: 404, Conflict: 409}
+#: The largest JSON body taken (a bulk assignment of 5000 keys fits); attachments: `MAX_BYTES`.
+BODY_LIMIT = 1024 * 1024
 
 
 class Databases:
@@ -72,20 +77,71 @@ class Databases:
             self._all.clear()
 
 
-def error(status: int, message: str, request: Request | None = None, **extra):
-    """``{"error": ...}`` for the API; for a page, the same message as a page."""
+def error(status: int, zh: str, en: str, request: Request | None = None, **extra):
+    """``{"error": "中文 / English", "error_zh", "error_en"}`` for the API (the pages show the one of
+    their language); for a page, the same message as a page with the menu of who is logged in."""
     if request is not None and not request.url.path.startswith(("/api/", "/export/")):
+        from crosscheck.workbench.auth import caller
         from crosscheck.workbench.pages import render
 
-        response = render("error.html.j2", request, None, status=status, message=message)
+        try:
+            who = caller(request)
+        except StarletteHTTPException:
+            who = None
+        response = render("error.html.j2", request, who, status=status, message_zh=zh, message_en=en)
         response.status_code = status
         return response
-    return JSONResponse({"error": message, **extra}, status_code=status)
+    both = zh if zh == en else f"{zh} / {en}"
+    return JSONResponse({"error": both, "error_zh": zh, "error_en": en, **extra}, status_code=status)
+
+
+def split_message(text: str) -> tuple[str, str]:
+    """A "中文 / English" message as its two halves."""
+    zh, sep, en = str(text).partition(" / ")
+    return (zh, en) if sep else (zh, zh)
+
+
+class BodyLimit:
+    """Refuses a request body over its limit before reading it (413): by its Content-Length, or,
+    sent in chunks, as soon as the bytes received pass it. Attachments may be `FILE_LIMIT`."""
+
+    def __init__(self, app, limit: int, file_limit: int):
+        self.app, self.limit, self.file_limit = app, limit, file_limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        limit = self.file_limit if scope["path"].endswith("/attachments") else self.limit
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return await self._refuse(scope, receive, send, limit)
+        seen = 0
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge()
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except BodyTooLarge:
+            await self._refuse(scope, receive, send, limit)
+
+    async def _refuse(self, scope, receive, send, limit: int) -> None:
+        mb = f"{limit / 1024 / 1024:g} MB"
+        await error(413, f"请求内容超过 {mb}", f"the request body is over {mb}")(scope, receive, send)
+
+
+class BodyTooLarge(Exception):
+    pass
 
 
 def create_app(store: str | Path, config: ProjectConfig, clock: Clock = SYSTEM_CLOCK) -> FastAPI:
     """The workbench on the casework database of findings store ``store``, telling time by ``clock``."""
-    from crosscheck.workbench import api, pages
+    from crosscheck.workbench import api, pages, tools
 
     databases = Databases(casework_path(Path(store)), config, clock)
     databases.get()  # create the database and its tables now, not on the first request
@@ -98,6 +154,7 @@ def create_app(store: str | Path, config: ProjectConfig, clock: Clock = SYSTEM_C
     app = FastAPI(title="crosscheck workbench", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.config = config
     app.state.db = databases
+    app.state.labels = evidence_labels(config.rules_dir)
 
     @app.middleware("http")
     async def headers(request: Request, call_next):
@@ -108,12 +165,17 @@ def create_app(store: str | Path, config: ProjectConfig, clock: Clock = SYSTEM_C
 
     @app.exception_handler(CaseworkError)
     async def casework_error(request: Request, exc: CaseworkError):
-        return error(next((s for t, s in STATUS_OF.items() if isinstance(exc, t)), 400), str(exc), request)
+        status = 413 if isinstance(exc, TooLarge) else next((s for t, s in STATUS_OF.items() if isinstance(exc, t)), 400)
+        extra = {"locked_until": exc.locked_until.astimezone(config.casework_settings().zone).isoformat()} \
+            if isinstance(exc, LoginRefused) and exc.locked_until else {}
+        return error(401 if isinstance(exc, LoginRefused) else status, exc.zh, exc.en, request, **extra)
 
     @app.exception_handler(RequestValidationError)
     async def bad_body(request: Request, exc: RequestValidationError):
         first = exc.errors()[0] if exc.errors() else {}
-        return error(400, f"bad request: {first.get('msg', 'invalid input')} at {'.'.join(map(str, first.get('loc', ())))}")
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+        return error(400, f"请求内容有误：{where}（{first.get('type', 'invalid')}）",
+                     f"bad request: {first.get('msg', 'invalid input')} at {where}", request)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
@@ -121,9 +183,15 @@ def create_app(store: str | Path, config: ProjectConfig, clock: Clock = SYSTEM_C
             from fastapi.responses import RedirectResponse
 
             return RedirectResponse(exc.headers["Location"], status_code=303)
-        return error(exc.status_code, str(exc.detail), request)
+        if exc.status_code == 404 and str(exc.detail) == "Not Found":
+            return error(404, "没有这个页面", "no such page", request)
+        if exc.status_code == 405:
+            return error(405, "不支持该操作", "method not allowed", request)
+        return error(exc.status_code, *split_message(exc.detail), request)
 
     app.include_router(api.router)
+    app.include_router(tools.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(BodyLimit, limit=BODY_LIMIT, file_limit=MAX_BYTES + 64 * 1024)
     return app
