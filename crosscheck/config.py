@@ -104,6 +104,7 @@ class WorkbenchConfig:
 
     warn_days: int = 3                 # a deadline this many days away or less is yellow (三色预警)
     max_deadline_days: int = 180       # a deadline (核查期限, 转办期限) is set at most this many days ahead
+    notify_seconds: int = 300          # the server sends the reminders to people this often (0: never)
     tuning_window: int = 20            # a model's last N answered clues ...
     tuning_below: float = 0.10         # ... confirmed under this rate: flagged as needing tuning
     session_seconds: int = 8 * 3600    # a login lasts this long
@@ -129,8 +130,8 @@ class WorkbenchConfig:
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise ValueError(f"{where}: [workbench] {name} '{value}': expected a whole number ≥ {low}")
 
-        for name, low in (("warn_days", 0), ("max_deadline_days", 1), ("tuning_window", 1), ("session_seconds", 1),
-                          ("port", 1)):
+        for name, low in (("warn_days", 0), ("max_deadline_days", 1), ("notify_seconds", 0), ("tuning_window", 1),
+                          ("session_seconds", 1), ("port", 1)):
             whole(name, low)
         if not isinstance(self.tuning_below, (int, float)) or isinstance(self.tuning_below, bool) \
                 or not 0 <= self.tuning_below <= 1:

@@ -350,3 +350,51 @@ def test_attachments_under_attack(server, boss):
     assert li.get(f"/api/clues/{other}/attachments/{meta['id']}").status_code == 404
     assert boss.get(f"/api/clues/{key_of(3)}/attachments/{meta['id']}").status_code == 404     # another clue's id
     assert not (server.store.parent.parent / "etc").exists()
+
+
+def test_reminders_tell_each_person_once_per_event_and_the_supervisor_the_daily_red_list(tmp_path):
+    from receivers import HttpReceiver
+    from workbench_helpers import FileClock
+
+    receiver = HttpReceiver()
+    clock_file = tmp_path / "clock"
+    clock_file.write_text("0", encoding="utf-8")
+    store = build_store(tmp_path)
+    try:
+        with Casework.open(casework_path(store), clock=FileClock(clock_file)) as cw:
+            for name in ("li", "boss", "rs"):
+                cw.accounts.set_channel(name, receiver.url(name))
+            boss, li, rs = cw.user("boss"), cw.user("li"), cw.user("rs")
+            key = key_of(6)                                        # pension, 大冶市
+            today = cw.db.today()
+            cw.workflow.assign(boss, key, "li", (today + timedelta(days=5)).isoformat())
+
+            def told() -> list[tuple[str, str]]:
+                cw.notices.run()
+                got = [(p["_path"].strip("/"), p["title"]) for p in receiver.posts]
+                receiver.posts.clear()
+                return got
+
+            assert [(who, "新分派线索" in title) for who, title in told()] == [("li", True)]
+            assert told() == []                                    # once per event
+            clock_file.write_text(str(3 * 86400), encoding="utf-8")
+            assert [(who, "临期" in title) for who, title in told()] == [("li", True)]
+            assert told() == []
+            clock_file.write_text(str(6 * 86400), encoding="utf-8")
+            got = told()
+            assert ("li", True) in [(w, "逾期" in t) for w, t in got] and any(w == "boss" and "挂牌督办" in t for w, t in got)
+            assert told() == []
+            clock_file.write_text(str(7 * 86400), encoding="utf-8")
+            assert [w for w, t in told()] == ["boss"]              # the red list is daily; li's red was told
+            cw.workflow.handover(boss, key, "rs", cw.db.today().isoformat(), "请停发")
+            assert [w for w, t in told()] == ["rs"]
+            cw.workflow.add_feedback(rs, key, "已停发", "停发并追回", "100")
+            assert [(w, "整改反馈" in t) for w, t in told()] == [("boss", True)]
+            cw.workflow.answer(li, key, "confirmed", "属实")
+            cw.workflow.reopen_clue(boss, key, "证据不足")
+            assert [(w, "退回" in t) for w, t in told()] == [("li", True)]
+            bodies = cw.rows("SELECT body FROM notices")
+            assert bodies and not any(person(6) in b["body"] for b in bodies)
+            assert cw.rows("SELECT count(*) AS n FROM audit WHERE action = 'notice'")[0]["n"] >= 7
+    finally:
+        receiver.close()

@@ -17,6 +17,7 @@ dispositions, outcomes, feedback, accounts, sessions and the audit log. See
                 reopen, comment
     attachments Attachments(db, clues, audit, folder): a clue's evidence files
     worklists   Worklists(db, clues): my work, the assignees' workload
+    notices     Notices(db, clues, audit, send): reminders to people through their channels
     figures     Dashboard(db): the dashboard's figures of a scope
     publishing  Publishing(db): complete runs of the findings store as clues
 
@@ -38,6 +39,7 @@ from crosscheck.casework.auditlog import AuditLog
 from crosscheck.casework.clock import SYSTEM_CLOCK, Clock
 from crosscheck.casework.clues import Clues
 from crosscheck.casework.dashboard import Dashboard
+from crosscheck.casework.notices import Notices, Send
 from crosscheck.casework.db import (
     BadInput,
     CaseworkError,
@@ -58,7 +60,7 @@ from crosscheck.casework.worklists import Worklists
 class Casework:
     """An open casework database and its services (use `Casework.open` as a context manager)."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, send: Send | None = None):
         self.db = db
         self.audit = AuditLog(db)
         self.accounts = Accounts(db, self.audit)
@@ -67,6 +69,7 @@ class Casework:
         self.workflow = Workflow(db, self.clues, self.reviews, self.audit)
         self.attachments = Attachments(db, self.clues, self.audit, folder_of(db.path))
         self.worklists = Worklists(db, self.clues)
+        self.notices = Notices(db, self.clues, self.audit, send)
         self.figures = Dashboard(db)
         self.publishing = Publishing(db)
 

@@ -132,6 +132,17 @@ class Accounts:
             self.audit.append(con, actor, "account_password", None, {"username": username}, {"username": username,
                                                                                   "password": "changed"}, via)
 
+    def set_channel(self, username: str, url: str | None, *, shown: str = "", actor: str = "operator",
+                    via: str = "cli") -> None:
+        """Where the account's reminders go (an Apprise URL; None: nowhere). ``shown``: the URL as
+        it may be written to the audit log (its secrets masked)."""
+        with self.db.write() as con:
+            if con.execute("UPDATE users SET channel = ?, changed_at = ? WHERE username = ?",
+                           [url or None, self.db.stamp(), username]).rowcount == 0:
+                raise BadInput(f"no user '{username}'")
+            self.audit.append(con, actor, "account_channel", None, None, {"username": username, "channel": shown or None},
+                              via)
+
     # -- logging in ------------------------------------------------------------------
     def locked_until(self, username: str) -> datetime | None:
         """When the name's lock ends, if 5 failures within 15 minutes lock it now."""

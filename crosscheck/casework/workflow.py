@@ -21,6 +21,8 @@ from crosscheck.casework.accounts import account_of
 from crosscheck.casework.auditlog import AuditLog
 from crosscheck.casework.clues import Clues, money
 from crosscheck.casework.db import BadInput, Conflict, Database, Forbidden, from_cents, to_cents
+from crosscheck.casework.notices import add as notify
+from crosscheck.casework.notices import clue_line
 from crosscheck.casework.reviews import Reviews, clue_state
 from crosscheck.casework.scope import DISPOSITIONS, STATUS_ZH, Account
 
@@ -94,6 +96,10 @@ class Workflow:
                                WHERE finding_key = ?""", [name, day.isoformat(), self.db.stamp(), clue["finding_key"]])
                 self.audit.append(con, account.username, action, clue["finding_key"], before,
                                   dict(before, status="assigned", assignee=name, deadline=day.isoformat()))
+                if action == "assign":
+                    notify(con, self.db, f"assign:{clue['finding_key']}:{name}:{day.isoformat()}", name,
+                           f"新分派线索：{day.isoformat()} 前核查",
+                           f"{account.username} 分派给你一条线索，核查期限 {day.isoformat()}：{clue_line(clue)}。")
         return [self.clues.detail(account, c["finding_key"]) for c in clues]
 
     def answer(self, account: Account, key: str, disposition: object, note: object, amount_recovered: object = None,
@@ -144,9 +150,11 @@ class Workflow:
             ask = inputs.text(request, "转办要求", "request", required=True)
             if clue["status"] == "closed":
                 raise Conflict(f"线索 {key} 已销号，不能转办", f"clue {key} is closed: it cannot be handed over")
-            con.execute("""INSERT INTO handovers (finding_key, department, deadline, request, handed_by, at)
-                           VALUES (?, ?, ?, ?, ?, ?)""",
-                        [clue["finding_key"], name, day.isoformat(), ask, account.username, self.db.stamp()])
+            cur = con.execute("""INSERT INTO handovers (finding_key, department, deadline, request, handed_by, at)
+                                 VALUES (?, ?, ?, ?, ?, ?)""",
+                              [clue["finding_key"], name, day.isoformat(), ask, account.username, self.db.stamp()])
+            notify(con, self.db, f"handover:{cur.lastrowid}", name, f"转办线索：{day.isoformat()} 前办理",
+                   f"{account.username} 转办一条线索，请于 {day.isoformat()} 前办理并反馈整改情况：{clue_line(clue)}。")
             self.audit.append(con, account.username, "handover", clue["finding_key"], None,
                               {"department": name, "deadline": day.isoformat(), "request": ask})
         return self.clues.detail(account, key)
@@ -168,12 +176,15 @@ class Workflow:
             count = con.execute("SELECT count(*) FROM feedback WHERE finding_key = ?", [clue["finding_key"]]).fetchone()[0]
             after = {"feedback": count, "note": text}
             if account.role == "department":
+                handed = con.execute("""SELECT handover_id, handed_by FROM handovers WHERE finding_key = ? AND
+                                        department = ? ORDER BY handover_id DESC LIMIT 1""",
+                                     [clue["finding_key"], account.username]).fetchone()
                 con.execute("""UPDATE handovers SET answer_note = ?, rectified = ?, returned_cents = ?, answered_by = ?,
-                                   answered_at = ?
-                               WHERE handover_id = (SELECT max(handover_id) FROM handovers
-                                                    WHERE finding_key = ? AND department = ?)""",
+                                   answered_at = ? WHERE handover_id = ?""",
                             [text, fixed or None, to_cents(returned), account.username, self.db.stamp(),
-                             clue["finding_key"], account.username])
+                             handed["handover_id"]])
+                notify(con, self.db, f"answer:{handed['handover_id']}:{count}", handed["handed_by"],
+                       f"整改反馈：{account.username}", f"{account.username} 反馈了转办线索的整改情况：{clue_line(clue)}。")
                 after.update(rectified=fixed or None, amount_returned=money(to_cents(returned)))
             self.audit.append(con, account.username, "feedback", clue["finding_key"], {"feedback": count - 1}, after)
         return self.clues.detail(account, key)
@@ -209,8 +220,11 @@ class Workflow:
             con.execute("""UPDATE clues SET status = ?, review_id = NULL, disposition = NULL, answered_at = NULL,
                                    closed_at = NULL WHERE finding_key = ?""", [status, clue["finding_key"]])
             after = {k: v for k, v in before.items() if k not in ("note", "amount_recovered")}
-            self.audit.append(con, account.username, "reopen", clue["finding_key"], before,
-                              dict(after, status=status, disposition=None, reopen_note=text))
+            entry = self.audit.append(con, account.username, "reopen", clue["finding_key"], before,
+                                      dict(after, status=status, disposition=None, reopen_note=text))
+            if clue["assignee"]:
+                notify(con, self.db, f"reopen:{entry}", clue["assignee"], "线索被退回重查",
+                       f"{account.username} 退回了你处置的线索（原因：{text}）：{clue_line(clue)}。")
         return self.clues.detail(account, key)
 
     def comment(self, account: Account, key: str, text: object) -> dict:

@@ -157,6 +157,36 @@ def users_passwd(name: str = typer.Argument(...), password_stdin: bool = typer.O
     typer.echo(f"password of {name} changed")
 
 
+@users_app.command("channel")
+def users_channel(name: str = typer.Argument(...),
+                  url: str = typer.Argument("", help="An Apprise URL (wecombot://..., dingtalk://..., mailtos://...); empty: none."),
+                  store: Optional[Path] = _store_opt, project: Optional[Path] = _project_opt) -> None:
+    """Where an account's reminders go: assigned, yellow, red, sent back, handed over, answered,
+    and a supervisor's daily list of red clues."""
+    from crosscheck.casework import CaseworkError
+    from crosscheck.reports.alerts import mask_url
+    from crosscheck.store.lock import current_user
+
+    with _casework(store, project) as cw:
+        try:
+            cw.accounts.set_channel(name, url.strip() or None, shown=mask_url(url) if url.strip() else "",
+                                    actor=f"operator ({current_user()})")
+        except CaseworkError as exc:
+            _fail(str(exc))
+    typer.echo(f"reminders of {name}: {mask_url(url) if url.strip() else 'none'}")
+
+
+@users_app.command("notify")
+def users_notify(store: Optional[Path] = _store_opt, project: Optional[Path] = _project_opt) -> None:
+    """Send the reminders due now (what `crosscheck workbench` does every [workbench] notify_seconds)."""
+    from crosscheck.config import ProjectConfig
+
+    with _casework(store, project) as cw:
+        cw.settings = ProjectConfig.load(project).casework_settings()
+        counts = cw.notices.run()
+    typer.echo(", ".join(f"{n} {k}" for k, n in counts.items()))
+
+
 def prepare(store: Path) -> None:
     """Before serving: a findings store whose reviews are not yet in the casework database (an
     earlier crosscheck wrote it) is opened once for writing, which moves them (and publishes

@@ -10,6 +10,7 @@ up a single request. Each worker thread keeps its own SQLite connection.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,6 +30,7 @@ from crosscheck.config import ProjectConfig
 from crosscheck.workbench.labels import evidence_labels
 
 STATIC = Path(__file__).resolve().parent / "static"
+log = logging.getLogger("crosscheck.workbench")
 
 #: Nothing leaves the page, nothing is framed; scripts and styles only from the workbench itself.
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -75,6 +77,33 @@ class Databases:
                 except Exception:  # noqa: BLE001 - another thread's connection, at shutdown
                     pass
             self._all.clear()
+
+
+class Reminders:
+    """The reminders to people (`crosscheck.casework.notices`), sent every ``seconds`` by a thread
+    of the server; a failure is logged and tried again next time."""
+
+    def __init__(self, databases: Databases, seconds: int):
+        self.databases, self.seconds = databases, seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.seconds > 0:
+            self._thread = threading.Thread(target=self._loop, name="reminders", daemon=True)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.seconds):
+            try:
+                self.databases.get().notices.run()
+            except Exception as exc:  # noqa: BLE001 - a reminder never stops the workbench
+                log.warning("reminders: %s", exc)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
 
 
 def error(status: int, zh: str, en: str, request: Request | None = None, **extra):
@@ -146,9 +175,13 @@ def create_app(store: str | Path, config: ProjectConfig, clock: Clock = SYSTEM_C
     databases = Databases(casework_path(Path(store)), config, clock)
     databases.get()  # create the database and its tables now, not on the first request
 
+    reminders = Reminders(databases, config.workbench.notify_seconds)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        reminders.start()
         yield
+        reminders.stop()
         databases.close()
 
     app = FastAPI(title="crosscheck workbench", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
