@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from datetime import date
 from typing import Any
 
 from crosscheck.casework.auditlog import AuditLog
 from crosscheck.casework.db import BadInput, Database, NotFound, from_cents, loads
-from crosscheck.casework.scope import CLUE_FROM, COLORS, STATUSES, Account, color_of, color_sql, days_left, visible
+from crosscheck.casework.scope import (
+    CLUE_FROM,
+    COLORS,
+    STATUSES,
+    Account,
+    color_of,
+    color_sql,
+    colour_of_days,
+    days_left,
+    visible,
+)
 from crosscheck.privacy.masking import mask_finding, mask_ids_in_text
 
 MAX_LIMIT = 5000
@@ -28,7 +39,13 @@ def money(cents: int | None) -> float | None:
 
 
 def kinds_of(row: dict) -> dict:
-    kinds = loads(row.get("personal"))
+    """The rule's personal kinds (what masking needs), parsed once per distinct text."""
+    return _kinds(row.get("personal") or "")
+
+
+@lru_cache(maxsize=256)
+def _kinds(text: str) -> dict:
+    kinds = loads(text)
     return kinds if isinstance(kinds, dict) else {}
 
 
@@ -77,19 +94,21 @@ class Clues:
         total = self.db.one(f"SELECT count(*) AS n {CLUE_FROM} WHERE {where_sql}", values)["n"]
         found = self.db.rows(f"SELECT {LIST_COLUMNS} {CLUE_FROM} WHERE {where_sql} ORDER BY {order} LIMIT ? OFFSET ?",
                              values + ([self.db.today().isoformat()] if overdue_first else []) + [int(limit), int(offset)])
-        return {"total": int(total), "clues": [self.list_item(r) for r in found]}
+        today = self.db.today()
+        return {"total": int(total), "clues": [self.list_item(r, today=today) for r in found]}
 
-    def list_item(self, row: dict, unmask: bool = False) -> dict:
-        today, warn = self.db.today(), self.db.settings.warn_days
+    def list_item(self, row: dict, unmask: bool = False, today: date | None = None) -> dict:
+        today, warn = today or self.db.today(), self.db.settings.warn_days
+        left = days_left(row["deadline"], today) if row["status"] == "assigned" and row["deadline"] else None
         shown = row if unmask else mask_finding({k: row.get(k) for k in ("subject", "person_id", "name")},
                                                 kinds_of(row))
         return {
             "finding_key": row["finding_key"], "rule_id": row["rule_id"], "district": row["district"],
             "severity": row["severity"], "amount_at_risk": money(row["amount_cents"]), "status": row["status"],
             "assignee": row["assignee"], "deadline": row["deadline"],
-            "color": color_of(row["status"], row["deadline"], today, warn),
+            "color": colour_of_days(left, warn),
             "person_id": shown["person_id"], "name": shown["name"],
-            "days_left": days_left(row["deadline"], today) if row["status"] == "assigned" and row["deadline"] else None,
+            "days_left": left,
             "domain": row["domain"], "title_zh": row.get("title_zh"), "title_en": row.get("title_en"),
             "disposition": row["disposition"], "first_seen": row["first_seen"], "last_seen": row["last_seen"],
             "recurring": row["seen_status"] == "recurring", "resolved": bool(row["resolved_run_id"]),

@@ -79,7 +79,13 @@ def color_of(status: str | None, deadline: str | date | None, today: date, warn_
     within them, red once overdue; None when no deadline runs (not assigned, or answered)."""
     if status != "assigned" or not deadline:
         return None
-    left = days_left(deadline, today)
+    return colour_of_days(days_left(deadline, today), warn_days)
+
+
+def colour_of_days(left: int | None, warn_days: int) -> str | None:
+    """The colour of a deadline ``left`` days away (None: no deadline runs)."""
+    if left is None:
+        return None
     if left < 0:
         return "red"
     return "yellow" if left <= warn_days else "green"
