@@ -115,8 +115,9 @@ class Accounts:
             if row is None:
                 raise BadInput(f"no user '{username}'")
             before = account_of(dict(row)).public()
-            con.execute("UPDATE users SET disabled = 1, changed_at = ? WHERE username = ?", [self.db.stamp(), username])
-            con.execute("UPDATE sessions SET ended_at = ? WHERE username = ? AND ended_at IS NULL", [self.db.stamp(), username])
+            now = self.db.stamp()
+            con.execute("UPDATE users SET disabled = 1, changed_at = ? WHERE username = ?", [now, username])
+            con.execute("UPDATE sessions SET ended_at = ? WHERE username = ? AND ended_at IS NULL", [now, username])
             self.audit.append(con, actor, "account_disable", None, before, dict(before, disabled=True), via)
         return self.user(username)
 
@@ -128,9 +129,10 @@ class Accounts:
             if con.execute("UPDATE users SET password_hash = ?, changed_at = ? WHERE username = ?",
                            [HASHER.hash(password), self.db.stamp(), username]).rowcount == 0:
                 raise BadInput(f"no user '{username}'")
-            con.execute("UPDATE sessions SET ended_at = ? WHERE username = ? AND ended_at IS NULL", [self.db.stamp(), username])
-            self.audit.append(con, actor, "account_password", None, {"username": username}, {"username": username,
-                                                                                  "password": "changed"}, via)
+            con.execute("UPDATE sessions SET ended_at = ? WHERE username = ? AND ended_at IS NULL",
+                        [self.db.stamp(), username])
+            self.audit.append(con, actor, "account_password", None, {"username": username},
+                              {"username": username, "password": "changed"}, via)
 
     def set_channel(self, username: str, url: str | None, *, shown: str = "", actor: str = "operator",
                     via: str = "cli") -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from crosscheck.casework.auditlog import AuditLog

@@ -24,7 +24,7 @@ from crosscheck.casework.db import BadInput, Conflict, Database, Forbidden, from
 from crosscheck.casework.notices import add as notify
 from crosscheck.casework.notices import clue_line
 from crosscheck.casework.reviews import Reviews, clue_state
-from crosscheck.casework.scope import DISPOSITIONS, STATUS_ZH, Account
+from crosscheck.casework.scope import DISPOSITIONS, ROLE_ZH, STATUS_ZH, Account
 
 MAY = {
     "assign": ("supervisor",),
@@ -38,7 +38,6 @@ MAY = {
 }
 ACTION_ZH = {"assign": "分派", "disposition": "处置", "feedback": "反馈", "handover": "转办", "close": "销号",
              "reopen": "退回", "comment": "评论", "attach": "上传附件"}
-ROLE_ZH = {"admin": "管理员", "supervisor": "督办人", "reviewer": "核查人", "department": "责任部门"}
 
 
 def allowed(account: Account, action: str) -> None:

@@ -14,8 +14,8 @@ from crosscheck.casework.clues import money
 from crosscheck.casework.scope import COLOR_ZH, DISPOSITION_ZH, STATUS_ZH
 from crosscheck.privacy.masking import mask_ids_in_text, neutralise_formula
 from crosscheck.workbench.auth import Caller
+from crosscheck.workbench.words import SEVERITY_ZH
 
-SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
 HEADER = ["线索编号", "规则", "规则编号", "区县", "风险等级", "涉及金额（元）", "状态", "核查人", "核查期限", "预警",
           "处置", "处置说明", "追回金额（元）", "整改情况", "处置日期", "转办部门", "转办要求", "转办期限", "整改反馈",
           "部门整改情况", "退回金额（元）", "身份证号", "姓名", "首次发现", "最近发现"]

@@ -17,12 +17,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from crosscheck.casework.scope import CLUE_FROM, COLOR_ZH, DISPOSITION_ZH, ROLE_ZH, STATUS_ZH, STATUSES, visible
 from crosscheck.casework.workflow import MAY
+from crosscheck.reports.priority import PRIORITY_NOTE
 from crosscheck.workbench import words
 from crosscheck.workbench.api import eligible
-from crosscheck.workbench.labels import label_of
-from crosscheck.reports.priority import PRIORITY_NOTE
 from crosscheck.workbench.auth import Caller, caller, page_caller
 from crosscheck.workbench.dashboard_charts import dashboard_charts
+from crosscheck.workbench.labels import label_of
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAGE_SIZE = 100

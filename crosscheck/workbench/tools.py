@@ -15,6 +15,7 @@ from crosscheck.casework.scope import COLOR_ZH, DISPOSITION_ZH, STATUS_ZH
 from crosscheck.workbench.api import list_args
 from crosscheck.workbench.auth import Caller, caller, changer
 from crosscheck.workbench.labels import label_of
+from crosscheck.workbench.words import SEVERITY_ZH
 from crosscheck.workbench.models import (
     Attachment,
     Attachments,
@@ -86,7 +87,7 @@ def sheet_of(who: Caller, key: str, labels) -> dict:
         "key": c["finding_key"], "timezone": who.cw.settings.timezone,
         "printed": who.cw.db.now().astimezone(who.cw.settings.zone).strftime("%Y-%m-%d %H:%M"),
         "facts": [["规则", f"{c.get('title_zh') or c['rule_id']}（{c['rule_id']}）", "区县", c["district"] or "—"],
-                  ["对象", c.get("subject") or "—", "风险等级", {"high": "高", "medium": "中", "low": "低"}.get(c["severity"], "—")],
+                  ["对象", c.get("subject") or "—", "风险等级", SEVERITY_ZH.get(c["severity"], "—")],
                   ["姓名", c["name"] or "—", "身份证号", c["person_id"] or "—"],
                   ["涉及金额", money(c["amount_at_risk"]), "状态", STATUS_ZH.get(c["status"], c["status"])],
                   ["首次发现", c["first_seen"] or "—", "最近发现", c["last_seen"] or "—"]],
