@@ -310,6 +310,11 @@ def test_comments_attachments_sheet_and_ledger(server, boss):
     down = boss.get(f"/api/clues/{key}/attachments/{meta['id']}")
     assert down.status_code == 200 and down.content == pdf
     assert down.headers["content-disposition"].startswith("attachment") and down.headers["content-type"] == "application/pdf"
+    r = wang.post(f"/api/clues/{key}/disposition", {"disposition": "confirmed", "note": "属实", "amount_recovered": "5",
+                                                    "voucher": meta["id"]})
+    assert r.status_code == 200 and f"#{meta['id']}" in r.json()["outcomes"][0]["note"]   # the amount cites its voucher
+    assert wang.post(f"/api/clues/{key}/disposition", {"disposition": "confirmed", "note": "属实", "amount_recovered": "5",
+                                                       "voucher": meta["id"] + 999}).status_code == 400
     stored = next(p for p in server.store.parent.rglob(meta["sha256"]))
     assert stat.S_IMODE(os.stat(stored).st_mode) == 0o600 and "static" not in str(stored)
     actions = [e["action"] for e in boss.get("/api/audit", finding_key=key).json()["entries"]]

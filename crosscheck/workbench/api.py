@@ -128,7 +128,8 @@ def disposition(key: str, body: DispositionBody, who: Caller = Depends(changer))
         return who.cw.workflow.answer(who.account, key, None, None)  # says 403
     return who.cw.workflow.answer(who.account, key, _disposition(body.disposition), body.note,
                                   body.amount_recovered, body.rectification,
-                                  above_amount_at_risk=body.above_amount_at_risk, voucher=body.voucher)
+                                  above_amount_at_risk=body.above_amount_at_risk,
+                                  voucher=_int(str(body.voucher), "voucher", 0) if body.voucher not in (None, "") else None)
 
 
 @router.post("/api/clues/{key}/feedback", response_model=ClueDetail)

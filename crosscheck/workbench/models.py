@@ -37,7 +37,7 @@ class DispositionBody(Body):
     amount_recovered: Amount = Field(None, description="yuan, a plain decimal ≥ 0 with at most 2 places")
     above_amount_at_risk: bool = Field(False, description="say so to record more than the amount at risk")
     rectification: Optional[StrictStr] = None
-    voucher: Optional[StrictInt] = Field(None, description="the id of an attachment of the clue: the voucher")
+    voucher: Union[StrictInt, StrictStr, None] = Field(None, description="the id of an attachment of the clue: the voucher")
 
 
 class NoteBody(Body):
