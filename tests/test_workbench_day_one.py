@@ -355,6 +355,19 @@ def test_attachments_under_attack(server, boss):
     assert li.get(f"/api/clues/{other}/attachments/{meta['id']}").status_code == 404
     assert boss.get(f"/api/clues/{key_of(3)}/attachments/{meta['id']}").status_code == 404     # another clue's id
     assert not (server.store.parent.parent / "etc").exists()
+    from openpyxl import Workbook
+
+    book, sheet = Workbook(), io.BytesIO()
+    book.active.append(["凭证", 1])
+    book.save(sheet)
+    r = upload(wang, key, "台账", sheet.getvalue())                            # no extension: the content says xlsx
+    assert r.status_code == 200 and r.json()["type"].endswith("spreadsheetml.sheet") and r.json()["name"] == "台账.xlsx"
+    import zipfile
+
+    other = io.BytesIO()
+    with zipfile.ZipFile(other, "w") as z:
+        z.writestr("evil.html", "<script>alert(1)</script>")
+    assert upload(wang, key, "a.docx", other.getvalue()).status_code == 400     # a zip that is no Office file
 
 
 def test_reminders_tell_each_person_once_per_event_and_the_supervisor_the_daily_red_list(tmp_path):
