@@ -135,18 +135,19 @@ class Publishing:
         """Every clue has a district: one whose subject is not a person takes the district of its
         place, its township's (the district the clues carrying both a district and that township
         name, when they name one only); a subject with no place belongs to 市本级."""
-        with self.db.write() as con:
-            con.execute("""
-                WITH places AS (
-                    SELECT json_extract(evidence_json, '$.township') AS township, min(district) AS district
-                    FROM clues WHERE district IS NOT NULL AND district NOT IN ('', ?) AND json_valid(evidence_json)
-                                 AND json_extract(evidence_json, '$.township') IS NOT NULL
-                    GROUP BY 1 HAVING count(DISTINCT district) = 1)
-                UPDATE clues SET district = coalesce(
-                    (SELECT p.district FROM places p WHERE json_valid(clues.evidence_json)
-                                                       AND p.township = json_extract(clues.evidence_json, '$.township')),
-                    ?)
-                WHERE district IS NULL OR district = ''""", [CITY_LEVEL, CITY_LEVEL])
+        todo = self.db.rows("""SELECT finding_key, CASE WHEN json_valid(evidence_json)
+                                   THEN json_extract(evidence_json, '$.township') END AS township
+                               FROM clues WHERE district IS NULL OR district = ''""")
+        if not todo:
+            return
+        places = {r["township"]: r["district"] for r in self.db.rows(
+            """SELECT json_extract(evidence_json, '$.township') AS township, min(district) AS district
+               FROM clues WHERE district IS NOT NULL AND district NOT IN ('', ?) AND json_valid(evidence_json)
+                            AND json_extract(evidence_json, '$.township') IS NOT NULL
+               GROUP BY 1 HAVING count(DISTINCT district) = 1""", [CITY_LEVEL])}
+        for batch in _batches([[places.get(r["township"], CITY_LEVEL), r["finding_key"]] for r in todo]):
+            with self.db.write() as con:
+                con.executemany("UPDATE clues SET district = ? WHERE finding_key = ?", batch)
 
     def rank(self) -> None:
         """Every clue's place in the one priority order (crosscheck.reports.priority.priority_key)."""
