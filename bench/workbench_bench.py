@@ -3,9 +3,11 @@ while a nightly run records 100,000 findings (and then publishes them).
 
     python bench/workbench_bench.py [--clues 100000] [--reviewers 20] [--seconds 60] [--write]
 
-Each reviewer logs in and loops: its clue list (GET /api/clues?limit=100), one clue's page
-(GET /clues/{key}), a disposition (POST /api/clues/{key}/disposition). One supervisor lists
-the whole pool with filters meanwhile. Prints requests per second and p50/p95 per kind,
+Each reviewer logs in and loops: its clue list (GET /api/clues?limit=100), a search (GET
+/api/clues?q=: a name or a clue number), one clue's page (GET /clues/{key}), a disposition
+(POST /api/clues/{key}/disposition) and, every third clue, an attachment (POST
+/api/clues/{key}/attachments, a 200 KB PDF). One supervisor lists the whole pool with filters
+meanwhile. Prints requests per second and p50/p95 per kind,
 and checks that every disposition answered 200 is in the casework database (zero lost).
 `--write` puts the table into BENCHMARKS.md ("Workbench under load"). Not a test: nothing
 here fails on a slow machine; it measures.
@@ -83,12 +85,14 @@ def main() -> None:
     ap.add_argument("--clues", type=int, default=100_000)
     ap.add_argument("--reviewers", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--workers", type=int, default=1, help="server processes (crosscheck workbench --workers)")
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the temporary store (printed) afterwards")
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="crosscheck-wb-bench-"))
     store = folder / "crosscheck.duckdb"
 
+    load_before = "{:.1f}".format(os.getloadavg()[0])
     t = time.monotonic()
     with Store.open(store) as st:
         st.record_run(run_of("night-1", date(2026, 10, 1), rows(args.clues)))
@@ -103,15 +107,17 @@ def main() -> None:
         keys = [r["finding_key"] for r in cw.rows("SELECT finding_key FROM clues ORDER BY priority")]
         work = {name: keys[i * 500:(i + 1) * 500] for i, name in enumerate(names)}
         for name, mine in work.items():
-            cw.bulk_assign(boss, mine, name, deadline)
+            cw.workflow.bulk_assign(boss, mine, name, deadline)
     print(f"store of {len(keys):,} clues ready in {setup:.1f} s ({folder})", flush=True)
 
     port = 18000 + os.getpid() % 1000
     url = f"http://127.0.0.1:{port}"
     log = open(folder / "server.log", "w")
     server = subprocess.Popen([sys.executable, "-m", "crosscheck.cli", "workbench", "--store", str(store), "--port",
-                               str(port)], cwd=str(REPO), stdout=log, stderr=log)
-    lat: dict[str, list[float]] = {"list": [], "page": [], "disposition": [], "pool list": []}
+                               str(port), "--workers", str(args.workers)], cwd=str(REPO), stdout=log, stderr=log)
+    lat: dict[str, list[float]] = {"list": [], "search": [], "page": [], "disposition": [], "upload": [],
+                                   "pool list": []}
+    pdf = b"%PDF-1.4\n" + bytes(random.Random(3).getrandbits(8) for _ in range(200_000)) + b"\n%%EOF\n"
     errors: list[str] = []
     answered: list[str] = []
     lock = threading.Lock()
@@ -144,6 +150,8 @@ def main() -> None:
             rnd = random.Random(name)
             while time.monotonic() < stop and todo:
                 timed("list", lambda: c.get("/api/clues", params={"limit": 100}))
+                q = rnd.choice([f"张{rnd.randrange(97):02d}明", rnd.choice(work[name])[:8]])
+                timed("search", lambda: c.get("/api/clues", params={"q": q, "limit": 100}))
                 timed("page", lambda: c.get(f"/clues/{rnd.choice(work[name])}"))
                 key = todo.pop()
                 r = timed("disposition", lambda: c.post(
@@ -152,6 +160,9 @@ def main() -> None:
                 if r.status_code == 200:
                     with lock:
                         answered.append(key)
+                if len(todo) % 3 == 0:
+                    timed("upload", lambda: c.post(f"/api/clues/{key}/attachments", headers={"X-CSRF-Token": csrf},
+                                                   files={"file": ("凭证.pdf", pdf, "application/pdf")}))
             c.close()
 
         def supervisor() -> None:
@@ -189,11 +200,14 @@ def main() -> None:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
     lines = [
-        f"Machine: `nproc` = {os.cpu_count()}, CPU {cpu}; Python {platform.python_version()}, one uvicorn worker; "
+        f"Machine: `nproc` = {os.cpu_count()}, CPU {cpu}; Python {platform.python_version()}, "
+        f"{'one uvicorn worker' if args.workers == 1 else f'{args.workers} uvicorn workers'}; load average before the "
+        f"run {load_before}; "
         f"{date.today().isoformat()}.",
         f"Store: {args.clues:,} clues ({len(RULES)} rules, {len(DISTRICTS)} districts), each of {args.reviewers} "
-        f"reviewers assigned 500. Load for {elapsed:.0f} s: {args.reviewers} reviewer threads (list, clue page, "
-        "disposition, in a loop) and one supervisor listing the pool with filters, all from one client process "
+        f"reviewers assigned 500. Load for {elapsed:.0f} s: {args.reviewers} reviewer threads (list, search, clue "
+        "page, disposition, and an attachment of 200 KB every third clue, in a loop) and one supervisor listing the "
+        "pool with filters, all from one client process "
         "on the same 2 cores as the server, while a nightly run recorded "
         f"{args.clues:,} findings and published them (run: {run_seconds} s"
         f"{', started with the load and done within it' if overlapped else ''}).",

@@ -11,9 +11,11 @@ import os
 import re
 import tomllib
 from dataclasses import field, fields
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import ConfigDict, Field, StrictBool, StrictInt, ValidationError, field_validator
 from pydantic.dataclasses import dataclass
@@ -106,6 +108,8 @@ class WorkbenchConfig:
     """The `[workbench]` table of crosscheck.toml (see docs/workbench.md)."""
 
     warn_days: StrictInt = Field(default=3, ge=0)            # a deadline this many days away or less is yellow (三色预警)
+    max_deadline_days: StrictInt = Field(default=180, ge=1)  # a deadline (核查期限, 转办期限) is set at most this many days ahead
+    notify_seconds: StrictInt = Field(default=300, ge=0)     # the server sends the reminders to people this often (0: never)
     tuning_window: StrictInt = Field(default=20, ge=1)       # a model's last N answered clues ...
     tuning_below: float = Field(default=0.10, ge=0, le=1)    # ... confirmed under this rate: flagged as needing tuning
     session_seconds: StrictInt = Field(default=8 * 3600, ge=1)  # a login lasts this long
@@ -184,6 +188,10 @@ class ProjectConfig:
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("not a time zone such as Asia/Shanghai") from None
         return value
+
+    def today(self) -> date:
+        """Today in the project's `timezone` (not the machine's): what "today" means everywhere."""
+        return datetime.now(ZoneInfo(self.timezone)).date()
 
     @classmethod
     def load(cls, project_dir: Path | None = None) -> "ProjectConfig":

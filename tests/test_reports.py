@@ -379,7 +379,7 @@ def test_findings_csv_has_status_and_empty_review_columns(recorded):
     assert rows[keys["new"]]["status"] == "new" and rows[keys["new"]]["first_seen"] == "2026-12-01"
     assert rows[keys["ok2"]]["status"] == "recurring" and rows[keys["ok2"]]["first_seen"] == "2026-11-01"
     # findings already reviewed carry their current review; the others are blank for the reviewer
-    assert [rows[keys["ok2"]][c] for c in REVIEW_COLUMNS] == ["确认", "", "王强"]
+    assert [rows[keys["ok2"]][c] for c in REVIEW_COLUMNS] == ["属实", "", "王强"]
     assert all(r[c] == "" for k, r in rows.items() if k not in (keys["ok1"], keys["ok2"]) for c in REVIEW_COLUMNS)
 
 
@@ -389,7 +389,7 @@ def test_findings_xlsx_review_round_trip_and_history(recorded):
 
     out, keys = recorded
     wb = load_workbook(out / "findings.xlsx")
-    reviewed = {keys["ok1"]: ["确认", None, "李娜"], keys["ok2"]: ["确认", None, "王强"]}
+    reviewed = {keys["ok1"]: ["属实", None, "李娜"], keys["ok2"]: ["属实", None, "王强"]}
     for ws in [wb["优先核查"], *wb.worksheets[2:]]:
         header = [c.value for c in ws[1]]
         assert header[-3:] == REVIEW_COLUMNS and "发现编号 / finding_key" in header
@@ -413,7 +413,7 @@ def test_findings_xlsx_review_round_trip_and_history(recorded):
     assert "与上次运行相比" in summary and "规则准确率" in summary and "已抑制（未列出）" in summary
     ws = wb["汇总"]
     start = next(r for r in range(1, ws.max_row + 1) if str(ws.cell(row=r, column=1).value or "").startswith("规则准确率"))
-    assert [c.value for c in ws[start + 1]][:8] == ["规则编号", "规则名称", "已复核", "确认", "误报", "已解释", "准确率", "已追回金额（元）"]
+    assert [c.value for c in ws[start + 1]][:8] == ["规则编号", "规则名称", "已复核", "属实", "误报", "已解释", "准确率", "已追回金额（元）"]
     prec = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=7) for r in range(start + 2, start + 4)}
     assert prec["pension_identity_mismatch"].value == 0.5 and prec["pension_identity_mismatch"].number_format == "0.0%"
 

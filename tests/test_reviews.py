@@ -198,7 +198,7 @@ def test_import_csv_chinese_headers_values_and_bad_rows(store, tmp_path):
         assert res.applied == 2 and res.blank == 1
         assert res.errors == [
             "findings.csv:6: unknown finding key 'ffffffffffffffff'",
-            "findings.csv:7: unknown disposition '待定' (expected confirmed/确认, false_positive/误报 or explained/已解释)",
+            "findings.csv:7: unknown disposition '待定' (expected confirmed/属实, false_positive/误报 or explained/已解释)",
         ]
         h1, h2 = st.finding(K1)["reviews"], st.finding(K2)["reviews"]
         assert (h1[0]["disposition"], h1[0]["reviewer"], h1[0]["note"], h1[0]["reviewed_on"]) == (

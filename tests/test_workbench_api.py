@@ -13,7 +13,8 @@ import pytest
 
 from crosscheck.casework import Casework, casework_path
 from crosscheck.reports.priority import priority_key
-from workbench_helpers import (
+from workbench_helpers import (  # noqa: F401 - boss: the supervisor's fixture
+    boss,
     DIBAO, FORMULA_NAME, HOSTILE_NAME, PENSION, SHADOW, Client, Server, build_store, key_of, logged_in, person,
     write_project,
 )
@@ -26,13 +27,6 @@ def server(tmp_path_factory):
     srv = Server(store, write_project(folder / "project")).start()
     yield srv
     srv.stop()
-
-
-@pytest.fixture(scope="module")
-def boss(server):
-    c = logged_in(server, "boss")
-    yield c
-    c.close()
 
 
 def audit_count(server) -> int:
@@ -142,11 +136,15 @@ def test_status_machine_assign_answer_feedback_close_reopen(server, boss):
     assert li.post(f"/api/clues/{key}/disposition", {"disposition": "explained", "note": "n",
                                                      "amount_recovered": 5}).status_code == 400
     r = li.post(f"/api/clues/{key}/disposition", {"disposition": "confirmed", "note": "已核实死亡后仍领取",
-                                                  "amount_recovered": "1234.50", "rectification": "已停发并追回"})
+                                                  "amount_recovered": "1234.50", "rectification": "已停发并追回",
+                                                  "above_amount_at_risk": True})
     assert r.status_code == 200, r.text
     c = r.json()
     assert c["status"] == "answered" and c["disposition"]["disposition"] == "confirmed"
     assert c["amount_recovered"] == 1234.5 and c["disposition"]["rectification"] == "已停发并追回"
+    assert rs.post(f"/api/clues/{key}/feedback", {"note": "x"}).status_code == 404   # not handed over to it
+    assert boss.post(f"/api/clues/{key}/handover", {"department": "rs", "deadline": future(10),
+                                                    "request": "请停发并追回"}).status_code == 200
     assert rs.post(f"/api/clues/{key}/feedback", {"note": ""}).status_code == 400
     assert rs.post(f"/api/clues/{key}/feedback", {"note": "社保局已停发"}).json()["feedback"][0]["note"] == "社保局已停发"
     c = boss.post(f"/api/clues/{key}/close", {}).json()
@@ -158,12 +156,13 @@ def test_status_machine_assign_answer_feedback_close_reopen(server, boss):
     assert boss.post(f"/api/clues/{key}/reopen", {}).status_code == 400  # a reason is required
     c = boss.post(f"/api/clues/{key}/reopen", {"note": "复查"}).json()
     assert c["status"] == "assigned" and c["disposition"] is None and c["assignee"] == "li"
-    actions = [h["action"] for h in c["history"]]
+    actions = [h["action"] for h in c["history"] if h["action"] != "handover"]
     assert actions == ["assign", "disposition", "outcome", "feedback", "close", "reopen"]
-    for h in c["history"]:
+    history = [h for h in c["history"] if h["action"] != "handover"]
+    for h in history:
         assert h["before"] is not None and h["after"] is not None and h["at"].endswith("+08:00"), h
-    assert c["history"][0]["before"]["status"] == "new" and c["history"][0]["after"]["status"] == "assigned"
-    assert c["history"][4]["after"]["status"] == "closed" and c["history"][5]["before"]["status"] == "closed"
+    assert history[0]["before"]["status"] == "new" and history[0]["after"]["status"] == "assigned"
+    assert history[4]["after"]["status"] == "closed" and history[5]["before"]["status"] == "closed"
 
 
 def test_bulk_assignment_with_one_deadline_is_all_or_nothing(server, boss):
@@ -222,8 +221,11 @@ def test_reviewer_cannot_assign_close_or_reopen_own_clue(server, boss):
     assert boss.get(f"/api/clues/{key}").json()["status"] == "answered"
 
 
-def test_department_never_sees_another_domains_clues(server):
+def test_department_never_sees_another_domains_clues(server, boss):
     mz = logged_in(server, "mz")      # civil_affairs
+    for i in (4, 10, 16):             # dibao clues handed over to it (a department sees only those)
+        assert boss.post(f"/api/clues/{key_of(i)}/handover", {"department": "mz", "deadline": future(20),
+                                                              "request": "请核实"}).status_code == 200
     seen = mz.get("/api/clues", limit=5000).json()
     assert seen["total"] > 0 and {c["rule_id"] for c in seen["clues"]} == {DIBAO}
     assert mz.get("/api/clues", rule_id=PENSION).json()["total"] == 0
@@ -305,7 +307,7 @@ def test_unmask_is_one_deliberate_logged_action(server, boss):
 
 def test_hostile_names_are_inert_in_every_page_and_export(server, boss):
     admin = logged_in(server, "admin1")
-    Client(server).login(HOSTILE_NAME, "x")          # a hostile user name lands in the audit log
+    boss.post(f"/api/clues/{key_of(3)}/comments", {"text": HOSTILE_NAME})   # a hostile text lands in the audit log
     dy = logged_in(server, "boss_dy")
     dy.post(f"/api/clues/{key_of(0)}/unmask")
     pages = [boss.get("/clues"), boss.get(f"/clues/{key_of(0)}"), boss.get(f"/clues/{key_of(1)}"),
@@ -386,3 +388,14 @@ def test_cli_review_mark_shows_in_the_workbench_and_the_other_way_round(server, 
     d = boss.get("/api/dashboard").json()
     assert len(d["trend"]) == 2                       # the run published itself
     assert boss.get(f"/api/clues/{web_key}").json()["status"] == "answered"   # the run changed no status
+
+
+def test_the_contract_is_served_to_a_logged_in_supervisor_only(server, boss):
+    assert Client(server).get("/openapi.json").status_code == 401
+    assert logged_in(server, "li").get("/openapi.json").status_code == 403
+    contract = boss.get("/openapi.json").json()
+    assert {"/api/login", "/api/clues", "/api/clues/{key}/disposition", "/api/clues/{key}/assign"} <= set(contract["paths"])
+    body = contract["components"]["schemas"]["DispositionBody"]
+    assert {"disposition", "note", "amount_recovered"} <= set(body["properties"])
+    assert boss.post(f"/api/clues/{key_of(3)}/assign", {"assignee": "wang", "deadline": future(5),
+                                                      "unknown_field": 1}).status_code == 400

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from crosscheck.casework import Casework, Settings, casework_path
-from workbench_helpers import PASSWORD, PENSION, Client, Server, build_store, key_of, logged_in, write_project
+from workbench_helpers import PASSWORD, FileClock, PENSION, Client, Server, build_store, key_of, logged_in, write_project
 
 DAY = 86400
 
@@ -80,15 +80,9 @@ def test_deadline_colours_in_the_timezone_and_the_reminders(clocked):
     page = boss.get("/clues", color="red").text
     assert "dot-red" in page and "逾期 5 天" in page
     # the reminders read the same clues (crosscheck.reports.alerts: run.history["deadlines"])
-    from crosscheck.testhooks import CLOCK_FILE_ENV
-    import os
-
-    os.environ[CLOCK_FILE_ENV] = str(clocked.clock_file)
-    try:
-        with Casework.open(casework_path(clocked.store), settings=Settings(warn_days=3)) as cw:
-            due = cw.due_clues()
-    finally:
-        del os.environ[CLOCK_FILE_ENV]
+    with Casework.open(casework_path(clocked.store), settings=Settings(warn_days=3),
+                       clock=FileClock(clocked.clock_file)) as cw:
+        due = cw.due_clues()
     assert {(d["finding_key"], d["color"]) for d in due} == {(yellow, "red"), (soon, "red")}
     assert all("*" in d["subject"] for d in due)
     li = logged_in(clocked, "li")

@@ -7,15 +7,15 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 
-from crosscheck.casework import Casework, casework_path
+from crosscheck.casework import Casework, Clock, casework_path
 from crosscheck.store import Store, finding_key
 from devtools.run_builders import finding, make_run
-from crosscheck.testhooks import CLOCK_FILE_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 D1, D2 = date(2026, 10, 1), date(2026, 11, 1)
@@ -59,12 +59,12 @@ def rows(n: int = 40, *, amount_shift: int = 0) -> list[dict]:
 def the_run(run_id: str, as_of: date, found: list[dict]):
     run = make_run(run_id, as_of, found, rules={PENSION: "ok", DIBAO: "ok", SHADOW: "ok"})
     for o in run.rules:
-        o.domain = DOMAINS[o.rule_id]
+        o.domain = DOMAINS.get(o.rule_id, "")
         o.rule_status = "draft" if o.rule_id == SHADOW else "stable"
         o.personal = {"subject": "identity"}
-        o.title_zh = {PENSION: "死亡后仍发放养老金", DIBAO: "低保户主死亡后仍发放", SHADOW: "试运行模型"}[o.rule_id]
+        o.title_zh = {PENSION: "死亡后仍发放养老金", DIBAO: "低保户主死亡后仍发放", SHADOW: "试运行模型"}.get(o.rule_id, o.rule_id)
         o.title_en = {PENSION: "Pension paid after death", DIBAO: "Allowance paid after the head's death",
-                      SHADOW: "Shadow model"}[o.rule_id]
+                      SHADOW: "Shadow model"}.get(o.rule_id, o.rule_id)
     return run
 
 
@@ -89,17 +89,34 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def write_project(folder: Path, **workbench) -> Path:
+def write_project(folder: Path, *, rules_dir: str | None = None, **workbench) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    lines = ["[crosscheck]", 'timezone = "Asia/Shanghai"', "", "[workbench]"]
+    lines = ["[crosscheck]", 'timezone = "Asia/Shanghai"'] + ([f"rules_dir = {rules_dir!r}"] if rules_dir else [])
+    lines += ["", "[workbench]"]
     lines += [f"{k} = {v!r}".replace("'", '"') if isinstance(v, str) else f"{k} = {str(v).lower() if isinstance(v, bool) else v}"
               for k, v in workbench.items()]
     (folder / "crosscheck.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return folder
 
 
+class FileClock(Clock):
+    """The system's clock moved forward by the seconds written in a file: a test lets 15
+    minutes or 10 days pass by writing there (`Server.move_clock`)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def now(self) -> datetime:
+        try:
+            offset = float(self.path.read_text(encoding="utf-8").strip() or 0)
+        except (OSError, ValueError):
+            offset = 0.0
+        return super().now() + timedelta(seconds=offset)
+
+
 class Server:
-    """`crosscheck workbench` in a subprocess on a free port of 127.0.0.1."""
+    """`crosscheck workbench` in a subprocess on a free port of 127.0.0.1; with ``clock_file``,
+    the same application built with a `FileClock` (tests/workbench_server.py)."""
 
     def __init__(self, store: Path, project: Path, clock_file: Path | None = None):
         self.store, self.project, self.clock_file = store, project, clock_file
@@ -108,14 +125,17 @@ class Server:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "Server":
-        env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        if self.clock_file is not None:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests"),
+                                                           os.environ.get("PYTHONPATH", "")]))
+        if self.clock_file is None:
+            command = [sys.executable, "-m", "crosscheck.cli", "workbench", "--store", str(self.store), "--project",
+                       str(self.project), "--port", str(self.port)]
+        else:
             self.clock_file.write_text("0", encoding="utf-8")
-            env[CLOCK_FILE_ENV] = str(self.clock_file)
+            command = [sys.executable, str(REPO / "tests" / "workbench_server.py"), str(self.store), str(self.project),
+                       str(self.port), str(self.clock_file)]
         self.log = open(self.project / "server.log", "w", encoding="utf-8")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "crosscheck.cli", "workbench", "--store", str(self.store), "--project",
-             str(self.project), "--port", str(self.port)], cwd=str(REPO), env=env, stdout=self.log, stderr=self.log)
+        self.proc = subprocess.Popen(command, cwd=str(REPO), env=env, stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -169,3 +189,11 @@ def logged_in(server: Server, user: str) -> Client:
     r = c.login(user)
     assert r.status_code == 200, r.text
     return c
+
+
+@pytest.fixture(scope="module")
+def boss(server):
+    """The supervisor of every district, logged in to the module's ``server``."""
+    c = logged_in(server, "boss")
+    yield c
+    c.close()

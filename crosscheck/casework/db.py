@@ -34,15 +34,17 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Iterator
 from zoneinfo import ZoneInfo
 
-SCHEMA_VERSION = 1
+from crosscheck.casework.clock import SYSTEM_CLOCK, Clock
+
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 10_000
-APPEND_ONLY = ("reviews", "outcomes", "feedback", "audit")
+APPEND_ONLY = ("reviews", "outcomes", "feedback", "audit", "comments", "attachments")
 
 DDL = [
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
@@ -73,7 +75,8 @@ DDL = [
     "CREATE INDEX IF NOT EXISTS reviews_key ON reviews (finding_key, review_id)",
     """CREATE TABLE IF NOT EXISTS outcomes (
         outcome_id INTEGER PRIMARY KEY AUTOINCREMENT, finding_key TEXT NOT NULL, rule_id TEXT,
-        recovered_cents INTEGER, recovered_on TEXT, note TEXT, recorded_by TEXT, recorded_at TEXT)""",
+        recovered_cents INTEGER, recovered_on TEXT, note TEXT, recorded_by TEXT, recorded_at TEXT,
+        review_id INTEGER)""",
     "CREATE INDEX IF NOT EXISTS outcomes_key ON outcomes (finding_key)",
     """CREATE TABLE IF NOT EXISTS feedback (
         feedback_id INTEGER PRIMARY KEY AUTOINCREMENT, finding_key TEXT NOT NULL, note TEXT, author TEXT, at TEXT)""",
@@ -86,25 +89,49 @@ DDL = [
     """CREATE TABLE IF NOT EXISTS users (
         username TEXT PRIMARY KEY, role TEXT NOT NULL, districts TEXT, domains TEXT,
         unmask INTEGER NOT NULL DEFAULT 0, password_hash TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,
-        created_at TEXT, changed_at TEXT)""",
+        created_at TEXT, changed_at TEXT, channel TEXT)""",
     """CREATE TABLE IF NOT EXISTS sessions (
         token_hash TEXT PRIMARY KEY, username TEXT NOT NULL, csrf_token TEXT NOT NULL, created_at TEXT,
         expires_at TEXT NOT NULL, ended_at TEXT)""",
     "CREATE TABLE IF NOT EXISTS login_failures (username TEXT NOT NULL, at TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS handovers (
+        handover_id INTEGER PRIMARY KEY AUTOINCREMENT, finding_key TEXT NOT NULL, department TEXT NOT NULL,
+        deadline TEXT, request TEXT, handed_by TEXT, at TEXT, answer_note TEXT, rectified TEXT,
+        returned_cents INTEGER, answered_by TEXT, answered_at TEXT)""",
+    "CREATE INDEX IF NOT EXISTS handovers_key ON handovers (finding_key, handover_id)",
+    "CREATE INDEX IF NOT EXISTS handovers_department ON handovers (department, finding_key)",
+    """CREATE TABLE IF NOT EXISTS comments (
+        comment_id INTEGER PRIMARY KEY AUTOINCREMENT, finding_key TEXT NOT NULL, user TEXT NOT NULL,
+        text TEXT NOT NULL, at TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS comments_key ON comments (finding_key)",
+    """CREATE TABLE IF NOT EXISTS attachments (
+        attachment_id INTEGER PRIMARY KEY AUTOINCREMENT, finding_key TEXT NOT NULL, name TEXT NOT NULL,
+        size INTEGER NOT NULL, sha256 TEXT NOT NULL, type TEXT NOT NULL, user TEXT NOT NULL, at TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS attachments_key ON attachments (finding_key)",
+    """CREATE TABLE IF NOT EXISTS notices (
+        notice_id INTEGER PRIMARY KEY AUTOINCREMENT, event_key TEXT NOT NULL UNIQUE, username TEXT NOT NULL,
+        title TEXT NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL, sent_at TEXT, status TEXT, error TEXT)""",
     "CREATE INDEX IF NOT EXISTS login_failures_user ON login_failures (username, at)",
-] + [
-    f"""CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table}
-        BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"""
-    for table in APPEND_ONLY for verb in ("UPDATE", "DELETE")
 ]
 
 
 if TYPE_CHECKING:
     from crosscheck.config import ProjectConfig
+def _append_only(table: str, verb: str) -> str:
+    return f"""CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table}
+               BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"""
+
+
+DDL += [_append_only(table, verb) for table in APPEND_ONLY for verb in ("UPDATE", "DELETE")]
 
 
 class CaseworkError(Exception):
-    """The casework database cannot do what was asked; the message says why."""
+    """The casework database cannot do what was asked; the message says why, in Chinese for
+    the Chinese view (``zh``) and in English (``en``); ``str()`` gives both."""
+
+    def __init__(self, zh: str, en: str | None = None):
+        self.zh, self.en = zh, en or zh
+        super().__init__(zh if self.en == zh else f"{zh} / {self.en}")
 
 
 class BadInput(CaseworkError):
@@ -131,16 +158,8 @@ def casework_path(store: str | os.PathLike) -> Path:
 
 # -- values ---------------------------------------------------------------------------
 
-def utc_now() -> datetime:
-    """Now (UTC), moved by the tests' clock offset (crosscheck.testhooks) when one is set."""
-    from crosscheck.testhooks import clock_offset
-
-    return datetime.now(timezone.utc) + timedelta(seconds=clock_offset())
-
-
-def stamp(at: datetime | None = None) -> str:
+def stamp(at: datetime) -> str:
     """A UTC time as stored: ISO text, microseconds, +00:00 (so texts sort as times)."""
-    at = at or utc_now()
     return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
@@ -212,10 +231,32 @@ def _ensure_schema(con: sqlite3.Connection, path: Path) -> None:
             con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
         elif int(row[0]) > SCHEMA_VERSION:
             raise CaseworkError(f"{path}: casework schema {row[0]} is newer than this crosscheck understands")
+        elif int(row[0]) < 2:
+            _upgrade_to_2(con)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def _columns(con: sqlite3.Connection, table: str) -> set[str]:
+    return {r[1] for r in con.execute(f"PRAGMA table_info({table})").fetchall()}
+
+
+def _upgrade_to_2(con: sqlite3.Connection) -> None:
+    """Schema 1 -> 2: an outcome belongs to the answer it was recorded on (``outcomes.review_id``:
+    the clue's amount recovered is its current answer's), accounts may have a reminder channel."""
+    if "review_id" not in _columns(con, "outcomes"):
+        con.execute("ALTER TABLE outcomes ADD COLUMN review_id INTEGER")
+        con.execute("DROP TRIGGER IF EXISTS outcomes_no_update")
+        con.execute("""UPDATE outcomes SET review_id = coalesce(
+                           (SELECT max(v.review_id) FROM reviews v WHERE v.finding_key = outcomes.finding_key
+                                                                   AND v.recorded_at <= outcomes.recorded_at),
+                           (SELECT max(v.review_id) FROM reviews v WHERE v.finding_key = outcomes.finding_key))""")
+        con.execute(_append_only("outcomes", "UPDATE"))
+    if "channel" not in _columns(con, "users"):
+        con.execute("ALTER TABLE users ADD COLUMN channel TEXT")
+    con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
 
 
 @dataclass(frozen=True)
@@ -227,37 +268,40 @@ class Settings:
     warn_days: int = 3                  # yellow within this many days of the deadline
     tuning_window: int = 20             # a model's last N answered clues ...
     tuning_below: float = 0.10          # ... confirmed below this rate: it needs tuning
+    max_deadline_days: int = 180        # a deadline is set at most this many days ahead
 
     @classmethod
     def of(cls, config: "ProjectConfig") -> "Settings":
         """The project's: its timezone and `[workbench]` table."""
         w = config.workbench
         return cls(timezone=config.timezone, warn_days=w.warn_days, tuning_window=w.tuning_window,
-                   tuning_below=float(w.tuning_below))
+                   tuning_below=float(w.tuning_below), max_deadline_days=w.max_deadline_days)
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    def today(self) -> date:
-        """Today in the project's timezone."""
-        return utc_now().astimezone(self.zone).date()
+    def today(self, clock: Clock = SYSTEM_CLOCK) -> date:
+        """Today in the project's timezone, by ``clock``."""
+        return clock.now().astimezone(self.zone).date()
 
 
-class CaseworkBase:
-    """An open casework database: one connection, transactions. The parts (publishing, reviews,
-    the clue workflow, accounts, the dashboard) are mixed into `crosscheck.casework.Casework`."""
+class Database:
+    """An open casework database: one connection, short transactions, the clock and the
+    settings every service of `crosscheck.casework.Casework` is given."""
 
     def __init__(self, path: Path, con: sqlite3.Connection, read_only: bool = False,
-                 settings: Settings | None = None):
+                 settings: Settings | None = None, clock: Clock = SYSTEM_CLOCK):
         self.path = path
         self.con = con
         self.read_only = read_only
         self.settings = settings or Settings()
+        self.clock = clock
         self._lock = threading.RLock()
 
     @classmethod
-    def open(cls, path: str | os.PathLike, *, read_only: bool = False, settings: Settings | None = None):
+    def open(cls, path: str | os.PathLike, *, read_only: bool = False, settings: Settings | None = None,
+             clock: Clock = SYSTEM_CLOCK) -> "Database":
         path = Path(path).expanduser().absolute()
         if read_only and not path.exists():
             raise CaseworkError(f"no casework database at {path}")
@@ -267,18 +311,28 @@ class CaseworkBase:
                 _ensure_schema(con, path)
         except sqlite3.Error as exc:
             raise CaseworkError(f"{path}: {exc}") from exc
-        return cls(path, con, read_only, settings)
+        return cls(path, con, read_only, settings, clock)
 
     def close(self) -> None:
         if self.con is not None:
             self.con.close()
             self.con = None
 
-    def __enter__(self):
-        return self
+    def now(self) -> datetime:
+        return self.clock.now()
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def stamp(self) -> str:
+        """Now, as stored."""
+        return stamp(self.clock.now())
+
+    def today(self) -> date:
+        """Today in the project's timezone."""
+        return self.settings.today(self.clock)
+
+    def local(self, text: str | None) -> str | None:
+        """A stored UTC time in the project's timezone, ISO with its offset."""
+        at = parse_stamp(text)
+        return None if at is None else at.astimezone(self.settings.zone).isoformat(timespec="seconds")
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -313,11 +367,3 @@ class CaseworkBase:
     @staticmethod
     def set_meta(con: sqlite3.Connection, key: str, value: str) -> None:
         con.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value])
-
-
-def audit(con: sqlite3.Connection, user: str, action: str, key: str | None = None, before: Any = None,
-          after: Any = None, via: str = "web") -> int:
-    """Append one entry to the audit log (inside the caller's transaction)."""
-    cur = con.execute("INSERT INTO audit (at, user, action, finding_key, before, after, via) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                      [stamp(), user, action, key, dumps(before), dumps(after), via])
-    return int(cur.lastrowid)

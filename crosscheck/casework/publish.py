@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from crosscheck.casework.db import CaseworkBase, day_text, dumps, stamp, to_cents
+from crosscheck.casework.db import Database, day_text, dumps, stamp, to_cents
+from crosscheck.casework.scope import CITY_LEVEL
 from crosscheck.reports.priority import priority_key
 from crosscheck.results import finding_columns_sql
 
@@ -84,12 +85,15 @@ def _batches(items: list, size: int = BATCH) -> Iterable[list]:
 
 
 class Publishing:
-    """`Casework.publish` (from the findings store's DuckDB connection) and `rank`."""
+    """Publishing complete runs from the findings store (its DuckDB connection) and ranking."""
 
-    def published_seq(self: CaseworkBase) -> int:
-        return int(self.meta("published_seq") or 0)
+    def __init__(self, db: Database):
+        self.db = db
 
-    def publish(self: CaseworkBase, duck: Any) -> int:
+    def published_seq(self) -> int:
+        return int(self.db.meta("published_seq") or 0)
+
+    def publish(self, duck: Any) -> int:
         """Publish every complete run of the findings store (DuckDB connection ``duck``) not
         published yet; returns how many runs were published."""
         since = self.published_seq()
@@ -97,7 +101,7 @@ class Publishing:
         if not runs:
             return 0
         rules = {r["rule_id"]: r for r in _duck_rows(duck, RULE_ROWS, [since])}
-        with self.write() as con:
+        with self.db.write() as con:
             for r in rules.values():
                 con.execute(
                     """INSERT INTO rules VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (rule_id) DO UPDATE SET
@@ -106,14 +110,15 @@ class Publishing:
                        personal = excluded.personal, last_run_id = excluded.last_run_id""",
                     [r["rule_id"], r["title_zh"], r["title_en"], r["domain"], r["severity"], r["rule_status"],
                      r["personal"] or "{}", r["run_id"]])
-        domains = {r["rule_id"]: r["domain"] for r in self.rows("SELECT rule_id, domain FROM rules")}
+        domains = {r["rule_id"]: r["domain"] for r in self.db.rows("SELECT rule_id, domain FROM rules")}
         clues = [_clue_values(c, domains) for c in _duck_rows(duck, CLUE_ROWS, [since])]
         for batch in _batches(clues):
-            with self.write() as con:
+            with self.db.write() as con:
                 con.executemany(UPSERT_CLUE, batch)
+        self.place_districts()
         for run in runs:
             counts = _duck_rows(duck, COUNT_ROWS, [run["run_id"]])
-            with self.write() as con:
+            with self.db.write() as con:
                 con.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?)",
                             [run["run_id"], int(run["seq"]), day_text(run["as_of"]),
                              stamp(run["finished_at"]) if run["finished_at"] else None])
@@ -122,18 +127,36 @@ class Publishing:
                                 [[c["run_id"], c["rule_id"], c["district"], int(c["findings"]), int(c["new"]),
                                   int(c["suppressed"]), to_cents(c["amount"]) or 0] for c in counts])
         self.rank()
-        with self.write() as con:
-            self.set_meta(con, "published_seq", str(max(int(r["seq"]) for r in runs)))
+        with self.db.write() as con:
+            self.db.set_meta(con, "published_seq", str(max(int(r["seq"]) for r in runs)))
         return len(runs)
 
-    def rank(self: CaseworkBase) -> None:
+    def place_districts(self) -> None:
+        """Every clue has a district: one whose subject is not a person takes the district of its
+        place, its township's (the district the clues carrying both a district and that township
+        name, when they name one only); a subject with no place belongs to 市本级."""
+        todo = self.db.rows("""SELECT finding_key, CASE WHEN json_valid(evidence_json)
+                                   THEN json_extract(evidence_json, '$.township') END AS township
+                               FROM clues WHERE district IS NULL OR district = ''""")
+        if not todo:
+            return
+        places = {r["township"]: r["district"] for r in self.db.rows(
+            """SELECT json_extract(evidence_json, '$.township') AS township, min(district) AS district
+               FROM clues WHERE district IS NOT NULL AND district NOT IN ('', ?) AND json_valid(evidence_json)
+                            AND json_extract(evidence_json, '$.township') IS NOT NULL
+               GROUP BY 1 HAVING count(DISTINCT district) = 1""", [CITY_LEVEL])}
+        for batch in _batches([[places.get(r["township"], CITY_LEVEL), r["finding_key"]] for r in todo]):
+            with self.db.write() as con:
+                con.executemany("UPDATE clues SET district = ? WHERE finding_key = ?", batch)
+
+    def rank(self) -> None:
         """Every clue's place in the one priority order (crosscheck.reports.priority.priority_key)."""
-        rows = self.rows("""SELECT finding_key, severity, amount_cents AS amount_at_risk, first_seen,
+        rows = self.db.rows("""SELECT finding_key, severity, amount_cents AS amount_at_risk, first_seen,
                                    seen_status AS status, rule_id, subject, priority FROM clues""")
         rows.sort(key=priority_key)
         changed = [[i, r["finding_key"]] for i, r in enumerate(rows, 1) if r["priority"] != i]
         for batch in _batches(changed, 5000):
-            with self.write() as con:
+            with self.db.write() as con:
                 con.executemany("UPDATE clues SET priority = ? WHERE finding_key = ?", batch)
 
 

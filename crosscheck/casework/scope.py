@@ -2,7 +2,9 @@
 
 Outside an account's scope a clue does not exist for it: every list, page and action of the
 workbench selects clues through `visible`, so a clue of another district (or domain, or, for
-a reviewer, assigned to someone else) is left out of lists and answers 404 by direct URL.
+a reviewer, assigned to someone else, or, for a department, not handed over to it) is left
+out of lists and answers 404 by direct URL. A clue whose subject has no place belongs to
+`CITY_LEVEL` (市本级), which a scope names like any district.
 Clues of a draft rule (``status: draft``: it runs in shadow) are never clues for anyone.
 """
 from __future__ import annotations
@@ -19,6 +21,9 @@ COLORS = ("green", "yellow", "red")
 DISPOSITIONS = ("confirmed", "false_positive", "explained")
 DISPOSITION_ZH = {"confirmed": "属实", "false_positive": "误报", "explained": "已解释"}
 COLOR_ZH = {"green": "绿", "yellow": "黄", "red": "红"}
+CITY_LEVEL = "市本级"
+#: Clues with their rule (titles, domain, draft or not), as every query selects them.
+CLUE_FROM = "FROM clues c LEFT JOIN rules r ON r.rule_id = c.rule_id"
 #: The operator at the console (`crosscheck review mark|import|outcome`): no account, every clue.
 OPERATOR = "operator"
 
@@ -36,6 +41,11 @@ class Account:
     def public(self) -> dict:
         return {"username": self.username, "role": self.role, "districts": list(self.districts),
                 "domains": list(self.domains), "unmask": self.unmask, "disabled": self.disabled}
+
+    def overlaps(self, other: "Account") -> bool:
+        """Whether some clue could lie in both this account's scope and ``other``'s."""
+        return ((not self.districts or not other.districts or bool(set(self.districts) & set(other.districts)))
+                and (not self.domains or not other.domains or bool(set(self.domains) & set(other.domains))))
 
     def covers(self, district: str | None, domain: str | None) -> bool:
         """Whether a clue of ``district`` and ``domain`` lies in this account's districts and domains."""
@@ -58,6 +68,9 @@ def visible(account: Account | None, alias: str = "c") -> tuple[str, list]:
         if account.role == "reviewer":
             parts.append(f"{alias}.assignee = ?")
             params.append(account.username)
+        elif account.role == "department":  # only what a supervisor handed over to it (转办)
+            parts.append(f"{alias}.finding_key IN (SELECT h.finding_key FROM handovers h WHERE h.department = ?)")
+            params.append(account.username)
     return " AND ".join(parts), params
 
 
@@ -66,7 +79,13 @@ def color_of(status: str | None, deadline: str | date | None, today: date, warn_
     within them, red once overdue; None when no deadline runs (not assigned, or answered)."""
     if status != "assigned" or not deadline:
         return None
-    left = days_left(deadline, today)
+    return colour_of_days(days_left(deadline, today), warn_days)
+
+
+def colour_of_days(left: int | None, warn_days: int) -> str | None:
+    """The colour of a deadline ``left`` days away (None: no deadline runs)."""
+    if left is None:
+        return None
     if left < 0:
         return "red"
     return "yellow" if left <= warn_days else "green"

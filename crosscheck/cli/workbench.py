@@ -61,16 +61,19 @@ def users_add(
     districts: Optional[str] = typer.Option(None, "--districts", help="Comma-separated districts (所属区县). Default: every district."),
     domains: Optional[str] = typer.Option(None, "--domains", help="Comma-separated rule domains (folders under rules/). Default: every domain; required for a department."),
     unmask: bool = typer.Option(False, "--unmask", help="May ask to see identity numbers and names in full (each view is logged)."),
+    force: bool = typer.Option(False, "--force", help="Take a district no complete run has found anything in yet."),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from the first line of standard input."),
     store: Optional[Path] = _store_opt,
     project: Optional[Path] = _project_opt,
 ) -> None:
-    """Create a workbench account (the password is kept only as an argon2id hash)."""
+    """Create a workbench account (the password is kept only as an argon2id hash). Districts and
+    domains must be known: the districts of the clues (and 市本级), the rule domains."""
     from crosscheck.casework import CaseworkError
     from crosscheck.store.lock import current_user
 
     password = _password(password_stdin)
     with _casework(store, project) as cw:
+        _known(cw, _split(districts), _split(domains), project, force)
         try:
             account = cw.add_user(name, role, password, districts=_split(districts), domains=_split(domains),
                                   unmask=unmask, actor=f"operator ({current_user()})")
@@ -80,6 +83,32 @@ def users_add(
     typer.echo(f"user {account.username} added: {account.role}, {scope}"
                + (f", domains {', '.join(account.domains)}" if account.domains else "")
                + (", may unmask" if account.unmask else ""))
+
+
+def _known(cw, districts: list[str], domains: list[str], project: Path | None, force: bool) -> None:
+    """Refuse a district or a domain nobody knows, naming the known ones (a typo would make an
+    account that sees nothing, silently)."""
+    from crosscheck.casework.scope import CITY_LEVEL
+    from crosscheck.config import ProjectConfig
+
+    known = sorted({r["district"] for r in cw.rows("SELECT DISTINCT district FROM clues WHERE district <> ''")}
+                   | {CITY_LEVEL})
+    unknown = [d for d in districts if d not in known]
+    if unknown and not force:
+        _fail(f"区县 {'、'.join(unknown)} 不在数据中（已知：{'、'.join(known)}）；尚无数据的区县请加 --force / "
+              f"unknown district(s) {', '.join(unknown)} (known: {', '.join(known)}); --force takes a district "
+              "that has no data yet")
+    try:
+        rules_dir = ProjectConfig.load(project).rules_dir
+    except ValueError:
+        rules_dir = None
+    folders = {p.name for p in rules_dir.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))} \
+        if rules_dir is not None and rules_dir.is_dir() else set()
+    domains_known = sorted(folders | {r["domain"] for r in cw.rows("SELECT DISTINCT domain FROM rules") if r["domain"]})
+    bad = [d for d in domains if d not in domains_known]
+    if bad:
+        _fail(f"领域 {'、'.join(bad)} 不存在（已知：{'、'.join(domains_known)}） / unknown domain(s) {', '.join(bad)} "
+              f"(known: {', '.join(domains_known)})")
 
 
 @users_app.command("list")
@@ -126,6 +155,37 @@ def users_passwd(name: str = typer.Argument(...), password_stdin: bool = typer.O
         except CaseworkError as exc:
             _fail(str(exc))
     typer.echo(f"password of {name} changed")
+
+
+@users_app.command("channel")
+def users_channel(name: str = typer.Argument(...),
+                  url: str = typer.Argument("", help="An Apprise URL (wecombot://..., dingtalk://..., mailtos://...); empty: none."),
+                  store: Optional[Path] = _store_opt, project: Optional[Path] = _project_opt) -> None:
+    """Where an account's reminders go: assigned, yellow, red, sent back, handed over, answered,
+    and a supervisor's daily list of red clues."""
+    from crosscheck.casework import CaseworkError
+    from crosscheck.reports.alerts import mask_url
+    from crosscheck.store.lock import current_user
+
+    with _casework(store, project) as cw:
+        try:
+            cw.accounts.set_channel(name, url.strip() or None, shown=mask_url(url) if url.strip() else "",
+                                    actor=f"operator ({current_user()})")
+        except CaseworkError as exc:
+            _fail(str(exc))
+    typer.echo(f"reminders of {name}: {mask_url(url) if url.strip() else 'none'}")
+
+
+@users_app.command("notify")
+def users_notify(store: Optional[Path] = _store_opt, project: Optional[Path] = _project_opt) -> None:
+    """Send the reminders due now (what `crosscheck workbench` does every [workbench] notify_seconds)."""
+    from crosscheck.casework import Settings
+    from crosscheck.config import ProjectConfig
+
+    with _casework(store, project) as cw:
+        cw.settings = Settings.of(ProjectConfig.load(project))
+        counts = cw.notices.run()
+    typer.echo(", ".join(f"{n} {k}" for k, n in counts.items()))
 
 
 def prepare(store: Path) -> None:

@@ -172,8 +172,9 @@ def _start_result(request: RunRequest, config: ProjectConfig, catalog: Catalog, 
         domain_titles=dict(ruleset.domains),
         personal_headers=catalog.personal_headers(),
     )
-    if request.as_of > date.today():
-        result.warnings.append(f"as-of {request.as_of} is after today ({date.today()}): "
+    today = config.today()  # in the project's timezone, not the machine's
+    if request.as_of > today:
+        result.warnings.append(f"as-of {request.as_of} is after today ({today}, {config.timezone}): "
                                "windows that end on the as-of date reach into the future")
     return result
 

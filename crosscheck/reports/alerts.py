@@ -253,7 +253,7 @@ def new_digest(run: RunResult, channel: Channel, rows: list[dict], config: Alert
         *_per_rule_lines(rows, titles, config.examples, run.personal_kinds),
         "",
         f"报告：{report}",
-        "请尽快核查并在 findings.xlsx 中填写处置结果（crosscheck review import 导入）。",
+        "请尽快在核查工作台（crosscheck workbench）分派核查并填写处置（属实 / 误报 / 已解释）。",
         "本消息中的身份证号、姓名均已脱敏。",
     ]
     title = f"【疑点预警】{run.as_of.isoformat()} 新增{phrase}疑点 {len(rows)} 条"
@@ -282,7 +282,7 @@ def overdue_digest(run: RunResult, channel: Channel, rows: list[dict], config: A
             *_per_rule_lines(shown, titles, config.examples, {}, extra=lambda r: f"已 {r.get('days_open', 0)} 天"),
             "",
             f"报告（“逾期未复核”一节）：{report}",
-            "请在 findings.xlsx 中填写处置（确认 / 误报 / 已解释）后用 crosscheck review import 导入。",
+            "请在核查工作台（crosscheck workbench）填写处置（属实 / 误报 / 已解释）。",
         ]
     if due:
         red = sum(1 for r in due if r.get("color") == "red")

@@ -84,7 +84,7 @@ def review_columns(extra: list[str]) -> list[str]:
 
 
 #: Dispositions as reviewers write them in the review columns (crosscheck review import reads them back).
-DISPOSITION_ZH = {"confirmed": "确认", "false_positive": "误报", "explained": "已解释"}
+DISPOSITION_ZH = {"confirmed": "属实", "false_positive": "误报", "explained": "已解释"}
 DISPOSITION_EN = {"confirmed": "Confirmed", "false_positive": "False positive", "explained": "Explained"}
 
 

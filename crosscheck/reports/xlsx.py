@@ -44,7 +44,7 @@ EXTRA_HEADERS = {"finding_key": ("发现编号 / finding_key", 22), "status": ("
 #: Widths of the review columns (headers: common.REVIEW_COLUMNS).
 REVIEW_WIDTHS = [18, 40, 14]
 #: What the disposition column's drop-down offers (the importer also takes the English values).
-DISPOSITION_CHOICES = "确认,误报,已解释"
+DISPOSITION_CHOICES = "属实,误报,已解释"
 REVIEW_FILL = PatternFill("solid", fgColor="FFF8E1")
 REVIEW_HEADER_FILL = PatternFill("solid", fgColor="8A5A00")
 TEXT = "@"
@@ -178,14 +178,14 @@ def _history_section(ws, r: int, model: ReportModel) -> int:
     ws.cell(row=r, column=3, value=sum(h["listed"] for h in changes)).font = Font(bold=True)
 
     r += 2
-    ws.cell(row=r, column=1, value="规则准确率（复核结果：确认 ÷ 已复核）").font = Font(bold=True, size=12)
+    ws.cell(row=r, column=1, value="规则准确率（复核结果：属实 ÷ 已复核）").font = Font(bold=True, size=12)
     prec = model.precision
     if not prec:
         r += 1
         ws.cell(row=r, column=1, value="尚无复核结果。")
         return r
     r += 1
-    _header(ws, r, ["规则编号", "规则名称", "已复核", "确认", "误报", "已解释", "准确率", "已追回金额（元）"])
+    _header(ws, r, ["规则编号", "规则名称", "已复核", "属实", "误报", "已解释", "准确率", "已追回金额（元）"])
     for p in prec:
         r += 1
         vals = [p["rule_id"], p["title_zh"], p["reviewed"], p["confirmed"], p["false_positive"], p["explained"],
@@ -269,7 +269,7 @@ def _findings_sheet(ws, findings: list[dict], extra: list[str], titles: dict[str
     if review and last > 1:
         letter = get_column_letter(first_review)
         dv = DataValidation(type="list", formula1=f'"{DISPOSITION_CHOICES}"', allow_blank=True, showErrorMessage=False,
-                            promptTitle="处置", prompt="确认 / 误报 / 已解释（留空：未复核）")
+                            promptTitle="处置", prompt="属实 / 误报 / 已解释（留空：未复核）")
         dv.add(f"{letter}2:{letter}{last}")
         ws.add_data_validation(dv)
     ws.page_setup.orientation = "landscape"

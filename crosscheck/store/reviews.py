@@ -1,7 +1,7 @@
 """Reviewer dispositions: values, suppression, material change, sheet import.
 
 Dispositions
-    ``confirmed`` (确认), ``false_positive`` (误报), ``explained`` (已解释),
+    ``confirmed`` (属实), ``false_positive`` (误报), ``explained`` (已解释),
     each with a note, the reviewer's name and the review date. Reviews are
     append-only; the newest review of a key is its current disposition.
 
@@ -48,7 +48,7 @@ from crosscheck.casework.scope import DISPOSITIONS  # noqa: F401 - the values, r
 SUPPRESSING = ("false_positive", "explained")
 DEFAULT_SUPPRESSION_DAYS = 180
 
-DISPOSITION_ZH = {"confirmed": "确认", "false_positive": "误报", "explained": "已解释"}
+DISPOSITION_ZH = {"confirmed": "属实", "false_positive": "误报", "explained": "已解释"}
 
 _VALUE_ALIASES = {
     "confirmed": ["confirmed", "confirm", "确认", "已确认", "属实", "确认属实", "查实", "已查实"],
@@ -83,7 +83,7 @@ def normalise_disposition(value: object) -> str | None:
             found.add("?")
     if len(found) == 1 and "?" not in found:
         return found.pop()
-    raise ReviewError(f"unknown disposition '{text}' (expected confirmed/确认, false_positive/误报 or explained/已解释)")
+    raise ReviewError(f"unknown disposition '{text}' (expected confirmed/属实, false_positive/误报 or explained/已解释)")
 
 
 def parse_day(value: object, what: str = "date") -> date | None:

@@ -34,7 +34,7 @@ def caller(request: Request) -> Caller:
     """The logged-in caller (401 otherwise)."""
     token = request.cookies.get(COOKIE) or ""
     cw = database(request)
-    session = cw.session(token)
+    session = cw.accounts.session(token)
     if session is None:
         raise HTTPException(401, "未登录或会话已过期 / not logged in, or the session expired")
     return Caller(session.account, session, token, cw)
@@ -43,7 +43,7 @@ def caller(request: Request) -> Caller:
 def changer(request: Request) -> Caller:
     """The logged-in caller of a changing request, with its session's CSRF token (403 otherwise)."""
     who = caller(request)
-    if not who.cw.csrf_ok(who.session, request.headers.get(CSRF_HEADER)):
+    if not who.cw.accounts.csrf_ok(who.session, request.headers.get(CSRF_HEADER)):
         raise HTTPException(403, "缺少或错误的 CSRF 令牌 / missing or wrong CSRF token (X-CSRF-Token header)")
     return who
 

@@ -13,7 +13,7 @@
       cols: { id: '身份证号', name: '姓名', district: '区县', severity: '风险等级', amount: '涉及金额（元）',
               evidence: '证据', sources: '来源记录', finding_key: '发现编号', status: '状态', first_seen: '首次发现',
               priority: '序', rule: '规则', review: '复核结论' },
-      rv: { confirmed: '确认', false_positive: '误报', explained: '已解释' },
+      rv: { confirmed: '属实', false_positive: '误报', explained: '已解释' },
       open: '展开详情', evidenceFull: '证据', fieldsTitle: '证据字段', sourcesTitle: '来源记录（文件:行号）', timeline: '时间线',
       reviewTitle: '复核', reviewBy: '复核人', reviewOn: '日期', reviewUntil: '抑制至', reviewChange: '再次列出的原因'
     },

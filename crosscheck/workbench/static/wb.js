@@ -9,6 +9,14 @@
     document.body.className = document.body.className.replace(/\blang-\w+\b/, '') + ' lang-' + lang;
     var b = document.getElementById('lang-toggle');
     if (b) b.textContent = lang === 'zh' ? 'English' : '中文';
+    Array.prototype.forEach.call(document.querySelectorAll('option[data-en]'), function (o) {
+      if (!o.hasAttribute('data-zh')) o.setAttribute('data-zh', o.textContent);
+      o.textContent = o.getAttribute(lang === 'en' ? 'data-en' : 'data-zh');
+    });
+    Array.prototype.forEach.call(document.querySelectorAll('input[data-placeholder-en]'), function (i) {
+      if (!i.hasAttribute('data-placeholder-zh')) i.setAttribute('data-placeholder-zh', i.placeholder);
+      i.placeholder = i.getAttribute(lang === 'en' ? 'data-placeholder-en' : 'data-placeholder-zh');
+    });
     try { window.localStorage.setItem('crosscheck-lang', lang); } catch (e) { /* storage may be off */ }
   }
   function csrf() {
@@ -20,22 +28,42 @@
     el.textContent = text;
     el.className = 'msg ' + (ok ? 'ok' : 'err');
   }
+  function answer(r) {
+    return r.json().catch(function () { return {}; }).then(function (data) {
+      if (!r.ok) {
+        var text = data && (lang === 'en' ? data.error_en : data.error_zh);
+        throw new Error(text || (data && data.error) || ('HTTP ' + r.status));
+      }
+      return data;
+    });
+  }
   function call(method, url, body) {
     return fetch(url, {
       method: method, credentials: 'same-origin',
       headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf() },
       body: body === undefined ? undefined : JSON.stringify(body)
-    }).then(function (r) {
-      return r.json().catch(function () { return {}; }).then(function (data) {
-        if (!r.ok) { throw new Error((data && data.error) || ('HTTP ' + r.status)); }
-        return data;
+    }).then(answer);
+  }
+  function wireUploads() {
+    Array.prototype.forEach.call(document.querySelectorAll('form[data-upload]'), function (form) {
+      form.addEventListener('submit', function (ev) {
+        ev.preventDefault();
+        var msg = form.querySelector('.msg');
+        var data = new FormData(form);
+        say(msg, lang === 'zh' ? '上传中…' : 'Uploading…', true);
+        fetch(form.getAttribute('data-upload'), { method: 'POST', credentials: 'same-origin',
+          headers: { 'X-CSRF-Token': csrf() }, body: data }).then(answer).then(function () {
+          window.location.assign(window.location.pathname);
+        }).catch(function (err) { say(msg, err.message, false); });
       });
     });
+    var p = document.getElementById('print-btn');
+    if (p) p.addEventListener('click', function () { window.print(); });
   }
   function formBody(form) {
     var body = {};
     Array.prototype.forEach.call(form.querySelectorAll('input[name], select[name], textarea[name]'), function (el) {
-      if (el.type === 'checkbox') return;
+      if (el.type === 'checkbox') { if (el.checked) body[el.name] = true; return; }
       if (el.value !== '') body[el.name] = el.value;
     });
     return body;
@@ -111,6 +139,6 @@
     setLang(saved || 'zh');
     var b = document.getElementById('lang-toggle');
     if (b) b.addEventListener('click', function () { setLang(lang === 'zh' ? 'en' : 'zh'); });
-    wireForms(); wireLogin(); wireLogout(); wirePickAll();
+    wireForms(); wireUploads(); wireLogin(); wireLogout(); wirePickAll();
   });
 })();
