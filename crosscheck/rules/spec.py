@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from crosscheck.rules.concepts import HeldInMonth, Pairs, Reconcile, as_list
+from crosscheck.rules.concepts import HeldInMonth, Pairs, Reconcile, Window, as_list
 from crosscheck.rules.parameters import RESERVED_PARAMETERS, Parameter, coerce_param
 from crosscheck.yamlio import IDENT, Strict
 
@@ -166,6 +166,7 @@ class Step(Strict):
     having: list[str] = Field(default_factory=list, description="declarative step: conditions on the groups (AND)")
     pairs: Pairs | None = Field(default=None, description="self-join within a time window: rows a and b (docs/writing-rules.md, pairs)")
     reconcile: Reconcile | None = Field(default=None, description="two or three sums per key compared with a tolerance (docs/writing-rules.md, reconcile)")
+    window: Window | None = Field(default=None, description="windows of days anchored at each row, aggregated per window (docs/writing-rules.md, window)")
     fuzzy_join: FuzzyJoin | None = Field(default=None, description="blocked, scored candidate pairs (docs/writing-rules.md, fuzzy_join)")
 
     _lists = field_validator("where", "group_by", "select", "having", mode="before")(as_list)
@@ -174,16 +175,21 @@ class Step(Strict):
     def _one_form(self) -> "Step":
         declarative = self.from_ is not None or self.join or self.where or self.group_by or self.select or self.having
         if self.fuzzy_join is not None:
-            if self.sql is not None or declarative or self.pairs is not None or self.reconcile is not None:
-                raise ValueError("a fuzzy_join step has no 'sql', 'pairs', 'reconcile' or declarative keys")
+            if self.sql is not None or declarative or self.pairs is not None or self.reconcile is not None or self.window is not None:
+                raise ValueError("a fuzzy_join step has no 'sql', 'pairs', 'reconcile', 'window' or declarative keys")
             return self
-        if self.sql is not None and (declarative or self.pairs or self.reconcile):
+        if self.sql is not None and (declarative or self.pairs or self.reconcile or self.window):
             raise ValueError("a step is either 'sql' or declarative ('from', 'join', 'where', 'group_by', 'select', 'having'), not both")
-        if (self.pairs is not None) + (self.reconcile is not None) + (self.from_ is not None) > 1:
-            raise ValueError("a step has one of 'from', 'pairs' or 'reconcile'")
+        if (self.pairs is not None) + (self.reconcile is not None) + (self.window is not None) + (self.from_ is not None) > 1:
+            raise ValueError("a step has one of 'from', 'pairs', 'reconcile' or 'window'")
         if self.pairs is not None and not self.select:
             raise ValueError("a 'pairs' step needs 'select' (columns of a and b)")
-        if self.sql is None and self.pairs is None and self.reconcile is None and (self.from_ is None or not self.select):
+        if self.window is not None and not self.select:
+            raise ValueError("a 'window' step needs 'select' (a.<partition column>, a.window_start, aggregates over w)")
+        if self.window is not None and self.group_by:
+            raise ValueError("a 'window' step groups by its windows itself: no 'group_by'")
+        if self.sql is None and self.pairs is None and self.reconcile is None and self.window is None and (
+                self.from_ is None or not self.select):
             raise ValueError("a step needs 'sql', or 'from' and 'select'")
         return self
 
@@ -216,6 +222,8 @@ class Step(Strict):
             out.append((("pairs",), "\n" + self.pairs.from_sql()[0]))
         elif self.reconcile is not None:
             out.append((("reconcile",), f"\nFROM (\n{self.reconcile.to_sql()}\n) r"))
+        elif self.window is not None:
+            out.append((("window",), "\n" + self.window.from_sql()))
         else:
             out.extend([((), "\nFROM "), (("from",), str(self.from_))])
         for k, j in enumerate(self.join):
@@ -230,6 +238,8 @@ class Step(Strict):
                 out.extend([((), "ON "), (("join", k, "on"), str(j.on))])
         for key, word, sep in (("where", "WHERE ", " AND "), ("group_by", "GROUP BY ", ", "), ("having", "HAVING ", " AND ")):
             items = getattr(self, key)
+            if key == "group_by" and self.window is not None:
+                out.append((("window",), "\nGROUP BY " + ", ".join(self.window.group_by())))
             if items:
                 out.append(((), f"\n{word}"))
                 listed(key, items, sep, "{}" if key == "group_by" else "({})")
@@ -402,8 +412,9 @@ class RuleTest(Strict):
         default_factory=dict, description="rows of canonical tables, column: value; columns left out are null; other tables are empty")
     unavailable: dict[str, str] = Field(default_factory=dict, description="tables to treat as not delivered, with the reason")
     expect: list[dict[str, Any]] = Field(default_factory=list, description="findings, fields to compare; [] = no finding")
-    expect_status: Literal["ok", "skipped", "failed"] = Field(
-        default="ok", description="the rule's outcome: ok, or skipped (a table it needs is unavailable) or failed")
+    expect_status: Literal["ok", "partial", "skipped", "failed"] = Field(
+        default="ok", description="the rule's outcome: ok, or partial (it read rows standing in for a table not "
+        "delivered), skipped (a table it needs is unavailable) or failed")
 
 
 class Logic(Strict):
