@@ -1,10 +1,9 @@
 """The rule file schema (closed: unknown keys are errors with file and line).
 
-A rule is one YAML file, `rules/<domain>/<id>.yaml`. Its logic is an ordered
-list of named `steps`, each compiled to one CTE: either a plain `sql:` SELECT
-or a declarative step (`from`, `join`, `where`, `group_by`, `select`,
-`having`). Steps may read canonical tables, shared views (`rules/_views/`)
-and earlier steps. The last step returns one row per finding; `output`,
+A rule is one YAML file, `rules/<domain>/<id>.yaml`. Its logic is an ordered list of named
+`steps`, each compiled to one CTE: a plain `sql:` SELECT or a declarative step (`from`, `join`,
+`where`, `group_by`, `select`, `having`; `pairs`, `reconcile`, `window`, `fuzzy_join`). Steps
+read canonical tables, shared views (`rules/_views/`) and earlier steps. The last step returns one row per finding; `output`,
 `amount_at_risk` and `evidence` are SQL expressions over that last step.
 Parameters are referenced as `$name` and bound, never formatted in; `$as_of`
 is always available.
@@ -174,28 +173,23 @@ class Step(Strict):
     @model_validator(mode="after")
     def _one_form(self) -> "Step":
         declarative = self.from_ is not None or self.join or self.where or self.group_by or self.select or self.having
-        if self.fuzzy_join is not None:
-            if self.sql is not None or declarative or self.pairs is not None or self.reconcile is not None or self.window is not None:
-                raise ValueError("a fuzzy_join step has no 'sql', 'pairs', 'reconcile', 'window' or declarative keys")
-            return self
-        if self.sql is not None and (declarative or self.pairs or self.reconcile or self.window):
+        kinds = [k for k in ("pairs", "reconcile", "window") if getattr(self, k) is not None]
+        if self.fuzzy_join is not None and (self.sql is not None or declarative or kinds):
+            raise ValueError("a fuzzy_join step has no 'sql', 'pairs', 'reconcile', 'window' or declarative keys")
+        if self.sql is not None and (declarative or kinds):
             raise ValueError("a step is either 'sql' or declarative ('from', 'join', 'where', 'group_by', 'select', 'having'), not both")
-        if (self.pairs is not None) + (self.reconcile is not None) + (self.window is not None) + (self.from_ is not None) > 1:
+        if len(kinds) + (self.from_ is not None) > 1:
             raise ValueError("a step has one of 'from', 'pairs', 'reconcile' or 'window'")
-        if self.pairs is not None and not self.select:
-            raise ValueError("a 'pairs' step needs 'select' (columns of a and b)")
-        if self.window is not None and not self.select:
-            raise ValueError("a 'window' step needs 'select' (a.<partition column>, a.window_start, aggregates over w)")
+        if set(kinds) & {"pairs", "window"} and not self.select:
+            raise ValueError(f"a '{kinds[0]}' step needs 'select' (columns of a and b; of a and w)")
         if self.window is not None and self.group_by:
             raise ValueError("a 'window' step groups by its windows itself: no 'group_by'")
-        if self.sql is None and self.pairs is None and self.reconcile is None and self.window is None and (
-                self.from_ is None or not self.select):
+        if self.fuzzy_join is None and self.sql is None and not kinds and (self.from_ is None or not self.select):
             raise ValueError("a step needs 'sql', or 'from' and 'select'")
         return self
 
     def to_sql(self) -> str:
-        """The step's SELECT text (declarative steps are assembled here, then parsed like any SQL;
-        a fuzzy_join step is written by the compiler, crosscheck.rules.fuzzy)."""
+        """The step's SELECT text (a fuzzy_join step's is written by crosscheck.rules.fuzzy)."""
         return "".join(text for _, text in self.sql_pieces())
 
     def sql_pieces(self) -> list[tuple[tuple, str]]:
@@ -222,7 +216,7 @@ class Step(Strict):
             out.append((("pairs",), "\n" + self.pairs.from_sql()[0]))
         elif self.reconcile is not None:
             out.append((("reconcile",), f"\nFROM (\n{self.reconcile.to_sql()}\n) r"))
-        elif self.window is not None:
+        elif self.window is not None:  # and its GROUP BY below
             out.append((("window",), "\n" + self.window.from_sql()))
         else:
             out.extend([((), "\nFROM "), (("from",), str(self.from_))])
@@ -412,9 +406,8 @@ class RuleTest(Strict):
         default_factory=dict, description="rows of canonical tables, column: value; columns left out are null; other tables are empty")
     unavailable: dict[str, str] = Field(default_factory=dict, description="tables to treat as not delivered, with the reason")
     expect: list[dict[str, Any]] = Field(default_factory=list, description="findings, fields to compare; [] = no finding")
-    expect_status: Literal["ok", "partial", "skipped", "failed"] = Field(
-        default="ok", description="the rule's outcome: ok, or partial (it read rows standing in for a table not "
-        "delivered), skipped (a table it needs is unavailable) or failed")
+    expect_status: Literal["ok", "partial", "skipped", "failed"] = Field(default="ok", description=(
+        "the rule's outcome: ok, or partial (it read rows standing in for a table not delivered), skipped or failed"))
 
 
 class Logic(Strict):
