@@ -79,6 +79,7 @@ class RunRequest:
     record: bool = True                       # False: compare with nothing, record nothing
     alerts: list[str] = field(default_factory=list)  # Apprise URLs alerted besides crosscheck.toml's [alerts]
     engine: str | None = None                 # where rules run: duckdb or spark; None: crosscheck.toml's engine
+    domains: list[str] | None = None          # the rules of these domains (folders or titles); None: every domain
 
 
 def parse_as_of(value: str | date | None, option: str = "--as-of") -> date:
@@ -164,7 +165,7 @@ class RunSession:
         out = Path(request.out) if request.out else self.config.reports_dir / run_id
         enabled = [r for r, rule in self.ruleset.rules.items() if rule.spec.status != "deprecated"] + [
             r for r in self.broken if r not in self.ruleset.rules]
-        complete = set(self.selected) == set(enabled) and not request.districts and not request.overrides
+        complete = set(self.selected) == set(enabled) and not (request.districts or request.overrides or request.domains)
         self.result = RunResult(
             run_id=run_id,
             as_of=request.as_of,
@@ -176,7 +177,7 @@ class RunSession:
             unread=list(self.inventory.unread),
             scope="complete" if complete else "subset",
             request={"rules": request.rules, "districts": request.districts, "parameters": request.overrides,
-                     "engine": self.engine},
+                     "engine": self.engine, "domains": request.domains},
             timezone=self.config.timezone,
             domain_titles=dict(self.ruleset.domains),
             personal_headers=self.catalog.personal_headers(),
@@ -201,6 +202,11 @@ class RunSession:
         that does not load, which then fails visibly). RunError for unknown ids, a parameter of a
         rule not selected or of a broken rule, a value of the wrong type, or only broken rules."""
         only = list(dict.fromkeys(request.rules)) if request.rules else None
+        if request.domains:  # a domain's rules (a subset: the history is read, never changed)
+            try:
+                only = self.ruleset.in_domains(request.domains, rules=only)
+            except ValueError as exc:
+                raise RunError(f"--domains: {exc}") from None
         for r in request.overrides:
             if r in self.broken:
                 raise RunError(f"--param {r}: rule {r} cannot run: {self.broken[r]}")
