@@ -26,17 +26,20 @@ import pandas as pd
 from .. import deliver as D
 from ..model import Frame, Truth
 from ..planted import Planter
-from . import agriculture, civil_affairs, funds, medical, payroll
+from . import agriculture, business, civil_affairs, funds, medical, payroll, vehicles
+from .workcal import deliver_calendar
 from .funds import fund_flows
 from .planter import DomainPlanter
 from .shared import TABLES, Residents, combine, frames
 
-__all__ = ["DOMAIN_RULES", "DOMAIN_SOURCES", "TABLES", "combine", "deliver_domains", "frames", "fund_flows",
+__all__ = ["DOMAIN_RULES", "DOMAIN_SOURCES", "TABLES", "combine", "deliver_business", "deliver_domains", "frames", "fund_flows",
            "ordinary_domains", "plant_domains"]
 
-DOMAIN_RULES = civil_affairs.RULES + agriculture.RULES + funds.RULES + medical.RULES + payroll.RULES
+DOMAIN_RULES = (civil_affairs.RULES + agriculture.RULES + funds.RULES + medical.RULES + payroll.RULES + business.RULES
+                + vehicles.RULES)
 #: domain source folders, in the order they are written
-DOMAIN_SOURCES = ["civil_affairs", "finance", "vehicle_registry", "market_regulation", "village_cadres", "agriculture"]
+DOMAIN_SOURCES = ["civil_affairs", "finance", "vehicle_registry", "market_regulation", "village_cadres", "agriculture",
+                  "calendar", "gov_services", "law_enforcement", "official_vehicles"]
 
 
 def plant_domains(pl: Planter, truth: Truth, people: int) -> dict[str, pd.DataFrame]:
@@ -59,6 +62,14 @@ def ordinary_domains(rng: np.random.Generator, people: pd.DataFrame, fr: Frame, 
     rows |= agriculture.ordinary_farms(rng, pop)
     rows |= medical.ordinary_exams(rng, pop)
     return frames(rows)
+
+
+def deliver_business(ctx: D.Ctx, truth: Truth, people: int) -> None:
+    """营商环境 and 公车管理: the calendar, the government-service platform, inspections, enterprise
+    subsidies (and their enterprises), official vehicles; from `ctx`'s own random stream."""
+    cal = deliver_calendar(ctx, ctx.fr.as_of)
+    business.deliver(ctx, truth, cal, people / 20_000)
+    vehicles.deliver(ctx, truth, cal, people / 20_000)
 
 
 def deliver_domains(ctx: D.Ctx, t: dict[str, pd.DataFrame], alloc: pd.DataFrame, disb: pd.DataFrame) -> None:
