@@ -31,11 +31,16 @@ _HAS_TIME = r"^[0-9]{14}$|[ T][0-9]{1,2}:[0-9]{2}"
 PARSE_MACROS = [
     # year 0 and before ('000001', '00000101') is no date: NULL, not a date BC
     "CREATE OR REPLACE TEMP MACRO cc_ad(t) AS CASE WHEN t >= TIMESTAMP '0001-01-01' THEN t END",
+    # one format, chosen by the time's parts (a list of formats is tried one by one: slow)
+    """CREATE OR REPLACE TEMP MACRO cc_parse_sep(w) AS CASE
+        WHEN NOT contains(w, ':') THEN try_strptime(w, '%Y-%m-%d')
+        WHEN length(w) - length(replace(w, ':', '')) = 1 THEN try_strptime(w, '%Y-%m-%d %H:%M')
+        WHEN contains(w, '.') THEN try_strptime(w, '%Y-%m-%d %H:%M:%S.%f')
+        ELSE try_strptime(w, '%Y-%m-%d %H:%M:%S') END""",
     f"""CREATE OR REPLACE TEMP MACRO cc_parse_ts_any(v) AS CASE
         WHEN regexp_full_match(v, '[0-9]{{8}}') THEN try_strptime(v, '%Y%m%d')
         WHEN regexp_full_match(v, '[0-9]{{14}}') THEN try_strptime(v, '%Y%m%d%H%M%S')
-        WHEN regexp_full_match(v, '{_DATE_SEP}') THEN try_strptime(replace(replace(v, '/', '-'), 'T', ' '),
-            ['%Y-%m-%d', '%Y-%m-%d %H:%M', '%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M:%S.%f'])
+        WHEN regexp_full_match(v, '{_DATE_SEP}') THEN cc_parse_sep(replace(replace(v, '/', '-'), 'T', ' '))
         END""",
     "CREATE OR REPLACE TEMP MACRO cc_parse_ts_full(v) AS cc_ad(cc_parse_ts_any(v))",
     # Fast paths: a value that is exactly DuckDB's own text of the cast result
@@ -46,6 +51,7 @@ PARSE_MACROS = [
         ELSE cc_parse_ts_full(v) END""",
     """CREATE OR REPLACE TEMP MACRO cc_parse_date(v) AS CASE
         WHEN length(v) = 10 AND CAST(TRY_CAST(v AS DATE) AS VARCHAR) = v THEN TRY_CAST(v AS DATE)
+        WHEN length(v) = 19 AND CAST(TRY_CAST(v AS TIMESTAMP) AS VARCHAR) = v THEN CAST(TRY_CAST(v AS TIMESTAMP) AS DATE)
         ELSE CAST(cc_parse_ts_full(v) AS DATE) END""",
     """CREATE OR REPLACE TEMP MACRO cc_parse_month(v) AS CASE
         WHEN regexp_full_match(v, '[0-9]{6}') THEN CAST(cc_ad(try_strptime(v, '%Y%m')) AS DATE)
@@ -57,7 +63,9 @@ PARSE_MACROS = [
     r"""CREATE OR REPLACE TEMP MACRO cc_parse_integer(v) AS CASE
         WHEN regexp_full_match(v, '[+-]?[0-9]+(?:\.0+)?') THEN TRY_CAST(regexp_replace(v, '\.0+$', '') AS BIGINT) END""",
     "CREATE OR REPLACE TEMP MACRO cc_parse_number(v) AS TRY_CAST(replace(v, ',', '') AS DOUBLE)",
-    f"CREATE OR REPLACE TEMP MACRO cc_halfwidth(v) AS translate(v, '{_FULL}', '{_HALF.replace(chr(39), chr(39) * 2)}')",
+    # translate() is costly per call: only values holding a full-width character take it
+    f"CREATE OR REPLACE TEMP MACRO cc_halfwidth(v) AS CASE WHEN regexp_matches(v, '[\\x{{ff01}}-\\x{{ff5e}}]') "
+    f"THEN translate(v, '{_FULL}', '{_HALF.replace(chr(39), chr(39) * 2)}') ELSE v END",
     # codes: half-width (and upper case); a code Excel stored as a number has lost digits (NULL)
     f"""CREATE OR REPLACE TEMP MACRO cc_code(v) AS CASE WHEN NOT regexp_full_match(v, '{_EXCEL_NUMBER}')
         THEN cc_halfwidth(v) END""",

@@ -320,11 +320,15 @@ def record_truth(b: Builder, truth: Truth) -> None:
             truth.fire(RETURNED, a.no, "low", None, kind)
         elif a.returns == 2:
             truth.decoy(RETURNED, "returned_twice")
+    by_no = {a.no: a for a in apps}
+    by_holder: dict[tuple[str, str], list[Application]] = {}
+    for a in apps:
+        by_holder.setdefault((a.item, a.applicant[1]), []).append(a)
     for lic in b.licences:
         def backs(a: Application) -> bool:
-            return (a.accepted <= lic["issued"] and (lic["issued"] - a.accepted).days <= 365 and a.result in ("准予", "办理中")
-                    and (a.no == lic["linked"] or (a.item == lic["item"] and a.applicant[1] == lic["holder"][1])))
-        if not any(backs(a) for a in apps):
+            return a.accepted <= lic["issued"] and (lic["issued"] - a.accepted).days <= 365 and a.result in ("准予", "办理中")
+        candidates = by_holder.get((lic["item"], lic["holder"][1]), []) + ([by_no[lic["linked"]]] if lic["linked"] in by_no else [])
+        if not any(backs(a) for a in candidates):
             truth.fire(UNBACKED, lic["no"], "high", None, lic["kind"] or "ordinary")
         elif lic["kind"].startswith("decoy:"):
             truth.decoy(UNBACKED, lic["kind"][6:])
