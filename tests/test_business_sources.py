@@ -228,6 +228,7 @@ def test_a_conflict_depends_on_the_files_delivered_with_it(con, tmp_path):
         try:
             load_table(c, root, CATALOG.connectors["gov_services"], "applications", parts=PartStore(cache / "parts"),
                        known_hashes=hashes)
+            assert [r[0] for r in c.execute("DESCRIBE applications").fetchall()] == list(CATALOG.columns("applications"))
             return (sorted(c.execute("SELECT application_no, returns FROM applications").fetchall()),
                     sorted(c.execute("SELECT file, line FROM quarantine").fetchall()))
         finally:
