@@ -22,9 +22,11 @@ def test_readme_catalog_is_up_to_date():
 def test_catalog_has_one_line_per_rule_grouped_by_domain():
     md = catalog_markdown(RULESET)
     lines = [l for l in md.splitlines() if l.startswith("- `")]
-    assert len(lines) == len(RULESET) == 21
-    for domain in ("civil_affairs", "agriculture", "funds", "medical", "payroll", "pension", "transit"):
-        assert f"**{domain}/**" in md
+    assert len(lines) == len(RULESET) == 28
+    for domain in ("civil_affairs", "agriculture", "funds", "medical", "payroll", "pension", "transit",
+                   "business_environment", "official_vehicles"):
+        title = RULESET.domains[domain]
+        assert f"**{title['zh']}** {title['en']} ({domain}/, " in md   # the Chinese title first, then the folder
     for rule in RULESET:
         assert sum(f"`{rule.id}`" in l for l in lines) == 1
         assert rule.spec.title.zh in md

@@ -243,8 +243,9 @@ def mask_finding(row: dict, kinds: Mapping[str, str]) -> dict:
     pid, subject = row.get("person_id"), row.get("subject")
     if "person_id" in row:
         out["person_id"] = m.mask("identity", pid)
-    if "name" in row:  # a person's finding: the name is theirs; else the name is what the rule's lineage says
-        out["name"] = m.mask("name" if pid or kinds.get("name") else None, row.get("name"))
+    if "name" in row:  # shown in full only on a finding about no person whose rule's lineage finds no personal name
+        about_no_person = "person_id" in row and not pid and not kinds.get("name")
+        out["name"] = m.mask(None if about_no_person else "name", row.get("name"))
     evidence = _json(row.get("evidence_json"))
     if isinstance(evidence, dict):
         evidence = {k: m.mask(kinds.get(EVIDENCE_KEY + k), v) for k, v in evidence.items()}
