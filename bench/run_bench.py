@@ -14,7 +14,10 @@ process (wall time; peak RSS of that process from os.wait4):
       `--engine spark` in local mode and on a standalone cluster of two workers
       (bench/spark_bench.py), findings compared with (a);
   (i1, c1, i3, c3) the next delivery (one more month, three more months) run on (a)'s
-      cache and cold, findings.csv compared byte for byte (bench/incremental.py).
+      cache and cold, findings.csv compared byte for byte (bench/incremental.py);
+  (k) for cities of at most --catalog-max residents (default 1M), the whole catalog with the
+      营商环境 and 公车管理 sources added, and working-day counting on 1M applications
+      (bench/catalog_bench.py).
 
 Each run's findings are checked against the city's ground truth. The results
 are appended as a dated table to the "City scale" section of BENCHMARKS.md.
@@ -43,6 +46,7 @@ CORE = ["pension_paid_after_death", "pension_paid_after_hospital_death", "transi
         "medical_visit_after_death", "pension_no_sign_of_life", "pension_duplicate_schemes", "pension_identity_mismatch"]
 ADHOC_RULE = "pension_paid_after_death"
 SPARK_MAX = 1_000_000  # --spark-max: Spark local-mode row for cities up to this size (0: none)
+CATALOG_MAX = 1_000_000  # --catalog-max: the whole catalog with the business sources, for cities up to this size
 SECTION = "## City scale"
 
 
@@ -138,6 +142,11 @@ def bench_city(people: int, work: Path, pandas_max: int, results: list) -> None:
     import incremental
 
     row["incremental"] = incremental.bench_incremental(city, work, cache, people, measure, str(BIN / "crosscheck"), CORE)
+    if people <= CATALOG_MAX:
+        import catalog_bench
+
+        print(f"[{people:,}] (k) the whole catalog with the 营商环境 and 公车管理 sources", flush=True)
+        row["catalog"] = catalog_bench.bench_catalog(city, work, people, measure, str(BIN / "crosscheck"))
     row["load"] = os.getloadavg()
     print(json.dumps(row), flush=True)
     results.append(row)
@@ -208,6 +217,16 @@ def report(results: list, start: dict, started: str, load_before) -> str:
 
         lines += ["", "Spark local mode, same seven rules, cold, against (a):", ""]
         lines += [spark_bench.line(r["people"], r["spark"]) for r in spark_rows]
+    catalog_rows = [r for r in results if r.get("catalog")]
+    if catalog_rows:
+        import catalog_bench
+
+        lines += ["", "(k) The whole catalog, cold, on the city with the 营商环境 and 公车管理 sources added "
+                  "(bench/catalog_bench.py): wall time / peak RSS, the seven new rules' findings against their truth, "
+                  "each new rule's time from summary.json and its share of the run:", "",
+                  "| residents | (k) wall | peak RSS | new rules' findings | new rules |", "|---|---|---|---|---|"]
+        for r in catalog_rows:
+            lines += catalog_bench.line(r["people"], r["catalog"])
     lines += ["", "Fixed start-up cost (best of two):", ""]
     lines += [f"- {name}: {m['wall']:.1f} s, {m['rss_mb']} MB" for name, m in start.items()]
     return "\n".join(lines) + "\n"
@@ -261,8 +280,11 @@ def main() -> int:
     ap.add_argument("--pandas-max", type=int, default=1_000_000)
     ap.add_argument("--no-append", action="store_true")
     ap.add_argument("--spark-max", type=int, default=SPARK_MAX, help="Spark local-mode run for cities up to this size (0: none)")
+    ap.add_argument("--catalog-max", type=int, default=CATALOG_MAX, help="the whole catalog with the business sources, "
+                    "for cities up to this size (0: none)")
     a = ap.parse_args()
     globals()["SPARK_MAX"] = a.spark_max
+    globals()["CATALOG_MAX"] = a.catalog_max
     a.work.mkdir(parents=True, exist_ok=True)
     started = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     load_before = os.getloadavg()

@@ -11,12 +11,23 @@ column's or a field's name):
 
 - ``type: identity`` (resident identity number) and ``type: name`` (person
   name; its ``<name>_raw`` column too) say it by their type;
-- a ``text`` column holding other personal data says which with ``personal``:
+- a ``text`` (or ``code``) column holding other personal data says which with ``personal``:
   ``card`` (card numbers), ``plate`` (licence plates), ``phone``, ``address``
   (only the leading administrative part is shown), ``account`` (bank, social
-  insurance or other personal account numbers).
+  insurance or other personal account numbers), ``document`` (passport and permit numbers).
 
-Organisation names (hospitals, employers, enterprises) are plain text: never masked.
+Organisation names (hospitals, employers, enterprises) and codes (统一社会信用代码) are plain
+text: never masked. A delivered column that holds an organisation's value on some rows and a
+person's on others (证件类型 + 证件号码) feeds one canonical column per kind, each filled only
+on the rows its `when:` names (`ColumnSpec.when`), so every canonical column has one kind.
+
+Values (crosscheck.connectors.parse): ``credit_code`` (统一社会信用代码, GB 32100 form), ``plate``
+(车牌号), ``code`` (a text key: trimmed, half-width, never a number; ``upper: true``
+upper-cases it) are normalised and validated; ``values:`` makes a column an enumeration; ``min:`` bounds a number from below;
+``if_empty:`` is the value an empty field stands for; ``with_time: true`` requires a
+datetime's time of day. A table's ``key:`` names the columns that identify a row: rows equal
+in every column are one row, rows sharing a key but differing in any column are a conflict
+and every one of them goes to quarantine (crosscheck.connectors.load).
 """
 from __future__ import annotations
 
@@ -28,9 +39,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from crosscheck.yamlio import IDENT, ConfigError, Problem, Strict, load_yaml, validate
 
-ColumnType = Literal["text", "identity", "name", "date", "datetime", "month", "amount", "integer", "number"]
-#: Personal data a `text` column may declare it holds (`personal:`); see the module docstring.
-PersonalKind = Literal["card", "plate", "phone", "address", "account"]
+ColumnType = Literal["text", "identity", "name", "date", "datetime", "month", "amount", "integer", "number",
+                     "credit_code", "plate", "code"]
+#: Personal data a `text` or `code` column may declare it holds (`personal:`); see the module docstring.
+PersonalKind = Literal["card", "plate", "phone", "address", "account", "document"]
+#: Column types that say what personal data they hold by their type, and those that may declare it.
+_PERSONAL_BY_TYPE = ("identity", "name")
+_MAY_DECLARE_PERSONAL = ("text", "code")
 #: Every kind of personal value masking knows: the two column types that are one, then PersonalKind.
 PERSONAL_KINDS: tuple[str, ...] = ("identity", "name", *get_args(PersonalKind))
 
@@ -45,6 +60,9 @@ DUCKDB_TYPES: dict[str, str] = {
     "amount": "DECIMAL(18,2)",
     "integer": "BIGINT",
     "number": "DOUBLE",
+    "credit_code": "VARCHAR",
+    "plate": "VARCHAR",
+    "code": "VARCHAR",
 }
 
 #: Columns every canonical table carries so a finding can point at its records.
@@ -70,12 +88,34 @@ class ColumnSpec(Strict):
     nullable: bool = False
     aliases: list[str] = Field(default_factory=list, description="other headers seen for this column")
     personal: PersonalKind | None = Field(default=None, description="personal data a text column holds (masked as such)")
+    values: list[str] | None = Field(default=None, min_length=1, description="an enumeration: the values allowed (compared trimmed)")
+    min: float | None = Field(default=None, description="an integer, number or amount at least this (e.g. 0)")
+    if_empty: str | None = Field(default=None, description="the value an empty field stands for (退回次数: 0)")
+    with_time: bool = Field(default=False, description="a datetime that must carry a time of day")
+    upper: bool = Field(default=False, description="a code compared upper-cased (事项编码)")
+    when: dict[str, list[str]] | None = Field(
+        default=None, description="filled only on rows where that enumeration column has one of these values (NULL elsewhere)")
     description: str = ""
 
+    @field_validator("when", mode="before")
+    @classmethod
+    def _when_lists(cls, value: Any) -> Any:
+        return {k: [v] if isinstance(v, str) else v for k, v in value.items()} if isinstance(value, dict) else value
+
     @model_validator(mode="after")
-    def _personal_on_text(self) -> "ColumnSpec":
-        if self.personal is not None and self.type != "text":
+    def _options_fit_the_type(self) -> "ColumnSpec":
+        if self.personal is not None and self.type not in _MAY_DECLARE_PERSONAL:
             raise ValueError(f"'personal' goes on text columns; a {self.type} column says what it is by its type")
+        if self.min is not None and self.type not in ("integer", "number", "amount"):
+            raise ValueError(f"'min' goes on integer, number and amount columns, not {self.type}")
+        if self.upper and self.type != "code":
+            raise ValueError("'upper' goes on code columns")
+        if self.with_time and self.type != "datetime":
+            raise ValueError("'with_time' goes on datetime columns")
+        if self.values is not None and self.type not in ("text", "code"):
+            raise ValueError(f"'values' goes on text and code columns, not {self.type}")
+        if self.when is not None and len(self.when) != 1:
+            raise ValueError("'when' names one column: {column: [values]}")
         return self
 
     @property
@@ -85,15 +125,18 @@ class ColumnSpec(Strict):
     @property
     def kind(self) -> str | None:
         """The personal data this column holds (one of PERSONAL_KINDS), None for none."""
-        return self.type if self.type in ("identity", "name") else self.personal
+        return self.type if self.type in _PERSONAL_BY_TYPE else self.personal
 
 
 class TableSpec(Strict):
     title: Bilingual
     files: list[str] = Field(min_length=1)
-    key: list[str] = Field(default_factory=list)
+    key: list[str] = Field(default_factory=list, description="columns that identify a row: rows sharing them but "
+                           "differing in another column are a conflict, quarantined")
     columns: list[ColumnSpec] = Field(min_length=1)
     expectations: list[dict[str, dict[str, Any]]] = Field(default_factory=list)
+    fallback: Literal["official_holidays"] | None = Field(
+        default=None, description="rows that stand in when the table is not delivered (crosscheck.connectors.fallbacks)")
 
     @model_validator(mode="after")
     def _names_unique_and_key_known(self) -> "TableSpec":
@@ -104,7 +147,35 @@ class TableSpec(Strict):
         unknown = [k for k in self.key if k not in names]
         if unknown:
             raise ValueError(f"key names unknown columns: {', '.join(unknown)}")
+        for c in self.columns:
+            for other, allowed in (c.when or {}).items():
+                target = next((d for d in self.columns if d.name == other), None)
+                if target is None or target.values is None:
+                    raise ValueError(f"column {c.name}: 'when' names {other}, which is not an enumeration column of the table")
+                wrong = [v for v in allowed if v not in target.values]
+                if wrong:
+                    raise ValueError(f"column {c.name}: 'when' values {', '.join(wrong)} are not values of {other}")
         return self
+
+    def key_headers(self) -> str:
+        """The key as reviewers read it: its delivered headers (办件编号, 日期)."""
+        return "+".join(self.column(k).header for k in self.key)
+
+    def all_expectations(self) -> list[dict[str, dict[str, Any]]]:
+        """The YAML's `expectations` and those its declarations imply: an enumeration in its set,
+        a number at least its `min`, a key unique (the loader makes them hold: what breaks one
+        is in quarantine)."""
+        implied: list[dict[str, dict[str, Any]]] = []
+        for c in self.columns:
+            if c.values is not None:
+                implied.append({"expect_column_values_to_be_in_set": {"column": c.name, "value_set": list(c.values)}})
+            if c.min is not None:
+                implied.append({"expect_column_values_to_be_between": {"column": c.name, "min_value": c.min}})
+        if len(self.key) == 1:
+            implied.append({"expect_column_values_to_be_unique": {"column": self.key[0]}})
+        elif self.key:
+            implied.append({"expect_compound_columns_to_be_unique": {"column_list": list(self.key)}})
+        return implied + [e for e in self.expectations if e not in implied]
 
     def column(self, name: str) -> ColumnSpec:
         return next(c for c in self.columns if c.name == name)

@@ -51,6 +51,9 @@ def finding_columns_sql(prefix: str = "") -> str:
 #: How a quarantine reason starts when the delivered line could not be split into its
 #: columns (its raw_values are then not known to sit under their headers).
 MALFORMED_ROW = "malformed CSV row"
+#: How the quarantine reason of rows sharing a table's key but differing starts (their
+#: conflict depends on the other files: crosscheck.cache.parts keeps them among a file's rows).
+CONFLICTING_ROWS = "conflicting rows for "
 
 #: Columns of the quarantine table (every rejected input row).
 QUARANTINE_SCHEMA = pa.schema(
@@ -117,6 +120,17 @@ class ExpectationResult:
     detail: str = ""               # exception text where GX could not evaluate it
 
 
+@dataclass(frozen=True)
+class StandIn:
+    """Rows standing in for a table not delivered (its connector's `fallback`), for the years
+    [first_year, last_year]: a rule reading it is partial, or skipped beyond those years."""
+
+    table: str
+    reason: str
+    first_year: int
+    last_year: int
+
+
 @dataclass
 class TableLoad:
     source: str
@@ -131,6 +145,15 @@ class TableLoad:
     unread: list[UnreadFile] = field(default_factory=list)  # files that look like its data, not read
     #: where its rows are kept, oldest first (crosscheck.cache.tables); empty: in the load database
     segments: list[str] = field(default_factory=list)
+    #: not delivered: rows from its connector's `fallback` stand in (crosscheck.connectors.fallbacks),
+    #: for these years [first, last]; `reason` says what stands in
+    stand_in_years: list[int] = field(default_factory=list)
+
+    @property
+    def stand_in(self) -> StandIn | None:
+        if not self.stand_in_years:
+            return None
+        return StandIn(self.table, self.reason, *self.stand_in_years)
 
     @property
     def usable(self) -> bool:

@@ -8,7 +8,9 @@ Needles (`delivery_needles`):
   form and in its legacy 15-digit form (a masked number keeps 10 digits in two parts);
 - full names (two characters or more) of the registry's residents;
 - transit card numbers, licence plates, and the values of every column the connector
-  YAMLs declare personal (addresses, personal account numbers, ...).
+  YAMLs declare personal (addresses, personal account numbers, passports, ...);
+- a value personal only on some rows (an applicant's 证件号码 and 名称 where 证件类型 says a
+  person: `when:` in the connector YAML) on those rows: every natural person's number and name.
 
 Haystacks (`readable_texts`): a file as text; JSON decoded too (an escaped name is
 still a name); HTML/XML entities resolved; an xlsx (zip) member by member.
@@ -157,21 +159,30 @@ def delivery_needles(extracts: Path, catalog: Catalog) -> Needles:
     for connector in catalog.connectors.values():
         markers = {m.strip() for m in connector.null_markers}
         for table, spec in connector.tables.items():
-            wanted: dict[str, str] = {}
+            # header -> [(kind, the header and values of the row's type column when the value is
+            # personal only on some rows (证件类型 + 证件号码), else None)]
+            wanted: dict[str, list[tuple[str, tuple[list[str], set[str]] | None]]] = {}
             for col in spec.columns:
                 kind = ALWAYS_PERSONAL.get((connector.source, col.name)) or getattr(col, "personal", None)
                 if col.type == "identity":
                     kind = "identity"
-                elif col.type == "name" and table == "residents":
+                elif col.type == "name" and (table == "residents" or col.when):
                     kind = "name"
                 if kind:
-                    wanted.update({_header_key(h): kind for h in col.headers})
+                    only = None
+                    for other, allowed in (col.when or {}).items():
+                        only = ([_header_key(h) for h in spec.column(other).headers], set(allowed))
+                    for h in col.headers:
+                        wanted.setdefault(_header_key(h), []).append((kind, only))
             files = {p for pattern in spec.files for p in (extracts / connector.folder).glob(pattern)}
             for path in sorted(files):
                 for row in READERS[path.suffix.lower()](path):
+                    keyed = {_header_key(h or ""): (v or "").strip() for h, v in row.items()}
                     for header, value in row.items():
-                        kind = wanted.get(_header_key(header or ""))
                         value = (value or "").strip()
+                        kinds = [k for k, only in wanted.get(_header_key(header or ""), [])
+                                 if only is None or any(keyed.get(h) in only[1] for h in only[0])]
+                        kind = kinds[0] if kinds else None
                         if not kind or value in markers:
                             continue
                         if kind == "identity":

@@ -59,7 +59,8 @@ def test_personal_columns_are_declared_in_the_catalog():
 
 
 @pytest.mark.parametrize("column, message", [
-    ("{name: card_no, header: 卡号, type: text, personal: email}", "personal: 'email' is not one of card, plate, phone, address, account"),
+    ("{name: card_no, header: 卡号, type: text, personal: email}",
+     "personal: 'email' is not one of card, plate, phone, address, account, document"),
     ("{name: card_no, header: 卡号, type: date, personal: card}", "'personal' goes on text columns"),
 ])
 def test_unknown_or_misplaced_kind_is_rejected_with_file_and_line(tmp_path, column, message):
@@ -70,7 +71,8 @@ def test_unknown_or_misplaced_kind_is_rejected_with_file_and_line(tmp_path, colu
         load_catalog(tmp_path)
     problems = [p for p in exc.value.problems if message in str(p)]
     assert problems, str(exc.value)
-    assert problems[0].file.endswith("transit_card.yaml") and problems[0].line == 11  # the card_no column
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "{name: card_no," in t)  # the card_no column
+    assert problems[0].file.endswith("transit_card.yaml") and problems[0].line == line
 
 
 # --- lineage: each evidence field's kind from the compiled rule ----------------------------

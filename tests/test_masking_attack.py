@@ -55,13 +55,18 @@ def test_needles_are_sound(needles):
     """Enough of every kind to make the scan mean something."""
     for kind in ("identity", "name", "card", "plate", "address"):
         assert needles.counts[kind] > 100 if kind != "plate" else needles.counts[kind] > 20, dict(needles.counts)
+    assert needles.counts["document"] > 5, dict(needles.counts)   # applicants and holders with a passport
 
 
 def test_nothing_personal_leaves_a_masked_run(needles, masked_run):
     out, outputs = masked_run
     rules = {r["rule_id"] for r in read_csv_rows(out / "findings.csv")}
-    # the findings that carry cards, plates and a village official's name are there to be leaked
-    assert {"transit_card_used_after_death", "dibao_member_owns_car", "dibao_cadre_household_unfiled"} <= rules
+    # the findings that carry cards, plates, a village official's name and an applicant who is a
+    # person (营商环境: name and number masked, an enterprise's shown) are there to be leaked
+    assert {"transit_card_used_after_death", "dibao_member_owns_car", "dibao_cadre_household_unfiled",
+            "approval_overdue", "approval_repeated_return", "licence_without_application"} <= rules
+    business = [r for r in read_csv_rows(out / "findings.csv") if r["rule_id"] == "enterprise_over_inspected"]
+    assert business and all(r["name"].endswith("有限公司") and "*" not in r["name"] for r in business)
     assert read_csv_rows(out / "quarantine.csv")
     hits = scan_outputs(needles, outputs)
     assert not hits, describe(hits)

@@ -43,13 +43,32 @@ HEADERS.update({  # the domain sources (connectors/)
     ("agriculture", "subsidy_payments"): ["资金文号", "公民身份号码", "姓名", "补贴年度", "补贴面积", "补贴金额", "发放日期", "所属乡镇", "所属村"],
     ("hospital", "exams"): ["检查流水号", "医疗机构名称", "公民身份号码", "姓名", "检查日期", "检查项目编码", "检查项目名称", "费用"],
 })
+BUSINESS_HEADERS = {  # 营商环境 and 公车管理 (business-vehicles contract)
+    ("gov_services", "service_items"): ["事项编码", "事项名称", "事项类型", "实施部门", "法定办结时限", "承诺办结时限"],
+    ("gov_services", "applications"): ["办件编号", "事项编码", "事项名称", "实施部门", "申请人名称", "申请人证件类型", "申请人证件号码",
+                                       "受理日期", "办结日期", "办理结果", "退回次数", "办理渠道"],
+    ("gov_services", "licences"): ["证照编号", "证照类型", "事项编码", "持证主体名称", "持证主体代码类型", "持证主体代码", "发证日期",
+                                   "发证部门", "有效期截止日期", "关联办件编号"],
+    ("calendar", "workdays"): ["日期", "是否工作日", "备注"],
+    ("law_enforcement", "inspections"): ["检查编号", "执法部门", "统一社会信用代码", "企业名称", "检查日期", "检查方式", "检查结果"],
+    ("finance", "enterprise_subsidies"): ["兑付编号", "政策名称", "主管部门", "统一社会信用代码", "企业名称", "兑付日期", "兑付金额"],
+    ("official_vehicles", "trips"): ["车牌号", "使用单位", "出车时间", "回车时间", "目的地", "用车事由", "审批单号", "行驶里程"],
+    ("official_vehicles", "fuel"): ["油卡号", "车牌号", "加油时间", "油品", "加油量", "金额", "加油站"],
+}
+HEADERS.update(BUSINESS_HEADERS)
+#: what the business sources' junk rows are quarantined for (tests/test_connectors.py checks their lines exactly)
+BUSINESS_REASONS = {"conflict", "date", "credit_code", "id_type", "enumeration", "amount", "no_time_of_day", "plate", "missing"}
 ALLOWED_EXTRA = {"备注"}
 ID_COLUMN = {"cards": "持卡人身份证号", "annual_reviews": "持卡人身份证号", "dibao_payments": "户主身份证号",
              "vehicles": "所有人身份证号", "enterprises": "法定代表人身份证号", "land_contracts": "承包方身份证号",
              "fund_allocations": None, "fund_disbursements": None}
 FUND_RULES = {"fund_retained", "fund_not_delivered"}
+BUSINESS_RULES = {"approval_overdue", "approval_repeated_return", "licence_without_application", "enterprise_over_inspected",
+                  "subsidy_to_closed_enterprise", "vehicle_off_duty_unapproved", "fuel_without_trip"}
 AMOUNT_RULES = {"pension_paid_after_death", "pension_paid_after_hospital_death", "pension_duplicate_schemes",
-                *(set(DOMAIN_RULES) - {"dibao_cadre_household_unfiled", "medical_overlapping_stays"})}
+                *(set(DOMAIN_RULES) - {"dibao_cadre_household_unfiled", "medical_overlapping_stays", "approval_overdue",
+                                       "approval_repeated_return", "licence_without_application", "enterprise_over_inspected",
+                                       "vehicle_off_duty_unapproved"})}
 
 
 @pytest.fixture(scope="module")
@@ -152,11 +171,15 @@ def test_messy_values_are_present(city):
 
 def test_quarantine_lines_hold_invalid_numbers(city):
     quarantined = _truth(city, "quarantine.csv")
-    assert {q["reason"] for q in quarantined} == {"invalid_id_length", "invalid_id_check", "invalid_id_birthdate"}
+    business = {t for _, t in BUSINESS_HEADERS}
+    assert {q["reason"] for q in quarantined if q["table"] not in business} == {"invalid_id_length", "invalid_id_check", "invalid_id_birthdate"}
+    assert {q["reason"] for q in quarantined if q["table"] in business} == BUSINESS_REASONS
     by_file: dict[str, set[int]] = {}
     for q in quarantined:
         by_file.setdefault(q["file"], set()).add(int(q["line"]))
     for f in _truth(city, "files.csv"):
+        if f["table"] in business:  # junk of every kind the contract names, not identity numbers
+            continue
         if not f["file"].endswith(".csv") or f["table"] == "taps" or ID_COLUMN.get(f["table"], "") is None:
             assert int(f["invalid_rows"]) == 0
             continue
@@ -173,6 +196,8 @@ def test_truth_has_every_rule_and_canonical_ids(city):
     for f in findings:
         if f["rule_id"] in FUND_RULES:  # subject <资金文号>|<乡镇>, no person
             assert f["person_id"] == "" and re.fullmatch(r"[^|]+\|[^|]+", f["subject"]), f
+        elif f["rule_id"] in BUSINESS_RULES:  # an application, licence, enterprise, plate or card: no person
+            assert f["person_id"] == "" and f["subject"] and not is_valid(f["subject"]), f
         else:
             assert is_valid(f["person_id"]) and f["subject"] == f["person_id"], f
         assert f["severity"] in {"high", "medium", "low"}

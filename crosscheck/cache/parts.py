@@ -27,9 +27,10 @@ from crosscheck.cache.tables import attach_segments
 from crosscheck.catalog import ConnectorSpec
 from crosscheck.checkpoints import Checkpoint, carry_on
 from crosscheck.privacy.files import private_dirs, write_private_text
+from crosscheck.results import CONFLICTING_ROWS
 
 #: Bump when the parser writes different rows from the same file: older parts are then unused.
-PARSER_VERSION = "crosscheck-parser-3"
+PARSER_VERSION = "crosscheck-parser-4"
 
 
 def declaration(connector: ConnectorSpec, table: str) -> str:
@@ -51,18 +52,23 @@ class Part:
         return self.account.with_name(self.meta["segment"])
 
     def rows_sql(self, con, table: str) -> str:
-        """The file's parsed rows that were not quarantined (kept or dropped as copies), with
-        their line, their hash `__h` and the hash of their delivered values `__rh`."""
+        """The file's parsed rows that were not quarantined for their own fault (kept, dropped as
+        copies or in conflict), with their line, their hash `__h` and the hash of their
+        delivered values `__rh` (and, for a keyed table, their delivered values `__raw`)."""
         (name,) = attach_segments(con, [self.segment])
         where = f"WHERE source_file = {sql_literal(self.meta['file'])}"
+        kept = ["copies"] + (["conflicts"] if con.execute(  # rows of a keyed table that conflicted in that delivery
+            f"SELECT 1 FROM duckdb_tables() WHERE database_name = {sql_literal(name)} AND table_name = 'conflicts'").fetchall() else [])
         return (f'SELECT * EXCLUDE (source_file) FROM {name}.main."{table}" {where} '
-                f"UNION ALL SELECT * EXCLUDE (source_file) FROM {name}.main.copies {where}")
+                + "".join(f"UNION ALL SELECT * EXCLUDE (source_file) FROM {name}.main.{t} {where} " for t in kept))
 
     def quarantine_sql(self, con, table: str, rel: str) -> str:
-        """The file's quarantined lines, as quarantine rows of file `rel`."""
+        """The file's quarantined lines, as quarantine rows of file `rel` (not the rows that were
+        in conflict with another file's: those are among its rows, `rows_sql`)."""
         (name,) = attach_segments(con, [self.segment])
         return (f'SELECT source, "table", {sql_literal(rel)} AS file, line, reason, raw_values FROM {name}.main.quarantine '
-                f"WHERE \"table\" = {sql_literal(table)} AND file = {sql_literal(self.meta['file'])}")
+                f"WHERE \"table\" = {sql_literal(table)} AND file = {sql_literal(self.meta['file'])} "
+                f"AND NOT starts_with(reason, {sql_literal(CONFLICTING_ROWS)})")
 
 
 class PartStore:

@@ -88,9 +88,9 @@ def define_view(con, table: str, columns: list[str], segments: list[Path]) -> No
 
 
 def segment_columns(con, table: str, segment: Path) -> list[str]:
-    """The canonical columns of a segment's table (its row hashes left out)."""
+    """The canonical columns of a segment's table (its row hashes, and a keyed table's delivered values, left out)."""
     (name,) = attach_segments(con, [segment])
-    return [r[0] for r in con.execute(f'DESCRIBE {name}.main."{table}"').fetchall() if r[0] not in (HASH, RAW_HASH)]
+    return [r[0] for r in con.execute(f'DESCRIBE {name}.main."{table}"').fetchall() if r[0] not in (HASH, RAW_HASH, "__raw")]
 
 
 def quarantine_sql(con, segments: list[Path]) -> str:

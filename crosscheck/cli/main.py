@@ -20,6 +20,7 @@ def run(
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Date the run judges from (YYYY-MM-DD). Default: today."),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the run's files. Default: reports/<run id>/."),
     rules: Optional[str] = typer.Option(None, "--rules", help="Comma-separated rule ids. Default: every enabled rule."),
+    domains: Optional[str] = typer.Option(None, "--domains", help="Comma-separated rule domains (folders or titles: 营商环境,公车管理): their rules only."),
     param: list[str] = typer.Option([], "--param", help="Override a rule parameter for this run: RULE_ID.NAME=VALUE (repeatable)."),
     no_mask: bool = typer.Option(False, "--no-mask", help="Write identity numbers and names in full."),
     districts: Optional[str] = typer.Option(None, "--districts", help="Comma-separated districts to report. Default: all."),
@@ -57,6 +58,7 @@ def run(
             record=not no_record,
             alerts=list(alert),
             engine=engine,
+            domains=split_ids(domains),
         )
         # a caller may hand the command a checkpoint (crosscheck.checkpoints) in its context object
         checkpoint = getattr(ctx.obj, "checkpoint", carry_on)

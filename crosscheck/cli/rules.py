@@ -38,11 +38,16 @@ def _load(rules_dir: Path, connectors_dir: Path):
 
 @rules_app.command("list")
 def list_rules(rules_dir: Path = RulesDir, connectors_dir: Path = ConnectorsDir) -> None:
-    """One line per rule: id, status, severity, tables, title."""
+    """The rules by domain (its Chinese title and folder), one line per rule: id, status, severity, title, tables."""
     ruleset = _load(rules_dir, connectors_dir)
+    domain = None
     for r in sorted(ruleset, key=lambda r: (r.domain, r.id)):
+        if r.domain != domain:
+            domain = r.domain
+            rules = sum(1 for x in ruleset if x.domain == domain)
+            typer.echo(f"{ruleset.domains.get(domain, {}).get('zh', domain)} ({domain}/, {rules} rule{'s' if rules > 1 else ''})")
         tables = ",".join(sorted(r.compile().tables))
-        typer.echo(f"{r.id:<36} {r.spec.status:<12} {r.spec.severity:<6} {r.domain:<10} {r.spec.title.zh}  [{tables}]")
+        typer.echo(f"  {r.id:<36} {r.spec.status:<12} {r.spec.severity:<6} {r.spec.title.zh}  [{tables}]")
     if ruleset.views:
         typer.echo("views: " + ", ".join(sorted(ruleset.views)))
 

@@ -35,6 +35,7 @@ from crosscheck.cache.parts import PartStore, declaration
 from crosscheck.cache.tables import HASH, RAW_HASH, TableStates, comes_after, define_view, quarantine_sql
 from crosscheck.connectors.growth import EarlierCopies, drop_copies_of, take_unchanged
 from crosscheck.errors import is_fault
+from crosscheck.connectors.conflicts import quarantine_conflicts
 from crosscheck.connectors.parse import install_macros, lit, parse_select
 from crosscheck.connectors.readers import (NotUTF8, Staged, build_distinct, csv_header, distinct_sql, drop_staged,
                                           read_csv, read_parquet, read_xlsx)
@@ -114,9 +115,9 @@ def load_table(con, extracts_root: Path, connector: ConnectorSpec, table: str, *
     install_macros(con)
     ensure_quarantine(con)
     if not folder.is_dir():
-        return TableLoad(connector.source, table, "missing", f"source folder {connector.folder}/ is not in the delivery")
+        return _missing(con, connector, table, f"source folder {connector.folder}/ is not in the delivery")
     if not paths:
-        return TableLoad(connector.source, table, "missing", f"no file matching {', '.join(spec.files)} in {connector.folder}/")
+        return _missing(con, connector, table, f"no file matching {', '.join(spec.files)} in {connector.folder}/")
     if contents is not None:
         return _load_layered(con, extracts_root, connector, table, spec, paths, contents, known_hashes, parts, states, checks)
     load = _load_table(con, extracts_root, connector, table, spec, paths, known_hashes, None)
@@ -129,6 +130,15 @@ def load_table(con, extracts_root: Path, connector: ConnectorSpec, table: str, *
             results = validate_table(checks, con, table, spec)
         checks.later(lambda: setattr(load, "expectations", results()))
     return load
+
+
+def _missing(con, connector: ConnectorSpec, table: str, why: str) -> TableLoad:
+    """A table not delivered: missing, or the rows its `fallback` declares stand in for it."""
+    if connector.tables[table].fallback is None:
+        return TableLoad(connector.source, table, "missing", why)
+    from crosscheck.connectors.fallbacks import stand_in
+
+    return stand_in(con, connector, table, why)
 
 
 def _load_layered(con, root: Path, connector: ConnectorSpec, table: str, spec: TableSpec, paths: list[Path],
@@ -145,7 +155,8 @@ def _load_layered(con, root: Path, connector: ConnectorSpec, table: str, spec: T
         _show(con, table, spec, state.segments)
         state.load.segments = [str(s) for s in state.segments]
         return state.load
-    base = states.base(table, version, contents)
+    # a keyed table's conflicts span all its files: it is one segment of all of them (parts reused)
+    base = states.base(table, version, contents) if not spec.key else None
     grow = (con, root, connector, table, spec, paths, known_hashes, parts, checks, states, version, contents)
     try:
         return _grow(*grow, base)
@@ -370,7 +381,7 @@ def _load_file(con, connector, table, spec, index, path, rel, account, workdir, 
             maps = name_maps(con, spec, positions, staged, connector.null_markers)
         select = parse_select(spec.columns, positions, staged.headers, connector.null_markers, staged.name, rel, index,
                               types=staged.types, name_maps=maps, distinct=lambda pos: distinct_sql(staged, pos),
-                              lookups=[c for c in lookups if c not in maps])
+                              lookups=[c for c in lookups if c not in maps], raw_always=bool(spec.key))
         with _phase(table, "parse"):
             inserted = con.execute(f'INSERT INTO "{table}" BY NAME SELECT *, hash({_keys(spec)}) AS {HASH} FROM ({select})'
                                    ).fetchall()[0][0]
@@ -429,17 +440,20 @@ def _quarantine_and_dedupe(con, connector, table, spec, load: TableLoad, base=No
     if base is not None:
         drop_copies_of(con, table, [c.name for c in spec.columns], base, dups, base_first)
     dropped = dict(con.execute(f"SELECT __file_idx, count(*) FROM {dups} GROUP BY 1").fetchall())
-    kept_apart = [c for c in WORK_COLUMNS if c != RAW_HASH]
+    # a keyed table's segment keeps each row's delivered values: a file read from its part may conflict later
+    kept_apart = [c for c in WORK_COLUMNS if c != RAW_HASH and not (spec.key and c == "__raw")]
     if in_segment:  # a file's part is its rows in the segment: the kept ones and the copies
         con.execute(f'CREATE TABLE copies AS SELECT * EXCLUDE ({", ".join(kept_apart)}) FROM "{table}" '
                     f"WHERE rowid IN (SELECT __rid FROM {dups})")
     if dropped:
         con.execute(f'DELETE FROM "{table}" WHERE rowid IN (SELECT __rid FROM {dups})')
     con.execute(f"DROP TABLE IF EXISTS {dups}")
+    conflicted = quarantine_conflicts(con, connector, table, spec, kept_apart, in_segment) if spec.key else {}
     for column in kept_apart if in_segment else [*WORK_COLUMNS, HASH]:
         con.execute(f'ALTER TABLE "{table}" DROP COLUMN {column}')
-    quarantined = {idx: bad for idx, (_, bad) in counts.items()}
-    counts = {idx: (valid - dropped.get(idx, 0), dropped.get(idx, 0)) for idx, (valid, _) in counts.items()}
+    quarantined = {idx: bad + conflicted.get(idx, 0) for idx, (_, bad) in counts.items()}
+    counts = {idx: (valid - dropped.get(idx, 0) - conflicted.get(idx, 0), dropped.get(idx, 0))
+              for idx, (valid, _) in counts.items()}
     for index, account in enumerate(load.files):
         if account.status == "failed":
             continue

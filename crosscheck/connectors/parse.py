@@ -15,16 +15,32 @@ from crosscheck.normalize import MIN_BIRTH, TRIM_CHARS, identity_sql_macros
 
 _TIME = r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?)?"
 _DATE_SEP = rf"[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}{_TIME}|[0-9]{{4}}/[0-9]{{1,2}}/[0-9]{{1,2}}{_TIME}"
+#: A number shown by Excel in scientific notation: digits already lost.
+_EXCEL_NUMBER = r"[0-9](?:\.[0-9]+)?E\+[0-9]+"
 _AMOUNT = r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]{1,2}0*)?"
+#: Full-width forms of the printable ASCII characters (U+FF01..U+FF5E), and ASCII itself.
+_FULL = "".join(chr(c) for c in range(0xFF01, 0xFF5F))
+_HALF = "".join(chr(c) for c in range(0x21, 0x7F))
+#: GB 32100: 18 characters, digits and capital letters but I, O, S, V, Z.
+CREDIT_CODE = "[0-9A-HJ-NP-RTUWXY]{18}"
+#: The first character of a plate: a province's abbreviation.
+PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+#: A time of day in a delivered date-time (or the 14-digit YYYYMMDDHHMMSS form).
+_HAS_TIME = r"^[0-9]{14}$|[ T][0-9]{1,2}:[0-9]{2}"
 
 PARSE_MACROS = [
     # year 0 and before ('000001', '00000101') is no date: NULL, not a date BC
     "CREATE OR REPLACE TEMP MACRO cc_ad(t) AS CASE WHEN t >= TIMESTAMP '0001-01-01' THEN t END",
+    # one format, chosen by the time's parts (a list of formats is tried one by one: slow)
+    """CREATE OR REPLACE TEMP MACRO cc_parse_sep(w) AS CASE
+        WHEN NOT contains(w, ':') THEN try_strptime(w, '%Y-%m-%d')
+        WHEN length(w) - length(replace(w, ':', '')) = 1 THEN try_strptime(w, '%Y-%m-%d %H:%M')
+        WHEN contains(w, '.') THEN try_strptime(w, '%Y-%m-%d %H:%M:%S.%f')
+        ELSE try_strptime(w, '%Y-%m-%d %H:%M:%S') END""",
     f"""CREATE OR REPLACE TEMP MACRO cc_parse_ts_any(v) AS CASE
         WHEN regexp_full_match(v, '[0-9]{{8}}') THEN try_strptime(v, '%Y%m%d')
         WHEN regexp_full_match(v, '[0-9]{{14}}') THEN try_strptime(v, '%Y%m%d%H%M%S')
-        WHEN regexp_full_match(v, '{_DATE_SEP}') THEN try_strptime(replace(replace(v, '/', '-'), 'T', ' '),
-            ['%Y-%m-%d', '%Y-%m-%d %H:%M', '%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M:%S.%f'])
+        WHEN regexp_full_match(v, '{_DATE_SEP}') THEN cc_parse_sep(replace(replace(v, '/', '-'), 'T', ' '))
         END""",
     "CREATE OR REPLACE TEMP MACRO cc_parse_ts_full(v) AS cc_ad(cc_parse_ts_any(v))",
     # Fast paths: a value that is exactly DuckDB's own text of the cast result
@@ -35,6 +51,7 @@ PARSE_MACROS = [
         ELSE cc_parse_ts_full(v) END""",
     """CREATE OR REPLACE TEMP MACRO cc_parse_date(v) AS CASE
         WHEN length(v) = 10 AND CAST(TRY_CAST(v AS DATE) AS VARCHAR) = v THEN TRY_CAST(v AS DATE)
+        WHEN length(v) = 19 AND CAST(TRY_CAST(v AS TIMESTAMP) AS VARCHAR) = v THEN CAST(TRY_CAST(v AS TIMESTAMP) AS DATE)
         ELSE CAST(cc_parse_ts_full(v) AS DATE) END""",
     """CREATE OR REPLACE TEMP MACRO cc_parse_month(v) AS CASE
         WHEN regexp_full_match(v, '[0-9]{6}') THEN CAST(cc_ad(try_strptime(v, '%Y%m')) AS DATE)
@@ -46,6 +63,18 @@ PARSE_MACROS = [
     r"""CREATE OR REPLACE TEMP MACRO cc_parse_integer(v) AS CASE
         WHEN regexp_full_match(v, '[+-]?[0-9]+(?:\.0+)?') THEN TRY_CAST(regexp_replace(v, '\.0+$', '') AS BIGINT) END""",
     "CREATE OR REPLACE TEMP MACRO cc_parse_number(v) AS TRY_CAST(replace(v, ',', '') AS DOUBLE)",
+    # translate() is costly per call: only values holding a full-width character take it
+    f"CREATE OR REPLACE TEMP MACRO cc_halfwidth(v) AS CASE WHEN regexp_matches(v, '[\\x{{ff01}}-\\x{{ff5e}}]') "
+    f"THEN translate(v, '{_FULL}', '{_HALF.replace(chr(39), chr(39) * 2)}') ELSE v END",
+    # codes: half-width (and upper case); a code Excel stored as a number has lost digits (NULL)
+    f"""CREATE OR REPLACE TEMP MACRO cc_code(v) AS CASE WHEN NOT regexp_full_match(v, '{_EXCEL_NUMBER}')
+        THEN cc_halfwidth(v) END""",
+    "CREATE OR REPLACE TEMP MACRO cc_code_upper(v) AS upper(cc_code(v))",
+    f"""CREATE OR REPLACE TEMP MACRO cc_credit_code(v) AS CASE
+        WHEN regexp_full_match(upper(cc_halfwidth(v)), '{CREDIT_CODE}') THEN upper(cc_halfwidth(v)) END""",
+    "CREATE OR REPLACE TEMP MACRO cc_plate_text(v) AS upper(regexp_replace(cc_halfwidth(v), '[\\s\u00b7\u2022\u30fb\\.\\-]', '', 'g'))",
+    f"""CREATE OR REPLACE TEMP MACRO cc_plate(v) AS CASE WHEN length(cc_plate_text(v)) IN (7, 8)
+        AND regexp_full_match(cc_plate_text(v), '[{PROVINCES}][A-Z].*') THEN cc_plate_text(v) END""",
 ]
 
 PARSERS = {
@@ -55,10 +84,20 @@ PARSERS = {
     "amount": "cc_parse_amount",
     "integer": "cc_parse_integer",
     "number": "cc_parse_number",
+    "credit_code": "cc_credit_code",
+    "plate": "cc_plate",
+    "code": "cc_code",
 }
 
-#: Identity number shown by Excel in scientific notation: digits already lost.
-_EXCEL_NUMBER = r"[0-9](?:\.[0-9]+)?E\+[0-9]+"
+
+def parser(col: ColumnSpec) -> str:
+    """The macro parsing (or normalising) a cleaned value of `col` (its type in PARSERS)."""
+    return "cc_code_upper" if col.type == "code" and col.upper else PARSERS[col.type]
+
+
+#: What an error says of a value its type's parser refuses.
+_REFUSED = {"credit_code": "invalid credit code", "plate": "invalid plate",
+            "code": "code stored as an Excel number (digits lost)"}
 
 
 #: Trim only values that start or end with a trimmed character (a regex test is
@@ -164,19 +203,28 @@ def value_and_error(col: ColumnSpec, v: str, parsed: str | None = None) -> tuple
     `parsed`, when given, names a column already holding the parser's result for `v`
     (so the parser runs once per value, not once per reference)."""
     header = col.header
+    checks: list[tuple[str, str]] = []     # (condition, message) on a value that is present
     if col.type in ("text", "name", "identity"):
-        return v, None
-    parsed = parsed or f"{PARSERS[col.type]}({v})"
-    label = "amount" if col.type == "amount" else col.type
-    error = f"CASE WHEN {v} IS NOT NULL AND {parsed} IS NULL THEN {lit(f'unparseable {label} in {header}: ')} || {_quoted(v)}"
+        parsed = v
+    else:
+        parsed = parsed or f"{parser(col)}({v})"
+        checks.append((f"{parsed} IS NULL", _REFUSED.get(col.type, f"unparseable {col.type}")))
     if col.type == "amount":
-        error += f" WHEN {parsed} < 0 THEN {lit(f'negative amount in {header}: ')} || {_quoted(v)}"
+        checks.append((f"{parsed} < 0", "negative amount"))
+    if col.min is not None:
+        checks.append((f"{parsed} < {col.min!r}", f"below the minimum {col.min:g}"))
+    if col.values is not None:
+        checks.append((f"{parsed} NOT IN ({', '.join(lit(x) for x in col.values)})", "value not allowed"))
+    if col.with_time:
+        checks.append((f"NOT regexp_matches({v}, '{_HAS_TIME}')", "no time of day"))
     if col.name == "birth_date":
-        error += (
-            f" WHEN {parsed} > current_date OR {parsed} < DATE '{MIN_BIRTH.isoformat()}' THEN "
-            f"{lit(f'impossible birth date in {header}: ')} || {_quoted(v)}"
-        )
-    return parsed, error + " END"
+        checks.append((f"{parsed} > current_date OR {parsed} < DATE '{MIN_BIRTH.isoformat()}'", "impossible birth date"))
+    if not checks:
+        return parsed, None
+    allowed = f" || {lit(' (allowed: ' + ', '.join(col.values) + ')')}" if col.values is not None else ""
+    whens = " ".join(f"WHEN {cond} THEN {lit(f'{what} in {header}: ')} || {_quoted(v)}"
+                     + (allowed if what == "value not allowed" else "") for cond, what in checks)
+    return parsed, f"CASE WHEN {v} IS NULL THEN NULL {whens} END"
 
 
 def parse_select(
@@ -192,9 +240,11 @@ def parse_select(
     name_maps: dict[str, str] | None = None,
     distinct: Callable[[int], str] | None = None,
     lookups: list[str] = (),
+    raw_always: bool = False,
 ) -> str:
     """SELECT producing canonical columns, `<name>_raw`, provenance, __file_idx, __reason, __raw,
-    __rh (`raw_hash`).
+    __rh (`raw_hash`). `__raw` (the delivered values as JSON) is built for quarantined rows,
+    or for every row with `raw_always` (a keyed table: a row may yet conflict with another).
 
     `types`: the staged columns' DuckDB types (default all VARCHAR); `name_maps`: name
     column -> relation (raw, v, norm) over its distinct delivered values; `distinct`:
@@ -214,6 +264,7 @@ def parse_select(
     lookups, joins, cleaned_cols, parsed_cols, outputs, errors = [], [], [], [], [], []
     trims: dict[int, str] = {}
     for col in columns:
+        own_error = None        # the identity lookup's error text of this column
         pos = positions.get(col.name)
         typed = typed_parse(col, types[pos], f"c{pos}") if pos is not None and types[pos] != "VARCHAR" else None
         parsed = None
@@ -227,14 +278,14 @@ def parse_select(
             joins.append(f"LEFT JOIN id_{col.name} ON {text[pos].replace(f'c{pos}', f'v.c{pos}', 1)} = id_{col.name}.raw")
             parsed_cols.append(f"id_{col.name}.v AS v_{col.name}, id_{col.name}.x AS x_{col.name}, id_{col.name}.e AS e_{col.name}")
             parsed = f"x_{col.name}"
-            errors.append(f"e_{col.name}")
+            own_error = f"e_{col.name}"
         elif col.type == "name" and col.name in name_maps:
             joins.append(f"LEFT JOIN {name_maps[col.name]} AS nm_{col.name} ON {text[pos].replace(f'c{pos}', f'v.c{pos}', 1)} = nm_{col.name}.raw")
             parsed_cols.append(f"nm_{col.name}.v AS v_{col.name}, nm_{col.name}.norm AS x_{col.name}")
             parsed = f"x_{col.name}"
         elif col.name in lookup_cols and typed is None and col.type not in ("identity", "name"):
             lk = f"lk_{col.name}"
-            x = f", {PARSERS[col.type]}(v) AS x" if col.type in PARSERS else ""
+            x = f", {parser(col)}(v) AS x" if col.type in PARSERS else ""
             lookups.append(f"{lk} AS (SELECT raw, v{x} FROM (SELECT raw, {cleaned('raw', null_markers)} AS v FROM ({distinct(pos)})))")
             joins.append(f"LEFT JOIN {lk} ON {text[pos].replace(f'c{pos}', f'v.c{pos}', 1)} = {lk}.raw")
             parsed_cols.append(f"{lk}.v AS v_{col.name}" + (f", {lk}.x AS x_{col.name}" if x else ""))
@@ -247,19 +298,25 @@ def parse_select(
             trims[pos] = f"cc_trim({text[pos]}) AS t{pos}"
             cleaned_cols.append(f"{null_marked(f't{pos}', null_markers)} AS v_{col.name}")
             if col.type in PARSERS:
-                parsed_cols.append(f"{PARSERS[col.type]}(v.v_{col.name}) AS x_{col.name}")
+                parsed_cols.append(f"{parser(col)}(v.v_{col.name}) AS x_{col.name}")
                 parsed = f"x_{col.name}"
         value, error = value_and_error(col, f"v_{col.name}", parsed)
         if col.type in ("identity", "name") and parsed:
             value = parsed
-        outputs.append(f"CAST({value} AS {DUCKDB_TYPES[col.type]}) AS {col.name}")
+        if col.if_empty is not None:
+            empty = f"{parser(col)}({lit(col.if_empty)})" if col.type in PARSERS else lit(col.if_empty)
+            value = f"coalesce({value}, {empty})"
+        # `when`: the column holds its value, and is checked, only on the rows its condition names
+        applies = " OR ".join(f"v_{other} IN ({', '.join(lit(x) for x in allowed)})"
+                              for other, allowed in (col.when or {}).items())
+        only = (lambda sql: f"CASE WHEN {applies} THEN {sql} END") if applies else (lambda sql: sql)
+        outputs.append(f"CAST({only(value)} AS {DUCKDB_TYPES[col.type]}) AS {col.name}")
         if col.type == "name":
             raw = f"c{pos}" if pos is not None else "NULL"
-            outputs.append(f"CASE WHEN v_{col.name} IS NULL THEN NULL ELSE CAST({raw} AS VARCHAR) END AS {col.name}_raw")
-        if not col.nullable:
-            errors.append(f"CASE WHEN v_{col.name} IS NULL THEN {lit(f'missing value in {col.header}')} END")
-        if error:
-            errors.append(error)
+            outputs.append(f"{only(f'CASE WHEN v_{col.name} IS NULL THEN NULL ELSE CAST({raw} AS VARCHAR) END')} AS {col.name}_raw")
+        if not col.nullable and col.if_empty is None:
+            errors.append(only(f"CASE WHEN v_{col.name} IS NULL THEN {lit(f'missing value in {col.header}')} END"))
+        errors.extend(only(e) for e in (own_error, error) if e)
     # the raw values' JSON is built only for quarantined rows (CASE evaluates it for those rows alone)
     raw_json = "json_object(" + ", ".join(f"{lit(h)}, {text[i]}" for i, h in enumerate(headers)) + ")"
     reason = f"NULLIF(concat_ws('; ', {', '.join(errors)}), '')" if errors else "CAST(NULL AS VARCHAR)"
@@ -275,5 +332,5 @@ def parse_select(
     return f"""
         WITH {(',' + chr(10) + '        ').join(ctes)}
         SELECT * EXCLUDE (__line, {raw_cols}), {lit(source_file)} AS source_file, __line AS source_line,
-               {file_index} AS __file_idx, CASE WHEN __reason IS NOT NULL THEN CAST({raw_json} AS VARCHAR) END AS __raw
+               {file_index} AS __file_idx, CASE WHEN {'true' if raw_always else '__reason IS NOT NULL'} THEN CAST({raw_json} AS VARCHAR) END AS __raw
         FROM p"""

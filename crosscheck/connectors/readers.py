@@ -209,7 +209,9 @@ def _read_csv_python(con: duckdb.DuckDBPyConnection, path: Path, header: list[st
 # ------------------------------------------------------------------- xlsx
 
 def _cell_text(value: object) -> str | None:
-    """A cell as the user sees it. Integral floats of 1e15 and more cannot hold
+    """A cell as the user sees it; a date or date-time cell as `YYYY-MM-DD HH:MM:SS` (the
+    workbook reader gives a date for a date-time cell at midnight: both carry a time of day).
+    Integral floats of 1e15 and more cannot hold
     an 18-digit number exactly: they are shown in scientific notation, which
     the identity check rejects instead of trusting lost digits."""
     if value is None or value == "":
@@ -222,9 +224,9 @@ def _cell_text(value: object) -> str | None:
         if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
             return str(int(value))
         return f"{value:.15G}"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d") if value.time() == time(0) else value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, (date, time)):
+    if isinstance(value, date):  # an Excel date cell carries its time, midnight included
+        return value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else f"{value.isoformat()} 00:00:00"
+    if isinstance(value, time):
         return value.isoformat()
     if isinstance(value, timedelta):
         return str(value)

@@ -210,7 +210,7 @@ def row_counts(checks: "Checks", con, relation: str, table: str, spec: TableSpec
     """The row-by-row expectations' counts over the rows of `relation` (each file sampled
     alone; `files`: source_file -> rows, counted here when not given). The rows are read
     now; the callable returned gives the counts (waiting for `checks`)."""
-    items = _items(spec.expectations)
+    items = _items(spec.all_expectations())
     row = [(i, item) for i, item in enumerate(items) if is_row_level(item[0])]
     if not row:
         return lambda: [None] * len(items)
@@ -252,7 +252,7 @@ def table_results(checks: "Checks", con, relation: str, table: str, spec: TableS
     """Every expectation's result: row-by-row ones from `counts` (row_counts over all the
     table's files), table-wide ones on the whole of `relation`, read now. The callable
     returned gives the results (waiting for `checks`)."""
-    items = _items(spec.expectations)
+    items = _items(spec.all_expectations())
     wide = {i: checks.outcomes(fetch_frame(con, relation, _wanted(spec, [kwargs])), table, [(name, kwargs)])
             for i, (name, kwargs) in enumerate(items) if not is_row_level(name)}
 
@@ -271,7 +271,7 @@ def table_results(checks: "Checks", con, relation: str, table: str, spec: TableS
 
 def validate_table(checks: "Checks", con, table: str, spec: TableSpec) -> Callable[[], list[ExpectationResult]]:
     """The connector YAML's expectations on a loaded canonical table (see table_results)."""
-    if not spec.expectations:
+    if not spec.all_expectations():
         return lambda: []
     relation = f'"{table}"'
     return table_results(checks, con, relation, table, spec, row_counts(checks, con, relation, table, spec))

@@ -40,6 +40,7 @@ class RunRequest:
     record: bool = True                       # False: compare with nothing, record nothing
     alerts: list[str] = field(default_factory=list)  # Apprise URLs alerted besides crosscheck.toml's [alerts]
     engine: str | None = None                 # where rules run: duckdb or spark; None: crosscheck.toml's engine
+    domains: list[str] | None = None          # the rules of these domains (folders or titles); None: every domain
 
 
 def parse_as_of(value: str | date | None, option: str = "--as-of") -> date:
@@ -155,7 +156,7 @@ def _start_result(request: RunRequest, config: ProjectConfig, catalog: Catalog, 
     out = Path(request.out) if request.out else config.reports_dir / run_id
     enabled = [r for r, rule in ruleset.rules.items() if rule.spec.status != "deprecated"] + [
         r for r in broken if r not in ruleset.rules]
-    complete = set(selected) == set(enabled) and not request.districts and not request.overrides
+    complete = set(selected) == set(enabled) and not (request.districts or request.overrides or request.domains)
     result = RunResult(
         run_id=run_id,
         as_of=request.as_of,
@@ -167,7 +168,7 @@ def _start_result(request: RunRequest, config: ProjectConfig, catalog: Catalog, 
         unread=list(inventory.unread),
         scope="complete" if complete else "subset",
         request={"rules": request.rules, "districts": request.districts, "parameters": request.overrides,
-                 "engine": engine, "record": request.record},
+                 "engine": engine, "record": request.record, "domains": request.domains},
         timezone=config.timezone,
         domain_titles=dict(ruleset.domains),
         personal_headers=catalog.personal_headers(),
@@ -184,6 +185,11 @@ def select_rules(request: RunRequest, ruleset, broken: dict[str, str]) -> list[s
     that does not load, which then fails visibly). RunError for unknown ids, a parameter of a
     rule not selected or of a broken rule, a value of the wrong type, or only broken rules."""
     only = list(dict.fromkeys(request.rules)) if request.rules else None
+    if request.domains:  # a domain's rules (a subset: the history is read, never changed)
+        try:
+            only = ruleset.in_domains(request.domains, rules=only)
+        except ValueError as exc:
+            raise RunError(f"--domains: {exc}") from None
     for r in request.overrides:
         if r in broken:
             raise RunError(f"--param {r}: rule {r} cannot run: {broken[r]}")

@@ -218,6 +218,7 @@ class RunSession:
                 as_of=self.request.as_of,
                 overrides=self.request.overrides.get(rule_id),
                 shared_views=self.workspace.shared_views,
+                stand_ins={t.table: t.stand_in for t in self.result.loads if t.stand_in is not None},
             )
             if outcome.status == "ok":
                 mark_partial(outcome, rule, self.result.loads)

@@ -2,7 +2,7 @@
 
 What a value is comes from its declaration in the catalog, never from a field's
 or a header's name (crosscheck.catalog: ``type: identity``, ``type: name``,
-``personal: card | plate | phone | address | account``):
+``personal: card | plate | phone | address | account | document``):
 
 - a finding's columns and evidence fields carry the kinds the rule's lineage
   found (``RuleOutcome.personal``, crosscheck.rules.lineage): `mask_finding`;
@@ -81,6 +81,11 @@ def mask_phone(value: str | None) -> str | None:
     return _keep_ends(value, ((11, 3, 4), (7, 2, 2)))
 
 
+def mask_document(value: str | None) -> str | None:
+    """A passport or permit number: ``E12345678`` -> ``E1*****78``."""
+    return _keep_ends(value, ((8, 2, 2), (4, 1, 1)))
+
+
 def mask_plate(value: str | None) -> str | None:
     """``鄂BE1844`` -> ``鄂B***44``."""
     return _keep_ends(value, ((6, 2, 2), (2, 1, 0)))
@@ -152,7 +157,8 @@ def mask_shape(value: str | None) -> str | None:
 #: Kind of personal data (crosscheck.catalog.PERSONAL_KINDS, plus "shape") -> its mask.
 MASKS: dict[str, Callable[[str | None], str | None]] = {
     "identity": mask_id, "name": mask_name, "card": mask_card, "plate": mask_plate,
-    "phone": mask_phone, "address": mask_address, "account": mask_account, "shape": mask_shape,
+    "phone": mask_phone, "address": mask_address, "account": mask_account, "document": mask_document,
+    "shape": mask_shape,
 }
 
 #: Full-width digits and X as delivered in the extracts, one ASCII character each, so positions hold.
@@ -252,8 +258,9 @@ def mask_finding(row: dict, kinds: Mapping[str, str]) -> dict:
     pid, subject = row.get("person_id"), row.get("subject")
     if "person_id" in row:
         out["person_id"] = m.mask("identity", pid)
-    if "name" in row:
-        out["name"] = m.mask("name", row.get("name"))
+    if "name" in row:  # shown in full only on a finding about no person whose rule's lineage finds no personal name
+        about_no_person = "person_id" in row and not pid and not kinds.get("name")
+        out["name"] = m.mask(None if about_no_person else "name", row.get("name"))
     evidence = _json(row.get("evidence_json"))
     if isinstance(evidence, dict):
         evidence = {k: m.mask(kinds.get(EVIDENCE_KEY + k), v) for k, v in evidence.items()}

@@ -15,6 +15,11 @@ lint`, column checks and Spark portability apply unchanged):
   14 days of a discharge, overlapping stays).
 - ``reconcile`` step (`Reconcile`): aggregate comparison of two or three
   sums per key with a tolerance (allocated vs disbursed vs delivered).
+- ``window`` step (`Window`): windows of days anchored at each row: the
+  rows of one partition whose date lies from the anchor's date through
+  ``within_days`` days later, aggregated per window (3 departments within 30
+  days, contracts of one buyer and supplier within 30 days summing over a
+  threshold).
 
 Month-held intervals and household links through the registry's 户号 are
 also available as shared views (``rules/_views/``).
@@ -119,6 +124,64 @@ class Pairs(Strict):
             if lo is not None:
                 conds.append(f"{days} >= {lo}")
         return f"FROM {self.table} a\nJOIN {self.table} b ON " + "\n  AND ".join(conds or ["TRUE"]), conds
+
+
+# ------------------------------------------------------------------ windows of days anchored at each row
+
+
+class Window(Strict):
+    """Windows anchored at each row of `table`: the window of an anchor holds the rows `w` of
+    its partition (equal `partition_by`) whose `time` (its date) lies from the anchor's date
+    through `within_days` days later, both days included. Anchors of one partition on one day
+    make one window: the step gives one row per window, grouped by the partition columns and
+    `window_start` (the anchor's date), which `select` reads as `a.<column>` and
+    `a.window_start`, with aggregates over `w`; `having` keeps the windows that count.
+    Windows overlap; every set of rows whose dates span at most `within_days` days lies in the
+    window of its earliest row.
+    """
+
+    table: str = Field(description="table, view or earlier step whose rows are anchors and window members")
+    partition_by: list[str] = Field(min_length=1, description="columns equal in the anchor and the rows of its window")
+    time: str = Field(description="date or datetime column; its date places a row")
+    within_days: int | str = Field(
+        description="days after the anchor's date the window reaches, both days included: a number, a $parameter "
+        "or arithmetic on them ($window_days - 1)")
+
+    _lists = field_validator("partition_by", mode="before")(as_list)
+
+    @field_validator("partition_by")
+    @classmethod
+    def _idents(cls, cols: list[str]) -> list[str]:
+        bad = [c for c in cols if not re.fullmatch(IDENT, c)]
+        if bad:
+            raise ValueError(f"column names expected: {', '.join(bad)}")
+        return cols
+
+    @field_validator("time")
+    @classmethod
+    def _ident(cls, col: str) -> str:
+        if not re.fullmatch(IDENT, col):
+            raise ValueError(f"a column name expected, got {col!r}")
+        return col
+
+    @field_validator("within_days")
+    @classmethod
+    def _days(cls, v: int | str) -> int | str:
+        if isinstance(v, str) and not re.fullmatch(r"\s*(\$[a-z][a-z0-9_]*|[0-9]+)(\s*[-+*]\s*(\$[a-z][a-z0-9_]*|[0-9]+))*\s*", v):
+            raise ValueError(f"within_days is a number of days, a $parameter or arithmetic on them, got {v!r}")
+        return v
+
+    def from_sql(self) -> str:
+        """FROM (the distinct anchors) a JOIN (the rows) w ON ...: the window's rows."""
+        keys = ", ".join(self.partition_by)
+        on = [f"w.{c} = a.{c}" for c in self.partition_by]
+        days = f"date_diff('day', a.window_start, CAST(w.{self.time} AS DATE))"
+        on.append(f"{days} BETWEEN 0 AND ({str(self.within_days).strip()})")
+        return (f"FROM (SELECT DISTINCT {keys}, CAST({self.time} AS DATE) AS window_start FROM {self.table} "
+                f"WHERE {self.time} IS NOT NULL) a\nJOIN {self.table} w ON " + "\n  AND ".join(on))
+
+    def group_by(self) -> list[str]:
+        return [f"a.{c}" for c in self.partition_by] + ["a.window_start"]
 
 
 # ------------------------------------------------------------------ aggregate comparison

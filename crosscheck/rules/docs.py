@@ -53,7 +53,9 @@ def catalog_markdown(ruleset: "RuleSet") -> str:
     lines.append(f"{total} stable rules in {len(by_domain)} domains.")
     for domain in sorted(by_domain):
         rules = sorted(by_domain[domain], key=lambda r: r.id)
-        lines += ["", f"**{domain}/** ({len(rules)})", ""]
+        from crosscheck.rules.reference import domain_heading
+
+        lines += ["", domain_heading(ruleset, domain, len(rules)), ""]
         for r in rules:
             compiled = r.compile()
             needs = ", ".join(sorted(compiled.tables - compiled.optional))

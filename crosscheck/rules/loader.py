@@ -127,6 +127,20 @@ class RuleSet:
         """Rule id -> days a reviewed finding stays suppressed, for rules that set it (others: store default)."""
         return {r: rule.spec.suppression_days for r, rule in self.rules.items() if rule.spec.suppression_days is not None}
 
+    def in_domains(self, names: list[str], rules: list[str] | None = None) -> list[str]:
+        """The rules (not deprecated) of these domains, each named by its folder (business_environment)
+        or its title (营商环境, Business environment); ValueError naming the domains there are, or
+        when `rules` are also asked for (one way to choose a subset)."""
+        if rules:
+            raise ValueError("give --rules or --domains, not both")
+        titles = {d: {d.lower(), *(t.lower() for t in self.domains.get(d, {}).values())} for d in {r.domain for r in self}}
+        unknown = [n for n in names if not any(n.strip().lower() in t for t in titles.values())]
+        if unknown:
+            known = ", ".join(f"{self.domains.get(d, {}).get('zh', d)} ({d})" for d in sorted(titles))
+            raise ValueError(f"unknown domain(s): {', '.join(unknown)} (domains: {known})")
+        wanted = {d for d, t in titles.items() for n in names if n.strip().lower() in t}
+        return [r.id for r in self if r.domain in wanted and r.spec.status != "deprecated"]
+
     def select(self, only: list[str] | None = None, overrides: dict[str, dict[str, Any]] | None = None) -> list[str]:
         """Rule ids to run: `only` (in that order), else every rule not deprecated.
 

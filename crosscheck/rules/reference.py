@@ -66,6 +66,16 @@ def _rule(r: "LoadedRule") -> list[str]:
     return lines + [""]
 
 
+def domain_heading(ruleset: "RuleSet", domain: str, rules: int | None = None) -> str:
+    """A domain as the catalogs name it: its Chinese and English titles (rules/_domains.yaml), its
+    folder (and, given `rules`, how many: the README's catalog, in bold)."""
+    title = ruleset.domains.get(domain)
+    where = f"{domain}/" + (f", {rules}" if rules is not None else "")
+    if not title:
+        return f"**{domain}/** ({rules})" if rules is not None else f"{domain}/"
+    return f"{'**' + title['zh'] + '**' if rules is not None else title['zh']} {title['en']} ({where})"
+
+
 def reference_markdown(ruleset: "RuleSet") -> str:
     """One section per domain folder, one entry per stable rule (deprecated ones included, marked),
     then the views."""
@@ -74,7 +84,7 @@ def reference_markdown(ruleset: "RuleSet") -> str:
     for r in (r for r in ruleset if r.spec.status in DOCUMENTED):
         by_domain.setdefault(r.domain or "(top level)", []).append(r)
     for domain in sorted(by_domain):
-        lines += [f"### {domain}/", ""]
+        lines += [f"### {domain_heading(ruleset, domain)}", ""]
         for r in sorted(by_domain[domain], key=lambda r: r.id):
             lines += _rule(r)
     lines += ["### Shared views (rules/_views/)", ""]

@@ -26,7 +26,7 @@ from sqlglot import exp
 from crosscheck.engines import dialect
 from crosscheck.engines.base import Engine, as_engine
 
-from crosscheck.results import FINDINGS_SCHEMA, RULE_OUTPUT_COLUMNS, RuleOutcome
+from crosscheck.results import FINDINGS_SCHEMA, RULE_OUTPUT_COLUMNS, RuleOutcome, StandIn
 from crosscheck.rules.compiler import EVIDENCE_PREFIX, CompileError
 from crosscheck.rules.fuzzy import BlockingCount, BlockingTooLarge
 from crosscheck.rules.spec import TEMPLATE_SEPARATOR, Evidence
@@ -309,6 +309,32 @@ def materialize_views(engine: Engine, compiled, shared: dict):
     return dataclasses.replace(compiled, tree=tree)
 
 
+def data_years(engine: Engine, rule: "LoadedRule", tables: set[str], as_of: date | None) -> tuple[int, int] | None:
+    """The first and last year of every date the rule may read: the dates and times of
+    `tables`, and the as-of date when the rule reads it (None: no date at all)."""
+    parts = [f"SELECT min(year({c})) AS lo, max(year({c})) AS hi FROM {t}" for t in sorted(tables)
+             for c, sql_type in rule.catalog.columns(t).items() if sql_type in ("DATE", "TIMESTAMP")]
+    lo = hi = None
+    if parts:
+        _, _, rows = engine.run(dialect.parse(f"SELECT min(lo), max(hi) FROM ({' UNION ALL '.join(parts)}) y")[0], {},
+                                pretty=False)
+        lo, hi = rows[0]
+    if as_of is not None:
+        lo, hi = min(lo or as_of.year, as_of.year), max(hi or as_of.year, as_of.year)
+    return None if lo is None else (int(lo), int(hi))
+
+
+def _beyond_stand_ins(engine: Engine, rule: "LoadedRule", compiled, stand_ins: dict[str, StandIn], as_of: date) -> str:
+    """Why the rule cannot run on the rows standing in for tables not delivered ('' when it can):
+    the dates it reads reach years the stand-ins do not know."""
+    others = compiled.tables - set(stand_ins) - compiled.optional
+    years = data_years(engine, rule, others, as_of if "as_of" in compiled.parameters else None)
+    if years is None:
+        return ""
+    return "; ".join(f"needs {s.table}: {s.reason}; the data reaches {years[0]}-{years[1]}, beyond {s.first_year}-{s.last_year}"
+                     for s in stand_ins.values() if years[0] < s.first_year or years[1] > s.last_year)
+
+
 def run_rule(
     con,
     rule: "LoadedRule",
@@ -317,6 +343,7 @@ def run_rule(
     as_of: date,
     overrides: dict[str, Any] | None = None,
     shared_views: dict | None = None,
+    stand_ins: dict[str, StandIn] | None = None,
 ) -> tuple[RuleOutcome, pa.Table]:
     """Run one rule on `con` (an engine, crosscheck.engines, or a DuckDB connection).
     Never raises for a rule problem (the outcome says skipped/failed), except ValueError
@@ -325,7 +352,9 @@ def run_rule(
     `shared_views` (engines that keep views): a dict kept by the caller for one run;
     views the rule uses are then computed once into temp tables (see
     `materialize_views`) and reused by the following rules. The caller must clear it
-    (and drop nothing: names are fresh) whenever tables change."""
+    (and drop nothing: names are fresh) whenever tables change. `stand_ins`: tables not
+    delivered whose rows stand in (crosscheck.connectors.fallbacks): a rule reading one is
+    partial, naming it, or skipped when its dates reach years the stand-in does not know."""
     engine = as_engine(con)
     params = rule.spec.bind(overrides)
     started = time.perf_counter()
@@ -347,7 +376,12 @@ def run_rule(
     sql = compiled.sql()
     binds: dict[str, Any] = {"as_of": as_of, **params}
     bound = {p: binds[p] for p in compiled.parameters}
+    standing = {t: s for t, s in (stand_ins or {}).items() if t in full.tables}
     try:
+        beyond = _beyond_stand_ins(engine, rule, compiled, standing, as_of) if standing else ""
+        if beyond:
+            return _outcome(rule, "skipped", reason=beyond, parameters=params, sql=sql), empty
+        notes = "; ".join([n for n in (*(f"{t}: {s.reason}" for t, s in standing.items()), notes) if n])
         if compiled.fuzzy_guards:  # count the blocking's candidate pairs first; refuse an explosion
             blocking = check_blocking(engine, rule.id, compiled, binds)
             notes = "; ".join([n for n in (notes, *(f"{b.step}: {b.describe()}" for b in blocking)) if n])
@@ -364,7 +398,7 @@ def run_rule(
     amounts = [a for a in table.column("amount_at_risk").to_pylist() if a is not None]
     return (
         _outcome(
-            rule, "ok", reason=notes, findings=table.num_rows, amount_at_risk=float(sum(amounts, Decimal(0))),
+            rule, "partial" if standing else "ok", reason=notes, findings=table.num_rows, amount_at_risk=float(sum(amounts, Decimal(0))),
             parameters=params, sql=sql, seconds=round(time.perf_counter() - started, 3), personal=rule.personal().kinds,
         ),
         table,

@@ -1,10 +1,9 @@
 """The rule file schema (closed: unknown keys are errors with file and line).
 
-A rule is one YAML file, `rules/<domain>/<id>.yaml`. Its logic is an ordered
-list of named `steps`, each compiled to one CTE: either a plain `sql:` SELECT
-or a declarative step (`from`, `join`, `where`, `group_by`, `select`,
-`having`). Steps may read canonical tables, shared views (`rules/_views/`)
-and earlier steps. The last step returns one row per finding; `output`,
+A rule is one YAML file, `rules/<domain>/<id>.yaml`. Its logic is an ordered list of named
+`steps`, each compiled to one CTE: a plain `sql:` SELECT or a declarative step (`from`, `join`,
+`where`, `group_by`, `select`, `having`; `pairs`, `reconcile`, `window`, `fuzzy_join`). Steps
+read canonical tables, shared views (`rules/_views/`) and earlier steps. The last step returns one row per finding; `output`,
 `amount_at_risk` and `evidence` are SQL expressions over that last step.
 Parameters are referenced as `$name` and bound, never formatted in; `$as_of`
 is always available.
@@ -18,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from crosscheck.rules.concepts import HeldInMonth, Pairs, Reconcile, as_list
+from crosscheck.rules.concepts import HeldInMonth, Pairs, Reconcile, Window, as_list
 from crosscheck.engines.characters import parse_lookalikes
 from crosscheck.rules.linknames import LinkNames
 from crosscheck.rules.parameters import RESERVED_PARAMETERS, Parameter, coerce_param
@@ -170,6 +169,7 @@ class Step(Strict):
     having: list[str] = Field(default_factory=list, description="declarative step: conditions on the groups (AND)")
     pairs: Pairs | None = Field(default=None, description="self-join within a time window: rows a and b (docs/writing-rules.md, pairs)")
     reconcile: Reconcile | None = Field(default=None, description="two or three sums per key compared with a tolerance (docs/writing-rules.md, reconcile)")
+    window: Window | None = Field(default=None, description="windows of days anchored at each row, aggregated per window (docs/writing-rules.md, window)")
     fuzzy_join: FuzzyJoin | None = Field(default=None, description="blocked, scored candidate pairs (docs/writing-rules.md, fuzzy_join)")
     link_names: LinkNames | None = Field(default=None, description="each record linked by name and place to one registry person, or its candidates (docs/names.md)")
 
@@ -178,24 +178,26 @@ class Step(Strict):
     @model_validator(mode="after")
     def _one_form(self) -> "Step":
         declarative = self.from_ is not None or self.join or self.where or self.group_by or self.select or self.having
+        kinds = [k for k in ("pairs", "reconcile", "window") if getattr(self, k) is not None]
         for kind in ("fuzzy_join", "link_names"):
             if getattr(self, kind) is not None:
-                if self.sql is not None or declarative or self.pairs or self.reconcile or self.fuzzy_join and self.link_names:
-                    raise ValueError(f"a {kind} step has no 'sql', 'pairs', 'reconcile', other step kind or declarative keys")
+                if self.sql is not None or declarative or kinds or self.fuzzy_join and self.link_names:
+                    raise ValueError(f"a {kind} step has no 'sql', 'pairs', 'reconcile', 'window', other step kind or declarative keys")
                 return self
-        if self.sql is not None and (declarative or self.pairs or self.reconcile):
+        if self.sql is not None and (declarative or kinds):
             raise ValueError("a step is either 'sql' or declarative ('from', 'join', 'where', 'group_by', 'select', 'having'), not both")
-        if (self.pairs is not None) + (self.reconcile is not None) + (self.from_ is not None) > 1:
-            raise ValueError("a step has one of 'from', 'pairs' or 'reconcile'")
-        if self.pairs is not None and not self.select:
-            raise ValueError("a 'pairs' step needs 'select' (columns of a and b)")
-        if self.sql is None and self.pairs is None and self.reconcile is None and (self.from_ is None or not self.select):
+        if len(kinds) + (self.from_ is not None) > 1:
+            raise ValueError("a step has one of 'from', 'pairs', 'reconcile' or 'window'")
+        if set(kinds) & {"pairs", "window"} and not self.select:
+            raise ValueError(f"a '{kinds[0]}' step needs 'select' (columns of a and b; of a and w)")
+        if self.window is not None and self.group_by:
+            raise ValueError("a 'window' step groups by its windows itself: no 'group_by'")
+        if self.fuzzy_join is None and self.sql is None and not kinds and (self.from_ is None or not self.select):
             raise ValueError("a step needs 'sql', or 'from' and 'select'")
         return self
 
     def to_sql(self) -> str:
-        """The step's SELECT text (declarative steps are assembled here, then parsed like any SQL;
-        a fuzzy_join step is written by the compiler, crosscheck.rules.fuzzy)."""
+        """The step's SELECT text (a fuzzy_join step's is written by crosscheck.rules.fuzzy)."""
         return "".join(text for _, text in self.sql_pieces())
 
     def sql_pieces(self) -> list[tuple[tuple, str]]:
@@ -222,6 +224,8 @@ class Step(Strict):
             out.append((("pairs",), "\n" + self.pairs.from_sql()[0]))
         elif self.reconcile is not None:
             out.append((("reconcile",), f"\nFROM (\n{self.reconcile.to_sql()}\n) r"))
+        elif self.window is not None:  # and its GROUP BY below
+            out.append((("window",), "\n" + self.window.from_sql()))
         else:
             out.extend([((), "\nFROM "), (("from",), str(self.from_))])
         for k, j in enumerate(self.join):
@@ -236,6 +240,8 @@ class Step(Strict):
                 out.extend([((), "ON "), (("join", k, "on"), str(j.on))])
         for key, word, sep in (("where", "WHERE ", " AND "), ("group_by", "GROUP BY ", ", "), ("having", "HAVING ", " AND ")):
             items = getattr(self, key)
+            if key == "group_by" and self.window is not None:
+                out.append((("window",), "\nGROUP BY " + ", ".join(self.window.group_by())))
             if items:
                 out.append(((), f"\n{word}"))
                 listed(key, items, sep, "{}" if key == "group_by" else "({})")
@@ -398,8 +404,8 @@ class RuleTest(Strict):
         default_factory=dict, description="rows of canonical tables, column: value; columns left out are null; other tables are empty")
     unavailable: dict[str, str] = Field(default_factory=dict, description="tables to treat as not delivered, with the reason")
     expect: list[dict[str, Any]] = Field(default_factory=list, description="findings, fields to compare; [] = no finding")
-    expect_status: Literal["ok", "skipped", "failed"] = Field(
-        default="ok", description="the rule's outcome: ok, or skipped (a table it needs is unavailable) or failed")
+    expect_status: Literal["ok", "partial", "skipped", "failed"] = Field(default="ok", description=(
+        "the rule's outcome: ok, or partial (it read rows standing in for a table not delivered), skipped or failed"))
 
 
 class Logic(Strict):

@@ -28,6 +28,7 @@ from crosscheck.rules.runner import run_rule
 
 if TYPE_CHECKING:
     from crosscheck.catalog import Catalog
+    from crosscheck.results import StandIn
     from crosscheck.rules.loader import LoadedRule, RuleSet
 
 
@@ -72,11 +73,11 @@ def _cell(value: Any, sql_type: str) -> Any:
 
 
 def create_tables(con, catalog: "Catalog", given: dict[str, list[dict[str, Any]]], skip: set[str] = frozenset(),
-                  reverse: bool = False) -> None:
-    """Create every canonical table (except `skip`) and insert the given rows (last first when
-    `reverse`: the same rows, the same source lines, stored in the other order)."""
+                  reverse: bool = False, only: set[str] | None = None) -> None:
+    """Create every canonical table (except `skip`; or `only` these) and insert the given rows
+    (last first when `reverse`: the same rows, the same source lines, stored in the other order)."""
     for table in catalog.tables:
-        if table in skip:
+        if table in skip or (only is not None and table not in only):
             continue
         cols = catalog.columns(table)
         con.execute(f'CREATE TABLE "{table}" ({", ".join(f"{c} {t}" for c, t in cols.items())})')
@@ -126,12 +127,30 @@ def _finding_dicts(table) -> list[dict[str, Any]]:
     return out
 
 
+def stand_in_tables(con, catalog: "Catalog", unavailable: dict[str, str]) -> dict[str, "StandIn"]:
+    """The tables not delivered whose connector declares a `fallback`: created with the rows
+    that stand in for them (crosscheck.connectors.fallbacks), as a run does."""
+    from crosscheck.connectors.fallbacks import FALLBACKS
+    from crosscheck.results import StandIn
+
+    out = {}
+    for table, why in unavailable.items():
+        spec = catalog.tables.get(table)
+        if spec is None or spec.fallback is None:
+            continue
+        fallback = FALLBACKS[spec.fallback]()
+        create_tables(con, catalog, {table: fallback.rows.to_pylist()}, only={table})
+        out[table] = StandIn(table, f"{why}; {fallback.reason}", fallback.first_year, fallback.last_year)
+    return out
+
+
 def _run_on_given(rule: "LoadedRule", test: RuleTest, reverse: bool = False):
     con = connect()
     try:
         create_tables(con, rule.catalog, test.given, skip=set(test.unavailable), reverse=reverse)
-        available = {t: test.unavailable.get(t) for t in rule.catalog.tables}
-        return run_rule(con, rule, available=available, as_of=test.as_of, overrides=test.params)
+        stand_ins = stand_in_tables(con, rule.catalog, test.unavailable)
+        available = {t: None if t in stand_ins else test.unavailable.get(t) for t in rule.catalog.tables}
+        return run_rule(con, rule, available=available, as_of=test.as_of, overrides=test.params, stand_ins=stand_ins)
     finally:
         con.close()
 

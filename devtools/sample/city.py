@@ -122,6 +122,8 @@ def generate_city(out: Path, people: int = 20_000, seed: int = 7, as_of: dt.date
     D.deliver_taps(ctx, city.pop("taps"), card_no)
     if domains:
         DOM.deliver_domains(ctx, dom, allocations, disbursements)
+        business_rng = np.random.default_rng(np.random.SeedSequence([seed, people, as_of.toordinal(), 21]))
+        DOM.deliver_business(D.Ctx(out, fr, business_rng, people_df, ctx.ledger), truth, people)
 
     summary = _write_truth(out, fr, people, seed, truth, ctx.ledger, people_df)
     return summary

@@ -19,7 +19,7 @@ ROADS = ["颐阳路", "杭州东路", "湖滨大道", "黄石大道", "广州路
          "文化宫路", "工人村路", "延安路", "团城山路", "青龙山路", "月亮山路", "交通路", "沿湖路"]
 
 SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
-                "蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹"
+                "蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦樊方白邹孟熊秦邱江尹"
                 "薛段雷侯史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
 # No name made of these may be a word of the city's own text (王家村, 罗家桥街道, 资金文号, 陈贵镇, 养老金发放):
 # the masking tests look for every resident's name in a run's output (tests/test_sample.py checks it).

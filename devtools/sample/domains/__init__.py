@@ -26,17 +26,20 @@ import pandas as pd
 from .. import deliver as D
 from ..model import Frame, Truth
 from ..planted import Planter
-from . import agriculture, civil_affairs, funds, medical, payroll
+from . import agriculture, business, civil_affairs, funds, medical, payroll, vehicles
+from .workcal import deliver_calendar
 from .funds import fund_flows
 from .planter import DomainPlanter
 from .shared import TABLES, Residents, combine, frames
 
-__all__ = ["DOMAIN_RULES", "DOMAIN_SOURCES", "TABLES", "combine", "deliver_domains", "frames", "fund_flows",
+__all__ = ["DOMAIN_RULES", "DOMAIN_SOURCES", "TABLES", "add_business", "combine", "deliver_business", "deliver_domains", "frames", "fund_flows",
            "ordinary_domains", "plant_domains"]
 
-DOMAIN_RULES = civil_affairs.RULES + agriculture.RULES + funds.RULES + medical.RULES + payroll.RULES
+DOMAIN_RULES = (civil_affairs.RULES + agriculture.RULES + funds.RULES + medical.RULES + payroll.RULES + business.RULES
+                + vehicles.RULES)
 #: domain source folders, in the order they are written
-DOMAIN_SOURCES = ["civil_affairs", "finance", "vehicle_registry", "market_regulation", "village_cadres", "agriculture"]
+DOMAIN_SOURCES = ["civil_affairs", "finance", "vehicle_registry", "market_regulation", "village_cadres", "agriculture",
+                  "calendar", "gov_services", "law_enforcement", "official_vehicles"]
 
 
 def plant_domains(pl: Planter, truth: Truth, people: int) -> dict[str, pd.DataFrame]:
@@ -59,6 +62,35 @@ def ordinary_domains(rng: np.random.Generator, people: pd.DataFrame, fr: Frame, 
     rows |= agriculture.ordinary_farms(rng, pop)
     rows |= medical.ordinary_exams(rng, pop)
     return frames(rows)
+
+
+def deliver_business(ctx: D.Ctx, truth: Truth, people: int) -> None:
+    """营商环境 and 公车管理: the calendar, the government-service platform, inspections, enterprise
+    subsidies (and their enterprises), official vehicles; from `ctx`'s own random stream."""
+    cal = deliver_calendar(ctx, ctx.fr.as_of)
+    business.deliver(ctx, truth, cal, people / 20_000)
+    vehicles.deliver(ctx, truth, cal, people / 20_000)
+
+
+def add_business(out, people: int, seed: int, as_of, residents: list[tuple[str, str]]) -> Truth:
+    """Add the 营商环境 and 公车管理 sources of a city of `people` to the delivery `out` (the city-scale
+    benchmark's catalog run; `residents`: (identity number, name) of some of its residents, the
+    applicants who are persons); their truth is returned, their files' ledger in `_truth/business_files.csv`."""
+    import datetime as dt
+    from pathlib import Path
+
+    from ..model import Frame
+
+    fr = Frame(as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(as_of))
+    frame = pd.DataFrame({"pid": [p for p, _ in residents], "name": [n for _, n in residents]})
+    frame["planted"], frame["death"] = False, -(10**9)
+    ledger, truth = D.Ledger(), Truth()
+    rng = np.random.default_rng(np.random.SeedSequence([seed, people, fr.as_of.toordinal(), 21]))
+    deliver_business(D.Ctx(Path(out), fr, rng, frame, ledger), truth, people)
+    with open(Path(out) / "_truth" / "business_files.csv", "w", encoding="utf-8", newline="") as fh:
+        fh.write("source,table,file,rows,invalid_rows,duplicate_rows\n")
+        fh.writelines(",".join(map(str, f)) + "\n" for f in sorted(ledger.files))
+    return truth
 
 
 def deliver_domains(ctx: D.Ctx, t: dict[str, pd.DataFrame], alloc: pd.DataFrame, disb: pd.DataFrame) -> None:

@@ -364,7 +364,7 @@ def deliver_holdings(ctx: D.Ctx, t: dict[str, pd.DataFrame]) -> None:
     en = t["enterprises"].sort_values(["est_day", "person"], kind="stable", ignore_index=True)
     k = keys_of(en)
     seq = rng.permutation(len(en))
-    codes = [f"914202{(s * 104_729) % 10**9:09d}{'ABCDEFGHJK'[s % 10]}{s % 10}" for s in seq]
+    codes = [f"914202{(s * 104_729) % 10**9:09d}{'ABCDEFGHJK'[s % 10]}{s % 100:02d}" for s in seq]
     surname = ctx.col("name", k)
     names = [f"黄石{str(nm)[:1]}氏{ENTERPRISE_WORDS[w]}{ENTERPRISE_KINDS[kd]}" for nm, w, kd in
              zip(surname, en["word"].to_numpy(dtype=int), en["kind"].to_numpy(dtype=int))]
