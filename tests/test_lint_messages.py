@@ -55,7 +55,7 @@ MESSAGES = [
     ("timeline_field_typo.yaml", [
         "8: steps.0.where.0: cancel_reasn: no such column in residents; did you mean cancel_reason? (columns: "
         "cancel_reason, cancel_date, person_id, name, gender, birth_date, ethnicity, household_no, relation_to_head, "
-        "address, district, population_status, death_date, name_raw, source_file, source_line)",
+        "address, district, population_status, death_date, township, village, name_raw, source_file, source_line)",
         "26: evidence.timeline.1.to: 'total' is not a date, month or datetime field (amount): a timeline mark is placed "
         "by a date (date fields: cancel_date, first_month)",
         "27: evidence.timeline.2.at: 'cancel_dat' is not an evidence field; did you mean cancel_date? "
@@ -63,10 +63,10 @@ MESSAGES = [
     # an unknown key does not hide the file's other problems
     ("unknown_key_and_column.yaml", [
         "6: steps.0.colour: unknown key (keys here: name, description, sql, from, join, where, group_by, select, "
-        "having, pairs, reconcile, fuzzy_join)",
+        "having, pairs, reconcile, window, fuzzy_join, link_names)",
         "7: steps.0.sql: cancel_dat: no such column in residents; did you mean cancel_date? (columns: cancel_date, "
         "cancel_reason, person_id, name, gender, birth_date, ethnicity, household_no, relation_to_head, address, "
-        "district, population_status, death_date, name_raw, source_file, source_line)"]),
+        "district, population_status, death_date, township, village, name_raw, source_file, source_line)"]),
     ("step_named_left.yaml", [
         "5: steps.0.name: step name 'left' is a word of SQL and cannot name a table: name the step otherwise "
         "(e.g. left_rows)"]),

@@ -174,6 +174,7 @@ def test_a_run_with_a_failed_table_keeps_no_cache_and_no_partial_load(scale_city
 
 def test_a_new_delivery_is_hashed_once_and_cached_under_the_key_of_its_hashes(scale_city, tmp_path):
     from crosscheck.cache.canonical import CanonicalCache, delivery_key
+    from crosscheck.cache.layout import CacheLayout
     from crosscheck.catalog import load_catalog
     from crosscheck.cache.canonical import file_sha256
     from crosscheck.connectors.inventory import take_inventory
@@ -188,7 +189,7 @@ def test_a_new_delivery_is_hashed_once_and_cached_under_the_key_of_its_hashes(sc
     assert (cache / expected / "canonical.duckdb").is_file()
     # recorded hashes are the files' SHA-256, and the next run finds the entry from them alone
     assert {f.file: f.sha256 for f in result.files} == {p.relative_to(city).as_posix(): file_sha256(p) for p in files}
-    again = CanonicalCache.of_delivery(city, catalog, cache, files)
+    again = CanonicalCache.of_delivery(city, catalog, CacheLayout(cache), files)
     assert again.key == expected and again.complete
 
 
@@ -198,6 +199,7 @@ def test_abandoned_partial_loads_are_removed(tmp_path):
     import sys
 
     from crosscheck.cache.canonical import CanonicalCache
+    from crosscheck.cache.layout import CacheLayout
 
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
@@ -207,6 +209,6 @@ def test_abandoned_partial_loads_are_removed(tmp_path):
     (abandoned / "canonical.duckdb").write_bytes(b"half written")
     live = cache / f"pending.partial-{os.getpid()}-0001"
     live.mkdir()
-    load = CanonicalCache(cache, None).new_load()
+    load = CanonicalCache(CacheLayout(cache), None).new_load()
     assert not abandoned.exists() and live.exists()
     assert load.folder.parent == cache and load.folder.name.startswith("pending.partial-")

@@ -75,7 +75,7 @@ class Delivery:
         session = RunSession(RunRequest(extracts=Path(extracts), as_of=as_of, record=False, engine="duckdb"), config)
         from_cache = session.workspace.cached
         try:
-            for table in session.tables:
+            for table in session.plan.tables:
                 session.load_table(table)
             session.lock_down()
         except BaseException:
@@ -106,13 +106,13 @@ class Delivery:
 
         session = self.session
         try:
-            compiled = compile_query(sql, session.ruleset.view_specs, session.catalog, set(self.unavailable))
+            compiled = compile_query(sql, session.plan.ruleset.view_specs, session.plan.catalog, set(self.unavailable))
         except CompileError as exc:
             raise QueryRefused("\n".join(_refusal(p) for p in exc.problems)) from None
         try:
-            kinds = column_kinds(compiled, session.catalog)
+            kinds = column_kinds(compiled, session.plan.catalog)
         except ValueError as exc:
-            problem = _column_problem(sql, compiled, session.catalog)
+            problem = _column_problem(sql, compiled, session.plan.catalog)
             if problem:
                 raise QueryRefused(problem) from None
             if mask:
@@ -128,7 +128,7 @@ class Delivery:
         try:
             cursor.execute(compiled.sql("duckdb"), {"as_of": session.request.as_of} if "as_of" in compiled.parameters else {})
         except duckdb.BinderException as exc:  # a column not there: named as lint names it, with the columns there are
-            raise QueryRefused(_column_problem(sql, compiled, session.catalog) or str(exc).splitlines()[0]) from None
+            raise QueryRefused(_column_problem(sql, compiled, session.plan.catalog) or str(exc).splitlines()[0]) from None
         columns = [d[0] for d in cursor.description]
         kinds = kinds if len(kinds) == len(columns) else [ColumnKind(None)] * len(columns)
         notes = [f"column {c} builds a value from personal data ({', '.join(k.columns)}): masked by shape; select "
