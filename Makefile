@@ -14,7 +14,7 @@ DEMO_PASSWORD ?= demo-workbench-2026
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup sample demo test browser serve clean bench bench-workbench
+.PHONY: setup sample demo test check browser serve clean bench bench-workbench
 
 setup: $(BIN)/crosscheck
 
@@ -49,6 +49,10 @@ TEST_WORKERS ?= 2
 
 test: setup browser
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+
+# The quick loop while developing: every test but the end-to-end ones (tests/conftest.py END_TO_END).
+check: setup
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not e2e"
 
 clean:
 	rm -rf $(VENV) reports $(DELIVERIES) .prefect .pytest_cache

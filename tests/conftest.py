@@ -31,6 +31,26 @@ CORE_RULES = [
 ]
 
 
+#: End-to-end test files: a real run over a generated city, a real server, a browser, Spark or
+#: Prefect. `make test` (and CI) runs everything; `make check`, the quick loop, leaves these out.
+END_TO_END = {
+    "test_alerts.py", "test_business_run.py", "test_business_spark.py", "test_delivery_inventory.py",
+    "test_domains.py", "test_end_to_end.py", "test_flows.py", "test_history_e2e.py", "test_identity.py",
+    "test_incremental.py", "test_incremental_edges.py", "test_masking_attack.py", "test_report_browser.py",
+    "test_report_libreoffice.py", "test_run_faults.py", "test_run_history_scope.py", "test_run_input_errors.py",
+    "test_sample.py", "test_scale.py", "test_spark.py", "test_spark_cluster.py", "test_sql.py",
+    "test_store_safety.py", "test_workbench_api.py", "test_workbench_browser.py", "test_workbench_concurrency.py",
+    "test_workbench_day_one.py", "test_workbench_time.py", "test_hardening_delivery.py", "test_hardening_faults.py",
+    "test_hardening_lockdown.py", "test_hardening_properties.py",
+}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if item.path.name in END_TO_END:
+            item.add_marker(pytest.mark.e2e)
+
+
 @pytest.fixture(scope="session")
 def sample_city(tmp_path_factory) -> Path:
     """A 4,000-person city written by `crosscheck sample`'s generator."""

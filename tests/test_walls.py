@@ -108,3 +108,10 @@ def test_no_module_in_crosscheck_is_over_500_lines():
     big = {p.relative_to(REPO).as_posix(): n for p in PACKAGE.rglob("*.py")
            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 500}
     assert not big, big
+
+
+def test_the_end_to_end_list_names_test_files_that_exist():
+    from conftest import END_TO_END
+
+    present = {p.name for p in (REPO / "tests").rglob("test_*.py")}
+    assert END_TO_END <= present, sorted(END_TO_END - present)
