@@ -3,7 +3,6 @@ configured lifetime; five wrong passwords lock an account for 15 minutes and it 
 deadlines turn green, yellow and red in the project's timezone and feed the reminders."""
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -16,11 +15,11 @@ DAY = 86400
 
 def test_session_expires_after_its_lifetime(tmp_path):
     store = build_store(tmp_path)
-    server = Server(store, write_project(tmp_path / "project", session_seconds=2)).start()
+    server = Server(store, write_project(tmp_path / "project", session_seconds=2), clock_file=tmp_path / "clock").start()
     try:
         c = logged_in(server, "boss")
         assert c.get("/api/clues").status_code == 200
-        time.sleep(3)
+        server.move_clock(3)                                           # three seconds pass
         assert c.get("/api/clues").status_code == 401
         assert c.post(f"/api/clues/{key_of(0)}/assign", {"assignee": "li", "deadline": "2099-01-01"}).status_code == 401
         assert c.get("/clues").status_code == 303                     # a page sends you to log in
