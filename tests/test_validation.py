@@ -138,7 +138,7 @@ def test_when_the_worker_dies_the_run_s_process_gives_the_same_outcomes(con):
     import os
     import signal
 
-    from crosscheck import validation
+    from crosscheck.connectors import validation
 
     spec = _spec([{"expect_column_values_to_be_in_set": {"column": "kind", "value_set": ["a"]}}])
     con.execute("CREATE TABLE t AS SELECT CASE WHEN range % 10 = 0 THEN 'x' ELSE 'a' END AS kind, 'c' AS code, "

@@ -33,30 +33,35 @@ def run(
     Exit status: 0 when the run completed (findings or not, rules partial or skipped
     included: the summary says so); 1 when it started but could not finish (recorded
     as failed, a notice sent to the alert channels); 2 for bad input; 3 when the
-    findings store stayed busy past its lock timeout."""
+    findings store stayed busy past its lock timeout; 143 (SIGTERM) or 130 (SIGINT)
+    when it was stopped (recorded as failed, the signal named)."""
     from crosscheck.config import ProjectConfig
     from crosscheck.reports.text import console_summary
     from crosscheck.pipeline.lifecycle import RunFailed
     from crosscheck.pipeline.run import RunError, RunRequest, execute_run, parse_overrides
+    from crosscheck.service.lifetime import Stopped, stop_on_signals
     from crosscheck.store import StoreBusy, StoreError
 
     log_to_stderr(debug)
     as_of_date = parse_date(as_of, "--as-of")
     try:
-        request = RunRequest(
-            extracts=extracts,
-            as_of=as_of_date,
-            out=out,
-            rules=split_ids(rules),
-            districts=split_ids(districts),
-            mask=not no_mask,
-            overrides=parse_overrides(param),
-            store=store,
-            record=not no_record,
-            alerts=list(alert),
-            engine=engine,
-        )
-        result = execute_run(request, ProjectConfig.load(project))
+        with stop_on_signals():  # SIGTERM / SIGINT end the run through its failure path: recorded as failed
+            request = RunRequest(
+                extracts=extracts,
+                as_of=as_of_date,
+                out=out,
+                rules=split_ids(rules),
+                districts=split_ids(districts),
+                mask=not no_mask,
+                overrides=parse_overrides(param),
+                store=store,
+                record=not no_record,
+                alerts=list(alert),
+                engine=engine,
+            )
+            result = execute_run(request, ProjectConfig.load(project))
+    except Stopped as exc:  # before the run began: nothing to record
+        fail(f"{exc}; nothing was recorded", code=exc.exit_code)
     except StoreBusy as exc:  # another run held the findings store past the lock timeout
         fail(f"{exc}; nothing was recorded for this run", code=3)
     except RunFailed as exc:
@@ -64,7 +69,7 @@ def run(
             import traceback
 
             traceback.print_exception(exc.__cause__ or exc, file=sys.stderr)
-        fail(str(exc), code=1)
+        fail(str(exc), code=exc.__cause__.exit_code if isinstance(exc.__cause__, Stopped) else 1)
     except (RunError, StoreError, ValueError) as exc:
         fail(str(exc))
     typer.echo(console_summary(result))

@@ -11,6 +11,9 @@ from pathlib import Path
 from crosscheck.config import ProjectConfig
 from crosscheck.results import RunResult
 
+#: Seconds a run stopped by a signal waits for the store to record itself as failed.
+STOPPED_LOCK_TIMEOUT = 5
+
 
 class RunFailed(Exception):
     """The run started but could not finish (disk full, memory, an unexpected error). It is
@@ -49,6 +52,7 @@ class RunLife:
         what to raise: RunFailed, or a StoreBusy as it is (nothing could be recorded)."""
         from crosscheck.pipeline.faults import describe
         from crosscheck.privacy.masking import mask_ids_in_text
+        from crosscheck.service.lifetime import Stopped
         from crosscheck.store import Store, StoreBusy
 
         result = self.result
@@ -58,8 +62,11 @@ class RunLife:
         if self.journal is not None:
             self.journal.note_error(result.run_id, result.error)  # the next run records it if we cannot
             if not isinstance(exc, StoreBusy):
+                wait = self.config.store_lock_timeout
+                if isinstance(exc, Stopped):  # asked to stop: no long wait (the journal keeps it for the next run)
+                    wait = min(wait, STOPPED_LOCK_TIMEOUT)
                 try:
-                    with Store.open(self.store, lock_timeout=self.config.store_lock_timeout) as store:
+                    with Store.open(self.store, lock_timeout=wait) as store:
                         store.record_failed(result)
                     self.end()
                 except BaseException as store_exc:  # noqa: BLE001 - said; the journal keeps the run

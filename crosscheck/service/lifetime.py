@@ -1,0 +1,103 @@
+"""Processes that stop when told and leave nothing running behind them.
+
+- `stop_on_signals()`: while it is active, SIGTERM or SIGINT raises `Stopped` (naming the
+  signal) in the main thread, so the code in progress unwinds through its own failure path
+  (`crosscheck run` records the run as failed, with the signal named). A further signal
+  meanwhile is ignored: the first one is being handled.
+- `die_with_parent(watch)`: called first in a child process (the validation worker), it makes
+  the child end when the process that started it ends, however that ends (SIGKILL included):
+  on Linux the kernel's parent-death signal (PR_SET_PDEATHSIG), everywhere a pipe from the
+  parent whose end the child watches (`parent_watch()` makes it; the parent keeps the other
+  end open while it lives).
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import signal
+import sys
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+#: The signals that ask a process to stop: a service manager's (SIGTERM) and a terminal's (SIGINT).
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_PR_SET_PDEATHSIG = 1
+
+
+class Stopped(BaseException):
+    """The process was asked to stop (SIGTERM or SIGINT). A BaseException, like
+    KeyboardInterrupt: no `except Exception` on the way mistakes it for a failed step."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+        super().__init__(f"{self.name} received: stopped before it finished")
+
+    @property
+    def exit_code(self) -> int:
+        """The shell's convention for a process ended by a signal: 128 + its number."""
+        return 128 + self.signum
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """SIGTERM and SIGINT raise `Stopped` in the main thread meanwhile (once; later ones are
+    ignored while the first unwinds); the previous handlers are restored after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    raised: list[int] = []
+
+    def handler(signum: int, frame) -> None:
+        if raised:
+            return
+        raised.append(signum)
+        raise Stopped(signum)
+
+    previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def parent_watch():
+    """A pipe for `die_with_parent`: (the end the child watches, the end this process keeps).
+    The child sees the end of the pipe when this process closes its end or ends."""
+    import multiprocessing
+
+    return multiprocessing.Pipe(duplex=False)
+
+
+def set_parent_death_signal(signum: int = signal.SIGKILL) -> bool:
+    """Linux: the kernel sends `signum` to this process when its parent ends. False elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return libc.prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def die_with_parent(parent_pid: int, watch=None) -> None:
+    """End this (child) process when `parent_pid` ends: the parent-death signal, and a thread
+    that waits on `watch` (the child's end of `parent_watch()`) and ends the process when the
+    parent's end closes. A parent already gone ends it at once."""
+    set_parent_death_signal()
+    if os.getppid() != parent_pid:  # the parent ended before the signal was set
+        os._exit(1)
+    if watch is None:
+        return
+
+    def wait_for_parent() -> None:
+        try:
+            while True:
+                watch.recv()
+        except (EOFError, OSError):
+            os._exit(1)
+
+    threading.Thread(target=wait_for_parent, name="crosscheck-parent-watch", daemon=True).start()

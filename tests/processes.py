@@ -1,0 +1,109 @@
+"""Finding the processes a test started, and waiting for conditions (Linux /proc).
+
+A test puts `TAG_ENV=<tag>` in the environment of what it starts; every process started
+from it (servers, workers, flow runs, a Spark driver) inherits it, so `tagged(tag)` finds
+them all, even those whose parent has gone (re-parented processes leave the tree). Zombies
+(ended, not yet reaped) are not counted: they run nothing.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import time
+import uuid
+from pathlib import Path
+from typing import Callable
+
+TAG_ENV = "CROSSCHECK_TEST_TAG"
+PROC = Path("/proc")
+
+
+def new_tag() -> str:
+    return uuid.uuid4().hex
+
+
+def tagged_env(tag: str, base: dict | None = None, **extra: str) -> dict:
+    env = dict(os.environ if base is None else base)
+    env.update(extra)
+    env[TAG_ENV] = tag
+    return env
+
+
+def _state(pid: int) -> str:
+    """The process's state letter (R, S, Z, ...), '' when it is gone."""
+    try:
+        return (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int((PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def command_line(pid: int) -> str:
+    try:
+        return (PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def alive(pid: int) -> bool:
+    """Running (not gone, not a zombie)."""
+    return _state(pid) not in ("", "Z")
+
+
+def tagged(tag: str) -> dict[int, str]:
+    """Living processes whose environment holds the tag: pid -> command line."""
+    marker = f"{TAG_ENV}={tag}".encode()
+    found = {}
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if marker in environ.split(b"\0") and alive(int(entry.name)):
+            found[int(entry.name)] = command_line(int(entry.name))
+    return found
+
+
+def descendants(pid: int) -> dict[int, str]:
+    """Living processes below `pid` in the process tree: pid -> command line."""
+    children: dict[int, list[int]] = {}
+    for entry in PROC.iterdir():
+        if entry.name.isdigit():
+            children.setdefault(_parent(int(entry.name)), []).append(int(entry.name))
+    out, todo = {}, list(children.get(pid, []))
+    while todo:
+        p = todo.pop()
+        if alive(p):
+            out[p] = command_line(p)
+        todo += children.get(p, [])
+    return out
+
+
+def wait_for(condition: Callable[[], object], timeout: float, what: str | Callable[[], str]):
+    """Poll `condition` until it is true (returned) or `timeout` seconds pass (AssertionError
+    saying `what`). The timeout is generous: it only stops a test that would hang."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = condition()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(what() if callable(what) else what)
+        time.sleep(0.1)
+
+
+def kill_tagged(tag: str) -> None:
+    """Clean-up after a failed test: SIGKILL whatever of the tag still runs."""
+    for pid in tagged(tag):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
