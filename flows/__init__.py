@@ -69,3 +69,13 @@ def _ship_pipeline_logs() -> None:
 
 _ship_pipeline_logs()
 
+
+def _quick_teardown() -> None:
+    """A flow process asked to stop ends within a service manager's stop budget (flows/serve.py)."""
+    from crosscheck.service.lifetime import quick_teardown
+
+    quick_teardown()
+
+
+_quick_teardown()
+

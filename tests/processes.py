@@ -16,6 +16,10 @@ from typing import Callable
 
 TAG_ENV = "CROSSCHECK_TEST_TAG"
 PROC = Path("/proc")
+#: Seconds after which a process asked to stop counts as hung: three times the 10 s the
+#: services promise (docs/operations.md), so a loaded machine does not fail a test; the stop
+#: times themselves are measured in bench/, not asserted here.
+STOPPED_WITHIN = 30
 
 
 def new_tag() -> str:

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from conftest import SAMPLE_AS_OF
-from processes import descendants, kill_tagged, new_tag, tagged, tagged_env, wait_for
+from processes import STOPPED_WITHIN, descendants, kill_tagged, new_tag, tagged, tagged_env, wait_for
 
 from crosscheck.testhooks import PAUSE_ENV, PAUSE_FILE_ENV, PAUSE_SECONDS_ENV
 
@@ -52,8 +52,8 @@ def test_a_killed_run_leaves_no_validation_worker(crosscheck_cmd, sample_city, t
         proc = _held_run(crosscheck_cmd, sample_city, tmp_path, "load", tag)
         workers = wait_for(lambda: _workers(proc.pid), 60, "the run started no validation worker")
         proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=60)
-        wait_for(lambda: not tagged(tag), 60, lambda: f"still running after the run was killed: {tagged(tag)}")
+        proc.wait(timeout=STOPPED_WITHIN)
+        wait_for(lambda: not tagged(tag), STOPPED_WITHIN, lambda: f"still running after the run was killed: {tagged(tag)}")
         assert workers  # they were there, and are gone with the run
     finally:
         kill_tagged(tag)
@@ -68,8 +68,8 @@ def test_a_stopped_run_is_recorded_failed_naming_the_signal_and_leaves_nothing(c
         proc = _held_run(crosscheck_cmd, sample_city, tmp_path, "load", tag)
         wait_for(lambda: _workers(proc.pid), 60, "the run started no validation worker")
         proc.send_signal(signum)
-        proc.wait(timeout=120)
-        wait_for(lambda: not tagged(tag), 60, lambda: f"still running after {name}: {tagged(tag)}")
+        proc.wait(timeout=STOPPED_WITHIN)
+        wait_for(lambda: not tagged(tag), STOPPED_WITHIN, lambda: f"still running after {name}: {tagged(tag)}")
         out, err = proc.communicate(timeout=30)
     finally:
         kill_tagged(tag)

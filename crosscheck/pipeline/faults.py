@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import errno
 import re
+import signal
+
+from crosscheck.service.lifetime import stop_signal_of
 
 #: What the operating system or DuckDB says when a disk or a quota is full.
 _DISK_FULL = re.compile(r"no space left on device|disk quota exceeded|not enough space on the disk", re.I)
@@ -57,4 +60,7 @@ def describe(exc: BaseException, *, memory_limit: str = "") -> str:
         limit = f" (duckdb_memory_limit {memory_limit})" if memory_limit else ""
         return f"out of memory{limit}{where}: lower duckdb_memory_limit in crosscheck.toml or free memory, and run again"
     first = (str(exc).strip().splitlines() or [""])[0]
+    signum = stop_signal_of(exc)
+    if not first and signum:  # a flow's termination says only its number
+        first = f"{signal.Signals(signum).name} received"
     return f"{type(exc).__name__}: {first}" if first else type(exc).__name__

@@ -52,7 +52,7 @@ class RunLife:
         what to raise: RunFailed, or a StoreBusy as it is (nothing could be recorded)."""
         from crosscheck.pipeline.faults import describe
         from crosscheck.privacy.masking import mask_ids_in_text
-        from crosscheck.service.lifetime import Stopped
+        from crosscheck.service.lifetime import stop_signal_of
         from crosscheck.store import Store, StoreBusy
 
         result = self.result
@@ -63,7 +63,7 @@ class RunLife:
             self.journal.note_error(result.run_id, result.error)  # the next run records it if we cannot
             if not isinstance(exc, StoreBusy):
                 wait = self.config.store_lock_timeout
-                if isinstance(exc, Stopped):  # asked to stop: no long wait (the journal keeps it for the next run)
+                if stop_signal_of(exc):  # asked to stop: no long wait (the journal keeps it for the next run)
                     wait = min(wait, STOPPED_LOCK_TIMEOUT)
                 try:
                     with Store.open(self.store, lock_timeout=wait) as store:
