@@ -80,7 +80,7 @@ def error(status: int, message: str, request: Request | None = None, **extra):
 
 def create_app(store: str | Path, config: ProjectConfig) -> FastAPI:
     """The workbench on the casework database of findings store ``store``."""
-    from crosscheck.workbench import api, pages
+    from crosscheck.workbench import api, health, pages
 
     app = FastAPI(title="crosscheck workbench", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.config = config
@@ -115,6 +115,7 @@ def create_app(store: str | Path, config: ProjectConfig) -> FastAPI:
     def close_databases() -> None:
         app.state.db.close()
 
+    app.include_router(health.router)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
