@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 import uuid
 from pathlib import Path
 from typing import Callable
+
+import duckdb
+
+from crosscheck.testhooks import PAUSE_ENV, PAUSE_FILE_ENV, PAUSE_SECONDS_ENV
 
 TAG_ENV = "CROSSCHECK_TEST_TAG"
 PROC = Path("/proc")
@@ -111,3 +116,29 @@ def kill_tagged(tag: str) -> None:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def held_run(crosscheck_cmd: list[str], delivery: Path, tmp_path: Path, phase: str, tag: str,
+             *args: str) -> subprocess.Popen:
+    """A tagged `crosscheck run` on `delivery` (loading from its files, so with its validation
+    worker), recording in tmp_path/store.duckdb, held at `phase` (crosscheck.testhooks)."""
+    from conftest import SAMPLE_AS_OF
+
+    held = tmp_path / f"held-{phase}"
+    env = tagged_env(tag, CROSSCHECK_CACHE_DIR=str(tmp_path / "cache"),
+                     **{PAUSE_ENV: phase, PAUSE_SECONDS_ENV: "600", PAUSE_FILE_ENV: str(held)})
+    proc = subprocess.Popen([*crosscheck_cmd, "run", "--extracts", str(delivery), "--as-of", SAMPLE_AS_OF.isoformat(),
+                             "--out", str(tmp_path / "out"), "--store", str(tmp_path / "store.duckdb"), *args],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: held.exists() or proc.poll() is not None, 300, f"the run never reached {phase}")
+    assert proc.poll() is None, proc.communicate()
+    return proc
+
+
+def recorded_runs(store: Path) -> list[dict]:
+    """The runs a findings store recorded, oldest first: status and error."""
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        return [{"status": s, "error": e} for s, e in con.execute("SELECT status, error FROM runs ORDER BY seq").fetchall()]
+    finally:
+        con.close()

@@ -8,48 +8,22 @@ stops, is recorded as failed with the signal named, and leaves nothing running).
 from __future__ import annotations
 
 import signal
-import subprocess
 
-import duckdb
 import pytest
 
-from conftest import SAMPLE_AS_OF
-from processes import STOPPED_WITHIN, descendants, kill_tagged, new_tag, tagged, tagged_env, wait_for
-
-from crosscheck.testhooks import PAUSE_ENV, PAUSE_FILE_ENV, PAUSE_SECONDS_ENV
+from processes import STOPPED_WITHIN, descendants, held_run, kill_tagged, new_tag, recorded_runs, tagged, wait_for
 
 RULES = "pension_paid_after_death,pension_no_sign_of_life"
-
-
-def _held_run(crosscheck_cmd, delivery, tmp_path, phase: str, tag: str) -> subprocess.Popen:
-    """A run (loading from the files, so with its validation worker) held at `phase`."""
-    held = tmp_path / f"held-{phase}"
-    env = tagged_env(tag, CROSSCHECK_CACHE_DIR=str(tmp_path / "cache"),
-                     **{PAUSE_ENV: phase, PAUSE_SECONDS_ENV: "300", PAUSE_FILE_ENV: str(held)})
-    proc = subprocess.Popen([*crosscheck_cmd, "run", "--extracts", str(delivery), "--as-of", SAMPLE_AS_OF.isoformat(),
-                             "--out", str(tmp_path / "out"), "--store", str(tmp_path / "store.duckdb"), "--rules", RULES],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_for(lambda: held.exists() or proc.poll() is not None, 180, f"the run never reached {phase}")
-    assert proc.poll() is None, proc.communicate()
-    return proc
 
 
 def _workers(pid: int) -> dict[int, str]:
     return {p: c for p, c in descendants(pid).items() if "multiprocessing" in c}
 
 
-def _runs(store) -> list[dict]:
-    con = duckdb.connect(str(store), read_only=True)
-    try:
-        return [{"status": s, "error": e} for s, e in con.execute("SELECT status, error FROM runs ORDER BY seq").fetchall()]
-    finally:
-        con.close()
-
-
 def test_a_killed_run_leaves_no_validation_worker(crosscheck_cmd, sample_city, tmp_path):
     tag = new_tag()
     try:
-        proc = _held_run(crosscheck_cmd, sample_city, tmp_path, "load", tag)
+        proc = held_run(crosscheck_cmd, sample_city, tmp_path, "load", tag, "--rules", RULES)
         workers = wait_for(lambda: _workers(proc.pid), 60, "the run started no validation worker")
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=STOPPED_WITHIN)
@@ -65,7 +39,7 @@ def test_a_stopped_run_is_recorded_failed_naming_the_signal_and_leaves_nothing(c
     tag = new_tag()
     name = signal.Signals(signum).name
     try:
-        proc = _held_run(crosscheck_cmd, sample_city, tmp_path, "load", tag)
+        proc = held_run(crosscheck_cmd, sample_city, tmp_path, "load", tag, "--rules", RULES)
         wait_for(lambda: _workers(proc.pid), 60, "the run started no validation worker")
         proc.send_signal(signum)
         proc.wait(timeout=STOPPED_WITHIN)
@@ -76,6 +50,6 @@ def test_a_stopped_run_is_recorded_failed_naming_the_signal_and_leaves_nothing(c
     assert proc.returncode == 128 + signum, (out, err)
     lines = err.strip().splitlines()
     assert len(lines) == 1 and name in lines[0] and "failed" in lines[0], err
-    runs = _runs(tmp_path / "store.duckdb")
+    runs = recorded_runs(tmp_path / "store.duckdb")
     assert [r["status"] for r in runs] == ["failed"] and name in runs[0]["error"], runs
     assert not list((tmp_path / ".store.duckdb.runs").glob("*.json"))  # recorded now, not left to the next run
