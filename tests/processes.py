@@ -119,16 +119,17 @@ def kill_tagged(tag: str) -> None:
 
 
 def held_run(crosscheck_cmd: list[str], delivery: Path, tmp_path: Path, phase: str, tag: str,
-             *args: str) -> subprocess.Popen:
+             *args: str, store: Path | None = None) -> subprocess.Popen:
     """A tagged `crosscheck run` on `delivery` (loading from its files, so with its validation
-    worker), recording in tmp_path/store.duckdb, held at `phase` (crosscheck.testhooks)."""
+    worker), recording in `store` (default tmp_path/store.duckdb), held at `phase`
+    (crosscheck.testhooks) until tmp_path/held-<phase> is deleted."""
     from conftest import SAMPLE_AS_OF
 
     held = tmp_path / f"held-{phase}"
     env = tagged_env(tag, CROSSCHECK_CACHE_DIR=str(tmp_path / "cache"),
                      **{PAUSE_ENV: phase, PAUSE_SECONDS_ENV: "600", PAUSE_FILE_ENV: str(held)})
     proc = subprocess.Popen([*crosscheck_cmd, "run", "--extracts", str(delivery), "--as-of", SAMPLE_AS_OF.isoformat(),
-                             "--out", str(tmp_path / "out"), "--store", str(tmp_path / "store.duckdb"), *args],
+                             "--out", str(tmp_path / "out"), "--store", str(store or tmp_path / "store.duckdb"), *args],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(lambda: held.exists() or proc.poll() is not None, 300, f"the run never reached {phase}")
     assert proc.poll() is None, proc.communicate()

@@ -80,6 +80,7 @@ def _mount_subcommands() -> None:
     from crosscheck.cli.dev import eval_linkage, sample
     from crosscheck.cli.rules import rules_app
     from crosscheck.cli.review import review_app, runs_app
+    from crosscheck.cli.service import backup, restore, status
     from crosscheck.cli.workbench import users_app, workbench
 
     app.command()(sample)
@@ -90,6 +91,9 @@ def _mount_subcommands() -> None:
     app.add_typer(cache_app, name="cache", help="The cache of loaded deliveries and parsed files: list, prune.")
     app.add_typer(review_app, name="review", help="Record reviewers' dispositions and outcomes (docs/reviewing.md).")
     app.add_typer(runs_app, name="runs", help="Runs recorded in the findings store, with provenance.")
+    app.command("status")(status)
+    app.command("backup")(backup)
+    app.command("restore")(restore)
 
 
 _mount_subcommands()
