@@ -54,8 +54,9 @@ clean:
 	rm -rf $(VENV) reports $(DELIVERIES) .prefect .pytest_cache
 
 # Schedule the nightly run (cron from crosscheck.toml) and serve it; starts a local Prefect server if PREFECT_API_URL is unset.
+# SIGTERM or Ctrl-C stops it all within 10 s. LOG_FILE=path: the service's events there too (or log_file in crosscheck.toml).
 serve: setup
-	$(BIN)/python -m flows.serve
+	$(BIN)/python -m flows.serve $(if $(LOG_FILE),--log-file $(LOG_FILE))
 
 # City-scale benchmark (1M and 10M residents, generated once under BENCH_DIR): appends to BENCHMARKS.md.
 BENCH_DIR ?= /tmp/crosscheck-bench

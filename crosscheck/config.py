@@ -192,6 +192,8 @@ class ProjectConfig:
     spark_remote: str = ""        # Spark Connect URL (sc://host:15002); set: used instead of spark_master
     spark_work_dir: Path | None = None  # Parquet hand-over folder; on a cluster, shared storage at the same path everywhere
     spark_conf: dict = field(default_factory=dict)  # extra Spark settings ([crosscheck.spark_conf] table)
+    log_file: Path | None = None  # events of runs, the serve loop and the workbench, one a line (crosscheck.service.logfile)
+    log_json: bool = False        # those lines as JSON objects
     extra: dict = field(default_factory=dict)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)  # the [alerts] table
     workbench: WorkbenchConfig = field(default_factory=WorkbenchConfig)  # the [workbench] table
@@ -225,7 +227,9 @@ class ProjectConfig:
         def folder(key: str, default: str) -> Path:
             return (root / raw.get(key, default)).resolve()
 
-        scalars = {k: v for k, v in raw.items() if not k.endswith("_dir") and k != "store"}
+        scalars = {k: v for k, v in raw.items() if not k.endswith("_dir") and k not in ("store", "log_file")}
+        if not isinstance(scalars.get("log_json", False), bool):
+            raise ValueError(f"{path}: log_json '{scalars['log_json']}': expected true or false")
         if "cache_max_size" in scalars:
             from crosscheck.cache.housekeeping import parse_size
 
@@ -241,6 +245,8 @@ class ProjectConfig:
             cache_dir=Path(os.environ["CROSSCHECK_CACHE_DIR"]).resolve() if os.environ.get("CROSSCHECK_CACHE_DIR") else folder("cache_dir", ".crosscheck-cache"),
             store=Path(os.environ["CROSSCHECK_STORE"]).resolve() if os.environ.get("CROSSCHECK_STORE") else folder("store", "crosscheck.duckdb"),
             spark_work_dir=folder("spark_work_dir", "") if raw.get("spark_work_dir") else None,
+            log_file=Path(os.environ["CROSSCHECK_LOG_FILE"]).resolve() if os.environ.get("CROSSCHECK_LOG_FILE")
+            else folder("log_file", "") if raw.get("log_file") else None,
             alerts=AlertsConfig.from_toml(alerts_raw, str(path)),
             workbench=WorkbenchConfig.from_toml(workbench_raw, str(path)),
             **scalars,

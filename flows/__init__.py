@@ -79,3 +79,21 @@ def _quick_teardown() -> None:
 
 _quick_teardown()
 
+
+def _log_to_file() -> None:
+    """The project's log file (crosscheck.toml `log_file`, or the serve loop's --log-file): the
+    serve loop's and every flow run's events go there too. A project file that does not load
+    is said by the flow itself, when it loads it."""
+    from crosscheck.config import ProjectConfig
+    from crosscheck.service.logfile import log_to_file
+
+    try:
+        config = ProjectConfig.load()
+    except ValueError:
+        return
+    if config.log_file:
+        log_to_file(config.log_file, json_lines=config.log_json)
+
+
+_log_to_file()
+

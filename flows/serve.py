@@ -33,9 +33,10 @@ from crosscheck.service.lifetime import STOP_SIGNALS, set_parent_death_signal
 
 NIGHTLY_DEPLOYMENT = "nightly"
 ADHOC_DEPLOYMENT = "adhoc"
-#: Seconds the flow runs in progress, the serve loop and then the server are each given to
-#: stop before they are killed; with this process's own exit, the whole stays under STOP_BUDGET.
-RUN_GRACE, LOOP_GRACE, SERVER_GRACE, STOP_BUDGET = 4.0, 3.0, 2.0, 10.0
+#: Seconds the flow runs in progress and then the serve loop are given at most to stop before
+#: they are killed; the server has what is left: the whole, this process's exit included, stays
+#: under STOP_BUDGET.
+RUN_GRACE, LOOP_GRACE, STOP_BUDGET = 4.0, 3.0, 10.0
 
 log = logging.getLogger("crosscheck.serve")
 
@@ -133,12 +134,19 @@ class Supervisor:
         return False
 
     def stop_all(self) -> None:
-        """Newest first: the serve loop (its flow runs, then itself), then the server, each
-        with its whole process group."""
-        for (name, child), grace in zip(reversed(self.children), (LOOP_GRACE, SERVER_GRACE)):
+        """Newest first: the flow runs under the serve loop, the loop, then the server, each with
+        its whole process group; what one leaves of the budget the next may use."""
+        deadline = time.monotonic() + STOP_BUDGET - 1.0  # a second for this process to end
+
+        def left(most: float) -> float:
+            return max(min(most, deadline - time.monotonic()), 0.5)
+
+        for name, child in reversed(self.children):
             if name == "serve loop":
-                _stop_members(child, RUN_GRACE)
-            _stop(name, child, grace)
+                _stop_members(child, left(RUN_GRACE))
+                _stop(name, child, left(LOOP_GRACE))
+            else:
+                _stop(name, child, left(STOP_BUDGET))
 
 
 def _group_members(pgid: int) -> list[int]:
@@ -218,19 +226,27 @@ def supervise() -> int:
         ended = supervisor.ended()
         supervisor.stop_all()
     if supervisor.stop_signal is not None:
-        log.info("stopped by %s", signal.Signals(supervisor.stop_signal).name)
+        log.info("serve stopped by %s", signal.Signals(supervisor.stop_signal).name)
         return 0
+    log.error("the %s ended on its own; everything is stopped", ended)
     print(f"crosscheck serve: the {ended} ended on its own; everything is stopped", file=sys.stderr)
     return 1
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Serve the nightly and ad-hoc deployments (see flows/serve.py).")
+    parser.add_argument("--log-file", help="also write the events of the service (the serve loop, the server's "
+                                           "start and stop, every flow run) here, one a line, rotated; "
+                                           "default: crosscheck.toml's log_file")
     parser.add_argument("--loop", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.loop:
         serve_loop()
         return
+    if args.log_file:
+        from crosscheck.service.logfile import start_logging
+
+        start_logging(ProjectConfig.load(), Path(args.log_file))
     sys.exit(supervise())
 
 

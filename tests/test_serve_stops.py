@@ -36,7 +36,7 @@ def prefect_home(tmp_path_factory):
 class Serving:
     """`make serve` in a session of its own, every process of it tagged."""
 
-    def __init__(self, tmp_path, prefect_home, **env):
+    def __init__(self, tmp_path, prefect_home, *make_args: str, **env):
         self.tag = new_tag()
         port = free_port()
         self.api = f"http://127.0.0.1:{port}/api"
@@ -44,7 +44,7 @@ class Serving:
                          PREFECT_RUNNER_POLL_FREQUENCY="1", CROSSCHECK_CACHE_DIR=str(tmp_path / "cache"), **env)
         env.pop("PREFECT_API_URL", None)
         self.log = open(tmp_path / "serve.log", "w", encoding="utf-8")
-        self.proc = subprocess.Popen(["make", "--no-print-directory", "serve"], cwd=str(REPO), env=env,
+        self.proc = subprocess.Popen(["make", "--no-print-directory", "serve", *make_args], cwd=str(REPO), env=env,
                                      stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         self.logfile = tmp_path / "serve.log"
 
@@ -87,7 +87,8 @@ class Serving:
 def test_sigterm_to_the_process_group_after_a_flow_ran_leaves_nothing_running(tmp_path, prefect_home, sample_city):
     held = tmp_path / "held"  # each flow run's process is held once while it loads, until the file goes
     store = tmp_path / "store.duckdb"
-    serving = Serving(tmp_path, prefect_home, CROSSCHECK_STORE=str(store),
+    log = tmp_path / "logs" / "serve.log"
+    serving = Serving(tmp_path, prefect_home, f"LOG_FILE={log}", CROSSCHECK_STORE=str(store),
                       **{PAUSE_ENV: "load", PAUSE_FILE_ENV: str(held), PAUSE_SECONDS_ENV: "600"})
     try:
         first = serving.start_adhoc(sample_city, tmp_path / "first")
@@ -111,6 +112,10 @@ def test_sigterm_to_the_process_group_after_a_flow_ran_leaves_nothing_running(tm
     con.close()
     assert len(runs) == 2 and runs[0][0] != "failed", runs       # the first ran to its end
     assert runs[1][0] == "failed" and "SIGTERM" in runs[1][1], (runs, serving.said())
+    events = log.read_text(encoding="utf-8")                       # the service's own log, every process in it
+    for said in ("Prefect server started", "serve loop started", "finished: 1 rule(s)", "failed: TerminationSignal: SIGTERM",
+                 "serve loop stopped in", "Prefect server stopped in", "serve stopped by SIGTERM"):
+        assert said in events, (said, events)
 
 
 def test_ctrl_c_stops_the_server_and_the_serve_loop(tmp_path, prefect_home):

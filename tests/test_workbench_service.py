@@ -25,7 +25,7 @@ from crosscheck.casework import casework_path
 class Workbench:
     """`crosscheck workbench` with every process of it tagged."""
 
-    def __init__(self, tmp_path, workers: int = 1):
+    def __init__(self, tmp_path, workers: int = 1, extra: tuple[str, ...] = ()):
         self.store = build_store(tmp_path)
         self.tag = new_tag()
         self.url = f"http://127.0.0.1:{free_port()}"
@@ -33,7 +33,7 @@ class Workbench:
         with open(self.log, "w", encoding="utf-8") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "crosscheck.cli", "workbench", "--store", str(self.store), "--project",
-                 str(write_project(tmp_path / "project")), "--port", self.url.rsplit(":", 1)[1], "--workers", str(workers)],
+                 str(write_project(tmp_path / "project")), "--port", self.url.rsplit(":", 1)[1], "--workers", str(workers), *extra],
                 cwd=str(REPO), env=tagged_env(self.tag), stdout=out, stderr=subprocess.STDOUT)
 
         def answers():

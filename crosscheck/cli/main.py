@@ -26,6 +26,7 @@ def run(
     project: Optional[Path] = typer.Option(None, "--project", help="Project folder (connectors/, rules/, crosscheck.toml)."),
     alert: list[str] = typer.Option([], "--alert", help="Also alert this Apprise URL (mailtos://, dingtalk://, wecombot://, feishu://, json:// ...) (repeatable)."),
     engine: Optional[str] = typer.Option(None, "--engine", help="Where rules run: duckdb or spark. Default: crosscheck.toml's engine (duckdb)."),
+    log_file: Optional[Path] = typer.Option(None, "--log-file", help="Also write the run's events here, one a line, rotated. Default: crosscheck.toml's log_file."),
     debug: bool = typer.Option(False, "--debug", help="When the run fails, also print the traceback."),
 ) -> None:
     """Load a delivery, run the rules, write findings and reports, send the alerts.
@@ -40,6 +41,7 @@ def run(
     from crosscheck.pipeline.lifecycle import RunFailed
     from crosscheck.pipeline.run import RunError, RunRequest, execute_run, parse_overrides
     from crosscheck.service.lifetime import Stopped, stop_on_signals
+    from crosscheck.service.logfile import start_logging
     from crosscheck.store import StoreBusy, StoreError
 
     log_to_stderr(debug)
@@ -59,7 +61,9 @@ def run(
                 alerts=list(alert),
                 engine=engine,
             )
-            result = execute_run(request, ProjectConfig.load(project))
+            config = ProjectConfig.load(project)
+            start_logging(config, log_file)
+            result = execute_run(request, config)
     except Stopped as exc:  # before the run began: nothing to record
         fail(f"{exc}; nothing was recorded", code=exc.exit_code)
     except StoreBusy as exc:  # another run held the findings store past the lock timeout

@@ -12,6 +12,8 @@ from crosscheck.workbench.app import create_app
 
 _STORE, _PROJECT, _PARENT = "CROSSCHECK_WORKBENCH_STORE", "CROSSCHECK_WORKBENCH_PROJECT", "CROSSCHECK_WORKBENCH_PARENT"
 STOP_SECONDS = 5
+#: The server's own loggers a log file also takes (uvicorn's errors).
+LOGGERS = ("uvicorn.error",)
 
 
 def serve(store: Path, config: ProjectConfig, *, host: str, port: int, workers: int = 1) -> None:
@@ -32,5 +34,8 @@ def app_from_environment():
         from crosscheck.service.lifetime import die_with_parent
 
         die_with_parent(os.getppid())
-    project = Path(os.environ[_PROJECT])
-    return create_app(Path(os.environ[_STORE]), ProjectConfig.load(project))
+    from crosscheck.service.logfile import start_logging
+
+    config = ProjectConfig.load(Path(os.environ[_PROJECT]))
+    start_logging(config, also=LOGGERS)
+    return create_app(Path(os.environ[_STORE]), config)
