@@ -14,7 +14,7 @@ DEMO_PASSWORD ?= demo-workbench-2026
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup sample demo test browser serve clean bench bench-workbench
+.PHONY: setup sample demo test browser deploy-tools serve clean bench bench-workbench
 
 setup: $(BIN)/crosscheck
 
@@ -44,10 +44,17 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-calc poppler-utils >/dev/null) ; } || \
 	  echo "libreoffice not installed: the findings.xlsx-to-PDF test will be skipped"
 
+# The deployment test runs `systemd-analyze verify` on deploy/'s units (Debian's systemd package);
+# without it that test is skipped and says why.
+deploy-tools:
+	@command -v systemd-analyze >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd >/dev/null) ; } || \
+	  echo "systemd-analyze not installed: the deployment test will be skipped"
+
 # Two test processes (CI has two cores); a test file stays in one process, its fixtures built once.
 TEST_WORKERS ?= 2
 
-test: setup browser
+test: setup browser deploy-tools
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 clean:
