@@ -109,6 +109,23 @@ def wait_for(condition: Callable[[], object], timeout: float, what: str | Callab
         time.sleep(0.1)
 
 
+def stopped_by(proc: subprocess.Popen, tag: str, signum: int) -> int:
+    """Send `signum` to `proc`; wait for it and for every process of `tag` to be gone (an
+    AssertionError names what is left). Its exit status."""
+    proc.send_signal(signum)
+    code = proc.wait(timeout=STOPPED_WITHIN)
+    wait_for(lambda: not tagged(tag), STOPPED_WITHIN,
+             lambda: f"still running after {signal.Signals(signum).name}: {tagged(tag)}")
+    return code
+
+
+def assert_recorded_stopped(proc: subprocess.Popen, store: Path, signum: int) -> None:
+    """`crosscheck run` ended by `signum`: its exit status says so, and its store has it as failed, the signal named."""
+    assert proc.returncode == 128 + signum, proc.communicate()
+    runs = recorded_runs(store)
+    assert [r["status"] for r in runs] == ["failed"] and f"{signal.Signals(signum).name} received" in runs[0]["error"], runs
+
+
 def kill_tagged(tag: str) -> None:
     """Clean-up after a failed test: SIGKILL whatever of the tag still runs."""
     for pid in tagged(tag):

@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from processes import STOPPED_WITHIN, held_run, kill_tagged, new_tag, recorded_runs, tagged, wait_for
+from processes import assert_recorded_stopped, held_run, kill_tagged, new_tag, stopped_by, tagged
 
 from crosscheck.config import ProjectConfig
 from crosscheck.engines.spark import unavailable_reason
@@ -22,11 +22,7 @@ def test_sigterm_to_a_run_on_spark_leaves_no_driver(crosscheck_cmd, sample_city,
         proc = held_run(crosscheck_cmd, sample_city, tmp_path, "rules", tag, "--rules", "pension_paid_after_death",
                         "--engine", "spark")
         assert any("java" in command for command in tagged(tag).values()), tagged(tag)  # the driver runs
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=STOPPED_WITHIN)
-        wait_for(lambda: not tagged(tag), STOPPED_WITHIN, lambda: f"still running after SIGTERM: {tagged(tag)}")
+        stopped_by(proc, tag, signal.SIGTERM)
     finally:
         kill_tagged(tag)
-    assert proc.returncode == 128 + signal.SIGTERM, proc.communicate()
-    runs = recorded_runs(tmp_path / "store.duckdb")
-    assert [r["status"] for r in runs] == ["failed"] and "SIGTERM" in runs[0]["error"], runs
+    assert_recorded_stopped(proc, tmp_path / "store.duckdb", signal.SIGTERM)

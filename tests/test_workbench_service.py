@@ -15,7 +15,7 @@ import sys
 import httpx
 import pytest
 
-from processes import STOPPED_WITHIN, kill_tagged, new_tag, tagged, tagged_env, wait_for
+from processes import kill_tagged, new_tag, stopped_by, tagged, tagged_env, wait_for
 from workbench_helpers import REPO, build_store, free_port, logged_in, write_project
 
 from crosscheck import __version__
@@ -45,13 +45,8 @@ class Workbench:
         wait_for(answers, 60, lambda: "the workbench did not start: " + self.log.read_text())
 
     def stopped_by(self, signum: int) -> int:
-        running = tagged(self.tag)
-        assert self.proc.pid in running
-        self.proc.send_signal(signum)
-        code = self.proc.wait(timeout=STOPPED_WITHIN)
-        wait_for(lambda: not tagged(self.tag), STOPPED_WITHIN,
-                 lambda: f"still running after {signal.Signals(signum).name}: {tagged(self.tag)}")
-        return code
+        assert self.proc.pid in tagged(self.tag)
+        return stopped_by(self.proc, self.tag, signum)
 
     def close(self) -> None:
         kill_tagged(self.tag)

@@ -40,7 +40,7 @@ def run(
     from crosscheck.reports.text import console_summary
     from crosscheck.pipeline.lifecycle import RunFailed
     from crosscheck.pipeline.run import RunError, RunRequest, execute_run, parse_overrides
-    from crosscheck.service.lifetime import Stopped, stop_on_signals
+    from crosscheck.service.lifetime import Stopped, stop_on_signals, stop_signal_of, stoppable
     from crosscheck.service.logfile import start_logging
     from crosscheck.store import StoreBusy, StoreError
 
@@ -63,9 +63,9 @@ def run(
             )
             config = ProjectConfig.load(project)
             start_logging(config, log_file)
-            result = execute_run(request, config)
-    except Stopped as exc:  # before the run began: nothing to record
-        fail(f"{exc}; nothing was recorded", code=exc.exit_code)
+            result = execute_run(request, config, step=stoppable)
+    except Stopped as exc:  # before the run began, or after it was recorded
+        fail(str(exc), code=exc.exit_code)
     except StoreBusy as exc:  # another run held the findings store past the lock timeout
         fail(f"{exc}; nothing was recorded for this run", code=3)
     except RunFailed as exc:
@@ -73,7 +73,8 @@ def run(
             import traceback
 
             traceback.print_exception(exc.__cause__ or exc, file=sys.stderr)
-        fail(str(exc), code=exc.__cause__.exit_code if isinstance(exc.__cause__, Stopped) else 1)
+        signum = stop_signal_of(exc.__cause__ or exc)
+        fail(str(exc), code=128 + signum if signum else 1)
     except (RunError, StoreError, ValueError) as exc:
         fail(str(exc))
     typer.echo(console_summary(result))

@@ -3,7 +3,10 @@
 - `stop_on_signals()`: while it is active, SIGTERM or SIGINT raises `Stopped` (naming the
   signal) in the main thread, so the code in progress unwinds through its own failure path
   (`crosscheck run` records the run as failed, with the signal named). A further signal
-  meanwhile is ignored: the first one is being handled.
+  meanwhile is ignored: the first one is being handled. The process remembers it was asked
+  (`stop_requested`): a DuckDB query turns the exception raised inside it into "Query
+  interrupted", which a caller may take for an ordinary error, so `stoppable` steps end the
+  run at the next step, and `stop_signal_of` names the signal whatever unwound the code.
 - `quick_teardown()`: a process that ends skips the interpreter's last collection of its
   heap (seconds, for a flow process's pandas, Prefect and GX objects on a busy machine).
 - `die_with_parent(watch)`: called first in a child process (the validation worker), it makes
@@ -45,6 +48,23 @@ class Stopped(BaseException):
         return 128 + self.signum
 
 
+_requested: list[int] = []  # the stop signal this process received, once asked
+
+
+def stop_requested() -> int | None:
+    """The signal that asked this process to stop (under `stop_on_signals`), if one did."""
+    return _requested[0] if _requested else None
+
+
+def stoppable(name: str, fn, *args):
+    """A pipeline step (crosscheck.pipeline.run.Step) that first ends the run if it was asked to
+    stop and the exception got lost on the way."""
+    signum = stop_requested()
+    if signum is not None:
+        raise Stopped(signum)
+    return fn(*args)
+
+
 @contextmanager
 def stop_on_signals() -> Iterator[None]:
     """SIGTERM and SIGINT raise `Stopped` in the main thread meanwhile (once; later ones are
@@ -52,12 +72,11 @@ def stop_on_signals() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    raised: list[int] = []
 
     def handler(signum: int, frame) -> None:
-        if raised:
+        if _requested:
             return
-        raised.append(signum)
+        _requested.append(signum)
         raise Stopped(signum)
 
     previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
@@ -69,15 +88,21 @@ def stop_on_signals() -> Iterator[None]:
 
 
 def stop_signal_of(exc: BaseException) -> int | None:
-    """The signal that asked the process to stop, if `exc` says one did: `Stopped`, Ctrl-C's
-    KeyboardInterrupt, or an exception carrying its signal number (a Prefect flow's
-    termination)."""
-    if isinstance(exc, Stopped):
-        return exc.signum
-    if isinstance(exc, KeyboardInterrupt):
-        return signal.SIGINT
-    found = getattr(exc, "signal", None)
-    return found if isinstance(found, int) and not isinstance(found, bool) else None
+    """The signal that asked the process to stop, if one did: `Stopped`, Ctrl-C's
+    KeyboardInterrupt or an exception carrying its signal number (a Prefect flow's
+    termination), in `exc` or what it was raised from; else the one this process received."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, Stopped):
+            return exc.signum
+        if isinstance(exc, KeyboardInterrupt):
+            return signal.SIGINT
+        found = getattr(exc, "signal", None)
+        if isinstance(found, int) and not isinstance(found, bool):
+            return found
+        exc = exc.__cause__ or exc.__context__
+    return stop_requested()
 
 
 def quick_teardown() -> None:
