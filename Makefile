@@ -14,7 +14,7 @@ DEMO_PASSWORD ?= demo-workbench-2026
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup sample demo test check browser serve clean bench bench-workbench
+.PHONY: setup sample demo test check browser deploy-tools serve clean bench bench-workbench
 
 setup: $(BIN)/crosscheck
 
@@ -44,10 +44,17 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-calc poppler-utils >/dev/null) ; } || \
 	  echo "libreoffice not installed: the findings.xlsx-to-PDF test will be skipped"
 
+# The deployment test runs `systemd-analyze verify` on deploy/'s units (Debian's systemd package);
+# without it that test is skipped and says why.
+deploy-tools:
+	@command -v systemd-analyze >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd >/dev/null) ; } || \
+	  echo "systemd-analyze not installed: the deployment test will be skipped"
+
 # Two test processes (CI has two cores); a test file stays in one process, its fixtures built once.
 TEST_WORKERS ?= 2
 
-test: setup browser
+test: setup browser deploy-tools
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # The quick loop while developing: every test but the end-to-end ones (tests/conftest.py END_TO_END).
@@ -58,8 +65,9 @@ clean:
 	rm -rf $(VENV) reports $(DELIVERIES) .prefect .pytest_cache
 
 # Schedule the nightly run (cron from crosscheck.toml) and serve it; starts a local Prefect server if PREFECT_API_URL is unset.
+# SIGTERM or Ctrl-C stops it all within 10 s. LOG_FILE=path: the service's events there too (or log_file in crosscheck.toml).
 serve: setup
-	$(BIN)/python -m flows.serve
+	$(BIN)/python -m flows.serve $(if $(LOG_FILE),--log-file $(LOG_FILE))
 
 # City-scale benchmark (1M and 10M residents, generated once under BENCH_DIR): appends to BENCHMARKS.md.
 BENCH_DIR ?= /tmp/crosscheck-bench

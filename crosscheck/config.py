@@ -134,7 +134,7 @@ def default_project_dir() -> Path:
 #: [crosscheck] keys that name a folder or file, relative to crosscheck.toml, and their defaults.
 PATHS = {"connectors_dir": "connectors", "rules_dir": "rules", "reports_dir": "reports",
          "deliveries_dir": "sample_data/deliveries", "cache_dir": ".crosscheck-cache", "store": "crosscheck.duckdb",
-         "spark_work_dir": ""}
+         "spark_work_dir": "", "log_file": ""}
 
 
 @dataclass(frozen=True, config=_CHECKED)
@@ -160,6 +160,8 @@ class ProjectConfig:
     spark_remote: str = ""        # Spark Connect URL (sc://host:15002); set: used instead of spark_master
     spark_work_dir: Path | None = None  # Parquet hand-over folder; on a cluster, shared storage at the same path everywhere
     spark_conf: dict[str, Any] = field(default_factory=dict)  # extra Spark settings ([crosscheck.spark_conf] table)
+    log_file: Path | None = None  # events of runs, the serve loop and the workbench, one a line (crosscheck.service.logfile)
+    log_json: bool = False        # those lines as JSON objects
     alerts: AlertsConfig = field(default_factory=AlertsConfig)  # the [alerts] table
     workbench: WorkbenchConfig = field(default_factory=WorkbenchConfig)  # the [workbench] table
 
@@ -214,7 +216,8 @@ class ProjectConfig:
             raise SettingsError(f"{path}: unknown table [{t}] (line {lines.get((t,), '?')})"
                                 f"{did_you_mean(t, ['crosscheck', 'alerts', 'workbench'])}")
         raw = dict(data.get("crosscheck", {}))
-        env = {"cache_dir": os.environ.get("CROSSCHECK_CACHE_DIR"), "store": os.environ.get("CROSSCHECK_STORE")}
+        env = {"cache_dir": os.environ.get("CROSSCHECK_CACHE_DIR"), "store": os.environ.get("CROSSCHECK_STORE"),
+               "log_file": os.environ.get("CROSSCHECK_LOG_FILE")}
         values: dict[str, Any] = {"project_dir": root}
         for key, default in PATHS.items():
             given = raw.pop(key, None)
@@ -222,7 +225,7 @@ class ProjectConfig:
                 values[key] = Path(env[key]).resolve()
             elif given is not None and not isinstance(given, str):
                 raise SettingsError(f"{path}: {key} {given!r}: expected a path in quotes (line {lines.get(('crosscheck', key), '?')})")
-            elif key == "spark_work_dir":
+            elif key in ("spark_work_dir", "log_file"):  # optional: none unless given
                 values[key] = (root / given).resolve() if given else None
             else:
                 values[key] = (root / (given or default)).resolve()

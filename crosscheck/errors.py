@@ -14,7 +14,10 @@ from __future__ import annotations
 import difflib
 import errno
 import re
+import signal
 from typing import Iterable
+
+from crosscheck.service.lifetime import Stopped, stop_signal_of
 
 #: How alike two names must be (difflib's ratio) for one to be suggested for the other.
 CUTOFF = 0.6
@@ -51,8 +54,16 @@ _OUT_OF_MEMORY = re.compile(r"out of memory|could not allocate|failed to allocat
 _PATH = re.compile(r"""["'](/[^"'\n]+)["']""")
 
 
+def interrupted(exc: BaseException) -> bool:
+    """DuckDB's answer to a signal that came during a query: the signal's own exception is lost,
+    this is raised instead. The process was asked to stop: no file or rule is to blame."""
+    return type(exc) is RuntimeError and str(exc) == "Query interrupted"
+
+
 def _kind(exc: BaseException) -> str:
-    """'disk full', 'out of memory' or '' for an exception that is not a fault."""
+    """'disk full', 'out of memory', 'interrupted' or '' for an exception that is not a fault."""
+    if interrupted(exc):
+        return "interrupted"
     if isinstance(exc, MemoryError):
         return "out of memory"
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -88,8 +99,14 @@ def describe(exc: BaseException, *, memory_limit: str = "") -> str:
     where = f" writing {path}" if path else ""
     if kind == "disk full":
         return f"disk full{where}: free space there (or point cache_dir / reports_dir elsewhere) and run again"
+    if kind == "interrupted" and not stop_signal_of(exc):
+        return "interrupted by a signal during a query: the run was stopped before it finished"
     if kind == "out of memory":
         limit = f" (duckdb_memory_limit {memory_limit})" if memory_limit else ""
         return f"out of memory{limit}{where}: lower duckdb_memory_limit in crosscheck.toml or free memory, and run again"
     first = (str(exc).strip().splitlines() or [""])[0]
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    said = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    signum = stop_signal_of(exc)
+    if signum and not isinstance(exc, Stopped):  # what unwound a stopped run (a flow's termination, an interrupted query)
+        return f"{signal.Signals(signum).name} received: stopped before it finished ({said})"
+    return said

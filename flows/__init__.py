@@ -69,3 +69,31 @@ def _ship_pipeline_logs() -> None:
 
 _ship_pipeline_logs()
 
+
+def _quick_teardown() -> None:
+    """A flow process asked to stop ends within a service manager's stop budget (flows/serve.py)."""
+    from crosscheck.service.lifetime import quick_teardown
+
+    quick_teardown()
+
+
+_quick_teardown()
+
+
+def _log_to_file() -> None:
+    """The project's log file (crosscheck.toml `log_file`, or the serve loop's --log-file): the
+    serve loop's and every flow run's events go there too. A project file that does not load
+    is said by the flow itself, when it loads it."""
+    from crosscheck.config import ProjectConfig
+    from crosscheck.service.logfile import log_to_file
+
+    try:
+        config = ProjectConfig.load()
+    except ValueError:
+        return
+    if config.log_file:
+        log_to_file(config.log_file, json_lines=config.log_json)
+
+
+_log_to_file()
+

@@ -42,6 +42,8 @@ END_TO_END = {
     "test_store_safety.py", "test_workbench_api.py", "test_workbench_browser.py", "test_workbench_concurrency.py",
     "test_workbench_day_one.py", "test_workbench_time.py", "test_hardening_delivery.py", "test_hardening_faults.py",
     "test_hardening_lockdown.py", "test_hardening_properties.py",
+    "test_backup.py", "test_log_files.py", "test_run_stops.py", "test_serve_stops.py", "test_spark_stops.py",
+    "test_status.py", "test_workbench_service.py",
 }
 
 

@@ -25,7 +25,11 @@ def parse_date(value: str | None, option: str) -> date:
 
 
 class _StderrHandler(logging.Handler):
-    """The pipeline's warnings on whatever sys.stderr is when they happen, masked."""
+    """The pipeline's warnings on whatever sys.stderr is when they happen, masked. The run's life
+    (`crosscheck.pipeline.run`: started, finished, failed) is for log files: the command says it already."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.name != "crosscheck.pipeline.run" and super().filter(record)
 
     def emit(self, record: logging.LogRecord) -> None:
         from crosscheck.privacy.masking import mask_ids_in_text
@@ -39,9 +43,12 @@ class _StderrHandler(logging.Handler):
 def log_to_stderr(debug: bool) -> None:
     """The pipeline's warnings (retries, skipped deliveries) on stderr, identity numbers masked."""
     logger = logging.getLogger("crosscheck")
-    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
-        logger.addHandler(_StderrHandler())
-    logger.setLevel(logging.DEBUG if debug else logging.WARNING)
+    level = logging.DEBUG if debug else logging.WARNING
+    for handler in [h for h in logger.handlers if isinstance(h, _StderrHandler)] or [_StderrHandler()]:
+        handler.setLevel(level)  # a log file (crosscheck.service.logfile) may take more than the console
+        if handler not in logger.handlers:
+            logger.addHandler(handler)
+    logger.setLevel(level)
     logger.propagate = False
 
 

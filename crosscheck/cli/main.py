@@ -29,6 +29,7 @@ def run(
     project: Optional[Path] = typer.Option(None, "--project", help="Project folder (connectors/, rules/, crosscheck.toml)."),
     alert: list[str] = typer.Option([], "--alert", help="Also alert this Apprise URL (mailtos://, dingtalk://, wecombot://, feishu://, json:// ...) (repeatable)."),
     engine: Optional[str] = typer.Option(None, "--engine", help="Where rules run: duckdb or spark. Default: crosscheck.toml's engine (duckdb)."),
+    log_file: Optional[Path] = typer.Option(None, "--log-file", help="Also write the run's events here, one a line, rotated. Default: crosscheck.toml's log_file."),
     debug: bool = typer.Option(False, "--debug", help="When the run fails, also print the traceback."),
 ) -> None:
     """Load a delivery, run the rules, write findings and reports, send the alerts.
@@ -36,33 +37,41 @@ def run(
     Exit status: 0 when the run completed (findings or not, rules partial or skipped
     included: the summary says so); 1 when it started but could not finish (recorded
     as failed, a notice sent to the alert channels); 2 for bad input; 3 when the
-    findings store stayed busy past its lock timeout."""
+    findings store stayed busy past its lock timeout; 143 (SIGTERM) or 130 (SIGINT)
+    when it was stopped (recorded as failed, the signal named)."""
     from crosscheck.config import ProjectConfig
     from crosscheck.reports.text import console_summary
     from crosscheck.pipeline.lifecycle import RunFailed
     from crosscheck.pipeline.run import RunError, RunRequest, execute_run, parse_overrides
+    from crosscheck.service.lifetime import Stopped, stop_on_signals, stop_signal_of, stoppable
+    from crosscheck.service.logfile import start_logging
     from crosscheck.store import StoreBusy, StoreError
 
     log_to_stderr(debug)
     as_of_date = parse_date(as_of, "--as-of")
     try:
-        request = RunRequest(
-            extracts=extracts,
-            as_of=as_of_date,
-            out=out,
-            rules=split_ids(rules),
-            districts=split_ids(districts),
-            mask=not no_mask,
-            overrides=parse_overrides(param),
-            store=store,
-            record=not no_record,
-            alerts=list(alert),
-            engine=engine,
-            domains=split_ids(domains),
-        )
-        # a caller may hand the command a checkpoint (crosscheck.checkpoints) in its context object
-        checkpoint = getattr(ctx.obj, "checkpoint", carry_on)
-        result = execute_run(request, ProjectConfig.load(project), checkpoint=checkpoint)
+        with stop_on_signals():  # SIGTERM / SIGINT end the run through its failure path: recorded as failed
+            request = RunRequest(
+                extracts=extracts,
+                as_of=as_of_date,
+                out=out,
+                rules=split_ids(rules),
+                districts=split_ids(districts),
+                mask=not no_mask,
+                overrides=parse_overrides(param),
+                store=store,
+                record=not no_record,
+                alerts=list(alert),
+                engine=engine,
+                domains=split_ids(domains),
+            )
+            config = ProjectConfig.load(project)
+            start_logging(config, log_file)
+            # a caller may hand the command a checkpoint (crosscheck.checkpoints) in its context object
+            checkpoint = getattr(ctx.obj, "checkpoint", carry_on)
+            result = execute_run(request, config, step=stoppable, checkpoint=checkpoint)
+    except Stopped as exc:  # before the run began, or after it was recorded
+        fail(str(exc), code=exc.exit_code)
     except StoreBusy as exc:  # another run held the findings store past the lock timeout
         fail(f"{exc}; nothing was recorded for this run", code=3)
     except RunFailed as exc:
@@ -70,7 +79,8 @@ def run(
             import traceback
 
             traceback.print_exception(exc.__cause__ or exc, file=sys.stderr)
-        fail(str(exc), code=1)
+        signum = stop_signal_of(exc.__cause__ or exc)
+        fail(str(exc), code=128 + signum if signum else 1)
     except (RunError, StoreError, ValueError) as exc:
         fail(str(exc))
     typer.echo(console_summary(result))
@@ -83,6 +93,7 @@ def _mount_subcommands() -> None:
     from crosscheck.cli.rules import rules_app
     from crosscheck.cli.review import review_app, runs_app
     from crosscheck.cli.sql import sql
+    from crosscheck.cli.service import backup, restore, status
     from crosscheck.cli.workbench import users_app, workbench
 
     app.command()(sql)
@@ -96,6 +107,9 @@ def _mount_subcommands() -> None:
     app.add_typer(cache_app, name="cache", help="The cache of loaded deliveries and parsed files: list, prune.")
     app.add_typer(review_app, name="review", help="Record reviewers' dispositions and outcomes (docs/reviewing.md).")
     app.add_typer(runs_app, name="runs", help="Runs recorded in the findings store, with provenance.")
+    app.command("status")(status)
+    app.command("backup")(backup)
+    app.command("restore")(restore)
 
 
 _mount_subcommands()

@@ -215,18 +215,25 @@ def workbench(
     store: Optional[Path] = _store_opt,
     project: Optional[Path] = _project_opt,
     workers: int = typer.Option(1, "--workers", min=1, help="Server processes (they share the casework database)."),
+    log_file: Optional[Path] = typer.Option(None, "--log-file", help="Also write its events here, one a line, rotated. Default: crosscheck.toml's log_file."),
 ) -> None:
     """Serve the workbench (线索核查工作台): clues, dispositions, feedback, closure, dashboard, audit log."""
+    import logging
+
     from crosscheck.config import ProjectConfig
-    from crosscheck.workbench.server import serve
+    from crosscheck.service.logfile import start_logging
+    from crosscheck.workbench.server import LOGGERS, serve
 
     try:
         config = ProjectConfig.load(project)
     except ValueError as exc:
         _fail(str(exc))
+    start_logging(config, log_file, also=LOGGERS)
     path = store_path(store, project).absolute()
     prepare(path)
     host = host or config.workbench.host
     port = port or config.workbench.port
+    log = logging.getLogger("crosscheck.workbench")
     typer.echo(f"crosscheck workbench on http://{host}:{port}/ (store {path}); Ctrl-C stops it", err=True)
-    serve(path, config, host=host, port=port, workers=workers)
+    log.info("workbench on http://%s:%d/ (store %s, %d server process(es))", host, port, path, workers)
+    serve(path, config, host=host, port=port, workers=workers)  # uvicorn logs its own start and stop

@@ -34,6 +34,9 @@ from crosscheck.catalog import TableSpec
 from crosscheck.results import ExpectationResult
 
 SAMPLE_ROWS = 200_000
+#: Seconds the validation worker is given to end on its own when the run closes (an idle one ends at
+#: once, cleanly; a busy one is stopped: its outcomes are no longer wanted).
+STOP_SECONDS = 1
 _COLUMN_KEYS = ("column", "column_A", "column_B", "column_list")
 _counter = itertools.count()
 
@@ -277,9 +280,17 @@ def validate_table(checks: "Checks", con, table: str, spec: TableSpec) -> Callab
     return table_results(checks, con, relation, table, spec, row_counts(checks, con, relation, table, spec))
 
 
-def _worker_start() -> None:
-    """In the worker, before anything is imported: GX without its Spark support (GX imports
-    pyspark when it can; the worker validates pandas frames only)."""
+def _worker_start(parent_pid: int, watch) -> None:
+    """In the worker, before anything is imported: it ends with the run that started it,
+    however the run ends (crosscheck.service.lifetime.die_with_parent); Ctrl-C is the run's
+    to handle; GX without its Spark support (GX imports pyspark when it can; the worker
+    validates pandas frames only)."""
+    import signal
+
+    from crosscheck.service.lifetime import die_with_parent
+
+    die_with_parent(parent_pid, watch)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.modules.setdefault("pyspark", None)  # type: ignore[arg-type]
 
 
@@ -311,18 +322,24 @@ class Checks:
 
     def __init__(self, background: bool = False):
         self._pool = None
+        self._watched = None  # this process's end of the pipe the worker watches (it ends when this closes)
         self._later: list[Callable[[], None]] = []
         if background:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
+            from crosscheck.service.lifetime import parent_watch
+
+            watch, self._watched = parent_watch()
             try:
                 self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_worker_start)
+                                                 initializer=_worker_start, initargs=(os.getpid(), watch))
                 _start_worker(self._pool)
             except (OSError, RuntimeError) as exc:  # no process can be started: validate here
                 logging.getLogger(__name__).warning("validation runs in the run's process: %s", exc)
-                self._pool = None
+                self.close()
+            finally:
+                watch.close()  # the worker has its own copy
         else:
             warm_up()
 
@@ -354,6 +371,16 @@ class Checks:
             self._later.pop(0)()
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        """Stop the worker (its outcomes are no longer wanted): an idle one ends at once, a busy
+        one is terminated after STOP_SECONDS."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            workers = list((getattr(pool, "_processes", None) or {}).values())  # no public way to stop them
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in workers:
+                process.join(STOP_SECONDS)
+                if process.is_alive():
+                    process.terminate()
+        if self._watched is not None:
+            self._watched.close()
+            self._watched = None

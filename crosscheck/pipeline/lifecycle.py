@@ -5,11 +5,17 @@ complete run (crosscheck.pipeline.schedule). Starting a run never waits for the 
 """
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 from crosscheck.config import ProjectConfig
 from crosscheck.results import RunResult
+
+log = logging.getLogger("crosscheck.pipeline.run")
+
+#: Seconds a run stopped by a signal waits for the store to record itself as failed.
+STOPPED_LOCK_TIMEOUT = 5
 
 
 class RunFailed(Exception):
@@ -38,17 +44,24 @@ class RunLife:
                             "out_dir": r.out_dir, "started_at": r.started_at.isoformat(), "started_by": r.started_by,
                             "scope": r.scope, "request": r.request})
         r.missed_schedules = self._missed_schedules()
+        log.info("run %s started: %s run of %s, as-of %s, by %s", r.run_id, r.scope, r.extracts_root, r.as_of,
+                 r.started_by)
 
     def end(self) -> None:
         """The run is recorded (or asked nothing of the store): no longer in the journal."""
         if self.journal is not None:
             self.journal.end(self.result.run_id)
+        r = self.result
+        if r.finished_at is not None and not r.error:
+            log.info("run %s finished: %d rule(s), %d finding(s) listed, reports in %s", r.run_id, len(r.rules),
+                     r.findings.num_rows if r.findings is not None else 0, r.out_dir)
 
     def fail(self, exc: BaseException) -> BaseException:
         """Record the run as failed (store, else journal) and send the failure notice; returns
         what to raise: RunFailed, or a StoreBusy as it is (nothing could be recorded)."""
         from crosscheck.errors import describe
         from crosscheck.privacy.masking import mask_ids_in_text
+        from crosscheck.service.lifetime import stop_signal_of
         from crosscheck.store import Store, StoreBusy
 
         result = self.result
@@ -58,12 +71,16 @@ class RunLife:
         if self.journal is not None:
             self.journal.note_error(result.run_id, result.error)  # the next run records it if we cannot
             if not isinstance(exc, StoreBusy):
+                wait = self.config.store_lock_timeout
+                if stop_signal_of(exc):  # asked to stop: no long wait (the journal keeps it for the next run)
+                    wait = min(wait, STOPPED_LOCK_TIMEOUT)
                 try:
-                    with Store.open(self.store, lock_timeout=self.config.store_lock_timeout) as store:
+                    with Store.open(self.store, lock_timeout=wait) as store:
                         store.record_failed(result)
                     self.end()
                 except BaseException as store_exc:  # noqa: BLE001 - said; the journal keeps the run
                     message += f"; not recorded in the store {self.store}: {describe(store_exc)}"
+        log.error("%s", message)
         self._send_failure_notices([result])
         return exc if isinstance(exc, StoreBusy) else RunFailed(message, result)
 

@@ -25,6 +25,7 @@ from sqlglot import exp
 
 from crosscheck.engines import dialect
 from crosscheck.engines.base import Engine, as_engine
+from crosscheck.errors import interrupted
 
 from crosscheck.results import FINDINGS_SCHEMA, RULE_OUTPUT_COLUMNS, RuleOutcome, StandIn
 from crosscheck.rules.compiler import EVIDENCE_PREFIX, CompileError
@@ -392,6 +393,8 @@ def run_rule(
         sql = sql_run if run_on is compiled else sql
         table = render_findings(rule, columns, rows, params, as_of)
     except Exception as exc:  # one bad rule never stops the others
+        if interrupted(exc):  # a signal stopped the process, not the rule
+            raise
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return _outcome(rule, "failed", reason=f"{type(exc).__name__}: {msg}", parameters=params, sql=sql,
                         seconds=round(time.perf_counter() - started, 3)), empty

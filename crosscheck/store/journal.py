@@ -18,7 +18,8 @@ from crosscheck.privacy.files import private_dirs
 ENDED = "the run ended without finishing: its process is gone (killed, out of memory, or the machine stopped)"
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` of this host still runs."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -69,7 +70,7 @@ class RunJournal:
             except (OSError, ValueError):
                 continue
             here = entry.get("host") == socket.gethostname()
-            entry["state"] = "ended" if here and not _alive(int(entry.get("pid") or 0)) else "running"
+            entry["state"] = "ended" if here and not process_alive(int(entry.get("pid") or 0)) else "running"
             out.append(entry)
         return sorted(out, key=lambda e: str(e.get("started_at")))
 

@@ -170,7 +170,7 @@ class BodyTooLarge(Exception):
 
 def create_app(store: str | Path, config: ProjectConfig, clock: Clock = SYSTEM_CLOCK) -> FastAPI:
     """The workbench on the casework database of findings store ``store``, telling time by ``clock``."""
-    from crosscheck.workbench import api, pages, tools
+    from crosscheck.workbench import api, health, pages, tools
 
     databases = Databases(casework_path(Path(store)), config, clock)
     databases.get()  # create the database and its tables now, not on the first request
@@ -222,6 +222,7 @@ def create_app(store: str | Path, config: ProjectConfig, clock: Clock = SYSTEM_C
             return error(405, "不支持该操作", "method not allowed", request)
         return error(exc.status_code, *split_message(exc.detail), request)
 
+    app.include_router(health.router)
     app.include_router(api.router)
     app.include_router(tools.router)
     app.include_router(pages.router)
