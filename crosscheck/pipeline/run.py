@@ -82,6 +82,7 @@ class RunSession:
         self.life = RunLife(self.config, self.store_path, self.result, self.request.alerts)
         self._workspace: Workspace | None = None
         self.checks = None              # crosscheck.connectors.validation.Checks, opened with the workspace
+        self.on_change = None           # crosscheck.pipeline.incremental.RulesOnChange, with the canonical cache
         self._findings: list[pa.Table] = []
         self._rule_engine = None        # crosscheck.engines.Engine, opened before the first rule
         self._failed_sources: dict[str, str] = {}  # source whose folder could not be listed -> why
@@ -211,14 +212,12 @@ class RunSession:
             con = self.rule_engine()
             self.lock_down()
             rule = self.plan.ruleset[rule_id]
-            outcome, findings = run_rule(
-                con,
-                rule,
-                available=self.available,
-                as_of=self.request.as_of,
-                overrides=self.request.overrides.get(rule_id),
-                shared_views=self.workspace.shared_views,
-            )
+            args = dict(available=self.available, as_of=self.request.as_of,
+                        overrides=self.request.overrides.get(rule_id), shared_views=self.workspace.shared_views)
+            if self.on_change is not None:  # from the findings kept on an earlier delivery, where it can
+                outcome, findings = self.on_change.run(con, self.con, rule, loads=self.result.loads, **args)
+            else:
+                outcome, findings = run_rule(con, rule, **args)
             if outcome.status == "ok":
                 mark_partial(outcome, rule, self.result.loads)
             if findings.num_rows:
@@ -340,6 +339,12 @@ class RunSession:
                                     [f.path for f in self.plan.inventory.read],
                                     cached=engine_class(self.plan.engine).uses_canonical_cache, checkpoint=self.checkpoint)
         self.checks = Checks(background=not self._workspace.cached)
+        if self._workspace.states is not None:
+            from crosscheck.pipeline.incremental import RulesOnChange
+
+            self.on_change = RulesOnChange(self._workspace.states.layout, self.plan.catalog, self.plan.engine,
+                                           self.checkpoint)
+            self.result.on_change = self.on_change.how
 
     @property
     def workspace(self) -> Workspace:
@@ -362,6 +367,9 @@ class RunSession:
         """Before the first rule (see Workspace.lock_down), every table's expectations done."""
         self.open()
         self.checks.settle()
+        if self.on_change is not None and not self.workspace.locked:
+            self.on_change.prepare(self.con, [self.plan.ruleset[r] for r in self.plan.selected if r not in self.plan.broken],
+                                   self.available, self.request.overrides)
         self.workspace.lock_down(self.result.loads)
 
     def rule_engine(self):

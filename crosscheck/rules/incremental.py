@@ -77,7 +77,7 @@ class Locality:
 
     reason: str | None = None
     tree: exp.Query | None = None                        # the rule, inlined and qualified
-    restrictions: list[Restriction | None] = field(default_factory=list)  # None: not a canonical table
+    restrictions: list[Restriction] = field(default_factory=list)
     key_type: str = "VARCHAR"
     uses_as_of: bool = False
 
@@ -89,8 +89,7 @@ class Locality:
         """Table -> the columns whose changed values name touched subjects."""
         out: dict[str, set[str]] = {}
         for r in self.restrictions:
-            if r is not None:
-                out.setdefault(r.table, set()).add(r.column)
+            out.setdefault(r.table, set()).add(r.column)
         return out
 
 
@@ -254,7 +253,7 @@ class _Analysis:
     def columns_of(self, table: exp.Table) -> list[str]:
         return list(self.catalog.columns(table.name))
 
-    def classify_refs(self) -> list[Restriction | None]:
+    def classify_refs(self) -> list[Restriction]:
         keyed: dict[int, str] = {}
         for t in self.refs:
             cols = [c for c in self.columns_of(t) if self.find(("ref", id(t), c)) == self.key]
@@ -266,7 +265,7 @@ class _Analysis:
         if keyed:
             first = next(t for t in self.refs if id(t) in keyed)
             self.key_type = self.catalog.columns(first.name)[keyed[id(first)]]
-        out: list[Restriction | None] = []
+        out: list[Restriction] = []
         for t in self.refs:
             if id(t) in keyed:
                 self.kinds[id(t)] = ("keyed", self.key)
@@ -379,4 +378,49 @@ def _sides(query: exp.SetOperation) -> list[exp.Expression]:
         while isinstance(side, (exp.Paren, exp.Subquery)):
             side = side.this
         out.append(side)
+    return out
+
+
+def _touched_keys() -> exp.Select:
+    return exp.select("key").from_(TOUCHED)
+
+
+def rows_for_touched(r: Restriction) -> exp.Select:
+    """The rows of `r.table` a touched subject's findings read."""
+    if not r.links:
+        keys: exp.Query = _touched_keys()
+    else:
+        linked = [exp.select(exp.column(link.column)).from_(exp.to_table(link.table))
+                  .where(exp.column(link.key).isin(query=_touched_keys())) for link in r.links]
+        keys = linked[0]
+        for more in linked[1:]:
+            keys = exp.union(keys, more, distinct=False)
+    return exp.select("*").from_(exp.to_table(r.table)).where(exp.column(r.column).isin(query=keys))
+
+
+def restricted(locality: Locality) -> exp.Query:
+    """The rule run for the subjects in TOUCHED only: every table reference reads the rows of
+    those subjects (or linked to them), and only their findings are kept."""
+    tree = locality.tree.copy()
+    names = {r.table for r in locality.restrictions}
+    tables = [t for t in tree.find_all(exp.Table) if not t.args.get("db") and t.name in names]
+    if len(tables) != len(locality.restrictions):
+        raise ValueError("the rule's table references changed")
+    for table, r in zip(tables, locality.restrictions):
+        table.replace(exp.Subquery(this=rows_for_touched(r), alias=exp.TableAlias(this=exp.to_identifier(table.alias_or_name))))
+    return (exp.select("*").from_(exp.Subquery(this=tree, alias=exp.TableAlias(this=exp.to_identifier("__cc_rule"))))
+            .where(exp.column("subject").isin(query=exp.select(exp.cast(exp.column("key"), "VARCHAR")).from_(TOUCHED))))
+
+
+def touched_sql(restriction: Restriction, changed: str) -> exp.Select:
+    """The subjects whose findings may change because rows of `restriction.table` changed:
+    `changed` is a relation of those rows (old and new), with the restriction's column."""
+    values = exp.select(exp.column(restriction.column)).from_(changed)
+    if not restriction.links:
+        return exp.select(exp.alias_(exp.column(restriction.column), "key")).from_(changed)
+    queries = [exp.select(exp.alias_(exp.column(link.key), "key")).from_(exp.to_table(link.table))
+               .where(exp.column(link.column).isin(query=values.copy())) for link in restriction.links]
+    out = queries[0]
+    for more in queries[1:]:
+        out = exp.union(out, more, distinct=False)
     return out

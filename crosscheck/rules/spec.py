@@ -447,6 +447,9 @@ class Rule(Logic):
     suppression_days: int | None = Field(
         default=None, ge=0, description="days a reviewed finding of this rule stays suppressed; default: the store's"
     )
+    incremental: bool = Field(
+        default=True, description="false: always run the rule over every row, never only for the subjects a new "
+        "delivery touches (see docs/writing-rules.md, \"Rules on the change\")")
 
     @field_validator("parameters")
     @classmethod
