@@ -29,6 +29,7 @@ def run(
     alert: list[str] = typer.Option([], "--alert", help="Also alert this Apprise URL (mailtos://, dingtalk://, wecombot://, feishu://, json:// ...) (repeatable)."),
     engine: Optional[str] = typer.Option(None, "--engine", help="Where rules run: duckdb or spark. Default: crosscheck.toml's engine (duckdb)."),
     debug: bool = typer.Option(False, "--debug", help="When the run fails, also print the traceback."),
+    verify: bool = typer.Option(False, "--verify", help="Hash every file of the delivery, even those whose size and modification time are as when they were last hashed."),
 ) -> None:
     """Load a delivery, run the rules, write findings and reports, send the alerts.
 
@@ -57,6 +58,7 @@ def run(
             record=not no_record,
             alerts=list(alert),
             engine=engine,
+            verify=verify,
         )
         # a caller may hand the command a checkpoint (crosscheck.checkpoints) in its context object
         checkpoint = getattr(ctx.obj, "checkpoint", carry_on)

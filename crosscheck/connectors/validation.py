@@ -309,7 +309,9 @@ class Checks:
     runs `fn` at `settle()` (at once when not in the background). A worker that dies is
     replaced by this process: the outcomes are the same."""
 
-    def __init__(self, background: bool = False):
+    def __init__(self, background: bool = False, warm: bool = True):
+        """`warm`: start importing Great Expectations now (a run that loads nothing from files
+        may never validate: it imports it only when it does)."""
         self._pool = None
         self._later: list[Callable[[], None]] = []
         if background:
@@ -323,7 +325,7 @@ class Checks:
             except (OSError, RuntimeError) as exc:  # no process can be started: validate here
                 logging.getLogger(__name__).warning("validation runs in the run's process: %s", exc)
                 self._pool = None
-        else:
+        elif warm:
             warm_up()
 
     def outcomes(self, frame, table: str, items: list[tuple[str, dict[str, Any]]]) -> Callable[[], list[dict[str, Any]]]:

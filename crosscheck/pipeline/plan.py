@@ -40,6 +40,7 @@ class RunRequest:
     record: bool = True                       # False: compare with nothing, record nothing
     alerts: list[str] = field(default_factory=list)  # Apprise URLs alerted besides crosscheck.toml's [alerts]
     engine: str | None = None                 # where rules run: duckdb or spark; None: crosscheck.toml's engine
+    verify: bool = False                      # hash every file, not only those whose size or mtime changed
 
 
 def parse_as_of(value: str | date | None, option: str = "--as-of") -> date:

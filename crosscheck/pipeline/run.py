@@ -246,7 +246,7 @@ class RunSession:
     def collect(self) -> RunResult:
         """The rules' findings and the quarantine, read off the run's DuckDB, which is closed then."""
         result = self.result
-        self.checks.settle()
+        self.settle()
         result.findings = pa.concat_tables(self._findings) if self._findings else FINDINGS_SCHEMA.empty_table()
         tables = {row[0] for row in self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         if "quarantine" in tables:
@@ -337,8 +337,9 @@ class RunSession:
             return
         self._workspace = Workspace(self.config, Path(self.request.extracts), self.plan.catalog,
                                     [f.path for f in self.plan.inventory.read],
-                                    cached=engine_class(self.plan.engine).uses_canonical_cache, checkpoint=self.checkpoint)
-        self.checks = Checks(background=not self._workspace.cached)
+                                    cached=engine_class(self.plan.engine).uses_canonical_cache, checkpoint=self.checkpoint,
+                                    verify=self.request.verify)
+        self.checks = Checks(background=not self._workspace.cached, warm=not self._workspace.cached)
         if self._workspace.states is not None:
             from crosscheck.pipeline.incremental import RulesOnChange
 
@@ -364,13 +365,18 @@ class RunSession:
         return self.workspace.cache_used
 
     def lock_down(self) -> None:
-        """Before the first rule (see Workspace.lock_down), every table's expectations done."""
+        """Before the first rule (see Workspace.lock_down); the tables' expectations are settled
+        later (`collect`): rules never wait for them."""
         self.open()
-        self.checks.settle()
         if self.on_change is not None and not self.workspace.locked:
             self.on_change.prepare(self.con, [self.plan.ruleset[r] for r in self.plan.selected if r not in self.plan.broken],
                                    self.available, self.request.overrides)
         self.workspace.lock_down(self.result.loads)
+
+    def settle(self) -> None:
+        """Every table's expectations done; then the delivery's tables are kept for the next run."""
+        self.checks.settle()
+        self.workspace.keep_loaded(self.result.loads)
 
     def rule_engine(self):
         """What rules run on (crosscheck.engines), opened on first use; the loaded canonical
