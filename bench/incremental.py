@@ -96,7 +96,7 @@ def _figures(out: Path) -> dict:
 
 def bench_incremental(city: Path, work: Path, cache: Path, people: int, measure, crosscheck: str, rules: list[str],
                       months_added: tuple[int, ...] = (1, 3)) -> dict:
-    """(i1, c1, i3, c3) for the city whose cold run filled `cache`, and (id, cd): the same
+    """(i1, c1, i3, c3) for the city whose cold run filled `cache`, and (i0, c0): the same
     delivery the next day (as-of + 1, no new file); `measure(cmd, env, log)` times a command."""
     row: dict = {}
     for months in (0, *months_added):
