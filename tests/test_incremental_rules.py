@@ -254,3 +254,36 @@ def test_spark_gives_the_findings_of_a_run_on_the_change(small_city, tmp_path):
     assert _accounts(spark)["rules"] == _accounts(on_change)["rules"]
     for name in ("findings.csv", "quarantine.csv"):
         assert (tmp_path / "duckdb" / name).read_bytes() == (tmp_path / "spark" / name).read_bytes(), name
+
+
+def test_a_file_is_hashed_again_only_when_its_size_or_time_changed_or_with_verify(small_city, crosscheck_cmd, tmp_path):
+    """A file rewritten with its size and modification time kept is taken by its indexed hash;
+    `crosscheck run --verify` hashes every file and sees it."""
+    import hashlib
+
+    delivery = tmp_path / "delivery"
+    shutil.copytree(small_city, delivery)
+    env = {**os.environ, "CROSSCHECK_CACHE_DIR": str(tmp_path / "cache")}
+    run = [*crosscheck_cmd, "run", "--extracts", str(delivery), "--as-of", FIRST_AS_OF.isoformat(), "--no-record",
+           "--rules", "pension_paid_after_death"]
+
+    def sha_in_summary(out: str, *extra: str) -> str:
+        proc = subprocess.run([*run, "--out", str(tmp_path / out), *extra], capture_output=True, text=True, env=env,
+                              timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        summary = json.loads((tmp_path / out / "summary.json").read_text(encoding="utf-8"))
+        return next(f["sha256"] for t in summary["loads"] for f in t["files"] if f["file"].endswith("outpatient_2026.csv"))
+
+    path = delivery / "hospital" / "outpatient_2026.csv"
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert sha_in_summary("first") == before
+    stat = path.stat()
+    data = path.read_bytes()
+    i = data.index(b"\n") + 6                     # a digit of the visit number on line 2
+    assert data[i:i + 1].isdigit()
+    path.write_bytes(data[:i] + (b"1" if data[i:i + 1] != b"1" else b"2") + data[i + 1:])
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    after = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert after != before and path.stat().st_size == stat.st_size
+    assert sha_in_summary("indexed") == before          # size and time as hashed: not read again
+    assert sha_in_summary("verified", "--verify") == after
