@@ -2,7 +2,8 @@
 
 What is kept of a rule (`CacheLayout.findings`): its findings (Arrow IPC, named by their
 SHA-256), the table states they were computed on (each table's segments,
-crosscheck.cache.tables) and the as-of date. The key hashes everything else the findings
+crosscheck.cache.tables), the as-of date and, once known, how the rule runs on the change
+(its plan, so that the next run need not analyse the rule again). The key hashes everything else the findings
 depend on: the rule file's version, its compiled SQL (views and tables stood in for
 included), its bound parameters, the engine, the declaration of every table it reads and
 FORMAT (the findings' rendering). A rule edited, run with other parameters or on another
@@ -44,6 +45,7 @@ class Kept:
     findings: pa.Table
     as_of: date
     tables: dict[str, list[str]]     # table -> its segments, oldest first
+    plan: dict | None = None         # how the rule runs on the change (crosscheck.rules.incremental.Plan)
 
 
 class FindingsMemory:
@@ -65,11 +67,12 @@ class FindingsMemory:
             with pa.memory_map(str(rows)) as source:
                 findings = pa.ipc.open_file(source).read_all()
             os.utime(path)
-            return Kept(findings, date.fromisoformat(data["as_of"]), tables)
+            return Kept(findings, date.fromisoformat(data["as_of"]), tables, data.get("plan"))
         except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
             return None
 
-    def keep(self, rule_id: str, key: str, findings: pa.Table, as_of: date, tables: dict[str, list[str]]) -> None:
+    def keep(self, rule_id: str, key: str, findings: pa.Table, as_of: date, tables: dict[str, list[str]],
+             plan: dict | None = None) -> None:
         """Keep a rule's findings (the rows first, then the entry naming them)."""
         sink = pa.BufferOutputStream()
         with pa.ipc.new_file(sink, findings.schema) as writer:
@@ -87,7 +90,7 @@ class FindingsMemory:
                 os.replace(tmp, rows)
             finally:
                 tmp.unlink(missing_ok=True)
-        entry = {"format": FORMAT, "sha256": sha, "as_of": as_of.isoformat(), "tables": tables}
+        entry = {"format": FORMAT, "sha256": sha, "as_of": as_of.isoformat(), "tables": tables, "plan": plan}
         # killed before the rename, the entry before stands, with its own rows
         write_private_text(self.layout.findings(rule_id, key), json.dumps(entry, ensure_ascii=False),
                            before_rename=lambda: self.checkpoint("findings"))

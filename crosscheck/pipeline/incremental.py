@@ -31,7 +31,7 @@ from crosscheck.cache.tables import HASH, RAW_HASH, attach_segments, union_sql
 from crosscheck.checkpoints import Checkpoint, carry_on
 from crosscheck.engines import dialect
 from crosscheck.results import FINDINGS_SCHEMA, RuleOutcome, TableLoad
-from crosscheck.rules.incremental import TOUCHED, Locality, analyse, restricted, touched_sql
+from crosscheck.rules.incremental import ANALYSIS, TOUCHED, Plan, analyse, touched_sql
 from crosscheck.rules.runner import rule_query, run_rule, run_rule_on_change
 
 log = logging.getLogger("crosscheck.pipeline.incremental")
@@ -52,7 +52,7 @@ class RulesOnChange:
     def _key(self, rule, compiled, params: dict[str, Any]) -> str:
         decls = {t: declaration(self.catalog.connectors[self.catalog.source_of(t)], t) for t in sorted(compiled.tables)}
         return findings_key({"rule": rule.id, "version": rule.version, "sql": compiled.sql(), "parameters": params,
-                             "engine": self.engine, "tables": decls})
+                             "engine": self.engine, "tables": decls, "analysis": ANALYSIS})
 
     def prepare(self, con, rules: list, available: dict[str, str | None], overrides: dict) -> None:
         """Before the connection is locked: find each rule's kept findings and attach the table
@@ -80,11 +80,14 @@ class RulesOnChange:
         key, kept = self.kept.get(rule.id, (None, None))
         segments = {t.table: t.segments for t in loads if t.usable}
         tables = {t: list(segments.get(t) or []) for t in (compiled.tables if compiled is not None else ())}
-        locality = analyse(compiled, self.catalog, opted_out=not rule.spec.incremental) if compiled is not None else None
-        why = self._why_whole(stopped, key, kept, locality, tables, as_of)
+        plan = None
+        if stopped is None and kept is not None:   # analysed once, then read from what was kept
+            plan = Plan.from_json(kept.plan) if kept.plan else \
+                Plan.of(analyse(compiled, self.catalog, opted_out=not rule.spec.incremental))
+        why = self._why_whole(stopped, kept, plan, tables, as_of)
         if why is None:
             try:
-                outcome, findings = self._on_change(engine, con, rule, locality, kept, tables, available, as_of, overrides)
+                outcome, findings = self._on_change(engine, con, rule, plan, kept, tables, available, as_of, overrides)
             except Exception as exc:  # noqa: BLE001 - never worse than running it whole
                 why = f"on the change failed ({type(exc).__name__}: {exc}); run whole"
                 log.warning("%s: %s", rule.id, why)
@@ -95,7 +98,8 @@ class RulesOnChange:
         log.info("%s: %s", rule.id, self.how[rule.id])
         if outcome.status == "ok" and key is not None and tables and all(tables.values()):
             try:
-                self.memory.keep(rule.id, key, findings.cast(FINDINGS_SCHEMA), as_of, tables)
+                self.memory.keep(rule.id, key, findings.cast(FINDINGS_SCHEMA), as_of, tables,
+                                 plan.to_json() if plan is not None else None)
             except OSError as exc:
                 from crosscheck.errors import is_fault
 
@@ -104,31 +108,31 @@ class RulesOnChange:
                 log.warning("%s: findings not kept for the next delivery: %s", rule.id, exc)
         return outcome, findings
 
-    def _why_whole(self, stopped, key, kept: Kept | None, locality: Locality | None, tables: dict,
-                   as_of: date) -> str | None:
+    @staticmethod
+    def _why_whole(stopped, kept: Kept | None, plan: Plan | None, tables: dict, as_of: date) -> str | None:
         if stopped is not None:
             return stopped.status
-        if not locality.incremental:
-            return locality.reason
-        if key is None or kept is None:
+        if kept is None:
             return "no findings kept on an earlier delivery"
+        if plan.reason is not None:
+            return plan.reason
         if not all(tables.values()) or set(kept.tables) != set(tables):
             return "a table it reads was not loaded from kept table states"
-        if locality.uses_as_of and kept.as_of != as_of:
+        if plan.uses_as_of and kept.as_of != as_of:
             return f"it reads the as-of date, which moved ({kept.as_of} -> {as_of})"
         return None
 
-    def _on_change(self, engine, con, rule, locality: Locality, kept: Kept, tables: dict, available, as_of,
+    def _on_change(self, engine, con, rule, plan: Plan, kept: Kept, tables: dict, available, as_of,
                    overrides) -> tuple[RuleOutcome, pa.Table]:
-        reads = locality.reads()
+        reads = plan.reads()
         parts = []
-        for r in dict.fromkeys(locality.restrictions):
+        for r in plan.restrictions:
             old, new = kept.tables[r.table], tables[r.table]
             if old != new:
                 parts.append(touched_sql(r, self.delta(con, r.table, old, new, sorted(reads[r.table]))))
         keys = " UNION ALL ".join(dialect.transpile(p, "duckdb", pretty=False) for p in parts) or \
-            f"SELECT CAST(NULL AS {locality.key_type}) AS key"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {TOUCHED} AS SELECT DISTINCT CAST(key AS {locality.key_type}) AS key "
+            f"SELECT CAST(NULL AS {plan.key_type}) AS key"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {TOUCHED} AS SELECT DISTINCT CAST(key AS {plan.key_type}) AS key "
                     f"FROM ({keys}) WHERE key IS NOT NULL")
         touched = con.execute(f"SELECT count(*) FROM {TOUCHED}").fetchall()[0][0]
         con.register("__cc_kept", kept.findings)
@@ -137,7 +141,7 @@ class RulesOnChange:
                             ).to_arrow_table()
         finally:
             con.unregister("__cc_kept")
-        outcome, findings = run_rule_on_change(engine, rule, restricted(locality), still, available=available,
+        outcome, findings = run_rule_on_change(engine, rule, plan.tree(), still, available=available,
                                                as_of=as_of, overrides=overrides)
         self.how[rule.id] = f"on the change: {touched:,} subject(s) run again, {still.num_rows:,} finding(s) kept"
         return outcome, findings

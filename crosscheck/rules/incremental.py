@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
 #: A CAST to text keeps a key what it is (a person id cast to TEXT is the person id).
 TEXT = {exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT, exp.DataType.Type.CHAR, exp.DataType.Type.NVARCHAR}
+#: Where a table reference of the inlined rule was copied from (`exp.Table.meta`).
+ORIGIN = "crosscheck_origin"
 #: The temporary table holding the subjects a rule is run for (column `key`).
 TOUCHED = "__cc_touched"
 
@@ -80,17 +82,11 @@ class Locality:
     restrictions: list[Restriction] = field(default_factory=list)
     key_type: str = "VARCHAR"
     uses_as_of: bool = False
+    source: exp.Query | None = None                      # the compiled rule, its table references numbered
 
     @property
     def incremental(self) -> bool:
         return self.reason is None
-
-    def reads(self) -> dict[str, set[str]]:
-        """Table -> the columns whose changed values name touched subjects."""
-        out: dict[str, set[str]] = {}
-        for r in self.restrictions:
-            out.setdefault(r.table, set()).add(r.column)
-        return out
 
 
 def analyse(compiled: "Compiled", catalog: "Catalog", *, opted_out: bool = False) -> Locality:
@@ -100,10 +96,14 @@ def analyse(compiled: "Compiled", catalog: "Catalog", *, opted_out: bool = False
         return Locality("the rule file says incremental: false", uses_as_of=uses_as_of)
     if compiled.fuzzy_guards:
         return Locality("a fuzzy_join step: its blocking is counted over every row", uses_as_of=uses_as_of)
+    source = compiled.tree.copy()
+    for number, table in enumerate(source.find_all(exp.Table)):
+        table.meta[ORIGIN] = number   # each inlined copy remembers the reference it was copied from
     try:
-        tree = qualify(inline(compiled.tree), schema=catalog_schema(catalog), dialect=dialect.READ_DIALECT,
+        tree = qualify(inline(source), schema=catalog_schema(catalog), dialect=dialect.READ_DIALECT,
                        validate_qualify_columns=False, quote_identifiers=False)
         out = _Analysis(tree, catalog).run()
+        out.source = source
     except NotLocal as exc:
         return Locality(str(exc), uses_as_of=uses_as_of)
     except (SqlglotError, ValueError, KeyError) as exc:
@@ -400,13 +400,26 @@ def rows_for_touched(r: Restriction) -> exp.Select:
 
 def restricted(locality: Locality) -> exp.Query:
     """The rule run for the subjects in TOUCHED only: every table reference reads the rows of
-    those subjects (or linked to them), and only their findings are kept."""
-    tree = locality.tree.copy()
+    those subjects (or linked to them), and only their findings are kept. Where every use of
+    a step or view restricts its tables alike, the compiled rule keeps its steps (a view is
+    computed once, for the touched subjects); else the inlined rule is restricted."""
     names = {r.table for r in locality.restrictions}
-    tables = [t for t in tree.find_all(exp.Table) if not t.args.get("db") and t.name in names]
-    if len(tables) != len(locality.restrictions):
+    inlined = [t for t in locality.tree.find_all(exp.Table) if not t.args.get("db") and t.name in names]
+    if len(inlined) != len(locality.restrictions):
         raise ValueError("the rule's table references changed")
-    for table, r in zip(tables, locality.restrictions):
+    by_origin: dict = {}
+    for table, r in zip(inlined, locality.restrictions):
+        by_origin.setdefault(table.meta.get(ORIGIN), set()).add(r)
+    alike = locality.source is not None and None not in by_origin and all(len(rs) == 1 for rs in by_origin.values())
+    if alike:
+        tree = locality.source.copy()
+        pairs = [(t, next(iter(by_origin[t.meta.get(ORIGIN)]))) for t in tree.find_all(exp.Table)
+                 if t.meta.get(ORIGIN) in by_origin]
+    else:
+        tree = locality.tree.copy()
+        pairs = list(zip([t for t in tree.find_all(exp.Table) if not t.args.get("db") and t.name in names],
+                         locality.restrictions))
+    for table, r in pairs:
         table.replace(exp.Subquery(this=rows_for_touched(r), alias=exp.TableAlias(this=exp.to_identifier(table.alias_or_name))))
     return (exp.select("*").from_(exp.Subquery(this=tree, alias=exp.TableAlias(this=exp.to_identifier("__cc_rule"))))
             .where(exp.column("subject").isin(query=exp.select(exp.cast(exp.column("key"), "VARCHAR")).from_(TOUCHED))))
@@ -424,3 +437,45 @@ def touched_sql(restriction: Restriction, changed: str) -> exp.Select:
     for more in queries[1:]:
         out = exp.union(out, more, distinct=False)
     return out
+
+
+#: Bump when `analyse` or `restricted` decide otherwise: plans kept by an older version are unused.
+ANALYSIS = "crosscheck-rules-on-change-1"
+
+
+@dataclass
+class Plan:
+    """What a run needs of `analyse` to run a rule on the change, kept beside its findings (JSON):
+    why it runs whole, or its restrictions and the SQL of the rule for the touched subjects."""
+
+    reason: str | None
+    uses_as_of: bool
+    key_type: str = "VARCHAR"
+    restrictions: list[Restriction] = field(default_factory=list)
+    sql: str | None = None
+
+    @classmethod
+    def of(cls, locality: Locality) -> "Plan":
+        if not locality.incremental:
+            return cls(locality.reason, locality.uses_as_of)
+        return cls(None, locality.uses_as_of, locality.key_type, list(dict.fromkeys(locality.restrictions)),
+                   restricted(locality).sql(dialect=dialect.READ_DIALECT))
+
+    def to_json(self) -> dict:
+        return {"reason": self.reason, "uses_as_of": self.uses_as_of, "key_type": self.key_type, "sql": self.sql,
+                "restrictions": [[r.table, r.column, [[x.table, x.column, x.key] for x in r.links]] for r in self.restrictions]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Plan":
+        restrictions = [Restriction(t, c, tuple(Link(*x) for x in links)) for t, c, links in data["restrictions"]]
+        return cls(data["reason"], data["uses_as_of"], data["key_type"], restrictions, data["sql"])
+
+    def tree(self) -> exp.Query:
+        return dialect.parse(self.sql)[0]
+
+    def reads(self) -> dict[str, set[str]]:
+        """Table -> the columns whose changed values name touched subjects."""
+        out: dict[str, set[str]] = {}
+        for r in self.restrictions:
+            out.setdefault(r.table, set()).add(r.column)
+        return out
