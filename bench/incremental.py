@@ -1,9 +1,11 @@
 """The nightly run as departments deliver: the same files again plus one (or three) more
-months. Part of `make bench` (bench/run_bench.py); measures, on a city already run cold:
+months, or the same files the next day. Part of `make bench` (bench/run_bench.py); measures,
+on a city already run cold:
 
   (i1) the run of the second delivery (first + one month) on the first run's cache, and
   (c1) a cold run of the same second delivery (empty cache): findings.csv byte for byte equal;
-  (i3, c3) the same with three more months.
+  (i3, c3) the same with three more months;
+  (i0, c0) the first delivery again, its as-of date one day later, no file changed.
 
 The second delivery is a folder of hard links to the first's files, except the registry
 (a fresh snapshot in which some pensioners paid last month have died) and the new month
@@ -94,11 +96,15 @@ def _figures(out: Path) -> dict:
 
 def bench_incremental(city: Path, work: Path, cache: Path, people: int, measure, crosscheck: str, rules: list[str],
                       months_added: tuple[int, ...] = (1, 3)) -> dict:
-    """(i1, c1, i3, c3) for the city whose cold run filled `cache`; `measure(cmd, env, log)` times a command."""
+    """(i1, c1, i3, c3) for the city whose cold run filled `cache`, and (i0, c0): the same
+    delivery the next day (as-of + 1, no new file); `measure(cmd, env, log)` times a command."""
     row: dict = {}
-    for months in months_added:
+    for months in (0, *months_added):
         second = work / f"city_{people}_plus{months}"
-        as_of = next_delivery(city, second, months)
+        as_of = next_delivery(city, second, months) if months else \
+            (dt.date.fromisoformat(AS_OF) + dt.timedelta(days=1)).isoformat()
+        if not months:
+            second = city
         warm = work / f"cache_{people}_plus{months}_warm"
         shutil.rmtree(warm, ignore_errors=True)
         shutil.copytree(cache, warm, copy_function=os.link)   # the first run's cache, as the nightly run finds it
@@ -118,7 +124,7 @@ def bench_incremental(city: Path, work: Path, cache: Path, people: int, measure,
         same = all(p.is_file() for p in outs.values()) and outs["i"].read_bytes() == outs["c"].read_bytes()
         row[f"same{months}"] = same
         row[f"findings{months}"] = max(0, len(outs["c"].read_bytes().splitlines()) - 1) if outs["c"].is_file() else 0
-        for path in (warm, cold, second):
+        for path in (warm, cold, second) if months else (warm, cold):
             shutil.rmtree(path, ignore_errors=True)
     return row
 
@@ -144,12 +150,13 @@ def line(people: int, r: dict) -> str:
         return f"{'✓' if r[f'same{months}'] else '✗'} {r[f'findings{months}']:,}"
 
     return (f"| {people:,} | {cell(r.get('c1'))} | {cell(r.get('i1'))} | **{share(1)}** | {same(1)} | "
-            f"{cell(r.get('c3'))} | {cell(r.get('i3'))} | **{share(3)}** | {same(3)} |")
+            f"{cell(r.get('c3'))} | {cell(r.get('i3'))} | **{share(3)}** | {same(3)} | "
+            f"{cell(r.get('c0'))} | {cell(r.get('i0'))} | **{share(0)}** | {same(0)} |")
 
 
 HEADER = [
-    "| residents | (c1) cold, +1 month | (i1) incremental, +1 month | i1/c1 | findings.csv equal | (c3) cold, +3 months | (i3) incremental, +3 months | i3/c3 | findings.csv equal |",
-    "|---|---|---|---|---|---|---|---|---|",
+    "| residents | (c1) cold, +1 month | (i1) incremental, +1 month | i1/c1 | findings.csv equal | (c3) cold, +3 months | (i3) incremental, +3 months | i3/c3 | findings.csv equal | (c0) cold, +1 day as-of, no new file | (i0) incremental, +1 day | i0/c0 | findings.csv equal |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
 ]
 
 

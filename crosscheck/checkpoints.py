@@ -10,6 +10,8 @@ and see what the next run makes of it. The moments:
 - ``part``: a parsed file's part written under its temporary name, not yet renamed into
   place (crosscheck.cache.parts);
 - ``segment``: a table segment written, not yet renamed into place (crosscheck.cache.tables);
+- ``findings``: a rule's findings kept for the next delivery, their rows in place, the entry
+  naming them written under its temporary name, not yet renamed (crosscheck.cache.findings);
 - ``record``: inside the findings store's transaction, the run's rows written, not committed
   (crosscheck.store.recording);
 - ``reports``: inside that transaction, every report file written but report.html, whose
@@ -22,7 +24,7 @@ from typing import Callable
 #: What the code calls at a checkpoint, with the moment's name.
 Checkpoint = Callable[[str], None]
 
-MOMENTS = ("load", "rules", "part", "segment", "record", "reports")
+MOMENTS = ("load", "rules", "part", "segment", "findings", "record", "reports")
 
 
 def carry_on(moment: str) -> None:

@@ -255,6 +255,8 @@ class RunResult:
     #: the fixed cost), then wall seconds of each step of the pipeline that had ended when
     #: summary.json was written (load-<table>, check-districts, rule-<id>)
     seconds: dict[str, float] = field(default_factory=dict)
+    #: how each rule ran: "on the change: ..." or "whole: <why>" (crosscheck.pipeline.incremental)
+    on_change: dict[str, str] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -295,4 +297,5 @@ class RunResult:
             "history": self.history,
             "alerts": self.alerts,
             "seconds": self.seconds,
+            "on_change": self.on_change,
         }

@@ -144,11 +144,15 @@ class CanonicalCache:
         return self.layout.entry(self.key)
 
     @classmethod
-    def of_delivery(cls, root: Path, catalog: Catalog, layout: CacheLayout, files: list[Path]) -> "CanonicalCache":
+    def of_delivery(cls, root: Path, catalog: Catalog, layout: CacheLayout, files: list[Path], *,
+                    verify: bool = False) -> "CanonicalCache":
         """The entry of the delivery at `root` whose connectors read `files`
-        (crosscheck.connectors.inventory)."""
+        (crosscheck.connectors.inventory). Only files whose size or modification time changed
+        since they were hashed are read; `verify`: every file is."""
         root = Path(root)
         known, idents = indexed_hashes(files, layout)
+        if verify:
+            known = {}
         missing = [p for p in files if p not in known]
         if missing:
             known.update(hash_files(missing))
@@ -206,10 +210,10 @@ class LoadDatabase:
     """The DuckDB file a run loads its canonical tables into (see the module docstring).
 
     `begin(con)` attaches it and makes it the connection's default database, so the
-    loader's tables and `quarantine` land in it; `publish(con, loads, keep)` closes
-    it, makes it the cache entry when `keep` (and an entry is given), and attaches it
-    read-only with each loaded table as a view. `discard()` removes an unpublished or
-    unkept file once the connection is closed."""
+    loader's tables and `quarantine` land in it; `publish(con, loads)` closes it and
+    attaches it read-only with each loaded table as a view; `keep(loads)`, once the
+    tables' expectations are settled, makes it the cache entry (when an entry is given).
+    `discard()` removes an unpublished or unkept file once the connection is closed."""
 
     ALIAS = "__cc_load"
 
@@ -230,23 +234,27 @@ class LoadDatabase:
         con.execute(f"USE {self.ALIAS}")
         self.active = True
 
-    def publish(self, con, loads: list[TableLoad], keep: bool) -> None:
+    def publish(self, con, loads: list[TableLoad]) -> None:
         if not self.active:
             return
         con.execute(f"CHECKPOINT {self.ALIAS}")
         con.execute(f"USE {self.home}")
         con.execute(f"DETACH {self.ALIAS}")
         self.active = False
-        database = self.path
-        if keep and self.entry is not None and self.entry.settle(loads):
-            data = {"format": FORMAT, "key": self.entry.key, "loads": [dataclasses.asdict(t) for t in loads]}
-            (self.folder / LOADS).write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-            try:
-                os.rename(self.folder, self.entry.dir)  # atomic; fails if another run kept it first
-                database, self.kept = self.entry.dir / CANONICAL, True
-            except OSError:
-                pass
-        attach_tables(con, database, loads)
+        attach_tables(con, self.path, loads)
+
+    def keep(self, loads: list[TableLoad]) -> None:
+        """Make the published file the delivery's cache entry, with `loads` (their expectations
+        settled) as its accounting. The file stays attached: its folder is renamed, not copied."""
+        if self.active or self.kept or self.entry is None or not self.entry.settle(loads):
+            return
+        data = {"format": FORMAT, "key": self.entry.key, "loads": [dataclasses.asdict(t) for t in loads]}
+        (self.folder / LOADS).write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+        try:
+            os.rename(self.folder, self.entry.dir)  # atomic; fails if another run kept it first
+            self.kept = True
+        except OSError:
+            pass
 
     def discard(self) -> None:
         if not self.kept:

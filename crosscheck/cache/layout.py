@@ -10,6 +10,9 @@
       parts/<table>/<declaration>/<file sha256>.json    a file's part (crosscheck.cache.parts)
       parts/<table>/<declaration>/seg-<digest>.duckdb   a table segment (crosscheck.cache.tables)
       parts/<table>/<declaration>/state-<digest>.json   a table state, naming its segments
+      findings/<rule>/<key>.json                        a rule's last findings: the table states they were
+                                                        computed on, the as-of date (crosscheck.cache.findings)
+      findings/<rule>/<key>-<sha256>.arrow              those findings (Arrow IPC), named by their content
 
 Every file is written under a temporary name beside its final one (`temporary`) and renamed
 into place, so a killed run leaves only temporaries (`leftovers`) and partial loads of
@@ -118,6 +121,16 @@ class CacheLayout:
     def digest_of(path: Path) -> str:
         """The digest in a segment's or state's name."""
         return path.stem.removeprefix("seg-").removeprefix("state-")
+
+    # -- a rule's last findings (crosscheck.cache.findings) -------------------------------
+    def findings(self, rule_id: str, key: str) -> Path:
+        return self.root / "findings" / rule_id / f"{key}.json"
+
+    def findings_rows(self, rule_id: str, key: str, sha256: str) -> Path:
+        return self.root / "findings" / rule_id / f"{key}-{sha256[:32]}.arrow"
+
+    def all_findings(self) -> Iterator[Path]:
+        return (self.root / "findings").glob("*/*.json")
 
     # -- what a killed run leaves -------------------------------------------------------
     def leftovers(self) -> Iterator[Path]:

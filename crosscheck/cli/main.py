@@ -31,6 +31,7 @@ def run(
     engine: Optional[str] = typer.Option(None, "--engine", help="Where rules run: duckdb or spark. Default: crosscheck.toml's engine (duckdb)."),
     log_file: Optional[Path] = typer.Option(None, "--log-file", help="Also write the run's events here, one a line, rotated. Default: crosscheck.toml's log_file."),
     debug: bool = typer.Option(False, "--debug", help="When the run fails, also print the traceback."),
+    verify: bool = typer.Option(False, "--verify", help="Hash every file of the delivery, even those whose size and modification time are as when they were last hashed."),
 ) -> None:
     """Load a delivery, run the rules, write findings and reports, send the alerts.
 
@@ -64,6 +65,7 @@ def run(
                 alerts=list(alert),
                 engine=engine,
                 domains=split_ids(domains),
+                verify=verify,
             )
             config = ProjectConfig.load(project)
             start_logging(config, log_file)

@@ -98,6 +98,7 @@ def show(
     typer.echo(f"tables: {', '.join(sorted(compiled.tables))}" + (f"  (optional: {', '.join(sorted(compiled.optional))})" if compiled.optional else ""))
     if compiled.views:
         typer.echo(f"views: {', '.join(compiled.views)}")
+    typer.echo(_on_change(r, compiled, ruleset.catalog))
     for text in (s.description.zh, s.description.en):
         if text.strip():
             typer.echo(text.strip())
@@ -114,6 +115,19 @@ def show(
     if sql:
         typer.echo("")
         typer.echo(compiled.sql(engine))
+
+
+def _on_change(rule, compiled, catalog) -> str:
+    """How a new delivery runs the rule (crosscheck.rules.incremental): for the subjects it touches, or whole and why."""
+    from crosscheck.rules.incremental import analyse
+
+    locality = analyse(compiled, catalog, opted_out=not rule.spec.incremental)
+    if not locality.incremental:
+        return f"on a new delivery: runs whole ({locality.reason})"
+    reads = ", ".join(sorted({f"{r.table}.{r.column}" + (f" -> {'/'.join(f'{x.table}.{x.key}' for x in r.links)}" if r.links else "")
+                              for r in locality.restrictions}))
+    date = "; when the as-of date moves: runs whole (it reads the as-of date)" if locality.uses_as_of else ""
+    return f"on a new delivery: runs for the subjects whose rows changed ({reads}){date}"
 
 
 @rules_app.command("test")

@@ -320,7 +320,9 @@ class Checks:
     runs `fn` at `settle()` (at once when not in the background). A worker that dies is
     replaced by this process: the outcomes are the same."""
 
-    def __init__(self, background: bool = False):
+    def __init__(self, background: bool = False, warm: bool = True):
+        """`warm`: start importing Great Expectations now (a run that loads nothing from files
+        may never validate: it imports it only when it does)."""
         self._pool = None
         self._watched = None  # this process's end of the pipe the worker watches (it ends when this closes)
         self._later: list[Callable[[], None]] = []
@@ -340,7 +342,7 @@ class Checks:
                 self.close()
             finally:
                 watch.close()  # the worker has its own copy
-        else:
+        elif warm:
             warm_up()
 
     def outcomes(self, frame, table: str, items: list[tuple[str, dict[str, Any]]]) -> Callable[[], list[dict[str, Any]]]:

@@ -41,6 +41,7 @@ class RunRequest:
     alerts: list[str] = field(default_factory=list)  # Apprise URLs alerted besides crosscheck.toml's [alerts]
     engine: str | None = None                 # where rules run: duckdb or spark; None: crosscheck.toml's engine
     domains: list[str] | None = None          # the rules of these domains (folders or titles); None: every domain
+    verify: bool = False                      # hash every file, not only those whose size or mtime changed
 
 
 def parse_as_of(value: str | date | None, option: str = "--as-of") -> date:

@@ -78,6 +78,7 @@ class Delivery:
             for table in session.plan.tables:
                 session.load_table(table)
             session.lock_down()
+            session.settle()
         except BaseException:
             session.close()
             raise

@@ -82,6 +82,7 @@ class RunSession:
         self.life = RunLife(self.config, self.store_path, self.result, self.request.alerts)
         self._workspace: Workspace | None = None
         self.checks = None              # crosscheck.connectors.validation.Checks, opened with the workspace
+        self.on_change = None           # crosscheck.pipeline.incremental.RulesOnChange, with the canonical cache
         self._findings: list[pa.Table] = []
         self._rule_engine = None        # crosscheck.engines.Engine, opened before the first rule
         self._failed_sources: dict[str, str] = {}  # source whose folder could not be listed -> why
@@ -211,15 +212,13 @@ class RunSession:
             con = self.rule_engine()
             self.lock_down()
             rule = self.plan.ruleset[rule_id]
-            outcome, findings = run_rule(
-                con,
-                rule,
-                available=self.available,
-                as_of=self.request.as_of,
-                overrides=self.request.overrides.get(rule_id),
-                shared_views=self.workspace.shared_views,
-                stand_ins={t.table: t.stand_in for t in self.result.loads if t.stand_in is not None},
-            )
+            args = dict(available=self.available, as_of=self.request.as_of,
+                        overrides=self.request.overrides.get(rule_id), shared_views=self.workspace.shared_views,
+                        stand_ins={t.table: t.stand_in for t in self.result.loads if t.stand_in is not None})
+            if self.on_change is not None:  # from the findings kept on an earlier delivery, where it can
+                outcome, findings = self.on_change.run(con, self.con, rule, loads=self.result.loads, **args)
+            else:
+                outcome, findings = run_rule(con, rule, **args)
             if outcome.status == "ok":
                 mark_partial(outcome, rule, self.result.loads)
             if findings.num_rows:
@@ -248,7 +247,7 @@ class RunSession:
     def collect(self) -> RunResult:
         """The rules' findings and the quarantine, read off the run's DuckDB, which is closed then."""
         result = self.result
-        self.checks.settle()
+        self.settle()
         result.findings = pa.concat_tables(self._findings) if self._findings else FINDINGS_SCHEMA.empty_table()
         tables = {row[0] for row in self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         if "quarantine" in tables:
@@ -339,8 +338,15 @@ class RunSession:
             return
         self._workspace = Workspace(self.config, Path(self.request.extracts), self.plan.catalog,
                                     [f.path for f in self.plan.inventory.read],
-                                    cached=engine_class(self.plan.engine).uses_canonical_cache, checkpoint=self.checkpoint)
-        self.checks = Checks(background=not self._workspace.cached)
+                                    cached=engine_class(self.plan.engine).uses_canonical_cache, checkpoint=self.checkpoint,
+                                    verify=self.request.verify)
+        self.checks = Checks(background=not self._workspace.cached, warm=not self._workspace.cached)
+        if self._workspace.states is not None:
+            from crosscheck.pipeline.incremental import RulesOnChange
+
+            self.on_change = RulesOnChange(self._workspace.states.layout, self.plan.catalog, self.plan.engine,
+                                           self.checkpoint)
+            self.result.on_change = self.on_change.how
 
     @property
     def workspace(self) -> Workspace:
@@ -360,10 +366,18 @@ class RunSession:
         return self.workspace.cache_used
 
     def lock_down(self) -> None:
-        """Before the first rule (see Workspace.lock_down), every table's expectations done."""
+        """Before the first rule (see Workspace.lock_down); the tables' expectations are settled
+        later (`collect`): rules never wait for them."""
         self.open()
-        self.checks.settle()
+        if self.on_change is not None and not self.workspace.locked:
+            self.on_change.prepare(self.con, [self.plan.ruleset[r] for r in self.plan.selected if r not in self.plan.broken],
+                                   self.available, self.request.overrides)
         self.workspace.lock_down(self.result.loads)
+
+    def settle(self) -> None:
+        """Every table's expectations done; then the delivery's tables are kept for the next run."""
+        self.checks.settle()
+        self.workspace.keep_loaded(self.result.loads)
 
     def rule_engine(self):
         """What rules run on (crosscheck.engines), opened on first use; the loaded canonical

@@ -5,6 +5,7 @@ and the moment the connection is locked down.
     ws = Workspace(config, extracts, catalog, files, cached=True)
     ws.load_into()            # the loader's tables land in the load database
     ws.lock_down(loads)       # before the first rule: publish, attach kept views, lock
+    ws.keep_loaded(loads)     # their expectations settled: the load database becomes the cache entry
     ws.close()                # keep computed views, remove what was not kept
 """
 from __future__ import annotations
@@ -46,9 +47,10 @@ def lock_down(con: duckdb.DuckDBPyConnection) -> None:
 
 class Workspace:
     def __init__(self, config: ProjectConfig, extracts: Path, catalog: Catalog, files: list[Path], *, cached: bool,
-                 checkpoint: Checkpoint = carry_on):
+                 checkpoint: Checkpoint = carry_on, verify: bool = False):
         """`files`: what the connectors read of the delivery; `cached`: the run may read and keep
-        the delivery's canonical cache entry (the DuckDB engine does; see crosscheck.engines)."""
+        the delivery's canonical cache entry (the DuckDB engine does; see crosscheck.engines);
+        `verify`: hash every file, not only those whose size or modification time changed."""
         self.catalog = catalog
         self.spill = tempfile.TemporaryDirectory(prefix="crosscheck-spill-")
         self.con = connect(config, Path(self.spill.name))
@@ -62,7 +64,7 @@ class Workspace:
             from crosscheck.cache.tables import TableStates
 
             layout = CacheLayout(Path(config.cache_dir))
-            self.cache = CanonicalCache.of_delivery(Path(extracts), catalog, layout, files)
+            self.cache = CanonicalCache.of_delivery(Path(extracts), catalog, layout, files, verify=verify)
             self.parts = PartStore(layout, checkpoint)
             self.states = TableStates(layout, checkpoint)
         self.load_db = None             # crosscheck.cache.canonical.LoadDatabase, once a table is parsed
@@ -100,14 +102,18 @@ class Workspace:
 
     def publish_loaded(self, loads: list[TableLoad]) -> None:
         """Close the load database and read its tables from then on (before the connection is
-        locked); it becomes the cache entry only for a delivery fully loaded from its files in
-        this run with no file lost."""
-        db = self.load_db
-        if db is None or not db.active:
+        locked)."""
+        if self.load_db is not None and self.load_db.active:
+            self.load_db.publish(self.con, loads)
+
+    def keep_loaded(self, loads: list[TableLoad]) -> None:
+        """Once every table's expectations are settled: the load database becomes the cache
+        entry, only for a delivery fully loaded from its files in this run with no file lost."""
+        if self.load_db is None or self.load_db.active or self.cache_used:
             return
-        keep = (not self.cache_used and {load.table for load in loads} == set(self.catalog.tables)
-                and not any(t.status == "failed" or any(f.status == "failed" for f in t.files) for t in loads))
-        db.publish(self.con, loads, keep)
+        if {load.table for load in loads} == set(self.catalog.tables) and not any(
+                t.status == "failed" or any(f.status == "failed" for f in t.files) for t in loads):
+            self.load_db.keep(loads)
 
     def lock_down(self, loads: list[TableLoad]) -> None:
         """Lock the run's DuckDB before any rule runs: no file access (read_csv, COPY,

@@ -88,6 +88,7 @@ EXAMPLES: dict[str, str] = {
     "Rule.evidence": "evidence:\n  fields: {months: integer, total: amount}\n  template: \"死亡后发放 {months} 个月，合计 {total} 元\"",
     "Rule.tests": "tests:\n  - name: paid after death\n    as_of: 2024-07-01\n    given: {pension_payments: [{person_id: \"110101194001011234\", pay_month: 2024-04, amount: 3000}]}\n    expect: [{person_id: \"110101194001011234\", amount_at_risk: 3000}]",
     "Rule.suppression_days": "suppression_days: 90",
+    "Rule.incremental": "incremental: false",
     "Bilingual.zh": "zh: 死亡后仍发放养老金",
     "Bilingual.en": "en: Pension paid after death",
     "Description.zh": "zh: 户籍登记死亡后，仍有养老金发放月份晚于死亡当月。",

@@ -334,6 +334,46 @@ def _beyond_stand_ins(engine: Engine, rule: "LoadedRule", compiled, stand_ins: d
         return ""
     return "; ".join(f"needs {s.table}: {s.reason}; the data reaches {years[0]}-{years[1]}, beyond {s.first_year}-{s.last_year}"
                      for s in stand_ins.values() if years[0] < s.first_year or years[1] > s.last_year)
+def rule_query(rule: "LoadedRule", available: dict[str, str | None], params: dict[str, Any]):
+    """(the rule compiled for the tables available, the notes on optional tables it goes
+    without, None), or (None, "", the outcome when it cannot run: skipped or failed)."""
+    try:
+        full = rule.compile()
+    except CompileError as exc:
+        return None, "", _outcome(rule, "failed", reason=f"rule does not compile: {exc}", parameters=params)
+    missing = _unavailable(available, full.tables)
+    required = {t: r for t, r in missing.items() if t not in full.optional}
+    if required:
+        reason = "; ".join(f"needs {t}: {r}" for t, r in required.items())
+        return None, "", _outcome(rule, "skipped", reason=reason, parameters=params, sql=full.sql())
+    if not missing:
+        return full, "", None
+    notes = "; ".join(f"ran without optional {t} ({r})" for t, r in missing.items())
+    return rule.compile(set(missing)), notes, None
+
+
+def run_rule_on_change(con, rule: "LoadedRule", tree: exp.Query, kept: pa.Table, *, available: dict[str, str | None],
+                       as_of: date, overrides: dict[str, Any] | None = None) -> tuple[RuleOutcome, pa.Table]:
+    """The rule's findings as `run_rule` gives them, from the findings kept of an earlier
+    delivery (`kept`, the touched subjects' findings left out) plus the findings of `tree`, the rule run for the touched subjects only
+    (crosscheck.rules.incremental.restricted). Raises what the engine raises."""
+    engine = as_engine(con)
+    params = rule.spec.bind(overrides)
+    started = time.perf_counter()
+    compiled, notes, stopped = rule_query(rule, available, params)
+    if stopped is not None:
+        return stopped, FINDINGS_SCHEMA.empty_table()
+    binds: dict[str, Any] = {"as_of": as_of, **params}
+    _, columns, rows = engine.run(tree, {p: binds[p] for p in dialect.parameter_names(tree)})
+    fresh = render_findings(rule, columns, rows, params, as_of)
+    table = pa.concat_tables([kept.cast(FINDINGS_SCHEMA), fresh])
+    amounts = [a for a in table.column("amount_at_risk").to_pylist() if a is not None]
+    return (
+        _outcome(rule, "ok", reason=notes, findings=table.num_rows, amount_at_risk=float(sum(amounts, Decimal(0))),
+                 parameters=params, sql=compiled.sql(), seconds=round(time.perf_counter() - started, 3),
+                 personal=rule.personal().kinds),
+        table,
+    )
 
 
 def run_rule(
@@ -360,24 +400,13 @@ def run_rule(
     params = rule.spec.bind(overrides)
     started = time.perf_counter()
     empty = FINDINGS_SCHEMA.empty_table()
-    try:
-        full = rule.compile()
-    except CompileError as exc:
-        return _outcome(rule, "failed", reason=f"rule does not compile: {exc}", parameters=params), empty
-    missing = _unavailable(available, full.tables)
-    required = {t: r for t, r in missing.items() if t not in full.optional}
-    if required:
-        reason = "; ".join(f"needs {t}: {r}" for t, r in required.items())
-        return _outcome(rule, "skipped", reason=reason, parameters=params, sql=full.sql()), empty
-    notes = ""
-    compiled = full
-    if missing:
-        compiled = rule.compile(set(missing))
-        notes = "; ".join(f"ran without optional {t} ({r})" for t, r in missing.items())
+    compiled, notes, stopped = rule_query(rule, available, params)
+    if stopped is not None:
+        return stopped, empty
     sql = compiled.sql()
     binds: dict[str, Any] = {"as_of": as_of, **params}
     bound = {p: binds[p] for p in compiled.parameters}
-    standing = {t: s for t, s in (stand_ins or {}).items() if t in full.tables}
+    standing = {t: s for t, s in (stand_ins or {}).items() if t in compiled.tables}
     try:
         beyond = _beyond_stand_ins(engine, rule, compiled, standing, as_of) if standing else ""
         if beyond:

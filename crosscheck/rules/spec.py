@@ -450,9 +450,10 @@ class Rule(Logic):
     amount_at_risk: str | None = Field(default=None, description="SQL over the last step; null = the rule defines none")
     evidence: Evidence = Field(description="the values kept with each finding and the Chinese sentence that shows them")
     tests: list[RuleTest] = Field(default_factory=list, description="embedded tests: given rows, expected findings (`crosscheck rules test`)")
-    suppression_days: int | None = Field(
-        default=None, ge=0, description="days a reviewed finding of this rule stays suppressed; default: the store's"
-    )
+    suppression_days: int | None = Field(default=None, ge=0, description="days a reviewed finding of this rule "
+                                         "stays suppressed; default: the store's")
+    incremental: bool = Field(default=True, description="false: always run the rule over every row, never only for "
+                              "the subjects a new delivery touches (docs/writing-rules.md, \"Rules on the change\")")
 
     @field_validator("parameters")
     @classmethod
