@@ -20,6 +20,8 @@ from receivers import HttpReceiver
 
 from crosscheck.config import ProjectConfig
 
+ROOT = Path(__file__).resolve().parent.parent
+
 ID18 = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
 
 
@@ -138,12 +140,20 @@ def _full_ids_and_names(store_file: Path) -> tuple[set[str], set[str]]:
     """Every full identity number and full name of the recorded findings (the store keeps them)."""
     from crosscheck.store import Store
 
+    from crosscheck.catalog import load_catalog
+    from crosscheck.rules import load_ruleset
+
+    ruleset = load_ruleset(ROOT / "rules", load_catalog(ROOT / "connectors"))
+    # a finding's name is a person's when it is about a person, or its rule's lineage says so
+    # (an enterprise's registered name is public and shown in full)
     ids, names = set(), set()
     with Store.open(store_file, read_only=True) as store:
-        for pid, subject, name in store.con.execute("SELECT person_id, subject, name FROM findings").fetchall():
-            ids.update(v for v in (pid, subject) if v and ID18.fullmatch(v))
-            if name and len(name) >= 2:
-                names.add(name)
+        rows = store.con.execute("SELECT rule_id, person_id, subject, name FROM findings").fetchall()
+    for rule_id, pid, subject, name in rows:
+        ids.update(v for v in (pid, subject) if v and ID18.fullmatch(v))
+        personal = pid or ruleset[rule_id].personal().kinds.get("name")
+        if personal and name and len(name) >= 2:
+            names.add(name)
     return ids, names
 
 

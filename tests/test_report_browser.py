@@ -266,7 +266,11 @@ def test_a_finding_row_is_one_glance_and_opens_to_its_evidence_and_timeline(page
     # at 1400 px no findings table scrolls sideways: the evidence takes the width left, ending in …
     sideways = cdp.js("Array.from(document.querySelectorAll('.ft-wrap')).filter(w => w.offsetParent !== null)"
                       ".map(w => w.scrollWidth - w.clientWidth)")
-    assert sideways and max(sideways) <= 1, sideways
+    widest = cdp.js("Array.from(document.querySelectorAll('.ft-wrap')).filter(w => w.offsetParent !== null"
+                    " && w.scrollWidth - w.clientWidth > 1).map(w => { const m = {}; w.querySelectorAll('tbody tr.ft-row td')"
+                    ".forEach(td => { m[td.className] = Math.max(m[td.className] || 0, Math.round(td.getBoundingClientRect().width)); });"
+                    " return [w.clientWidth, w.scrollWidth, m]; })")
+    assert sideways and max(sideways) <= 1, json.dumps(widest, ensure_ascii=False)
     top = tmp_path / "report-top-1400x900.png"
     cdp.js("window.scrollTo({top: 0, behavior: 'instant'})")
     _shot(cdp, top)

@@ -241,9 +241,9 @@
         } else if (c === 'review') {
           td = el('td', 'c-review');
           if (v) td.appendChild(el('span', 'badge rv-' + v, T.rv[v] || v));
-        } else if (c === 'rule') td = el('td', 'c-rule', v[lang === 'en' ? 1 : 0]);
+        } else if (c === 'rule') { td = el('td', 'c-rule', v[lang === 'en' ? 1 : 0]); td.title = td.textContent; }
         else if (c === 'district') td = el('td', 'c-district', v || T.unknown);
-        else if (c === 'evidence' || c === 'id') { td = el('td', 'c-' + c, v); td.title = v; }
+        else if (c === 'evidence' || c === 'id' || c === 'name') { td = el('td', 'c-' + c, v); td.title = v || ''; }
         else td = el('td', 'c-' + c, v);
         tr.appendChild(td);
       }
