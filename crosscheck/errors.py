@@ -17,7 +17,7 @@ import re
 import signal
 from typing import Iterable
 
-from crosscheck.service.lifetime import Stopped, stop_signal_of
+from crosscheck.lifetime import Stopped, stop_signal_of
 
 #: How alike two names must be (difflib's ratio) for one to be suggested for the other.
 CUTOFF = 0.6

@@ -72,7 +72,7 @@ _ship_pipeline_logs()
 
 def _quick_teardown() -> None:
     """A flow process asked to stop ends within a service manager's stop budget (flows/serve.py)."""
-    from crosscheck.service.lifetime import quick_teardown
+    from crosscheck.lifetime import quick_teardown
 
     quick_teardown()
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import flows  # noqa: F401  (Prefect settings before Prefect is imported)
 from crosscheck.config import ProjectConfig
-from crosscheck.service.lifetime import STOP_SIGNALS, set_parent_death_signal
+from crosscheck.lifetime import STOP_SIGNALS, set_parent_death_signal
 
 NIGHTLY_DEPLOYMENT = "nightly"
 ADHOC_DEPLOYMENT = "adhoc"

@@ -8,6 +8,7 @@ import dataclasses
 import json
 import subprocess
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -42,6 +43,12 @@ def _run(city, tmp_path, name, cache_dir, rules_dir=None):
         for f in result.findings.to_pylist()
     }
     return session, result, found
+
+
+def _entries(cache: Path) -> list[Path]:
+    """The delivery entries of a cache folder, whole or partial: every folder but the files'
+    parts and the rules' kept findings (crosscheck.cache.layout)."""
+    return [p for p in cache.iterdir() if p.is_dir() and p.name not in ("parts", "findings")]
 
 
 def test_layout_headers_and_truth_files(scale_city):
@@ -98,7 +105,7 @@ def test_findings_equal_truth_then_cached_run_reuses_the_load(scale_city, tmp_pa
         assert f.rows_read == int(ledger[f.file]["rows"]), f.file
         assert f.rows_quarantined == int(ledger[f.file]["invalid_rows"]), f.file
         assert f.duplicates_dropped == int(ledger[f.file]["duplicate_rows"]), f.file
-    entries = [p for p in cache.iterdir() if p.is_dir() and p.name != "parts"]  # parts: files parsed (step 17)
+    entries = _entries(cache)
     assert len(entries) == 1 and (entries[0] / "canonical.duckdb").is_file()
 
     second, result2, found2 = _run(city, tmp_path, "r2", cache)
@@ -153,7 +160,7 @@ def test_a_changed_file_misses_the_cache(scale_city, tmp_path):
         fh.write("312000000000999,敬老卡,110101194001011234,王建国,2020-01-01,正常\n")
     again, _, _ = _run(copy, tmp_path, "r2", cache)
     assert not again.cache_used
-    assert len([p for p in cache.iterdir() if p.is_dir() and p.name != "parts"]) == 2
+    assert len(_entries(cache)) == 2
 
 
 def test_a_run_with_a_failed_table_keeps_no_cache_and_no_partial_load(scale_city, tmp_path):
@@ -169,7 +176,7 @@ def test_a_run_with_a_failed_table_keeps_no_cache_and_no_partial_load(scale_city
     assert not session.cache.complete
     # the load database lived in the cache folder only while the run did
     # no entry and no partial load folder: only the parts of the files that parsed, kept for the next run
-    assert [p.name for p in cache.iterdir() if p.is_dir() and p.name != "parts"] == []
+    assert _entries(cache) == []
 
 
 def test_a_new_delivery_is_hashed_once_and_cached_under_the_key_of_its_hashes(scale_city, tmp_path):
@@ -177,6 +184,7 @@ def test_a_new_delivery_is_hashed_once_and_cached_under_the_key_of_its_hashes(sc
     from crosscheck.cache.layout import CacheLayout
     from crosscheck.catalog import load_catalog
     from crosscheck.cache.canonical import file_sha256
+    from crosscheck.connectors.fallbacks import signature_of
     from crosscheck.connectors.inventory import take_inventory
 
     city, _ = scale_city
@@ -184,12 +192,12 @@ def test_a_new_delivery_is_hashed_once_and_cached_under_the_key_of_its_hashes(sc
     session, result, _ = _run(city, tmp_path, "r1", cache)
     catalog = load_catalog(ProjectConfig.load().connectors_dir)
     files = [f.path for f in take_inventory(city, catalog).read]
-    expected = delivery_key(city, catalog, {p: file_sha256(p) for p in files})
+    expected = delivery_key(city, catalog, {p: file_sha256(p) for p in files}, signature_of(catalog))
     assert session.cache.key == expected
     assert (cache / expected / "canonical.duckdb").is_file()
     # recorded hashes are the files' SHA-256, and the next run finds the entry from them alone
     assert {f.file: f.sha256 for f in result.files} == {p.relative_to(city).as_posix(): file_sha256(p) for p in files}
-    again = CanonicalCache.of_delivery(city, catalog, CacheLayout(cache), files)
+    again = CanonicalCache.of_delivery(city, catalog, CacheLayout(cache), files, stand_ins=signature_of(catalog))
     assert again.key == expected and again.complete
 
 

@@ -69,10 +69,13 @@ class Serving:
         """An ad-hoc flow run through the served deployment: its id."""
         deployment = self.deployment("crosscheck-adhoc/adhoc")
         params = {"extracts": str(delivery), "as_of": SAMPLE_AS_OF.isoformat(), "rules": RULES, "out": str(out)}
-        r = httpx.post(f"{self.api}/deployments/{deployment['id']}/create_flow_run", json={"parameters": params},
-                       timeout=30)
-        assert r.status_code in (200, 201), r.text
-        return r.json()["id"]
+
+        def created():  # a busy server answers 503 (its database locked) and creates nothing: asked again
+            r = httpx.post(f"{self.api}/deployments/{deployment['id']}/create_flow_run", json={"parameters": params},
+                           timeout=30)
+            assert r.status_code in (200, 201, 503), r.text
+            return r.json()["id"] if r.status_code != 503 else None
+        return wait_for(created, 120, lambda: f"the server stayed unavailable:\n{self.said()}")
 
     def ended(self, flow_run: str) -> dict:
         def state():

@@ -115,3 +115,63 @@ def test_the_end_to_end_list_names_test_files_that_exist():
 
     present = {p.name for p in (REPO / "tests").rglob("test_*.py")}
     assert END_TO_END <= present, sorted(END_TO_END - present)
+
+
+def _package_of(module: str) -> str:
+    """`crosscheck.rules.runner` -> `crosscheck.rules`; a top-level contract module is its own."""
+    parts = module.split(".")
+    return ".".join(parts[:2])
+
+
+def _package_graph() -> dict[str, set[str]]:
+    mods = _modules()
+    graph: dict[str, set[str]] = {}
+    for m, path in mods.items():
+        here = _package_of(m)
+        graph.setdefault(here, set())
+        graph[here] |= {_package_of(i) for i in _imports(path) if i in mods and _package_of(i) != here}
+    return graph
+
+
+def test_no_import_cycle_between_packages():
+    """The packages (and the top-level contract modules) form layers: no package imports,
+    however indirectly, a package that imports it."""
+    graph = _package_graph()
+    cycles = []
+    for start in sorted(graph):
+        seen, todo = set(), [(start, [start])]
+        while todo:
+            node, path = todo.pop()
+            for nxt in sorted(graph.get(node, ())):
+                if nxt == start:
+                    cycles.append(" -> ".join(path + [start]))
+                elif nxt not in seen:
+                    seen.add(nxt)
+                    todo.append((nxt, path + [nxt]))
+    assert not cycles, cycles[:5]
+
+
+ENGINE_NAMES = {"spark", "duckdb"}
+
+
+def test_only_engines_asks_which_engine_it_is():
+    """Outside crosscheck/engines no code compares anything with an engine's name."""
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        if path.relative_to(PACKAGE).parts[0] == "engines":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Compare):
+                named = [n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and n.value in ENGINE_NAMES]
+                if named:
+                    found.append(f"{path.relative_to(REPO)}:{node.lineno}: {ast.unparse(node)}")
+    assert not found, found
+
+
+def test_the_runtime_never_imports_the_developers_tools():
+    """devtools/ (the sample city, the linkage and names harnesses) is reached only through the
+    `crosscheck sample` / `eval-*` commands (crosscheck/cli/dev.py)."""
+    leaks = [f"{p.relative_to(REPO)} imports {i}" for p in PACKAGE.rglob("*.py")
+             if p.relative_to(REPO).as_posix() != "crosscheck/cli/dev.py"
+             for i in _imports(p) if i == "devtools" or i.startswith("devtools.")]
+    assert not leaks, leaks

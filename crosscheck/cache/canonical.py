@@ -86,15 +86,16 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def delivery_key(root: Path, catalog: Catalog, hashes: dict[Path, str]) -> str:
+def delivery_key(root: Path, catalog: Catalog, hashes: dict[Path, str], stand_ins: str = "") -> str:
+    """The key of a delivery's entry: the connector YAMLs, what the rows standing in for tables
+    not delivered depend on (`stand_ins`, crosscheck.connectors.fallbacks.signature_of), and
+    every file's hash."""
     root = Path(root)
     digest = hashlib.sha256(FORMAT.encode())
     for source in sorted(catalog.files):
         digest.update(Path(catalog.files[source]).read_bytes())
-    if any(t.fallback for t in catalog.tables.values()):  # the rows that stand in for a table not delivered
-        from crosscheck.connectors.fallbacks import signature
-
-        digest.update(signature().encode())
+    if stand_ins:
+        digest.update(stand_ins.encode())
     for path, sha in sorted((p.relative_to(root).as_posix(), h) for p, h in hashes.items()):
         digest.update(f"\n{path}\t{sha}".encode())
     return digest.hexdigest()
@@ -145,7 +146,7 @@ class CanonicalCache:
 
     @classmethod
     def of_delivery(cls, root: Path, catalog: Catalog, layout: CacheLayout, files: list[Path], *,
-                    verify: bool = False) -> "CanonicalCache":
+                    verify: bool = False, stand_ins: str = "") -> "CanonicalCache":
         """The entry of the delivery at `root` whose connectors read `files`
         (crosscheck.connectors.inventory). Only files whose size or modification time changed
         since they were hashed are read; `verify`: every file is."""
@@ -157,7 +158,7 @@ class CanonicalCache:
         if missing:
             known.update(hash_files(missing))
             _write_index(layout, {str(p.resolve()): {"id": idents[p], "sha256": known[p]} for p in missing})
-        return cls(layout, delivery_key(root, catalog, known), known, idents)
+        return cls(layout, delivery_key(root, catalog, known, stand_ins), known, idents)
 
     def settle(self, loads: list[TableLoad]) -> bool:
         """The delivery's files are still as they were hashed (False: one changed during the run)."""

@@ -44,7 +44,7 @@ def run(
     from crosscheck.reports.text import console_summary
     from crosscheck.pipeline.lifecycle import RunFailed
     from crosscheck.pipeline.run import RunError, RunRequest, execute_run, parse_overrides
-    from crosscheck.service.lifetime import Stopped, stop_on_signals, stop_signal_of, stoppable
+    from crosscheck.lifetime import Stopped, stop_on_signals, stop_signal_of, stoppable
     from crosscheck.service.logfile import start_logging
     from crosscheck.store import StoreBusy, StoreError
 

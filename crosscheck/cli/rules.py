@@ -59,10 +59,11 @@ def lint(
     engine: Optional[str] = typer.Option(None, "--engine", help="check for this engine only: duckdb or spark (default: both)"),
 ) -> None:
     """Schema, unique ids, file name = id, SQL and column references, tests present, Spark-portable."""
+    from crosscheck.engines import NAMES
     from crosscheck.rules import collect_ruleset
 
-    if engine is not None and engine not in {"duckdb", "spark"}:
-        typer.echo(f"--engine '{engine}': expected duckdb or spark", err=True)
+    if engine is not None and engine not in NAMES:
+        typer.echo(f"--engine '{engine}': expected {' or '.join(NAMES)}", err=True)
         raise typer.Exit(2)
     catalog = _catalog(connectors_dir)
     ruleset, problems = collect_ruleset(rules_dir, catalog, lint=True, engine=engine)

@@ -72,6 +72,12 @@ def stand_in(con, connector, table: str, why: str):
                      stand_in_years=[fallback.first_year, fallback.last_year])
 
 
+def signature_of(catalog) -> str:
+    """What a delivery's cache entry depends on besides its files and connector YAMLs: the
+    stand-in rows' library, when a table of `catalog` may be stood in for ('' when none may)."""
+    return signature() if any(t.fallback for t in catalog.tables.values()) else ""
+
+
 def signature() -> str:
     """What the stand-in rows depend on besides the connector YAMLs (the library's version)."""
     from importlib.metadata import version

@@ -282,12 +282,12 @@ def validate_table(checks: "Checks", con, table: str, spec: TableSpec) -> Callab
 
 def _worker_start(parent_pid: int, watch) -> None:
     """In the worker, before anything is imported: it ends with the run that started it,
-    however the run ends (crosscheck.service.lifetime.die_with_parent); Ctrl-C is the run's
+    however the run ends (crosscheck.lifetime.die_with_parent); Ctrl-C is the run's
     to handle; GX without its Spark support (GX imports pyspark when it can; the worker
     validates pandas frames only)."""
     import signal
 
-    from crosscheck.service.lifetime import die_with_parent
+    from crosscheck.lifetime import die_with_parent
 
     die_with_parent(parent_pid, watch)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -330,7 +330,7 @@ class Checks:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            from crosscheck.service.lifetime import parent_watch
+            from crosscheck.lifetime import parent_watch
 
             watch, self._watched = parent_watch()
             try:

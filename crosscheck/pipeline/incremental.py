@@ -98,7 +98,7 @@ class RulesOnChange:
             self.how[rule.id] = f"whole: {why}"
             outcome, findings = run_rule(engine, rule, available=available, as_of=as_of, overrides=overrides,
                                          shared_views=shared_views, stand_ins=stand_ins)
-        log.info("%s: %s", rule.id, self.how[rule.id])
+        log.debug("%s: %s", rule.id, self.how[rule.id])  # the run summary says it too
         if outcome.status == "ok" and key is not None and tables and all(tables.values()):
             try:
                 self.memory.keep(rule.id, key, findings.cast(FINDINGS_SCHEMA), as_of, tables,

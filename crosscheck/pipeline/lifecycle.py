@@ -61,7 +61,7 @@ class RunLife:
         what to raise: RunFailed, or a StoreBusy as it is (nothing could be recorded)."""
         from crosscheck.errors import describe
         from crosscheck.privacy.masking import mask_ids_in_text
-        from crosscheck.service.lifetime import stop_signal_of
+        from crosscheck.lifetime import stop_signal_of
         from crosscheck.store import Store, StoreBusy
 
         result = self.result

@@ -62,9 +62,11 @@ class Workspace:
             from crosscheck.cache.layout import CacheLayout
             from crosscheck.cache.parts import PartStore
             from crosscheck.cache.tables import TableStates
+            from crosscheck.connectors.fallbacks import signature_of
 
             layout = CacheLayout(Path(config.cache_dir))
-            self.cache = CanonicalCache.of_delivery(Path(extracts), catalog, layout, files, verify=verify)
+            self.cache = CanonicalCache.of_delivery(Path(extracts), catalog, layout, files, verify=verify,
+                                                    stand_ins=signature_of(catalog))
             self.parts = PartStore(layout, checkpoint)
             self.states = TableStates(layout, checkpoint)
         self.load_db = None             # crosscheck.cache.canonical.LoadDatabase, once a table is parsed

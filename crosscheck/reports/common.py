@@ -31,7 +31,7 @@ EXTRA_COLUMNS = ["finding_key", "status", "first_seen"]
 #: of their own: they fill the review columns below).
 REVIEW_FIELDS = ["review", "review_note", "reviewer", "reviewed_on", "suppressed_until", "review_change"]
 #: Columns for the reviewer's round trip (`crosscheck review import` reads them back, see
-#: crosscheck.store.reviews.header_field), filled with the current review where there is one;
+#: crosscheck.reports.review_headers.header_field), filled with the current review where there is one;
 #: written only when findings carry a finding_key.
 REVIEW_COLUMNS = ["处置 / disposition", "备注 / note", "复核人 / reviewer"]
 #: Finding status (from the findings store) for people.

@@ -24,7 +24,7 @@ from crosscheck.reports.common import (
     review_values,
     shown_sources,
 )
-from crosscheck.store.reviews import header_field
+from crosscheck.reports.review_headers import header_field
 from crosscheck.privacy.masking import neutralise_formula
 from crosscheck.reports.report_model import ReportModel
 

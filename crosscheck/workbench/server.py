@@ -31,7 +31,7 @@ def serve(store: Path, config: ProjectConfig, *, host: str, port: int, workers: 
 
 def app_from_environment():
     if os.environ.get(_PARENT) == str(os.getppid()):  # a server process of `--workers`
-        from crosscheck.service.lifetime import die_with_parent
+        from crosscheck.lifetime import die_with_parent
 
         die_with_parent(os.getppid())
     from crosscheck.service.logfile import start_logging
