@@ -152,8 +152,9 @@ def test_references_name_documents_that_ship(tmp_path):
     _, problems = collect_ruleset(rules, CATALOG, lint=True)
     path = rules / "test" / "unshipped_reference.yaml"
     assert [str(p) for p in problems] == [
-        f"{path}:4: references.0: 'core-rules.md' is not a document of the project: name a shipped document "
-        "(docs/rules.md#date-of-death, README.md#rule-catalog) or a URL",
+        f"{path}:4: references.0: 'core-rules.md': the project has no file core-rules.md (looked for "
+        f"{rules.resolve().parent / 'core-rules.md'}): name a document beside rules/ (copy the docs/ folder with "
+        "the rules) or a URL",
         f"{path}:4: references.1: docs/rules.md has no section 'date-of-deth'; did you mean date-of-death?",
     ]
 

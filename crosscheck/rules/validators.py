@@ -323,8 +323,9 @@ def references_shipped(ruleset: "RuleSet", rule: "LoadedRule") -> Iterable[Probl
         doc, _, anchor = ref.partition("#")
         path = root / doc
         if not path.is_file():
-            yield rule.locator.problem(("references", i), f"'{ref}' is not a document of the project: name a shipped "
-                                       "document (docs/rules.md#date-of-death, README.md#rule-catalog) or a URL")
+            yield rule.locator.problem(("references", i), f"'{ref}': the project has no file {doc} (looked for "
+                                       f"{path}): name a document beside rules/ (copy the docs/ folder with the "
+                                       "rules) or a URL")
             continue
         if anchor:
             known = _anchors(path.read_text(encoding="utf-8"))
