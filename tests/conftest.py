@@ -9,6 +9,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -87,3 +88,19 @@ def cli(crosscheck_cmd, tmp_path):
 def read_csv_rows(path: Path) -> list[dict[str, str]]:
     with open(path, encoding="utf-8-sig", newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+@pytest.fixture
+def con():
+    """An in-memory DuckDB connection that installs and loads no extension (nothing downloads)."""
+    c = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    yield c
+    c.close()
+
+
+def write(root: Path, rel: str, text: str, encoding: str = "utf-8") -> Path:
+    """`text` written as `root/rel` in `encoding` (its folders made): a delivered file."""
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode(encoding))
+    return path

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import write
 
 from crosscheck.catalog import load_catalog
 from crosscheck.connectors.load import load_table
@@ -23,20 +24,6 @@ ID = "11010119500101123" + check_char("11010119500101123")
 ID15 = "110101500101123"            # the legacy form of ID
 CODE = "91420200MA4K000010"
 APPS = "办件编号,事项编码,事项名称,实施部门,申请人名称,申请人证件类型,申请人证件号码,受理日期,办结日期,办理结果,退回次数,办理渠道\n"
-
-
-@pytest.fixture
-def con():
-    c = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
-    yield c
-    c.close()
-
-
-def write(root: Path, rel: str, text: str, encoding: str = "utf-8") -> Path:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(text.encode(encoding))
-    return path
 
 
 def write_xlsx(root: Path, rel: str, rows: list[list]) -> Path:

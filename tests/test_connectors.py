@@ -10,6 +10,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import write
 
 from crosscheck.catalog import ConnectorSpec, load_catalog
 from crosscheck.connectors import load_delivery, load_source
@@ -57,20 +58,6 @@ def _id(first17: str) -> str:
 
 
 ID2 = _id("42020219551217123")
-
-
-@pytest.fixture
-def con():
-    c = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
-    yield c
-    c.close()
-
-
-def write(root: Path, rel: str, text: str, encoding: str = "utf-8") -> Path:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(text.encode(encoding))
-    return path
 
 
 def load(con, root, connector=DEMO):

@@ -5,7 +5,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from crosscheck.catalog import load_catalog
@@ -15,13 +14,6 @@ REPO = Path(__file__).resolve().parents[1]
 CATALOG = load_catalog(REPO / "connectors")
 ID1 = "11010519491231002X"
 HEAD = "就诊流水号,医疗机构名称,公民身份号码,姓名,就诊日期,科室,结算金额,结算类型"
-
-
-@pytest.fixture
-def con():
-    c = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
-    yield c
-    c.close()
 
 
 def outpatient(tmp_path: Path, types: list[str]) -> Path:

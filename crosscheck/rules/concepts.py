@@ -38,6 +38,14 @@ def as_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
+def column_names(cols: list[str]) -> list[str]:
+    """`cols` when each is a column name, else the ValueError naming those that are not."""
+    bad = [c for c in cols if not re.fullmatch(IDENT, c)]
+    if bad:
+        raise ValueError(f"column names expected: {', '.join(bad)}")
+    return cols
+
+
 # ------------------------------------------------------------------ month-held intervals
 
 
@@ -85,10 +93,7 @@ class Pairs(Strict):
     @field_validator("same", "differ")
     @classmethod
     def _idents(cls, cols: list[str]) -> list[str]:
-        bad = [c for c in cols if not re.fullmatch(IDENT, c)]
-        if bad:
-            raise ValueError(f"column names expected: {', '.join(bad)}")
-        return cols
+        return column_names(cols)
 
     @field_validator("earlier", "later")
     @classmethod
@@ -152,10 +157,7 @@ class Window(Strict):
     @field_validator("partition_by")
     @classmethod
     def _idents(cls, cols: list[str]) -> list[str]:
-        bad = [c for c in cols if not re.fullmatch(IDENT, c)]
-        if bad:
-            raise ValueError(f"column names expected: {', '.join(bad)}")
-        return cols
+        return column_names(cols)
 
     @field_validator("time")
     @classmethod
