@@ -22,8 +22,10 @@ person's on others (证件类型 + 证件号码) feeds one canonical column per 
 on the rows its `when:` names (`ColumnSpec.when`), so every canonical column has one kind.
 
 Values (crosscheck.connectors.parse): ``credit_code`` (统一社会信用代码, GB 32100 form), ``plate``
-(车牌号), ``code`` (a text key: trimmed, half-width, never a number; ``upper: true``
-upper-cases it) are normalised and validated; ``values:`` makes a column an enumeration; ``min:`` bounds a number from below;
+(车牌号), ``code`` (a text key: NFKC, every whitespace character removed, never a number;
+``upper: true`` upper-cases it), ``phone`` (digits only, a leading 86/0086 of a mobile number
+removed; personal by its type) are normalised and validated; ``values:`` makes a column an
+enumeration (``synonyms:`` other spellings of its values); ``min:`` bounds a number from below;
 ``if_empty:`` is the value an empty field stands for; ``with_time: true`` requires a
 datetime's time of day. A table's ``key:`` names the columns that identify a row: rows equal
 in every column are one row, rows sharing a key but differing in any column are a conflict
@@ -40,11 +42,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from crosscheck.yamlio import IDENT, ConfigError, Problem, Strict, load_yaml, validate
 
 ColumnType = Literal["text", "identity", "name", "date", "datetime", "month", "amount", "integer", "number",
-                     "credit_code", "plate", "code"]
+                     "credit_code", "plate", "code", "phone"]
 #: Personal data a `text` or `code` column may declare it holds (`personal:`); see the module docstring.
 PersonalKind = Literal["card", "plate", "phone", "address", "account", "document"]
-#: Column types that say what personal data they hold by their type, and those that may declare it.
-_PERSONAL_BY_TYPE = ("identity", "name")
+#: Column types that say what personal data they hold by their type (a phone is one: `phone`), and
+#: those that may declare it.
+_PERSONAL_BY_TYPE = ("identity", "name", "phone")
 _MAY_DECLARE_PERSONAL = ("text", "code")
 #: Every kind of personal value masking knows: the two column types that are one, then PersonalKind.
 PERSONAL_KINDS: tuple[str, ...] = ("identity", "name", *get_args(PersonalKind))
@@ -63,6 +66,7 @@ DUCKDB_TYPES: dict[str, str] = {
     "credit_code": "VARCHAR",
     "plate": "VARCHAR",
     "code": "VARCHAR",
+    "phone": "VARCHAR",
 }
 
 #: Columns every canonical table carries so a finding can point at its records.
@@ -89,6 +93,8 @@ class ColumnSpec(Strict):
     aliases: list[str] = Field(default_factory=list, description="other headers seen for this column")
     personal: PersonalKind | None = Field(default=None, description="personal data a text column holds (masked as such)")
     values: list[str] | None = Field(default=None, min_length=1, description="an enumeration: the values allowed (compared trimmed)")
+    synonyms: dict[str, list[str]] | None = Field(
+        default=None, description="other spellings of values of the enumeration, each read as that value (计量单位: 平方米 for ㎡)")
     min: float | None = Field(default=None, description="an integer, number or amount at least this (e.g. 0)")
     if_empty: str | None = Field(default=None, description="the value an empty field stands for (退回次数: 0)")
     with_time: bool = Field(default=False, description="a datetime that must carry a time of day")
@@ -114,6 +120,8 @@ class ColumnSpec(Strict):
             raise ValueError("'with_time' goes on datetime columns")
         if self.values is not None and self.type not in ("text", "code"):
             raise ValueError(f"'values' goes on text and code columns, not {self.type}")
+        if self.synonyms is not None and (self.values is None or set(self.synonyms) - set(self.values)):
+            raise ValueError("'synonyms' names values of the column's enumeration ('values'): {value: [other spellings]}")
         if self.when is not None and len(self.when) != 1:
             raise ValueError("'when' names one column: {column: [values]}")
         return self

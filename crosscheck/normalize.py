@@ -11,7 +11,8 @@ number becomes 18 digits by inserting '19' before the birth year and appending
 the ISO 7064 MOD 11-2 check character. Anything else is rejected with a reason,
 never guessed.
 
-Names: see `normalize_name`; the name linker's form: `name_form`.
+Names: see `normalize_name`; the name linker's form: `name_form`. Text keys (所属乡镇, 合同编号,
+采购单位...): `text_key`; phone numbers: `phone_number`.
 """
 from __future__ import annotations
 
@@ -209,3 +210,48 @@ def normalize_names(array: pa.Array | pa.ChunkedArray) -> pa.Array:
     dictionary = encoded.dictionary.to_pylist()
     normalised = pa.array(_normalize_distinct(dictionary), type=pa.string())
     return normalised.take(encoded.indices)
+
+
+# ---------------------------------------------------------------- text keys and phone numbers
+
+
+def text_key(value: str | None) -> str | None:
+    """A text key as it is compared: NFKC (full-width forms to half-width), every whitespace
+    character removed, nothing else (`市 教育局` is `市教育局`); None for None or nothing left."""
+    if value is None:
+        return None
+    return "".join(unicodedata.normalize("NFKC", value).split()) or None
+
+
+_NOT_DIGIT = re.compile(r"[^0-9]")
+_MOBILE = re.compile(r"1[0-9]{10}")
+
+
+def phone_number(value: str | None) -> str | None:
+    """A phone number as it is compared: NFKC, every character but 0-9 removed, then a leading
+    ``86`` or ``0086`` removed when what remains is an 11-digit mobile number starting with 1
+    (``+86 138-1234-5678`` is ``13812345678``; ``(0714)6251234`` is ``07146251234``); None when
+    no digit is left (no phone)."""
+    if value is None:
+        return None
+    digits = _NOT_DIGIT.sub("", unicodedata.normalize("NFKC", value))
+    for prefix in ("0086", "86"):
+        if digits.startswith(prefix) and _MOBILE.fullmatch(digits[len(prefix):]):
+            return digits[len(prefix):]
+    return digits or None
+
+
+#: Column types whose values are normalised in Python, once per distinct delivered value
+#: (crosscheck.connectors.headers.value_maps), besides names (`normalize_names`).
+VALUE_FORMS = {"code": text_key, "phone": phone_number}
+
+
+def normalize_values(column_type: str, array: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The normalised form of each value of a column of `column_type` (name, or one of
+    `VALUE_FORMS`), nulls kept null."""
+    if column_type == "name":
+        return normalize_names(array)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    convert = VALUE_FORMS[column_type]
+    return pa.array([convert(v) for v in array.to_pylist()], type=pa.string())

@@ -30,7 +30,7 @@ from crosscheck.privacy.files import private_dirs, write_private_text
 from crosscheck.results import CONFLICTING_ROWS
 
 #: Bump when the parser writes different rows from the same file: older parts are then unused.
-PARSER_VERSION = "crosscheck-parser-4"
+PARSER_VERSION = "crosscheck-parser-5"
 
 
 def declaration(connector: ConnectorSpec, table: str) -> str:

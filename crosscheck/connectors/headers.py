@@ -6,7 +6,7 @@ from __future__ import annotations
 from crosscheck.catalog import TableSpec
 from crosscheck.connectors.parse import name_values_sql
 from crosscheck.connectors.readers import Staged, distinct_sql, normalize_header
-from crosscheck.normalize import normalize_names
+from crosscheck.normalize import VALUE_FORMS, normalize_values
 
 
 def match_headers(spec: TableSpec, headers: list[str]) -> tuple[dict[str, int | None], list[str], list[str]]:
@@ -24,8 +24,10 @@ def match_headers(spec: TableSpec, headers: list[str]) -> tuple[dict[str, int | 
     return positions, missing, absent
 
 
+#: Column types normalised in Python once per DISTINCT delivered value (`value_maps`).
+MAPPED_TYPES = ("name", *VALUE_FORMS)
 #: Column types checked once per DISTINCT delivered value (readers collect them while staging).
-LOOKUP_TYPES = ("identity", "name")
+LOOKUP_TYPES = ("identity", *MAPPED_TYPES)
 
 
 #: A column is parsed once per DISTINCT value when a sample of its rows holds at most this
@@ -51,15 +53,16 @@ def lookup_positions(con, spec: TableSpec, positions: dict[str, int | None], sta
     return out
 
 
-def name_maps(con, spec: TableSpec, positions: dict[str, int | None], staged: Staged, null_markers: list[str]) -> dict[str, str]:
-    """Register, per name column, its DISTINCT delivered values -> cleaned and normalised form."""
+def value_maps(con, spec: TableSpec, positions: dict[str, int | None], staged: Staged, null_markers: list[str]) -> dict[str, str]:
+    """Register, per column of a type normalised in Python (names, text keys, phone numbers:
+    `MAPPED_TYPES`), its DISTINCT delivered values -> cleaned and normalised form (raw, v, norm)."""
     maps: dict[str, str] = {}
     for col in spec.columns:
         pos = positions.get(col.name)
-        if col.type != "name" or pos is None:
+        if col.type not in MAPPED_TYPES or pos is None:
             continue
         values = con.sql(name_values_sql(distinct_sql(staged, pos), null_markers)).to_arrow_table()
-        view = f"__cc_names_{col.name}"
-        con.register(view, values.append_column("norm", normalize_names(values["v"])))
+        view = f"__cc_values_{col.name}"
+        con.register(view, values.append_column("norm", normalize_values(col.type, values["v"])))
         maps[col.name] = view
     return maps

@@ -6,9 +6,9 @@ Per table:
      columns ignored). A missing header of a non-nullable column fails the
      file; a missing header of a nullable column gives NULLs and a warning in
      TableLoad.reason;
-  3. values are parsed in SQL into `__cc_parsed_<table>` (identity numbers and
-     names once per DISTINCT delivered value, names normalised by
-     `normalize_names`); rows with errors go to `quarantine` with every reason;
+  3. values are parsed in SQL into `__cc_parsed_<table>` (identity numbers, names, text keys
+     and phone numbers once per DISTINCT delivered value, the last three normalised in Python
+     by `normalize_values`); rows with errors go to `quarantine` with every reason;
   4. exact duplicates (all canonical columns equal after parsing, `_raw` and
      provenance excluded) are dropped, keeping the first by file order then
      line; each extra copy is counted on the file where it sits. Only rows
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from crosscheck.catalog import Catalog, ConnectorSpec, TableSpec
-from crosscheck.connectors.headers import lookup_positions, match_headers, name_maps
+from crosscheck.connectors.headers import lookup_positions, match_headers, value_maps
 from crosscheck.connectors.files import FileProblem, discover, scan, transcode
 from crosscheck.cache.parts import PartStore, declaration
 from crosscheck.cache.tables import HASH, RAW_HASH, TableStates, comes_after, define_view, quarantine_sql
@@ -378,9 +378,9 @@ def _load_file(con, connector, table, spec, index, path, rel, account, workdir, 
     maps: dict[str, str] = {}
     try:
         with _phase(table, "names"):
-            maps = name_maps(con, spec, positions, staged, connector.null_markers)
+            maps = value_maps(con, spec, positions, staged, connector.null_markers)
         select = parse_select(spec.columns, positions, staged.headers, connector.null_markers, staged.name, rel, index,
-                              types=staged.types, name_maps=maps, distinct=lambda pos: distinct_sql(staged, pos),
+                              types=staged.types, value_maps=maps, distinct=lambda pos: distinct_sql(staged, pos),
                               lookups=[c for c in lookups if c not in maps], raw_always=bool(spec.key))
         with _phase(table, "parse"):
             inserted = con.execute(f'INSERT INTO "{table}" BY NAME SELECT *, hash({_keys(spec)}) AS {HASH} FROM ({select})'

@@ -11,7 +11,7 @@ from typing import Callable
 import duckdb
 
 from crosscheck.catalog import DUCKDB_TYPES, ColumnSpec
-from crosscheck.normalize import MIN_BIRTH, TRIM_CHARS, identity_sql_macros
+from crosscheck.normalize import MIN_BIRTH, TRIM_CHARS, identity_sql_macros, text_key
 
 _TIME = r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?)?"
 _DATE_SEP = rf"[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}{_TIME}|[0-9]{{4}}/[0-9]{{1,2}}/[0-9]{{1,2}}{_TIME}"
@@ -66,12 +66,15 @@ PARSE_MACROS = [
     # translate() is costly per call: only values holding a full-width character take it
     f"CREATE OR REPLACE TEMP MACRO cc_halfwidth(v) AS CASE WHEN regexp_matches(v, '[\\x{{ff01}}-\\x{{ff5e}}]') "
     f"THEN translate(v, '{_FULL}', '{_HALF.replace(chr(39), chr(39) * 2)}') ELSE v END",
-    # codes: half-width (and upper case); a code Excel stored as a number has lost digits (NULL)
+    # codes (a delivered value's text key is made in Python, crosscheck.normalize.text_key; this
+    # is for a column's `if_empty`): half-width, no spaces; a code Excel stored as a number has lost digits (NULL)
     f"""CREATE OR REPLACE TEMP MACRO cc_code(v) AS CASE WHEN NOT regexp_full_match(v, '{_EXCEL_NUMBER}')
-        THEN cc_halfwidth(v) END""",
+        THEN regexp_replace(cc_halfwidth(v), '[\\s\\x{{3000}}]', '', 'g') END""",
     "CREATE OR REPLACE TEMP MACRO cc_code_upper(v) AS upper(cc_code(v))",
+    # a credit code is a text key (no whitespace anywhere), upper-cased, of GB 32100's form
+    "CREATE OR REPLACE TEMP MACRO cc_credit_text(v) AS upper(regexp_replace(cc_halfwidth(v), '[\\s\\x{3000}\\x{a0}]', '', 'g'))",
     f"""CREATE OR REPLACE TEMP MACRO cc_credit_code(v) AS CASE
-        WHEN regexp_full_match(upper(cc_halfwidth(v)), '{CREDIT_CODE}') THEN upper(cc_halfwidth(v)) END""",
+        WHEN regexp_full_match(cc_credit_text(v), '{CREDIT_CODE}') THEN cc_credit_text(v) END""",
     "CREATE OR REPLACE TEMP MACRO cc_plate_text(v) AS upper(regexp_replace(cc_halfwidth(v), '[\\s\u00b7\u2022\u30fb\\.\\-]', '', 'g'))",
     f"""CREATE OR REPLACE TEMP MACRO cc_plate(v) AS CASE WHEN length(cc_plate_text(v)) IN (7, 8)
         AND regexp_full_match(cc_plate_text(v), '[{PROVINCES}][A-Z].*') THEN cc_plate_text(v) END""",
@@ -191,9 +194,9 @@ def identity_lookup(col: ColumnSpec, values: str, null_markers: list[str]) -> st
 
 
 def name_values_sql(values: str, null_markers: list[str]) -> str:
-    """Each DISTINCT delivered name value (`values`: a SELECT of them as `raw`) with its
-    cleaned text v (NULL: empty or a null marker); the loader adds the normalised form
-    (crosscheck.normalize.normalize_names) and joins it back."""
+    """Each DISTINCT delivered value of a name, code or phone column (`values`: a SELECT of them
+    as `raw`) with its cleaned text v (NULL: empty or a null marker); the loader adds the
+    normalised form (crosscheck.normalize.normalize_values) and joins it back."""
     return f"SELECT raw, {cleaned('raw', null_markers)} AS v FROM ({values})"
 
 
@@ -209,6 +212,8 @@ def value_and_error(col: ColumnSpec, v: str, parsed: str | None = None) -> tuple
     else:
         parsed = parsed or f"{parser(col)}({v})"
         checks.append((f"{parsed} IS NULL", _REFUSED.get(col.type, f"unparseable {col.type}")))
+    if col.synonyms:
+        parsed = _synonyms(col, parsed)
     if col.type == "amount":
         checks.append((f"{parsed} < 0", "negative amount"))
     if col.min is not None:
@@ -227,6 +232,32 @@ def value_and_error(col: ColumnSpec, v: str, parsed: str | None = None) -> tuple
     return parsed, f"CASE WHEN {v} IS NULL THEN NULL {whens} END"
 
 
+def _synonyms(col: ColumnSpec, parsed: str) -> str:
+    """`parsed` with each other spelling of an enumeration value (`synonyms`) read as that value,
+    the spellings compared as the column's values are (a code's as text keys)."""
+    def form(spelling: str) -> str:
+        if col.type != "code":
+            return spelling.strip(TRIM_CHARS)
+        key = text_key(spelling) or ""
+        return key.upper() if col.upper else key
+
+    whens = " ".join(f"WHEN {parsed} IN ({', '.join(lit(form(x)) for x in spellings)}) THEN {lit(value)}"
+                     for value, spellings in col.synonyms.items())
+    return f"CASE {whens} ELSE {parsed} END"
+
+
+def _mapped(col: ColumnSpec, m: str) -> tuple[str, str]:
+    """(cleaned value, parsed value) of a column normalised in Python, from its map `m` (raw, v,
+    norm): a name is its form; a code its text key (NULL, refused, when Excel stored it as a
+    number), upper-cased if asked; a phone its digits. A value nothing is left of is empty."""
+    if col.type == "name":
+        return f"{m}.v", f"{m}.norm"
+    norm = f"upper({m}.norm)" if col.upper else f"{m}.norm"
+    if col.type == "code":
+        norm = f"CASE WHEN NOT regexp_full_match({m}.v, '{_EXCEL_NUMBER}') THEN {norm} END"
+    return f"CASE WHEN {m}.norm IS NOT NULL THEN {m}.v END", norm
+
+
 def parse_select(
     columns: list[ColumnSpec],
     positions: dict[str, int | None],
@@ -237,7 +268,7 @@ def parse_select(
     file_index: int,
     *,
     types: list[str] | None = None,
-    name_maps: dict[str, str] | None = None,
+    value_maps: dict[str, str] | None = None,
     distinct: Callable[[int], str] | None = None,
     lookups: list[str] = (),
     raw_always: bool = False,
@@ -246,8 +277,8 @@ def parse_select(
     __rh (`raw_hash`). `__raw` (the delivered values as JSON) is built for quarantined rows,
     or for every row with `raw_always` (a keyed table: a row may yet conflict with another).
 
-    `types`: the staged columns' DuckDB types (default all VARCHAR); `name_maps`: name
-    column -> relation (raw, v, norm) over its distinct delivered values; `distinct`:
+    `types`: the staged columns' DuckDB types (default all VARCHAR); `value_maps`: name, code
+    and phone column -> relation (raw, v, norm) over its distinct delivered values; `distinct`:
     position -> SELECT of that column's distinct values as `raw` (default: from the staging);
     `lookups`: other columns to clean and parse once per distinct value (they repeat a lot).
 
@@ -257,7 +288,7 @@ def parse_select(
     markers, `x` parses and joins the lookups, the outer SELECT casts and gathers
     the error texts."""
     types = types or ["VARCHAR"] * len(headers)
-    name_maps = name_maps or {}
+    value_maps = value_maps or {}
     text = {i: f"c{i}" if types[i] == "VARCHAR" else f"CAST(c{i} AS VARCHAR)" for i in range(len(headers))}
     distinct = distinct or (lambda pos: f"SELECT DISTINCT {text[pos]} AS raw FROM {staging} WHERE c{pos} IS NOT NULL")
     lookup_cols = set(lookups)
@@ -270,7 +301,7 @@ def parse_select(
         parsed = None
         if pos is None:
             cleaned_cols.append(f"CAST(NULL AS VARCHAR) AS v_{col.name}")
-            if col.type in ("identity", "name"):
+            if col.type in ("identity", "name", "phone") or col.name in value_maps:
                 parsed_cols.append(f"CAST(NULL AS VARCHAR) AS x_{col.name}")
                 parsed = f"x_{col.name}"
         elif col.type == "identity":
@@ -279,9 +310,10 @@ def parse_select(
             parsed_cols.append(f"id_{col.name}.v AS v_{col.name}, id_{col.name}.x AS x_{col.name}, id_{col.name}.e AS e_{col.name}")
             parsed = f"x_{col.name}"
             own_error = f"e_{col.name}"
-        elif col.type == "name" and col.name in name_maps:
-            joins.append(f"LEFT JOIN {name_maps[col.name]} AS nm_{col.name} ON {text[pos].replace(f'c{pos}', f'v.c{pos}', 1)} = nm_{col.name}.raw")
-            parsed_cols.append(f"nm_{col.name}.v AS v_{col.name}, nm_{col.name}.norm AS x_{col.name}")
+        elif col.name in value_maps:
+            joins.append(f"LEFT JOIN {value_maps[col.name]} AS nm_{col.name} ON {text[pos].replace(f'c{pos}', f'v.c{pos}', 1)} = nm_{col.name}.raw")
+            cleaned_v, norm = _mapped(col, f"nm_{col.name}")
+            parsed_cols.append(f"{cleaned_v} AS v_{col.name}, {norm} AS x_{col.name}")
             parsed = f"x_{col.name}"
         elif col.name in lookup_cols and typed is None and col.type not in ("identity", "name"):
             lk = f"lk_{col.name}"

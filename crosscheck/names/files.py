@@ -9,7 +9,6 @@ its reason).
 from __future__ import annotations
 
 import tempfile
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from crosscheck.catalog import normalize_header
 from crosscheck.connectors.files import FileProblem, scan, transcode
 from crosscheck.connectors.parse import install_macros
 from crosscheck.connectors.readers import NotUTF8, csv_header, drop_staged, read_csv
-from crosscheck.normalize import name_forms
+from crosscheck.normalize import name_forms, text_key
 
 REGISTRY_HEADERS = ("公民身份号码", "姓名", "性别", "出生日期", "所属乡镇", "所属村")
 RECORD_HEADERS = ("记录编号", "姓名", "性别", "出生年份", "所属乡镇", "所属村")
@@ -87,8 +86,8 @@ def _key_map(con, table: str, column: str, view: str, convert) -> str:
 
 
 def text_keys(values: list[str]) -> list[str]:
-    """Text keys (NFKC, every whitespace character removed)."""
-    return ["".join(unicodedata.normalize("NFKC", v).split()) for v in values]
+    """Text keys (crosscheck.normalize.text_key; "" where nothing is left)."""
+    return [text_key(v) or "" for v in values]
 
 
 def prepare(con, table: str, cols: dict[str, str], rejects: list[tuple[int, str]], *, registry: bool) -> None:
