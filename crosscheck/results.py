@@ -48,6 +48,11 @@ def finding_columns_sql(prefix: str = "") -> str:
     return ",\n        ".join(f"{c.name} {c.sql}" for c in FINDING_COLUMNS)
 
 
+#: The review candidates of a run (待人工核实, crosscheck.rules.review): one row per record a rule
+#: could not decide and candidate; review_candidates.csv has these columns (masked like findings.csv).
+REVIEW_SCHEMA = pa.schema([(c, pa.string()) for c in
+                           ("rule_id", "subject", "name_as_delivered", "person_id", "name", "match", "would_fire")])
+
 #: How a quarantine reason starts when the delivered line could not be split into its
 #: columns (its raw_values are then not known to sit under their headers).
 MALFORMED_ROW = "malformed CSV row"
@@ -172,8 +177,10 @@ class TableLoad:
             self.status = "partial" if self.lost else "loaded"
 
 
-#: Key of an evidence field in RuleOutcome.personal (finding columns go by their own name).
+#: Key of an evidence field in RuleOutcome.personal (finding columns go by their own name), and
+#: of a column of the rule's review candidates (REVIEW_SCHEMA).
 EVIDENCE_KEY = "evidence."
+REVIEW_KEY = "review."
 
 
 @dataclass
@@ -205,6 +212,11 @@ class RuleOutcome:
     rule_status: str = ""
     #: the evidence fields in the rule's order, as reviewers read them: name, zh and en label, format
     evidence_fields: list[dict] = field(default_factory=list)
+    #: a rule with `review:` (crosscheck.rules.review): its records by status: records, linked, ambiguous,
+    #: unidentified, listed (the ambiguous ones listed for review); empty for other rules
+    review: dict = field(default_factory=dict)
+    #: the review candidates it listed (REVIEW_SCHEMA's columns but rule_id), until the run keeps them in RunResult.review
+    review_rows: list[dict] = field(default_factory=list, repr=False)
 
     @property
     def draft(self) -> bool:
@@ -225,6 +237,8 @@ class RunResult:
     unread: list[UnreadFile] = field(default_factory=list)   # every file of the delivery no connector read
     rules: list[RuleOutcome] = field(default_factory=list)
     findings: pa.Table = field(default_factory=lambda: FINDINGS_SCHEMA.empty_table())
+    #: the records rules could not decide, with their candidates (待人工核实): full values, reports mask
+    review: pa.Table = field(default_factory=lambda: REVIEW_SCHEMA.empty_table())
     quarantine: pa.Table = field(default_factory=lambda: QUARANTINE_SCHEMA.empty_table())
     # Comparison with earlier runs, from the findings store (empty when not recorded):
     # counts: rule_id -> {findings, new, recurring, resolved, suppressed}; precision: rule_id -> {...}
@@ -293,7 +307,7 @@ class RunResult:
             "timezone": self.timezone,
             "loads": [{k: v for k, v in asdict(t).items() if k != "segments"} for t in self.loads],
             "unread_files": [asdict(u) for u in self.unread],
-            "rules": [asdict(r) for r in self.rules],
+            "rules": [{k: v for k, v in asdict(r).items() if k != "review_rows"} for r in self.rules],
             "history": self.history,
             "alerts": self.alerts,
             "seconds": self.seconds,

@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from test_business_sources import CATALOG, con, load, reasons, write, write_xlsx  # noqa: F401 - the loader's fixture and helpers, shared
+from conftest import write
+from test_business_sources import CATALOG, load, reasons, write_xlsx
 
 from crosscheck.normalize import check_char, phone_number, text_key
 from crosscheck.reports.zh import zh

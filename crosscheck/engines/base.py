@@ -31,8 +31,8 @@ class Engine:
         sql = compiled.sql(self.name)
         return (sql, *self.execute(sql, compiled.tree, bound))
 
-    def create_table(self, name: str, tree: exp.Expression) -> None:
-        """A temporary table of the query's rows (engines that keep views)."""
+    def create_table(self, name: str, tree: exp.Expression, bound: dict[str, Any] | None = None) -> None:
+        """A temporary table of the query's rows, its parameters bound (engines that keep views)."""
         raise NotImplementedError
 
     def offer_tables(self, con, available: dict[str, str | None]) -> None:
@@ -61,17 +61,21 @@ class DuckDBEngine(Engine):
         self.con = con
         self._registered = False
 
-    def execute(self, sql, tree, bound):
+    def _register_udfs(self, tree) -> None:
         if not self._registered and self.udfs_of(tree):
             from crosscheck.engines import scorers
 
             scorers.register(self.con)
             self._registered = True
+
+    def execute(self, sql, tree, bound):
+        self._register_udfs(tree)
         cur = self.con.execute(sql, bound)
         return [d[0] for d in cur.description], cur.fetchall()
 
-    def create_table(self, name, tree):
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {dialect.transpile(tree, self.name, pretty=False)}")
+    def create_table(self, name, tree, bound=None):
+        self._register_udfs(tree)
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {dialect.transpile(tree, self.name, pretty=False)}", bound or {})
 
 
 def as_engine(target) -> Engine:

@@ -41,7 +41,7 @@ from crosscheck.pipeline.workspace import Workspace
 from crosscheck.privacy.files import private_dirs
 from crosscheck.reports.figures import listed_mask, run_figures, suppressed_in, without_rules
 from crosscheck.connectors.validation import Checks
-from crosscheck.results import FINDINGS_SCHEMA, QUARANTINE_SCHEMA, RuleOutcome, RunResult, TableLoad
+from crosscheck.results import FINDINGS_SCHEMA, QUARANTINE_SCHEMA, REVIEW_SCHEMA, RuleOutcome, RunResult, TableLoad
 
 __all__ = ["RunError", "RunRequest", "RunSession", "Step", "call", "execute_run", "parse_as_of", "parse_overrides"]
 
@@ -84,6 +84,7 @@ class RunSession:
         self.checks = None              # crosscheck.connectors.validation.Checks, opened with the workspace
         self.on_change = None           # crosscheck.pipeline.incremental.RulesOnChange, with the canonical cache
         self._findings: list[pa.Table] = []
+        self._review: list[dict] = []       # the rules' review candidates (待人工核实)
         self._rule_engine = None        # crosscheck.engines.Engine, opened before the first rule
         self._failed_sources: dict[str, str] = {}  # source whose folder could not be listed -> why
 
@@ -223,6 +224,8 @@ class RunSession:
                 mark_partial(outcome, rule, self.result.loads)
             if findings.num_rows:
                 self._findings.append(findings.cast(FINDINGS_SCHEMA))
+            self._review += [{"rule_id": rule_id, **row} for row in outcome.review_rows]
+            outcome.review_rows = []
         self.result.rules.append(outcome)
         self.checkpoint("rules")
         return outcome
@@ -249,6 +252,7 @@ class RunSession:
         result = self.result
         self.settle()
         result.findings = pa.concat_tables(self._findings) if self._findings else FINDINGS_SCHEMA.empty_table()
+        result.review = pa.Table.from_pylist(self._review, schema=REVIEW_SCHEMA)
         tables = {row[0] for row in self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         if "quarantine" in tables:
             result.quarantine = self.con.sql(

@@ -26,7 +26,7 @@ from typing import Any, Callable, Mapping
 
 from crosscheck.catalog import normalize_header
 from crosscheck.normalize import TRIM_CHARS
-from crosscheck.results import EVIDENCE_KEY, MALFORMED_ROW
+from crosscheck.results import EVIDENCE_KEY, MALFORMED_ROW, REVIEW_KEY
 
 #: An identity number anywhere in a text: 18 characters, or a legacy 15-digit number whose
 #: birth-date part (YYMMDD, characters 7-12) is a plausible date. Neither may be part of a
@@ -277,6 +277,15 @@ def mask_finding(row: dict, kinds: Mapping[str, str]) -> dict:
     if "evidence_json" in row:
         out["evidence_json"] = None if evidence is None else json.dumps(mask_deep(evidence, m.text), ensure_ascii=False)
     return out
+
+
+def mask_review_row(row: dict, kinds: Mapping[str, str]) -> dict:
+    """A review candidate (待人工核实) as a masked run shows it: ``kinds`` (RuleOutcome.personal,
+    its "review.<column>" keys) says what each column holds; any other text has its identity
+    numbers masked."""
+    m = ValueMasker()
+    return {c: m.mask(kinds[REVIEW_KEY + c], v) if kinds.get(REVIEW_KEY + c) else
+            (mask_ids_in_text(v) if isinstance(v, str) else v) for c, v in row.items()}
 
 
 def mask_quarantine_row(row: dict, headers: Mapping[str, str] | None) -> dict:

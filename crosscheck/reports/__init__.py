@@ -21,14 +21,15 @@ from crosscheck.results import RunResult
 __all__ = ["write_reports", "mask_id", "mask_name", "mask_ids_in_text", "REPORT_FILES"]
 
 #: What write_reports writes, in the order it writes them (report.html last); besides them, a
-#: findings_<rule>.csv per rule that ran (common.EVIDENCE_FILE), after quarantine.csv.
+#: findings_<rule>.csv per rule that ran (common.EVIDENCE_FILE) and, when a rule that lists review
+#: candidates ran, review_candidates.csv (common.REVIEW_FILE), after quarantine.csv.
 REPORT_FILES = ("findings.csv", "quarantine.csv", "summary.json", "findings.xlsx", "report.html")
 
 
 def write_reports(run: RunResult, out_dir: Path, *, mask: bool = True, checkpoint: Checkpoint = carry_on) -> dict[str, Path]:
     """Write every report file of ``run`` into ``out_dir``; return file name -> path written
     (`checkpoint` is called with "reports" before report.html, the last, is put in place)."""
-    from crosscheck.reports.csv_out import write_evidence_csvs, write_findings_csv, write_quarantine_csv
+    from crosscheck.reports.csv_out import write_evidence_csvs, write_findings_csv, write_quarantine_csv, write_review_csv
     from crosscheck.reports.html import write_html
     from crosscheck.reports.summary import build_summary, write_summary_json
     from crosscheck.reports.xlsx import write_xlsx
@@ -40,6 +41,7 @@ def write_reports(run: RunResult, out_dir: Path, *, mask: bool = True, checkpoin
     written["findings.csv"] = write_findings_csv(out / "findings.csv", model)
     written["quarantine.csv"] = write_quarantine_csv(out / "quarantine.csv", model)
     written.update(write_evidence_csvs(out, model))
+    written.update(write_review_csv(out, model))
     written["summary.json"] = write_summary_json(out / "summary.json", build_summary(model))
     written["findings.xlsx"] = write_xlsx(out / "findings.xlsx", model)
     written["report.html"] = write_html(out / "report.html", model, before_rename=checkpoint)

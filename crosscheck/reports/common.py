@@ -15,8 +15,8 @@ from typing import Any, Iterator
 from crosscheck.checkpoints import Checkpoint, carry_on
 from crosscheck.reports.priority import in_priority_order
 from crosscheck.reports.figures import RAN, RunFigures, run_figures
-from crosscheck.privacy.masking import mask_finding, mask_ids_in_text, mask_quarantine_row
-from crosscheck.results import FINDINGS_SCHEMA, RuleOutcome, RunResult
+from crosscheck.privacy.masking import mask_finding, mask_ids_in_text, mask_quarantine_row, mask_review_row
+from crosscheck.results import FINDINGS_SCHEMA, REVIEW_SCHEMA, RuleOutcome, RunResult
 
 SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
 SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
@@ -38,6 +38,9 @@ REVIEW_COLUMNS = ["处置 / disposition", "备注 / note", "复核人 / reviewer
 FINDING_STATUS_ZH = {"new": "新增", "recurring": "持续"}
 FINDING_STATUS_EN = {"new": "New", "recurring": "Recurring"}
 QUARANTINE_COLUMNS = ["source", "table", "file", "line", "reason", "raw_values"]
+#: review_candidates.csv: the records rules could not decide (待人工核实), one row per candidate.
+REVIEW_FILE = "review_candidates.csv"
+REVIEW_COLUMNS = list(REVIEW_SCHEMA.names)
 
 UNKNOWN_DISTRICT = "（未知）"
 
@@ -209,6 +212,16 @@ def timeline_of(marks: list[dict] | None, evidence_json: str | None) -> list[dic
             out.append({"zh": m["label"]["zh"], "en": m["label"]["en"], "kind": m.get("kind", "event"),
                         "from": start, "to": end or start})
     return out
+
+
+def review_rows(run: RunResult, mask: bool) -> list[dict]:
+    """Every review candidate of the run (待人工核实), by rule and record; masked if asked, by the
+    kinds its rule's lineage gives (RuleOutcome.personal, "review.<column>")."""
+    rows = sorted(run.review.to_pylist(), key=lambda r: (r["rule_id"], r["subject"] or "", r["person_id"] or ""))
+    if mask:
+        kinds = run.personal_kinds
+        rows = [mask_review_row(r, kinds.get(r["rule_id"], {})) for r in rows]
+    return rows
 
 
 def quarantine_rows(run: RunResult, mask: bool) -> list[dict]:

@@ -1,4 +1,4 @@
-"""findings.csv and quarantine.csv: UTF-8 with BOM so Excel shows Chinese."""
+"""findings.csv, findings_<rule>.csv, review_candidates.csv and quarantine.csv: UTF-8 with BOM so Excel shows Chinese."""
 from __future__ import annotations
 
 import csv
@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 from crosscheck.reports.common import (EVIDENCE_FILE, EVIDENCE_FILE_COLUMNS, FINDINGS_COLUMNS, QUARANTINE_COLUMNS,
-                                       evidence_header, evidence_values, fmt_amount, review_columns, review_values,
+                                       REVIEW_COLUMNS, REVIEW_FILE, evidence_header, evidence_values, fmt_amount, review_columns, review_values,
                                        write_text_atomic)
 from crosscheck.privacy.masking import neutralise_formula
 from crosscheck.reports.report_model import ReportModel
@@ -51,6 +51,15 @@ def write_quarantine_csv(path: Path, model: ReportModel) -> Path:
                 line.append(neutralise_formula("" if v is None else str(v)))
         out.append(line)
     return write_text_atomic(path, _render(QUARANTINE_COLUMNS, out), bom=True)
+
+
+def write_review_csv(out_dir: Path, model: ReportModel) -> dict[str, Path]:
+    """review_candidates.csv, when a rule that lists review candidates (待人工核实) ran: one row per
+    record it could not decide and candidate, masked like findings.csv (the header alone when none)."""
+    if not any(v.ran and v.outcome.review for v in model.views):
+        return {}
+    out = [[neutralise_formula("" if r.get(c) is None else str(r[c])) for c in REVIEW_COLUMNS] for r in model.review]
+    return {REVIEW_FILE: write_text_atomic(Path(out_dir) / REVIEW_FILE, _render(REVIEW_COLUMNS, out), bom=True)}
 
 
 def write_evidence_csvs(out_dir: Path, model: ReportModel) -> dict[str, Path]:

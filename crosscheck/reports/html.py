@@ -59,6 +59,8 @@ _BLOB_ORDER = ["status", "id", "name", "district", "severity", "amount", "eviden
                "finding_key", "sources", "priority", "rule", "rule_id"]
 #: Resolved findings listed in the report (the count is always complete).
 RESOLVED_SHOWN = 500
+#: How a review candidate matched (crosscheck.names.sql), in English.
+MATCH_EN = {"一致": "identical", "同音": "same sound", "形近": "look-alike", "缺字": "lost character", "身份证号": "identity number"}
 #: Below this precision, with at least PRECISION_MIN_REVIEWED reviews, a rule is flagged as wasting reviewers' time.
 PRECISION_WARN = 0.5
 PRECISION_MIN_REVIEWED = 5
@@ -145,8 +147,17 @@ def findings_blob(rows: list[dict], extra: list[str], titles: dict[str, tuple[st
                             "details": [_detail(r, fields.get(r.get("rule_id") or "", [])) for r in rows]})
 
 
+def _review_groups(rows: list[dict], rule_id: str) -> list[dict]:
+    """A rule's review candidates (masked as the model has them), grouped by record in order."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        if row["rule_id"] == rule_id:
+            groups.setdefault((row["subject"], row["name_as_delivered"]), []).append(row)
+    return [{"subject": s, "name_as_delivered": n, "candidates": c} for (s, n), c in groups.items()]
+
+
 def _rule_context(v: RuleView, extra: list[str], index: int, figures, suppressed: list[dict],
-                  domains: dict) -> dict:
+                  domains: dict, review: list[dict]) -> dict:
     o = v.outcome
     f = figures.of(o.rule_id)
     return {
@@ -177,6 +188,8 @@ def _rule_context(v: RuleView, extra: list[str], index: int, figures, suppressed
         "suppressed_rows": [r for r in suppressed if r.get("rule_id") == o.rule_id],
         "outside_districts": f.outside_districts,
         "has_rows": bool(v.findings),
+        "review": o.review if v.ran else {},
+        "review_groups": _review_groups(review, o.rule_id),
     }
 
 
@@ -219,7 +232,7 @@ def render_html(model: ReportModel) -> str:
     for v in views:
         first.setdefault(v.outcome.domain or "", len(first))
     views = sorted(views, key=lambda v: first[v.outcome.domain or ""])
-    rules = [_rule_context(v, extra, i, figures, model.suppressed, run.domain_titles) for i, v in enumerate(views, 1)]
+    rules = [_rule_context(v, extra, i, figures, model.suppressed, run.domain_titles, model.review) for i, v in enumerate(views, 1)]
     titles = {v.rule_id: (v.outcome.title_zh or v.rule_id, v.outcome.title_en or v.rule_id) for v in views}
     priority = sorted(rows, key=lambda r: r["priority"])  # the blob's order: the priority list
     funds = fund_rows(rows)
@@ -278,6 +291,8 @@ def render_html(model: ReportModel) -> str:
         "expectations": sorted(expectations, key=lambda e: (e.success, e.table, e.column)),
         "expectations_failed": sum(not e.success for e in expectations),
         "not_run": [r for r in rules if not r["ran"]],
+        "review_rules": [r for r in rules if r["review"].get("listed") or r["review"].get("unidentified")],
+        "match_en": MATCH_EN,
         "incomplete": [r for r in rules if r["status"] == "partial"],
         "unread": run.unread,
         "unread_like_data": [u for u in run.unread if u.looks_like],

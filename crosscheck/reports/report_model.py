@@ -1,7 +1,7 @@
 """The report model: everything the report writers show of a run, built once per writing.
 
-`build_model(run, mask)` masks the run's free texts, prepares the findings and quarantine
-rows (sorted, masked), the rules as the reports show them, the run's figures
+`build_model(run, mask)` masks the run's free texts, prepares the findings, review candidates
+and quarantine rows (sorted, masked), the rules as the reports show them, the run's figures
 (crosscheck.reports.figures), the change since the last run, precision, resolved findings
 and district totals. Every writer (CSV, summary.json, XLSX, HTML) reads this one model.
 """
@@ -20,6 +20,7 @@ from crosscheck.reports.common import (
     precision_rows,
     quarantine_rows,
     resolved_rows,
+    review_rows,
     rule_views,
 )
 from crosscheck.reports.figures import RunFigures
@@ -40,6 +41,7 @@ class ReportModel:
     resolved: list[dict]
     districts: list[dict]
     suppressed: list[dict]         # findings a review suppressed (shown collapsed, with why and until when)
+    review: list[dict]             # the records rules could not decide, with their candidates (待人工核实), masked when `mask`
 
 
 def build_model(run: RunResult, mask: bool = True) -> ReportModel:
@@ -53,4 +55,5 @@ def build_model(run: RunResult, mask: bool = True) -> ReportModel:
         views=views, figures=figures, changes=history_rows(run, views), precision=precision_rows(run, views),
         resolved=resolved_rows(run, mask), districts=district_totals(rows),
         suppressed=finding_rows(run, mask, run.suppressed_findings) if run.suppressed_findings is not None else [],
+        review=review_rows(run, mask),
     )

@@ -12,6 +12,9 @@ Order of the CTEs in the compiled query:
    ``amount_at_risk``, ``discriminator``, ``sources``) and one ``ev__<field>``
    column per evidence field.
 
+A rule with ``review:`` has a second query over the same CTEs: its review candidates
+(待人工核实, crosscheck.rules.review), `Compiled.review`.
+
 Every ``$name`` parameter is wrapped in a CAST to its declared type, so the
 bound Python value never decides the SQL type. The SQL is DuckDB's; `dialect`
 turns the same tree into Spark SQL.
@@ -115,6 +118,7 @@ class Compiled:
     views: list[str]                           # views used, dependencies first
     optional: set[str] = field(default_factory=set)  # tables the rule or its views may do without
     fuzzy_guards: list = field(default_factory=list)  # crosscheck.rules.fuzzy.Guard per fuzzy_join step
+    review: exp.Query | None = None            # the review candidates' query (crosscheck.rules.review), with the CTEs
 
     def sql(self, engine: str = "duckdb", pretty: bool = True) -> str:
         return dialect.transpile(self.tree, engine, pretty=pretty)
@@ -350,6 +354,15 @@ def compile_logic(
             node = exp.cast(node, exp.DataType.build(cast, dialect=dialect.READ_DIALECT))
         projections.append(exp.alias_(node, alias, quoted=False))
 
+    review = None
+    if rule.review is not None:
+        if rule.review.step not in step_names:
+            problems.append(Issue(("review", "step"), f"'{rule.review.step}' is not a step of the rule{did_you_mean(rule.review.step, step_names)}"))
+        try:
+            review = parse_query(rule.review.select_sql())
+        except ValueError as exc:
+            problems.append(Issue(("review",), str(exc)))
+
     if problems:
         raise CompileError(problems)
 
@@ -359,16 +372,22 @@ def compile_logic(
     tree = exp.select(*projections).from_(exp.to_table(last))
     for c in ctes:
         tree = tree.with_(c.name, as_=c.query.copy(), copy=False)
+        if review is not None:
+            review = review.with_(c.name, as_=c.query.copy(), copy=False)
 
     types = {"as_of": "DATE", **{k: PARAM_SQL_TYPES[p.type] for k, p in rule.parameters.items()}}
     params = dialect.parameter_names(tree)
     _cast_parameters(tree, types)
+    if review is not None:
+        params += [p for p in dialect.parameter_names(review) if p not in params]
+        _cast_parameters(review, types)
     guards = guard_queries(rule.steps, ctes)
     if guards:
         for g in guards:
             for _, q in g.passes:
                 _cast_parameters(q, types)
-    return Compiled(tree=tree, ctes=ctes, parameters=params, tables=read_tables, views=view_order, optional=optional, fuzzy_guards=guards)
+    return Compiled(tree=tree, ctes=ctes, parameters=params, tables=read_tables, views=view_order, optional=optional,
+                    fuzzy_guards=guards, review=review)
 
 
 def compile_query(sql: str, views: dict[str, View], catalog: "Catalog",

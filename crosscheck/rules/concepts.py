@@ -20,6 +20,9 @@ lint`, column checks and Spark portability apply unchanged):
   ``within_days`` days later, aggregated per window (3 departments within 30
   days, contracts of one buyer and supplier within 30 days summing over a
   threshold).
+- ``periods`` step (`Periods`): the periods of each row anchored at its start
+  date, every ``months`` months, that start strictly before its end (the
+  contract years of a lease: year i starts on the i-th anniversary).
 
 Month-held intervals and household links through the registry's 户号 are
 also available as shared views (``rules/_views/``).
@@ -184,6 +187,51 @@ class Window(Strict):
 
     def group_by(self) -> list[str]:
         return [f"a.{c}" for c in self.partition_by] + ["a.window_start"]
+
+
+# ------------------------------------------------------------------ periods anchored at a start date
+
+_PARAM_OR_NUMBER = r"\s*(\$[a-z][a-z0-9_]*|[0-9]+)\s*"
+
+
+class Periods(Strict):
+    """The periods of each row of `table` anchored at its `start`: period i (0, 1, 2, …) starts
+    i × `months` months after `start`, on the same day of the month (a day the month lacks is its
+    last day: with 12 months, 29 February becomes 28 February in a year without it, every period
+    counted from `start` itself), and a row has the periods whose start is strictly before its
+    `before`. One row per row of `table` and period: the row's columns, `period_no` (i) and
+    `period_start`. A row whose `start` or `before` is NULL has none.
+    """
+
+    table: str = Field(description="table, view or earlier step whose rows have periods")
+    start: str = Field(description="date column: period 0 starts on it")
+    before: str = Field(description="date column: the periods whose start is strictly before it")
+    months: int | str = Field(default=12, description="months from one period's start to the next (a number or $parameter)")
+
+    @field_validator("table", "start", "before")
+    @classmethod
+    def _ident(cls, col: str) -> str:
+        if not re.fullmatch(IDENT, col):
+            raise ValueError(f"a name expected, got {col!r}")
+        return col
+
+    @field_validator("months")
+    @classmethod
+    def _months(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and v < 1 or isinstance(v, str) and not re.fullmatch(_PARAM_OR_NUMBER, v):
+            raise ValueError(f"months is a whole number of months (1 or more) or a $parameter, got {v!r}")
+        return v
+
+    def to_sql(self) -> str:
+        """The rows and their periods (DuckDB SQL; `add_months` is written per engine by sqlglot)."""
+        step = f"CAST(({str(self.months).strip()}) AS INTEGER)"
+        first = lambda a: f"CAST(add_months({a}.{self.start}, CAST({a}.period_no AS INTEGER) * {step}) AS DATE)"  # noqa: E731
+        # a bound on the periods: the months from start's month to before's month, in periods
+        months_apart = (f"(year(r.{self.before}) - year(r.{self.start})) * 12 + month(r.{self.before}) - month(r.{self.start})")
+        return (f"SELECT o.*, {first('o')} AS period_start\n"
+                f"FROM (SELECT r.*, unnest(range(0, CAST(floor(({months_apart}) / {step}) AS BIGINT) + 1)) AS period_no "
+                f"FROM {self.table} AS r) AS o\n"
+                f"WHERE {first('o')} < o.{self.before}")
 
 
 # ------------------------------------------------------------------ aggregate comparison

@@ -32,15 +32,115 @@ as an API. This module writes SQL only; it runs nothing.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import Field, field_validator, model_validator
 from sqlglot import exp
 
 from crosscheck.engines import dialect
 from crosscheck.engines.dialect import qualify_expr
-from crosscheck.rules.spec import FuzzyJoin, Sides
 from crosscheck.engines.scorers import SCORER_FUNCTIONS
+from crosscheck.yamlio import IDENT, Strict
+
+
+# ------------------------------------------------------------------ the step's schema (crosscheck.rules.spec.Step.fuzzy_join)
+
+class Sides(Strict):
+    """A column or SQL expression that differs between the two sides of a fuzzy join."""
+
+    left: str = Field(min_length=1, description="column or SQL on the left record")
+    right: str = Field(min_length=1, description="column or SQL on the right record")
+
+
+#: A value read on both sides: one expression for both, or {left: ..., right: ...}.
+SideExpr = str | Sides
+
+FuzzyScorer = Literal["name", "jaro_winkler", "levenshtein", "ratio", "token_set", "token_sort", "date", "exact"]
+#: Candidate pairs a fuzzy_join's blocking may produce unless the step says otherwise.
+DEFAULT_MAX_CANDIDATE_PAIRS = 5_000_000
+
+
+class ComparedField(Strict):
+    """One compared field of a fuzzy join: a score in [0, 1] per candidate pair."""
+
+    name: str | None = Field(default=None, pattern=IDENT, description="output columns left_<name>, right_<name>, score_<name>; default: the column")
+    left: str = Field(min_length=1, description="column or expression on the left record")
+    right: str | None = Field(default=None, description="on the right record; default: same as left")
+    scorer: FuzzyScorer = Field(description="name (Chinese and pinyin aware), jaro_winkler, levenshtein, ratio, token_set, token_sort, date or exact")
+    weight: float = Field(default=1.0, gt=0, description="weight of this field in the pair's match_score")
+    threshold: float | None = Field(default=None, ge=0, le=1, description="score becomes 1 at or above, 0 below (an agreement flag)")
+
+    @model_validator(mode="after")
+    def _named(self) -> "ComparedField":
+        if self.name is None and not re.fullmatch(IDENT, self.left):
+            raise ValueError(f"compare on the expression '{self.left}' needs a 'name'")
+        return self
+
+    @property
+    def out_name(self) -> str:
+        return self.name or self.left
+
+
+class FuzzyJoin(Strict):
+    """Candidate pairs from blocking passes, scored field by field (see crosscheck.rules.fuzzy)."""
+
+    left: str = Field(pattern=IDENT, description="table, view or earlier step")
+    right: str | None = Field(default=None, pattern=IDENT, description="table, view or step; omitted or equal to left: deduplicate left")
+    id: SideExpr = Field(description="column identifying a record; output as left_<id>, right_<id> (or left_<left>, right_<right>)")
+    block_on: list[list[SideExpr]] = Field(min_length=1, description="blocking passes (unioned); a pass lists keys that must all be equal")
+    compare: list[ComparedField] = Field(min_length=1, description="the fields scored for each candidate pair")
+    keep: list[SideExpr] = Field(default_factory=list, description="more columns carried as left_<col>, right_<col>")
+    min_score: float | str = Field(description="weighted mean score a pair needs (number or $parameter)")
+    max_candidate_pairs: int | str = Field(default=DEFAULT_MAX_CANDIDATE_PAIRS, description="refuse a blocking over this many pairs (integer or $parameter)")
+
+    @field_validator("block_on", mode="before")
+    @classmethod
+    def _passes(cls, value: Any) -> Any:
+        # `block_on: [birth_date, soc_sec_id]` is two passes of one key each
+        if isinstance(value, list):
+            return [v if isinstance(v, list) else [v] for v in value]
+        return value
+
+    @field_validator("min_score", "max_candidate_pairs")
+    @classmethod
+    def _param_ref(cls, value: Any) -> Any:
+        if isinstance(value, str) and not re.fullmatch(r"\$[a-z][a-z0-9_]*", value):
+            raise ValueError(f"expected a number or a $parameter, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _columns_unique(self) -> "FuzzyJoin":
+        if any(not p for p in self.block_on):
+            raise ValueError("a blocking pass needs at least one key")
+        names = [self.id_name, *(c.out_name for c in self.compare), *(k if isinstance(k, str) else k.left for k in self.keep)]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"output column names repeat: {', '.join(dup)}")
+        bad = [n for n in names if not re.fullmatch(IDENT, n)]
+        if bad:
+            raise ValueError(f"id and keep must be column names: {', '.join(bad)}")
+        return self
+
+    @property
+    def id_name(self) -> str:
+        return self.id if isinstance(self.id, str) else self.id.left
+
+    @property
+    def right_id_name(self) -> str:
+        return self.id if isinstance(self.id, str) else self.id.right
+
+    @property
+    def dedupe(self) -> bool:
+        return self.right is None or self.right == self.left
+
+    def parameters(self) -> list[str]:
+        return [v[1:] for v in (self.min_score, self.max_candidate_pairs) if isinstance(v, str)]
+
+
+# ------------------------------------------------------------------ its SQL
+
 
 class BlockingTooLarge(RuntimeError):
     """A fuzzy_join's blocking would produce more candidate pairs than allowed."""

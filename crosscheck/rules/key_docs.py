@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from crosscheck.rules import concepts, linknames, parameters, spec
+from crosscheck.rules import concepts, linknames, parameters, review, spec
 
 #: What each status of a rule (crosscheck.rules.spec.Status) does: the one list (docs/writing-rules.md,
 #: "Status", is generated from it).
@@ -46,6 +46,7 @@ MODELS: list[tuple[type[BaseModel], str]] = [
     (concepts.HeldInMonth, "`held:` on a join"),
     (concepts.Pairs, "`pairs:` step"),
     (concepts.Window, "`window:` step"),
+    (concepts.Periods, "`periods:` step"),
     (concepts.Reconcile, "`reconcile:` step"),
     (concepts.SumOf, "`reconcile: sums: {<name>: ...}`"),
     (concepts.ReconcileCompare, "`reconcile: compare:`"),
@@ -54,6 +55,7 @@ MODELS: list[tuple[type[BaseModel], str]] = [
     (spec.Sides, "a value that differs between the sides of a fuzzy_join: `{left: ..., right: ...}`"),
     (linknames.LinkNames, "`link_names:` step (docs/names.md)"),
     (linknames.RegistryColumns, "`link_names: registry:`"),
+    (review.Review, "`review:` (待人工核实)"),
     (spec.Output, "`output:`"),
     (spec.Evidence, "`evidence:`"),
     (spec.EvidenceField, "`evidence: fields: {<name>: ...}`"),
@@ -89,6 +91,20 @@ EXAMPLES: dict[str, str] = {
     "Rule.tests": "tests:\n  - name: paid after death\n    as_of: 2024-07-01\n    given: {pension_payments: [{person_id: \"110101194001011234\", pay_month: 2024-04, amount: 3000}]}\n    expect: [{person_id: \"110101194001011234\", amount_at_risk: 3000}]",
     "Rule.suppression_days": "suppression_days: 90",
     "Rule.incremental": "incremental: false",
+    "Rule.review": "review: {step: candidates, subject: contract_no, name_as_delivered: lessee_name_raw, would_fire: fires}",
+    "Step.periods": "periods: {table: leases, start: start_date, before: end_date, months: 12}",
+    "Periods.table": "table: leases",
+    "Periods.start": "start: start_date",
+    "Periods.before": "before: end_date",
+    "Periods.months": "months: 12",
+    "Review.step": "step: candidates",
+    "Review.subject": "subject: contract_no",
+    "Review.name_as_delivered": "name_as_delivered: lessee_name_raw",
+    "Review.would_fire": "would_fire: cadre_id IS NOT NULL",
+    "Review.person_id": "person_id: candidate_id",
+    "Review.name": "name: candidate_name",
+    "Review.match": "match: candidate_match",
+    "Review.status": "status: link_status",
     "Bilingual.zh": "zh: 死亡后仍发放养老金",
     "Bilingual.en": "en: Pension paid after death",
     "Description.zh": "zh: 户籍登记死亡后，仍有养老金发放月份晚于死亡当月。",
@@ -206,6 +222,7 @@ EXAMPLES: dict[str, str] = {
     "RuleTest.unavailable": "unavailable: {inpatient: hospital folder missing from the delivery}",
     "RuleTest.expect": "expect:\n  - {person_id: \"110101194001011234\", months: 2, amount_at_risk: 6000.50}",
     "RuleTest.expect_status": "expect_status: skipped",
+    "RuleTest.expect_review": "expect_review:\n  - {subject: ZL-001, person_id: \"110101194001011234\", match: 同音, would_fire: 是}",
     "View.optional": "optional: [inpatient]",
     "View.steps": "steps:\n  - name: person_profile\n    sql: SELECT person_id, min(name) AS name FROM residents GROUP BY person_id",
     "View.id": "id: person_death",

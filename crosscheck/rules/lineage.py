@@ -33,7 +33,7 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from crosscheck.engines import dialect
-from crosscheck.results import EVIDENCE_KEY
+from crosscheck.results import EVIDENCE_KEY, REVIEW_KEY
 from crosscheck.rules.compiler import EVIDENCE_PREFIX, catalog_schema
 
 if TYPE_CHECKING:
@@ -206,8 +206,11 @@ def _where(node: exp.Expression) -> tuple[str, str]:
 
 
 def trace_personal(compiled: "Compiled", catalog: "Catalog", evidence_fields: list[str]) -> Personal:
-    """The kind of personal data of every finding column and evidence field of a compiled rule."""
+    """The kind of personal data of every finding column and evidence field of a compiled rule, and
+    of its review candidates' columns ("review.<column>": crosscheck.rules.review)."""
     out = Personal()
+    if compiled.review is not None:
+        out.kinds.update({f"{REVIEW_KEY}{c}": k for c, k in _review_kinds(compiled, catalog).items()})
     try:
         tree = qualify(compiled.tree.copy(), schema=catalog_schema(catalog), dialect=dialect.READ_DIALECT,
                        validate_qualify_columns=False, quote_identifiers=False)
@@ -237,6 +240,26 @@ def trace_personal(compiled: "Compiled", catalog: "Catalog", evidence_fields: li
         elif kinds and not flow.embedded:
             out.kinds[key] = next(iter(kinds))
     return out
+
+
+def _review_kinds(compiled: "Compiled", catalog: "Catalog") -> dict[str, str]:
+    """The review candidates' columns that hold personal data: the name as delivered, the candidate's
+    identity number and name always; the subject as followed through the rule (by shape when it
+    cannot be followed or builds text around personal data)."""
+    from crosscheck.rules.review import REVIEW_KINDS
+
+    kinds = dict(REVIEW_KINDS)
+    try:
+        tree = qualify(compiled.review.copy(), schema=catalog_schema(catalog), dialect=dialect.READ_DIALECT,
+                       validate_qualify_columns=False, quote_identifiers=False)
+        flow = _Tracer(tree, catalog).output("subject")
+    except (SqlglotError, ValueError):
+        return {**kinds, "subject": SHAPE}
+    if flow.embedded or len(flow.kinds) > 1:
+        kinds["subject"] = SHAPE
+    elif flow.kinds:
+        kinds["subject"] = next(iter(flow.kinds))
+    return kinds
 
 
 #: The kind of a column that builds a value around personal data, or mixes kinds: masked by shape.

@@ -30,6 +30,7 @@ from crosscheck.errors import interrupted
 from crosscheck.results import FINDINGS_SCHEMA, RULE_OUTPUT_COLUMNS, RuleOutcome, StandIn
 from crosscheck.rules.compiler import EVIDENCE_PREFIX, CompileError
 from crosscheck.rules.fuzzy import BlockingCount, BlockingTooLarge
+from crosscheck.rules.review import review_candidates, step_kept
 from crosscheck.rules.spec import TEMPLATE_SEPARATOR, Evidence
 
 if TYPE_CHECKING:
@@ -418,9 +419,12 @@ def run_rule(
         run_on = compiled
         if shared_views is not None and engine.keeps_views:
             run_on = materialize_views(engine, compiled, shared_views)
+        if compiled.review is not None:
+            run_on = step_kept(engine, rule.id, run_on, rule.spec.review.step, bound)
         sql_run, columns, rows = engine.run_compiled(run_on, bound)
         sql = sql_run if run_on is compiled else sql
         table = render_findings(rule, columns, rows, params, as_of)
+        review_rows, review = review_candidates(engine, run_on, bound) if compiled.review is not None else ([], {})
     except Exception as exc:  # one bad rule never stops the others
         if interrupted(exc):  # a signal stopped the process, not the rule
             raise
@@ -432,6 +436,7 @@ def run_rule(
         _outcome(
             rule, "partial" if standing else "ok", reason=notes, findings=table.num_rows, amount_at_risk=float(sum(amounts, Decimal(0))),
             parameters=params, sql=sql, seconds=round(time.perf_counter() - started, 3), personal=rule.personal().kinds,
+            review=review, review_rows=review_rows,
         ),
         table,
     )

@@ -2,7 +2,8 @@
 
 A rule is one YAML file, `rules/<domain>/<id>.yaml`. Its logic is an ordered list of named
 `steps`, each compiled to one CTE: a plain `sql:` SELECT or a declarative step (`from`, `join`,
-`where`, `group_by`, `select`, `having`; `pairs`, `reconcile`, `window`, `fuzzy_join`). Steps
+`where`, `group_by`, `select`, `having`; `pairs`, `reconcile`, `window`, `periods`, `fuzzy_join`,
+`link_names`). Steps
 read canonical tables, shared views (`rules/_views/`) and earlier steps. The last step returns one row per finding; `output`,
 `amount_at_risk` and `evidence` are SQL expressions over that last step.
 Parameters are referenced as `$name` and bound, never formatted in; `$as_of`
@@ -17,10 +18,12 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from crosscheck.rules.concepts import HeldInMonth, Pairs, Reconcile, Window, as_list
+from crosscheck.rules.concepts import HeldInMonth, Pairs, Periods, Reconcile, Window, as_list
 from crosscheck.engines.characters import parse_lookalikes
+from crosscheck.rules.fuzzy import ComparedField, FuzzyJoin, Sides  # noqa: F401 - the schema's models, as key_docs lists them
 from crosscheck.rules.linknames import LinkNames
 from crosscheck.rules.parameters import RESERVED_PARAMETERS, Parameter, coerce_param
+from crosscheck.rules.review import Review
 from crosscheck.yamlio import IDENT, Strict
 
 Status = Literal["draft", "experimental", "stable", "deprecated"]
@@ -65,98 +68,6 @@ class Join(Strict):
         return self
 
 
-class Sides(Strict):
-    """A column or SQL expression that differs between the two sides of a fuzzy join."""
-
-    left: str = Field(min_length=1, description="column or SQL on the left record")
-    right: str = Field(min_length=1, description="column or SQL on the right record")
-
-
-#: A value read on both sides: one expression for both, or {left: ..., right: ...}.
-SideExpr = str | Sides
-
-FuzzyScorer = Literal["name", "jaro_winkler", "levenshtein", "ratio", "token_set", "token_sort", "date", "exact"]
-#: Candidate pairs a fuzzy_join's blocking may produce unless the step says otherwise.
-DEFAULT_MAX_CANDIDATE_PAIRS = 5_000_000
-
-
-class ComparedField(Strict):
-    """One compared field of a fuzzy join: a score in [0, 1] per candidate pair."""
-
-    name: str | None = Field(default=None, pattern=IDENT, description="output columns left_<name>, right_<name>, score_<name>; default: the column")
-    left: str = Field(min_length=1, description="column or expression on the left record")
-    right: str | None = Field(default=None, description="on the right record; default: same as left")
-    scorer: FuzzyScorer = Field(description="name (Chinese and pinyin aware), jaro_winkler, levenshtein, ratio, token_set, token_sort, date or exact")
-    weight: float = Field(default=1.0, gt=0, description="weight of this field in the pair's match_score")
-    threshold: float | None = Field(default=None, ge=0, le=1, description="score becomes 1 at or above, 0 below (an agreement flag)")
-
-    @model_validator(mode="after")
-    def _named(self) -> "ComparedField":
-        if self.name is None and not re.fullmatch(IDENT, self.left):
-            raise ValueError(f"compare on the expression '{self.left}' needs a 'name'")
-        return self
-
-    @property
-    def out_name(self) -> str:
-        return self.name or self.left
-
-
-class FuzzyJoin(Strict):
-    """Candidate pairs from blocking passes, scored field by field (see crosscheck.rules.fuzzy)."""
-
-    left: str = Field(pattern=IDENT, description="table, view or earlier step")
-    right: str | None = Field(default=None, pattern=IDENT, description="table, view or step; omitted or equal to left: deduplicate left")
-    id: SideExpr = Field(description="column identifying a record; output as left_<id>, right_<id> (or left_<left>, right_<right>)")
-    block_on: list[list[SideExpr]] = Field(min_length=1, description="blocking passes (unioned); a pass lists keys that must all be equal")
-    compare: list[ComparedField] = Field(min_length=1, description="the fields scored for each candidate pair")
-    keep: list[SideExpr] = Field(default_factory=list, description="more columns carried as left_<col>, right_<col>")
-    min_score: float | str = Field(description="weighted mean score a pair needs (number or $parameter)")
-    max_candidate_pairs: int | str = Field(default=DEFAULT_MAX_CANDIDATE_PAIRS, description="refuse a blocking over this many pairs (integer or $parameter)")
-
-    @field_validator("block_on", mode="before")
-    @classmethod
-    def _passes(cls, value: Any) -> Any:
-        # `block_on: [birth_date, soc_sec_id]` is two passes of one key each
-        if isinstance(value, list):
-            return [v if isinstance(v, list) else [v] for v in value]
-        return value
-
-    @field_validator("min_score", "max_candidate_pairs")
-    @classmethod
-    def _param_ref(cls, value: Any) -> Any:
-        if isinstance(value, str) and not re.fullmatch(r"\$[a-z][a-z0-9_]*", value):
-            raise ValueError(f"expected a number or a $parameter, got {value!r}")
-        return value
-
-    @model_validator(mode="after")
-    def _columns_unique(self) -> "FuzzyJoin":
-        if any(not p for p in self.block_on):
-            raise ValueError("a blocking pass needs at least one key")
-        names = [self.id_name, *(c.out_name for c in self.compare), *(k if isinstance(k, str) else k.left for k in self.keep)]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f"output column names repeat: {', '.join(dup)}")
-        bad = [n for n in names if not re.fullmatch(IDENT, n)]
-        if bad:
-            raise ValueError(f"id and keep must be column names: {', '.join(bad)}")
-        return self
-
-    @property
-    def id_name(self) -> str:
-        return self.id if isinstance(self.id, str) else self.id.left
-
-    @property
-    def right_id_name(self) -> str:
-        return self.id if isinstance(self.id, str) else self.id.right
-
-    @property
-    def dedupe(self) -> bool:
-        return self.right is None or self.right == self.left
-
-    def parameters(self) -> list[str]:
-        return [v[1:] for v in (self.min_score, self.max_candidate_pairs) if isinstance(v, str)]
-
-
 class Step(Strict):
     name: str = Field(pattern=IDENT, description="snake_case; later steps read this step by its name, like a table")
     description: str = Field(default="", description="what the step keeps, for the next reader")
@@ -170,6 +81,7 @@ class Step(Strict):
     pairs: Pairs | None = Field(default=None, description="self-join within a time window: rows a and b (docs/writing-rules.md, pairs)")
     reconcile: Reconcile | None = Field(default=None, description="two or three sums per key compared with a tolerance (docs/writing-rules.md, reconcile)")
     window: Window | None = Field(default=None, description="windows of days anchored at each row, aggregated per window (docs/writing-rules.md, window)")
+    periods: Periods | None = Field(default=None, description="the periods of each row anchored at its start date: contract years (docs/writing-rules.md, periods)")
     fuzzy_join: FuzzyJoin | None = Field(default=None, description="blocked, scored candidate pairs (docs/writing-rules.md, fuzzy_join)")
     link_names: LinkNames | None = Field(default=None, description="each record linked by name and place to one registry person, or its candidates (docs/names.md)")
 
@@ -178,16 +90,16 @@ class Step(Strict):
     @model_validator(mode="after")
     def _one_form(self) -> "Step":
         declarative = self.from_ is not None or self.join or self.where or self.group_by or self.select or self.having
-        kinds = [k for k in ("pairs", "reconcile", "window") if getattr(self, k) is not None]
+        kinds = [k for k in ("pairs", "reconcile", "window", "periods") if getattr(self, k) is not None]
         for kind in ("fuzzy_join", "link_names"):
             if getattr(self, kind) is not None:
                 if self.sql is not None or declarative or kinds or self.fuzzy_join and self.link_names:
-                    raise ValueError(f"a {kind} step has no 'sql', 'pairs', 'reconcile', 'window', other step kind or declarative keys")
+                    raise ValueError(f"a {kind} step has no 'sql', 'pairs', 'reconcile', 'window', 'periods', other step kind or declarative keys")
                 return self
         if self.sql is not None and (declarative or kinds):
             raise ValueError("a step is either 'sql' or declarative ('from', 'join', 'where', 'group_by', 'select', 'having'), not both")
         if len(kinds) + (self.from_ is not None) > 1:
-            raise ValueError("a step has one of 'from', 'pairs', 'reconcile' or 'window'")
+            raise ValueError("a step has one of 'from', 'pairs', 'reconcile', 'window' or 'periods'")
         if set(kinds) & {"pairs", "window"} and not self.select:
             raise ValueError(f"a '{kinds[0]}' step needs 'select' (columns of a and b; of a and w)")
         if self.window is not None and self.group_by:
@@ -226,6 +138,8 @@ class Step(Strict):
             out.append((("reconcile",), f"\nFROM (\n{self.reconcile.to_sql()}\n) r"))
         elif self.window is not None:  # and its GROUP BY below
             out.append((("window",), "\n" + self.window.from_sql()))
+        elif self.periods is not None:
+            out.append((("periods",), f"\nFROM (\n{self.periods.to_sql()}\n) p"))
         else:
             out.extend([((), "\nFROM "), (("from",), str(self.from_))])
         for k, j in enumerate(self.join):
@@ -404,6 +318,8 @@ class RuleTest(Strict):
         default_factory=dict, description="rows of canonical tables, column: value; columns left out are null; other tables are empty")
     unavailable: dict[str, str] = Field(default_factory=dict, description="tables to treat as not delivered, with the reason")
     expect: list[dict[str, Any]] = Field(default_factory=list, description="findings, fields to compare; [] = no finding")
+    expect_review: list[dict[str, Any]] | None = Field(default=None, description=(
+        "review candidates listed (待人工核实), fields to compare (subject, person_id, match, would_fire...); [] = none; left out: not compared"))
     expect_status: Literal["ok", "partial", "skipped", "failed"] = Field(default="ok", description=(
         "the rule's outcome: ok, or partial (it read rows standing in for a table not delivered), skipped or failed"))
 
@@ -449,6 +365,7 @@ class Rule(Logic):
     output: Output = Field(default_factory=Output, description="which columns of the last step are the finding's subject, person, name, district")
     amount_at_risk: str | None = Field(default=None, description="SQL over the last step; null = the rule defines none")
     evidence: Evidence = Field(description="the values kept with each finding and the Chinese sentence that shows them")
+    review: Review | None = Field(default=None, description="the step whose rows are review candidates (待人工核实), not findings (docs/writing-rules.md, review)")
     tests: list[RuleTest] = Field(default_factory=list, description="embedded tests: given rows, expected findings (`crosscheck rules test`)")
     suppression_days: int | None = Field(default=None, ge=0, description="days a reviewed finding of this rule "
                                          "stays suppressed; default: the store's")

@@ -6,7 +6,8 @@ Each test builds an in-memory DuckDB with every canonical table of the catalog
 run. `expect` lists the findings; each expected row names only the fields it
 compares (findings columns such as person_id, severity, amount_at_risk, or
 evidence fields such as months). The findings must match one to one: an
-empty `expect` means the rule must not fire.
+empty `expect` means the rule must not fire. `expect_review`, when given, lists the
+review candidates (待人工核实, crosscheck.rules.review) the same way.
 
 Conveniences for writing rows by hand: a `name_raw` left out copies `name`;
 `source_file`/`source_line` default to `<table>.csv` and the row's position
@@ -183,6 +184,8 @@ def run_test(rule: "LoadedRule", test: RuleTest) -> RuleTestResult:
         return RuleTestResult(rule.id, test.name, False, f"status {outcome.status} (expected {test.expect_status}): {outcome.reason}")
     found = _finding_dicts(table)
     problems = compare_findings(rule, test, found)
+    if test.expect_review is not None:
+        problems += _compare_review(test.expect_review, outcome.review_rows)
     if not problems and (why := order_dependence(table, reversed_table)):
         problems = [why]
     return RuleTestResult(rule.id, test.name, not problems, "\n    ".join(problems))
@@ -244,6 +247,20 @@ def compare_findings(rule: "LoadedRule", test: RuleTest, found: list[dict[str, A
         f = found[i]
         shown = ", ".join(f"{k} {_shown(f.get(k), k in amounts)}" for k in ("subject", "severity", "amount_at_risk", "evidence"))
         lines.append(f"unexpected finding: {shown}")
+    return lines
+
+
+def _compare_review(expected: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[str]:
+    """Why the review candidates differ from `expect_review` (one to one); [] when they match."""
+    unmatched = list(range(len(rows)))
+    lines = []
+    for r, exp_row in enumerate(expected):
+        hit = next((i for i in unmatched if not field_differences(exp_row, rows[i])), None)
+        if hit is None:
+            lines.append(f"expected review candidate {r + 1}: not listed ({', '.join(f'{k} {_shown(v)}' for k, v in exp_row.items())})")
+        else:
+            unmatched.remove(hit)
+    lines += [f"unexpected review candidate: {', '.join(f'{k} {_shown(v)}' for k, v in rows[i].items())}" for i in unmatched]
     return lines
 
 
