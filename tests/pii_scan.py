@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from crosscheck.catalog import Catalog
-from crosscheck.normalize import check_char
+from crosscheck.normalize import check_char, phone_number
 
 #: Digits of an identity number shown in a row; a mask keeps at most 6 + 4 of them.
 ID_RUN = 14
@@ -153,6 +153,11 @@ def _header_key(header: str) -> str:
     return unicodedata.normalize("NFKC", header.replace("\ufeff", "")).strip()
 
 
+#: Tables whose `type: name` columns name people (the registry, a lease's lessee, a bid's legal
+#: representative); elsewhere a name column may hold a unit's or a shop's name.
+NAMED_PEOPLE = {"residents", "asset_contracts", "bids"}
+
+
 def delivery_needles(extracts: Path, catalog: Catalog) -> Needles:
     """Every personal value of the delivery under `extracts`, read from its files."""
     needles = Needles()
@@ -166,8 +171,10 @@ def delivery_needles(extracts: Path, catalog: Catalog) -> Needles:
                 kind = ALWAYS_PERSONAL.get((connector.source, col.name)) or getattr(col, "personal", None)
                 if col.type == "identity":
                     kind = "identity"
-                elif col.type == "name" and (table == "residents" or col.when):
+                elif col.type == "name" and (table in NAMED_PEOPLE or col.when):
                     kind = "name"
+                elif col.type == "phone":
+                    kind = "phone"
                 if kind:
                     only = None
                     for other, allowed in (col.when or {}).items():
@@ -187,6 +194,9 @@ def delivery_needles(extracts: Path, catalog: Catalog) -> Needles:
                             continue
                         if kind == "identity":
                             needles.add_identity(value)
+                        elif kind == "phone":
+                            if len(digits := phone_number(value) or "") >= 7:
+                                needles.add("phone", digits, value)
                         elif len(value) >= 2:
                             needles.add(kind, value)
     return needles

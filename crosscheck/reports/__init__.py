@@ -22,7 +22,7 @@ __all__ = ["write_reports", "mask_id", "mask_name", "mask_ids_in_text", "REPORT_
 
 #: What write_reports writes, in the order it writes them (report.html last); besides them, a
 #: findings_<rule>.csv per rule that ran (common.EVIDENCE_FILE) and, when a rule that lists review
-#: candidates ran, review_candidates.csv (common.REVIEW_FILE), after quarantine.csv.
+#: candidates ran, review_candidates.csv (common.CANDIDATES_FILE), after quarantine.csv.
 REPORT_FILES = ("findings.csv", "quarantine.csv", "summary.json", "findings.xlsx", "report.html")
 
 

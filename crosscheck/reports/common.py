@@ -39,8 +39,8 @@ FINDING_STATUS_ZH = {"new": "新增", "recurring": "持续"}
 FINDING_STATUS_EN = {"new": "New", "recurring": "Recurring"}
 QUARANTINE_COLUMNS = ["source", "table", "file", "line", "reason", "raw_values"]
 #: review_candidates.csv: the records rules could not decide (待人工核实), one row per candidate.
-REVIEW_FILE = "review_candidates.csv"
-REVIEW_COLUMNS = list(REVIEW_SCHEMA.names)
+CANDIDATES_FILE = "review_candidates.csv"
+CANDIDATES_COLUMNS = list(REVIEW_SCHEMA.names)
 
 UNKNOWN_DISTRICT = "（未知）"
 

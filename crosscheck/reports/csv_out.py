@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 from crosscheck.reports.common import (EVIDENCE_FILE, EVIDENCE_FILE_COLUMNS, FINDINGS_COLUMNS, QUARANTINE_COLUMNS,
-                                       REVIEW_COLUMNS, REVIEW_FILE, evidence_header, evidence_values, fmt_amount, review_columns, review_values,
+                                       CANDIDATES_COLUMNS, CANDIDATES_FILE, evidence_header, evidence_values, fmt_amount, review_columns, review_values,
                                        write_text_atomic)
 from crosscheck.privacy.masking import neutralise_formula
 from crosscheck.reports.report_model import ReportModel
@@ -58,8 +58,8 @@ def write_review_csv(out_dir: Path, model: ReportModel) -> dict[str, Path]:
     record it could not decide and candidate, masked like findings.csv (the header alone when none)."""
     if not any(v.ran and v.outcome.review for v in model.views):
         return {}
-    out = [[neutralise_formula("" if r.get(c) is None else str(r[c])) for c in REVIEW_COLUMNS] for r in model.review]
-    return {REVIEW_FILE: write_text_atomic(Path(out_dir) / REVIEW_FILE, _render(REVIEW_COLUMNS, out), bom=True)}
+    out = [[neutralise_formula("" if r.get(c) is None else str(r[c])) for c in CANDIDATES_COLUMNS] for r in model.review]
+    return {CANDIDATES_FILE: write_text_atomic(Path(out_dir) / CANDIDATES_FILE, _render(CANDIDATES_COLUMNS, out), bom=True)}
 
 
 def write_evidence_csvs(out_dir: Path, model: ReportModel) -> dict[str, Path]:

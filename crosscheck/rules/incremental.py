@@ -94,6 +94,8 @@ def analyse(compiled: "Compiled", catalog: "Catalog", *, opted_out: bool = False
     uses_as_of = "as_of" in compiled.parameters
     if opted_out:
         return Locality("the rule file says incremental: false", uses_as_of=uses_as_of)
+    if compiled.review is not None:
+        return Locality("its review candidates (待人工核实) are listed from every record", uses_as_of=uses_as_of)
     if compiled.fuzzy_guards:
         return Locality("a fuzzy_join step: its blocking is counted over every row", uses_as_of=uses_as_of)
     source = compiled.tree.copy()
