@@ -43,7 +43,7 @@ def spark_engine(tmp_path_factory):
     session.stop()
 
 
-CASES = [(r, i) for r in RULES if r in RULESET for i in range(len(RULESET[r].spec.tests))]
+CASES = [(r, i) for r in RULES for i in range(len(RULESET[r].spec.tests))]
 
 
 @pytest.mark.parametrize(("rule_id", "case"), CASES, ids=[f"{r}-{i}" for r, i in CASES])
