@@ -55,7 +55,7 @@ def test_held_in_month_predicate():
 def test_step_forms_are_exclusive():
     with pytest.raises(ValueError, match="needs 'select'"):
         Step.model_validate({"name": "x", "pairs": {"table": "exams", "earlier": "exam_date"}})
-    with pytest.raises(ValueError, match="one of 'from', 'pairs', 'reconcile' or 'window'"):
+    with pytest.raises(ValueError, match="one of 'from', 'pairs', 'reconcile', 'window' or 'periods'"):
         Step.model_validate({"name": "x", "from": "exams", "select": ["*"],
                              "pairs": {"table": "exams", "earlier": "exam_date"}})
     with pytest.raises(ValueError, match="driver"):

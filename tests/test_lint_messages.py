@@ -63,7 +63,7 @@ MESSAGES = [
     # an unknown key does not hide the file's other problems
     ("unknown_key_and_column.yaml", [
         "6: steps.0.colour: unknown key (keys here: name, description, sql, from, join, where, group_by, select, "
-        "having, pairs, reconcile, window, fuzzy_join, link_names)",
+        "having, pairs, reconcile, window, periods, fuzzy_join, link_names)",
         "7: steps.0.sql: cancel_dat: no such column in residents; did you mean cancel_date? (columns: cancel_date, "
         "cancel_reason, person_id, name, gender, birth_date, ethnicity, household_no, relation_to_head, address, "
         "district, population_status, death_date, township, village, name_raw, source_file, source_line)"]),
