@@ -56,6 +56,16 @@ BUSINESS_HEADERS = {  # 营商环境 and 公车管理 (business-vehicles contrac
     ("official_vehicles", "fuel"): ["油卡号", "车牌号", "加油时间", "油品", "加油量", "金额", "加油站"],
 }
 HEADERS.update(BUSINESS_HEADERS)
+SANZI_HEADERS = {  # 三资 and procurement (sanzi-procurement contract)
+    ("collective_assets", "asset_contracts"): ["合同编号", "资产名称", "资产类型", "所属乡镇", "所属村", "承租方姓名", "承租方身份证号", "面积",
+                                               "计量单位", "年租金", "签订日期", "起始日期", "终止日期", "是否公开交易"],
+    ("collective_assets", "rent_receipts"): ["合同编号", "收据编号", "收款日期", "金额"],
+    ("procurement", "bids"): ["项目编号", "项目名称", "采购单位", "开标日期", "投标人名称", "统一社会信用代码", "法定代表人姓名", "法定代表人身份证号",
+                              "联系电话", "投标报价", "是否中标"],
+    ("procurement", "procurement_contracts"): ["合同编号", "项目编号", "采购单位", "供应商名称", "统一社会信用代码", "合同金额", "签订日期"],
+}
+HEADERS.update(SANZI_HEADERS)
+SANZI_REASONS = {"conflict", "date", "amount", "invalid_id_check", "missing", "enumeration", "credit_code"}
 #: what the business sources' junk rows are quarantined for (tests/test_connectors.py checks their lines exactly)
 BUSINESS_REASONS = {"conflict", "date", "credit_code", "id_type", "enumeration", "amount", "no_time_of_day", "plate", "missing"}
 ALLOWED_EXTRA = {"备注"}
@@ -63,6 +73,8 @@ ID_COLUMN = {"cards": "持卡人身份证号", "annual_reviews": "持卡人身�
              "vehicles": "所有人身份证号", "enterprises": "法定代表人身份证号", "land_contracts": "承包方身份证号",
              "fund_allocations": None, "fund_disbursements": None}
 FUND_RULES = {"fund_retained", "fund_not_delivered"}
+SANZI_RULES = {"sanzi_lease_to_cadre_relative", "sanzi_rent_not_collected", "sanzi_below_market_rent", "sanzi_no_public_trade",
+               "bid_shared_contact", "procurement_split", "supplier_related_to_buyer_staff"}
 BUSINESS_RULES = {"approval_overdue", "approval_repeated_return", "licence_without_application", "enterprise_over_inspected",
                   "subsidy_to_closed_enterprise", "vehicle_off_duty_unapproved", "fuel_without_trip"}
 AMOUNT_RULES = {"pension_paid_after_death", "pension_paid_after_hospital_death", "pension_duplicate_schemes",
@@ -171,9 +183,11 @@ def test_messy_values_are_present(city):
 
 def test_quarantine_lines_hold_invalid_numbers(city):
     quarantined = _truth(city, "quarantine.csv")
-    business = {t for _, t in BUSINESS_HEADERS}
-    assert {q["reason"] for q in quarantined if q["table"] not in business} == {"invalid_id_length", "invalid_id_check", "invalid_id_birthdate"}
+    business, sanzi = {t for _, t in BUSINESS_HEADERS}, {t for _, t in SANZI_HEADERS}
+    assert {q["reason"] for q in quarantined if q["table"] not in business | sanzi} == {"invalid_id_length", "invalid_id_check", "invalid_id_birthdate"}
     assert {q["reason"] for q in quarantined if q["table"] in business} == BUSINESS_REASONS
+    assert {q["reason"] for q in quarantined if q["table"] in sanzi} == SANZI_REASONS
+    business |= sanzi
     by_file: dict[str, set[int]] = {}
     for q in quarantined:
         by_file.setdefault(q["file"], set()).add(int(q["line"]))
@@ -196,12 +210,14 @@ def test_truth_has_every_rule_and_canonical_ids(city):
     for f in findings:
         if f["rule_id"] in FUND_RULES:  # subject <资金文号>|<乡镇>, no person
             assert f["person_id"] == "" and re.fullmatch(r"[^|]+\|[^|]+", f["subject"]), f
-        elif f["rule_id"] in BUSINESS_RULES:  # an application, licence, enterprise, plate or card: no person
+        elif f["rule_id"] in BUSINESS_RULES | SANZI_RULES:  # an application, licence, enterprise, plate, card or contract: no person
             assert f["person_id"] == "" and f["subject"] and not is_valid(f["subject"]), f
         else:
             assert is_valid(f["person_id"]) and f["subject"] == f["person_id"], f
         assert f["severity"] in {"high", "medium", "low"}
-        if f["rule_id"] in AMOUNT_RULES:
+        if f["rule_id"] == "bid_shared_contact":  # empty when none of the sharing bidders won
+            assert f["amount_at_risk"] == "" or float(f["amount_at_risk"]) > 0
+        elif f["rule_id"] in AMOUNT_RULES:
             assert float(f["amount_at_risk"]) > 0 and f["amount_at_risk"].count(".") == 1
         else:
             assert f["amount_at_risk"] == ""

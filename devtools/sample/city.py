@@ -124,6 +124,8 @@ def generate_city(out: Path, people: int = 20_000, seed: int = 7, as_of: dt.date
         DOM.deliver_domains(ctx, dom, allocations, disbursements)
         business_rng = np.random.default_rng(np.random.SeedSequence([seed, people, as_of.toordinal(), 21]))
         DOM.deliver_business(D.Ctx(out, fr, business_rng, people_df, ctx.ledger), truth, people)
+        sanzi_rng = np.random.default_rng(np.random.SeedSequence([seed, people, as_of.toordinal(), 31]))
+        DOM.deliver_sanzi_procurement(D.Ctx(out, fr, sanzi_rng, people_df, ctx.ledger), truth, people, dom)
 
     summary = _write_truth(out, fr, people, seed, truth, ctx.ledger, people_df)
     return summary
@@ -139,6 +141,8 @@ def _write_truth(out: Path, fr: Frame, people: int, seed: int, truth, ledger, pe
     _csv(tdir / "findings.csv", ["rule_id", "subject", "person_id", "severity", "amount_at_risk"], rows)
     _csv(tdir / "files.csv", ["source", "table", "file", "rows", "invalid_rows", "duplicate_rows"], sorted(ledger.files))
     _csv(tdir / "quarantine.csv", ["source", "table", "file", "line", "reason"], sorted(ledger.quarantine))
+    _csv(tdir / "review_candidates.csv", ["rule_id", "subject", "name_as_delivered", "person_id", "name", "match", "would_fire"],
+         sorted(truth.review))
     rules = CORE_RULES + [r for r in DOM.DOMAIN_RULES if r in truth.planted or r in truth.decoys]
     per_rule = {r: sum(1 for f in truth.findings if f[0] == r) for r in rules}
     meta = {
@@ -148,6 +152,7 @@ def _write_truth(out: Path, fr: Frame, people: int, seed: int, truth, ledger, pe
         "planted": {r: truth.planted.get(r, {}) for r in rules},
         "decoys": {r: truth.decoys.get(r, {}) for r in rules},
         "planted_people": int(people_df["planted"].sum()),
+        **truth.counts,
     }
     (tdir / "sample.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return {

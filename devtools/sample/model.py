@@ -62,6 +62,8 @@ class Truth:
     findings: list = field(default_factory=list)   # (rule_id, person, severity, cents | None)
     planted: dict = field(default_factory=dict)    # rule_id -> {case kind: count}
     decoys: dict = field(default_factory=dict)     # rule_id -> {case kind: count}
+    review: list = field(default_factory=list)     # 待人工核实 rows (_truth/review_candidates.csv)
+    counts: dict = field(default_factory=dict)     # other figures a run reports (_truth/sample.json)
 
     def fire(self, rule: str, person: int, severity: str, cents: int | None, kind: str) -> None:
         self.findings.append((rule, person, severity, cents))

@@ -26,20 +26,21 @@ import pandas as pd
 from .. import deliver as D
 from ..model import Frame, Truth
 from ..planted import Planter
-from . import agriculture, business, civil_affairs, funds, medical, payroll, vehicles
+from . import (agriculture, business, civil_affairs, funds, medical, payroll, procurement, procurement_files, sanzi_files,
+               sanzi_truth, vehicles)
 from .workcal import deliver_calendar
 from .funds import fund_flows
 from .planter import DomainPlanter
 from .shared import TABLES, Residents, combine, frames
 
-__all__ = ["DOMAIN_RULES", "DOMAIN_SOURCES", "TABLES", "add_business", "combine", "deliver_business", "deliver_domains", "frames", "fund_flows",
+__all__ = ["DOMAIN_RULES", "DOMAIN_SOURCES", "TABLES", "add_business", "combine", "deliver_business", "deliver_domains", "deliver_sanzi_procurement", "frames", "fund_flows",
            "ordinary_domains", "plant_domains"]
 
 DOMAIN_RULES = (civil_affairs.RULES + agriculture.RULES + funds.RULES + medical.RULES + payroll.RULES + business.RULES
-                + vehicles.RULES)
+                + vehicles.RULES + sanzi_truth.RULES + procurement.RULES)
 #: domain source folders, in the order they are written
 DOMAIN_SOURCES = ["civil_affairs", "finance", "vehicle_registry", "market_regulation", "village_cadres", "agriculture",
-                  "calendar", "gov_services", "law_enforcement", "official_vehicles"]
+                  "calendar", "gov_services", "law_enforcement", "official_vehicles", "collective_assets", "procurement"]
 
 
 def plant_domains(pl: Planter, truth: Truth, people: int) -> dict[str, pd.DataFrame]:
@@ -70,6 +71,14 @@ def deliver_business(ctx: D.Ctx, truth: Truth, people: int) -> None:
     cal = deliver_calendar(ctx, ctx.fr.as_of)
     business.deliver(ctx, truth, cal, people / 20_000)
     vehicles.deliver(ctx, truth, cal, people / 20_000)
+
+
+def deliver_sanzi_procurement(ctx: D.Ctx, truth: Truth, people: int, dom: dict[str, pd.DataFrame]) -> None:
+    """农村集体三资 (leases, rent receipts, the community officials and the few residents its cases add)
+    and 招投标 (bids, contracts, the suppliers' enterprises); from `ctx`'s own random stream, after every
+    other source (`dom`: the domain tables: who holds a 低保 membership or an office, the payroll)."""
+    registry = sanzi_files.deliver(ctx, truth, dom, people / 20_000)
+    procurement_files.deliver(ctx, truth, registry, dom, people / 20_000)
 
 
 def add_business(out, people: int, seed: int, as_of, residents: list[tuple[str, str]]) -> Truth:
