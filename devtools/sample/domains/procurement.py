@@ -21,7 +21,6 @@ import pandas as pd
 from .. import ids as idmod
 from ..model import Truth
 from ..timeutil import month_of_date
-from .business_files import code_form
 from .sanzi_people import Registry
 from .shared import EMPLOYERS, PUBLIC
 

@@ -19,7 +19,7 @@ from .. import ids as idmod
 from .. import render as R
 from .. import vocab as V
 from .civil_affairs import CADRE_POSTS
-from .sanzi_link import LOST, SAME, SOUND, LOOK, MISSING, candidates, homophone, lookalike, name_form, stranger
+from .sanzi_link import LOOK, MISSING, SAME, SOUND, candidates, homophone, lookalike, stranger
 from .sanzi_people import Registry
 from ..timeutil import years_before
 from .sanzi_truth import BELOW, LEASE, RENT, TRADE, Lease, anniversary
@@ -370,5 +370,3 @@ def build(rng: np.random.Generator, as_of: dt.date, registry: Registry, scale: f
     _ordinary(b)
     return b
 
-
-__all__ = ["LOST", "build", "name_form"]
