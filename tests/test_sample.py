@@ -263,7 +263,8 @@ def test_no_name_is_a_word_of_the_citys_own_text():
     words = {w for p in sources for w in cjk.findall(p.read_text(encoding="utf-8"))}
     ruleset = load_ruleset(root / "rules", load_catalog(root / "connectors"))
     for r in [*ruleset, *ruleset.views.values()]:
-        fixed = [r.spec.description.zh, r.spec.description.en, *(st.to_sql() for st in r.spec.steps)]
+        fixed = [r.spec.description.zh, r.spec.description.en,
+                 *(st.to_sql() for st in r.spec.steps if st.fuzzy_join is None and st.link_names is None)]
         if r.id in ruleset:
             template = r.spec.evidence.template
             fixed += [r.spec.title.zh, *([template] if isinstance(template, str) else
