@@ -21,10 +21,11 @@ from pausing import paused_run
 
 TAG_ENV = "CROSSCHECK_TEST_TAG"
 PROC = Path("/proc")
-#: Seconds after which a process asked to stop counts as hung: three times the 10 s the
-#: services promise (docs/operations.md), so a loaded machine does not fail a test; the stop
-#: times themselves are measured in bench/, not asserted here.
-STOPPED_WITHIN = 30
+#: Seconds after which a process asked to stop counts as hung: six times the 10 s the services
+#: promise (docs/operations.md), so a loaded machine (the 2-core CI, the Spark tests beside it;
+#: `make serve` once needed more than 30 s there to end its Prefect server) does not fail a test;
+#: the stop times themselves are measured in bench/, not asserted here.
+STOPPED_WITHIN = 60
 
 
 def new_tag() -> str:

@@ -247,3 +247,17 @@ def test_procurement_boundaries_in_the_files(sample_city):
     for no, amount in related.items():
         row = contracts[contracts["合同编号"] == no].iloc[0]
         assert Decimal(amount) == Decimal(_cents(row["合同金额"])) / 100
+
+
+def test_a_city_too_small_for_every_planted_case_has_no_collective_assets_or_procurement(tmp_path):
+    """Below SANZI_MIN_PEOPLE the city cannot give every planted lease and supplier a household of
+    its own: it is written without the two sources (their rules are skipped), never half planted."""
+    from devtools.sample import generate_city
+    from devtools.sample.domains import SANZI_MIN_PEOPLE
+
+    assert SANZI_MIN_PEOPLE > 300
+    generate_city(tmp_path, people=300, seed=5, as_of=SAMPLE_AS_OF)
+    assert not (tmp_path / "collective_assets").exists() and not (tmp_path / "procurement").exists()
+    assert (tmp_path / "village_cadres").is_dir()
+    rules = {r["rule_id"] for r in read_csv_rows(tmp_path / "_truth" / "findings.csv")}
+    assert not rules & {"sanzi_lease_to_cadre_relative", "bid_shared_contact", "procurement_split"}

@@ -30,10 +30,11 @@ def serve(store: Path, config: ProjectConfig, *, host: str, port: int, workers: 
 
 
 def app_from_environment():
-    if os.environ.get(_PARENT) == str(os.getppid()):  # a server process of `--workers`
-        from crosscheck.lifetime import die_with_parent
+    parent = os.environ.get(_PARENT)
+    if parent and parent != str(os.getpid()):  # a server process of `--workers`: it ends with the workbench,
+        from crosscheck.lifetime import die_with_parent  # at once if the workbench ended while it started
 
-        die_with_parent(os.getppid())
+        die_with_parent(int(parent))
     from crosscheck.service.logfile import start_logging
 
     config = ProjectConfig.load(Path(os.environ[_PROJECT]))

@@ -124,8 +124,9 @@ def generate_city(out: Path, people: int = 20_000, seed: int = 7, as_of: dt.date
         DOM.deliver_domains(ctx, dom, allocations, disbursements)
         business_rng = np.random.default_rng(np.random.SeedSequence([seed, people, as_of.toordinal(), 21]))
         DOM.deliver_business(D.Ctx(out, fr, business_rng, people_df, ctx.ledger), truth, people)
-        sanzi_rng = np.random.default_rng(np.random.SeedSequence([seed, people, as_of.toordinal(), 31]))
-        DOM.deliver_sanzi_procurement(D.Ctx(out, fr, sanzi_rng, people_df, ctx.ledger), truth, people, dom)
+        if people >= DOM.SANZI_MIN_PEOPLE:  # a smaller city has too few free households for every planted case
+            sanzi_rng = np.random.default_rng(np.random.SeedSequence([seed, people, as_of.toordinal(), 31]))
+            DOM.deliver_sanzi_procurement(D.Ctx(out, fr, sanzi_rng, people_df, ctx.ledger), truth, people, dom)
 
     summary = _write_truth(out, fr, people, seed, truth, ctx.ledger, people_df)
     return summary

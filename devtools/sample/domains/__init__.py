@@ -33,7 +33,7 @@ from .funds import fund_flows
 from .planter import DomainPlanter
 from .shared import TABLES, Residents, combine, frames
 
-__all__ = ["DOMAIN_RULES", "DOMAIN_SOURCES", "TABLES", "add_business", "combine", "deliver_business", "deliver_domains", "deliver_sanzi_procurement", "frames", "fund_flows",
+__all__ = ["DOMAIN_RULES", "DOMAIN_SOURCES", "TABLES", "add_business", "combine", "deliver_business", "deliver_domains", "deliver_sanzi_procurement", "frames", "SANZI_MIN_PEOPLE", "fund_flows",
            "ordinary_domains", "plant_domains"]
 
 DOMAIN_RULES = (civil_affairs.RULES + agriculture.RULES + funds.RULES + medical.RULES + payroll.RULES + business.RULES
@@ -71,6 +71,11 @@ def deliver_business(ctx: D.Ctx, truth: Truth, people: int) -> None:
     cal = deliver_calendar(ctx, ctx.fr.as_of)
     business.deliver(ctx, truth, cal, people / 20_000)
     vehicles.deliver(ctx, truth, cal, people / 20_000)
+
+
+#: The smallest city given the 三资 and procurement sources: below it there are too few free
+#: households and payroll people for every planted case and near miss (their rules are skipped there).
+SANZI_MIN_PEOPLE = 1_000
 
 
 def deliver_sanzi_procurement(ctx: D.Ctx, truth: Truth, people: int, dom: dict[str, pd.DataFrame]) -> None:
